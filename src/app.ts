@@ -1,0 +1,13 @@
+import { Hono } from "hono";
+import { handleError } from "./http/errors";
+import { notFoundOrMethodNotAllowed } from "./http/not-found";
+import { pipelineRoutes } from "./routes/pipeline";
+
+export function createApp() {
+  const app = new Hono<{ Bindings: Env }>();
+  app.get("/api/health", (c) => c.json({ status: "ok" }));
+  app.route("/api/pipeline", pipelineRoutes);
+  app.notFound(notFoundOrMethodNotAllowed(app));
+  app.onError(handleError);
+  return app;
+}

@@ -1,0 +1,79 @@
+import type { RunStatus } from "./run";
+
+export interface HistorySummary {
+  totalRuns: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  running: number;
+  /** succeeded / (succeeded + failed), 0..1; null before any run has finished. */
+  successRate: number | null;
+  /** Mean duration of finished (succeeded or failed) runs; null before any has finished. */
+  averageDurationMs: number | null;
+  /** Start time of the newest run; null before any run. */
+  lastRunAt: number | null;
+}
+
+export interface RunTally {
+  status: RunStatus;
+  startTime: number;
+  durationMs: number | null;
+}
+
+export function summarize(runs: Iterable<RunTally>): HistorySummary {
+  const counts: Record<RunStatus, number> = { running: 0, succeeded: 0, failed: 0, skipped: 0 };
+  let totalRuns = 0;
+  let durationSum = 0;
+  let durationCount = 0;
+  let lastRunAt: number | null = null;
+  for (const run of runs) {
+    totalRuns += 1;
+    counts[run.status] += 1;
+    if ((run.status === "succeeded" || run.status === "failed") && run.durationMs !== null) {
+      durationSum += run.durationMs;
+      durationCount += 1;
+    }
+    if (lastRunAt === null || run.startTime > lastRunAt) lastRunAt = run.startTime;
+  }
+  const finished = counts.succeeded + counts.failed;
+  return {
+    totalRuns,
+    succeeded: counts.succeeded,
+    failed: counts.failed,
+    skipped: counts.skipped,
+    running: counts.running,
+    successRate: finished === 0 ? null : round(counts.succeeded / finished, 4),
+    averageDurationMs: durationCount === 0 ? null : Math.round(durationSum / durationCount),
+    lastRunAt,
+  };
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** A position in the newest-first history: the last run of the previous page. */
+export interface HistoryCursor {
+  startTime: number;
+  runId: string;
+}
+
+export function encodeCursor(cursor: HistoryCursor): string {
+  return btoa(JSON.stringify([cursor.startTime, cursor.runId])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Returns null for anything that is not a cursor this service produced. */
+export function decodeCursor(text: string): HistoryCursor | null {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(text)) return null;
+  try {
+    const json = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const value: unknown = JSON.parse(json);
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [startTime, runId] = value;
+    if (!Number.isSafeInteger(startTime) || typeof runId !== "string" || runId.length > 200) return null;
+    return { startTime, runId };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,57 @@
+import { getAgentByName } from "agents";
+import { Hono } from "hono";
+import { encodeCursor } from "../domain/history";
+import { ApiError } from "../http/errors";
+import { validate } from "../http/validate";
+import { HISTORY_DEFAULT_LIMIT, HistoryQuery, RunIdParam, TriggerQuery } from "./pipeline-schemas";
+
+/** The pipeline this API serves. Instance names carry it, so more pipelines need no data migration. */
+export const DEFAULT_PIPELINE = "default";
+
+/** How long `?wait=true` holds the request before answering 202 with the run still running. */
+export const WAIT_TIMEOUT_MS = 60_000;
+
+function scheduler(env: Env) {
+  return getAgentByName(env.PipelineScheduler, DEFAULT_PIPELINE);
+}
+
+export function runUrl(runId: string): string {
+  return `/api/pipeline/runs/${encodeURIComponent(runId)}`;
+}
+
+/** `/api/pipeline/*`: every handler validates its input, asks the scheduler agent, and shapes the answer. */
+export const pipelineRoutes = new Hono<{ Bindings: Env }>()
+  .post("/trigger", validate("query", TriggerQuery), async (c) => {
+    const wait = c.req.valid("query").wait ?? false;
+    const result = await (await scheduler(c.env)).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS });
+    switch (result.outcome) {
+      case "misconfigured":
+        throw new ApiError(500, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
+      case "conflict":
+        throw new ApiError(409, "run_in_progress", `run ${result.active.pipelineId} is still running; trigger again when it has finished`, {
+          pipelineId: result.active.pipelineId,
+          statusUrl: runUrl(result.active.pipelineId),
+        });
+      case "started": {
+        const { run } = result;
+        const statusUrl = runUrl(run.pipelineId);
+        c.header("Location", statusUrl);
+        const body = { message: "Pipeline triggered", pipelineId: run.pipelineId, status: run.status, statusUrl };
+        if (!wait) return c.json(body, 202);
+        return c.json({ ...body, run }, run.status === "running" ? 202 : 200);
+      }
+    }
+  })
+  .get("/runs/:id", validate("param", RunIdParam), async (c) => {
+    const { id } = c.req.valid("param");
+    const run = await (await scheduler(c.env)).getRun(id);
+    if (!run) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
+    return c.json(run);
+  })
+  .get("/last", async (c) => c.json(await (await scheduler(c.env)).getLastRun()))
+  .get("/history", validate("query", HistoryQuery), async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const page = await (await scheduler(c.env)).getHistory(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null);
+    return c.json({ summary: page.summary, runs: page.runs, nextCursor: page.next ? encodeCursor(page.next) : null });
+  })
+  .get("/schedule", async (c) => c.json(await (await scheduler(c.env)).describeSchedule()));

@@ -1,0 +1,89 @@
+import type { StagedData } from "../domain/run";
+import type { StageName } from "../domain/stages";
+import { decodeNdjson, encodeNdjson } from "./ndjson";
+
+/**
+ * Stages hand records to each other through R2 rather than inside RPC arguments: each stage writes NDJSON
+ * chunks under runs/<runId>/<stage>/ and reports only their keys and counts. This keeps every RPC small
+ * whatever the size of the run.
+ */
+
+export type ChunkKind = "part" | "rejected";
+
+export function runPrefix(runId: string): string {
+  return `runs/${runId}/`;
+}
+
+export function chunkKey(runId: string, stage: StageName, kind: ChunkKind, index: number): string {
+  return `${runPrefix(runId)}${stage}/${kind}-${String(index).padStart(5, "0")}.ndjson`;
+}
+
+/** Buffers records and writes them as fixed-size chunks. Keys are deterministic, so a retried stage overwrites. */
+export class ChunkWriter {
+  private buffer: unknown[] = [];
+  private readonly keys: string[] = [];
+  private count = 0;
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly runId: string,
+    private readonly stage: StageName,
+    private readonly kind: ChunkKind,
+    private readonly chunkRecords: number,
+  ) {}
+
+  async add(record: unknown): Promise<void> {
+    this.buffer.push(record);
+    if (this.buffer.length >= this.chunkRecords) await this.flush();
+  }
+
+  async finish(): Promise<StagedData> {
+    await this.flush();
+    return { keys: [...this.keys], count: this.count };
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const key = chunkKey(this.runId, this.stage, this.kind, this.keys.length);
+    await this.bucket.put(key, encodeNdjson(this.buffer), { httpMetadata: { contentType: "application/x-ndjson" } });
+    this.keys.push(key);
+    this.count += this.buffer.length;
+    this.buffer = [];
+  }
+}
+
+export class MissingChunkError extends Error {
+  override readonly name = "MissingChunkError";
+}
+
+export async function readChunk(bucket: R2Bucket, key: string): Promise<unknown[]> {
+  const object = await bucket.get(key);
+  if (object === null) throw new MissingChunkError(`staged chunk ${key} is missing`);
+  return decodeNdjson(await object.text());
+}
+
+/** Reads staged chunks in order, with the position of each chunk's first record in the whole sequence. */
+export async function* readStaged(bucket: R2Bucket, staged: StagedData): AsyncGenerator<{ offset: number; records: unknown[] }> {
+  let offset = 0;
+  for (const key of staged.keys) {
+    const records = await readChunk(bucket, key);
+    yield { offset, records };
+    offset += records.length;
+  }
+}
+
+/** Deletes everything a run staged. Returns how many objects were removed. */
+export async function deleteRunStaging(bucket: R2Bucket, runId: string): Promise<number> {
+  let deleted = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: runPrefix(runId), cursor, limit: 1000 });
+    const keys = page.objects.map((object) => object.key);
+    if (keys.length > 0) {
+      await bucket.delete(keys);
+      deleted += keys.length;
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor !== undefined);
+  return deleted;
+}

@@ -1,0 +1,50 @@
+/** History summary arithmetic and the opaque pagination cursor. */
+import { describe, expect, it } from "vitest";
+import { decodeCursor, encodeCursor, summarize } from "../../src/domain/history";
+
+describe("summarize", () => {
+  it("is empty before any run", () => {
+    expect(summarize([])).toEqual({
+      totalRuns: 0,
+      succeeded: 0,
+      failed: 0,
+      skipped: 0,
+      running: 0,
+      successRate: null,
+      averageDurationMs: null,
+      lastRunAt: null,
+    });
+  });
+
+  it("counts failed runs in the rate and the average, and leaves skipped and running runs out of both", () => {
+    expect(
+      summarize([
+        { status: "succeeded", startTime: 100, durationMs: 200 },
+        { status: "succeeded", startTime: 300, durationMs: 400 },
+        { status: "failed", startTime: 500, durationMs: 60 },
+        { status: "skipped", startTime: 700, durationMs: 0 },
+        { status: "running", startTime: 900, durationMs: null },
+      ]),
+    ).toEqual({
+      totalRuns: 5,
+      succeeded: 2,
+      failed: 1,
+      skipped: 1,
+      running: 1,
+      successRate: 0.6667,
+      averageDurationMs: 220,
+      lastRunAt: 900,
+    });
+  });
+});
+
+describe("history cursors", () => {
+  it("round-trip", () => {
+    const cursor = { startTime: 1_795_875_000_321, runId: "manual-1795875000321" };
+    expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+  });
+
+  it.each(["garbage", "", "!!!", btoa("[1]"), btoa('["x","y"]'), btoa("{}"), "a".repeat(500)])("refuse %j", (text) => {
+    expect(decodeCursor(text)).toBeNull();
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * Run bookkeeping as given/when/then: a run moves through its stages, checkpoints each stage's staged
+ * output, and only succeeds when every extracted record is loaded or rejected.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  completeRun,
+  nextStep,
+  skipRun,
+  stageFailed,
+  stageStarted,
+  stageSucceeded,
+  startRun,
+  toRunView,
+  type Run,
+  type StageReport,
+} from "../../src/domain/run";
+import { manualRunId, parseRunId, scheduledRunId } from "../../src/domain/run-ids";
+
+const fresh = { runId: "manual-1000", pipeline: "default", trigger: "manual" as const, scheduledFor: null, destination: "d1://db/metrics", now: 1000 };
+const staged = (name: string, count: number) => ({ keys: count > 0 ? [`runs/manual-1000/${name}`] : [], count });
+const report = (partial: Partial<StageReport>): StageReport => ({
+  inputCount: 0,
+  outputCount: 0,
+  rejectedCount: 0,
+  output: staged("none", 0),
+  rejected: staged("none", 0),
+  rejectedSample: [],
+  ...partial,
+});
+
+function runThrough(run: Run, reports: StageReport[], start = 1000): Run {
+  let current = run;
+  let now = start;
+  for (const stageReport of reports) {
+    const step = nextStep(current);
+    if (step.kind !== "run-stage") throw new Error(`expected a stage, got ${step.kind}`);
+    current = stageSucceeded(stageStarted(current, step.stage, (now += 10)), step.stage, stageReport, (now += 100));
+  }
+  return current;
+}
+
+const sampleReports = [
+  report({ inputCount: 4, outputCount: 4, output: staged("extract", 4) }),
+  report({
+    inputCount: 4,
+    outputCount: 3,
+    rejectedCount: 1,
+    output: staged("transform", 3),
+    rejected: staged("transform-rejected", 1),
+    rejectedSample: [{ id: "rec-2", stage: "transform", reason: 'value "invalid" is not a number' }],
+  }),
+  report({ inputCount: 3, outputCount: 3 }),
+];
+
+describe("a run of the sample data", () => {
+  it("starts with three pending stages and extract first, reading nothing", () => {
+    const run = startRun(fresh);
+    expect(run.status).toBe("running");
+    expect(run.stages.map((stage) => [stage.name, stage.status])).toEqual([
+      ["extract", "pending"],
+      ["transform", "pending"],
+      ["load", "pending"],
+    ]);
+    expect(nextStep(run)).toEqual({ kind: "run-stage", stage: "extract", input: { records: { keys: [], count: 0 }, rejected: [] } });
+  });
+
+  it("hands each stage the previous stage's staged output, and load every staged rejection", () => {
+    const afterExtract = runThrough(startRun(fresh), sampleReports.slice(0, 1));
+    expect(nextStep(afterExtract)).toEqual({ kind: "run-stage", stage: "transform", input: { records: staged("extract", 4), rejected: [] } });
+    const afterTransform = runThrough(startRun(fresh), sampleReports.slice(0, 2));
+    expect(nextStep(afterTransform)).toEqual({
+      kind: "run-stage",
+      stage: "load",
+      input: { records: staged("transform", 3), rejected: [staged("transform-rejected", 1)] },
+    });
+  });
+
+  it("succeeds with the seed's final result once all stages have reported", () => {
+    const run = runThrough(startRun(fresh), sampleReports);
+    expect(nextStep(run)).toEqual({ kind: "complete" });
+    const done = toRunView(completeRun(run, 2000));
+    expect(done).toMatchObject({
+      pipelineId: "manual-1000",
+      status: "succeeded",
+      startTime: 1000,
+      endTime: 2000,
+      totalDuration: 1000,
+      stagesCompleted: ["extract", "transform", "load"],
+      finalResult: { recordCount: 3, destination: "d1://db/metrics", success: true },
+      rejected: [{ id: "rec-2", stage: "transform", reason: 'value "invalid" is not a number' }],
+      rejectedCount: 1,
+    });
+    expect(done.stages.map((stage) => [stage.name, stage.inputCount, stage.outputCount, stage.rejectedCount, stage.attempts])).toEqual([
+      ["extract", 4, 4, 0, 1],
+      ["transform", 4, 3, 1, 1],
+      ["load", 3, 3, 0, 1],
+    ]);
+    expect(done.error).toBeUndefined();
+  });
+
+  it("is not succeeded when a record is unaccounted for", () => {
+    const lossy = [...sampleReports.slice(0, 2), report({ inputCount: 3, outputCount: 2 })];
+    const done = completeRun(runThrough(startRun(fresh), lossy), 2000);
+    expect(done.status).toBe("failed");
+    expect(done.error).toBe("accounting mismatch: extracted 4, loaded 2, rejected 1");
+    expect(done.finalResult?.success).toBe(false);
+  });
+});
+
+describe("a failing stage", () => {
+  it("fails the run with the stage's error and skips the stages after it", () => {
+    const started = stageStarted(startRun(fresh), "extract", 1010);
+    const failed = toRunView(stageFailed(started, "extract", "the source answered HTTP 500", 1050));
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toBe("extract stage failed: the source answered HTTP 500");
+    expect(failed.finalResult).toEqual({
+      recordCount: 0,
+      destination: "d1://db/metrics",
+      success: false,
+      errors: ["extract stage failed: the source answered HTTP 500"],
+    });
+    expect(failed.stages.map((stage) => stage.status)).toEqual(["failed", "skipped", "skipped"]);
+    expect(failed.stages[0]).toMatchObject({ durationMs: 40, error: "the source answered HTTP 500" });
+    expect(nextStep(stageFailed(started, "extract", "x", 1050))).toEqual({ kind: "none" });
+  });
+});
+
+describe("an interrupted stage", () => {
+  it("is run again, counting the attempt and keeping its first start time", () => {
+    const interrupted = stageStarted(startRun(fresh), "extract", 1010);
+    expect(nextStep(interrupted)).toMatchObject({ kind: "run-stage", stage: "extract" });
+    const retried = stageStarted(interrupted, "extract", 5000);
+    expect(retried.stages[0]).toMatchObject({ status: "running", attempts: 2, startTime: 1010 });
+  });
+});
+
+describe("a skipped slot", () => {
+  it("is recorded as a finished run that names the active run", () => {
+    const skipped = toRunView(skipRun({ ...fresh, runId: "scheduled-5000", trigger: "scheduled", scheduledFor: 5000, activeRunId: "manual-900" }));
+    expect(skipped).toMatchObject({
+      pipelineId: "scheduled-5000",
+      status: "skipped",
+      trigger: "scheduled",
+      scheduledFor: 5000,
+      stagesCompleted: [],
+      error: "skipped: run manual-900 was still active",
+    });
+    expect(skipped.stages.map((stage) => stage.status)).toEqual(["skipped", "skipped", "skipped"]);
+  });
+});
+
+describe("run ids", () => {
+  it("name manual runs after the request and scheduled runs after their slot", () => {
+    expect(manualRunId(1_700_000_000_000)).toBe("manual-1700000000000");
+    expect(scheduledRunId(1_700_010_800_000)).toBe("scheduled-1700010800000");
+    expect(parseRunId("scheduled-1700010800000")).toEqual({ trigger: "scheduled", time: 1_700_010_800_000 });
+    expect(parseRunId("manual-abc")).toBeNull();
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The seed README's data flow, exactly: four extracted records, rec-2 refused for its value, the other
+ * three cleaned and categorised. Plus the record-level refusals the transform stage reports.
+ */
+import { describe, expect, it } from "vitest";
+import { SAMPLE_RECORDS } from "../../src/domain/sample-source";
+import { transformRecord } from "../../src/domain/transform";
+
+describe("the seed's data flow", () => {
+  it("extracts exactly the seed's four records", () => {
+    expect(SAMPLE_RECORDS.map((record: any) => [record.id, record.value, record.metadata.type])).toEqual([
+      ["rec-1", "100.5", "sensor-a"],
+      ["rec-2", "invalid", "sensor-b"],
+      ["rec-3", "250.75", "sensor-a"],
+      ["rec-4", "99.0", "sensor-c"],
+    ]);
+    for (const record of SAMPLE_RECORDS) expect(typeof (record as any).timestamp).toBe("string");
+  });
+
+  it("cleans rec-1, rec-3 and rec-4 and refuses rec-2", () => {
+    const results = SAMPLE_RECORDS.map((record) => transformRecord(record));
+    expect(results).toEqual([
+      { ok: true, record: { id: "rec-1", timestamp: "2024-01-01T00:00:00.000Z", value: 100.5, category: "medium", type: "sensor-a", cleaned: true } },
+      { ok: false, id: "rec-2", reason: 'value "invalid" is not a number' },
+      { ok: true, record: { id: "rec-3", timestamp: "2024-01-01T00:02:00.000Z", value: 250.75, category: "high", type: "sensor-a", cleaned: true } },
+      { ok: true, record: { id: "rec-4", timestamp: "2024-01-01T00:03:00.000Z", value: 99, category: "low", type: "sensor-c", cleaned: true } },
+    ]);
+  });
+});
+
+describe("transformRecord refuses, with a reason", () => {
+  const valid = { id: "r", value: "1", timestamp: "2024-01-01T00:00:00Z" };
+
+  it.each([
+    [null, null, "record must be an object, got null"],
+    [[1, 2], null, "record must be an object, got array"],
+    ["rec", null, "record must be an object, got string"],
+    [{ ...valid, id: undefined }, null, "id is missing"],
+    [{ ...valid, id: "" }, null, "id is an empty string"],
+    [{ ...valid, id: { x: 1 } }, null, "id must be a string, got object"],
+    [{ ...valid, id: " r" }, null, 'id " r" has leading or trailing whitespace'],
+    [{ ...valid, id: "a\nb" }, null, 'id "a\\nb" contains control characters'],
+    [{ ...valid, id: "x".repeat(257) }, null, "id is 257 characters long, the limit is 256"],
+    [{ ...valid, value: "12abc" }, "r", 'value "12abc" is not a number'],
+    [{ ...valid, timestamp: undefined }, "r", "timestamp is missing"],
+    [{ ...valid, timestamp: "yesterday" }, "r", 'timestamp "yesterday" is not an ISO-8601 date'],
+    [{ ...valid, timestamp: "2024-13-45" }, "r", 'timestamp "2024-13-45" is not a valid date'],
+    [{ ...valid, timestamp: -1 }, "r", "timestamp -1 is not a valid epoch time in milliseconds"],
+    [{ ...valid, timestamp: true }, "r", "timestamp must be an ISO-8601 string or epoch milliseconds, got boolean"],
+    [{ ...valid, metadata: "sensor" }, "r", "metadata must be an object, got string"],
+    [{ ...valid, metadata: { type: 7 } }, "r", "metadata.type must be a string, got number"],
+  ])("%j", (raw, id, reason) => {
+    expect(transformRecord(raw)).toEqual({ ok: false, id, reason });
+  });
+});
+
+describe("transformRecord accepts", () => {
+  it("ids that look like SQL, unicode ids and numeric ids (as text)", () => {
+    for (const id of ["'; DROP TABLE metrics; --", "capteur-é-✓", 42]) {
+      const result = transformRecord({ id, value: 1, timestamp: 0 });
+      expect(result.ok && result.record.id).toBe(String(id));
+    }
+  });
+
+  it("epoch milliseconds, offsets and zone-less date-times (read as UTC)", () => {
+    const at = (timestamp: unknown) => {
+      const result = transformRecord({ id: "r", value: 1, timestamp });
+      return result.ok ? result.record.timestamp : result.reason;
+    };
+    expect(at(1_700_000_000_000)).toBe("2023-11-14T22:13:20.000Z");
+    expect(at("2024-06-01T05:00:00+02:00")).toBe("2024-06-01T03:00:00.000Z");
+    expect(at("2024-06-01T05:00:00")).toBe("2024-06-01T05:00:00.000Z");
+    expect(at("2024-06-01")).toBe("2024-06-01T00:00:00.000Z");
+  });
+
+  it("a record without metadata, with a null type", () => {
+    const result = transformRecord({ id: "r", value: "5", timestamp: "2024-01-01T00:00:00Z" });
+    expect(result.ok && result.record.type).toBeNull();
+  });
+});

@@ -1,0 +1,97 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { getAgentByName } from "agents";
+import { SLOT_CALLBACK } from "../../src/agents/pipeline-scheduler";
+import { stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
+
+/** Calls the Worker as a client would. */
+export function api(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(`http://localhost${path}`, init);
+}
+
+export async function apiJson<T = any>(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: T }> {
+  const response = await api(path, init);
+  return { status: response.status, headers: response.headers, body: (await response.json()) as T };
+}
+
+let counter = 0;
+/** Storage is shared by the tests of one file, so each test that needs its own agents names them uniquely. */
+export function uniqueName(prefix = "test"): string {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${counter}`;
+}
+
+export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Fires a scheduler's armed slot now. `runDurableObjectAlarm` only runs jobs that are due, so the slot's
+ * row in the SDK's job table is moved into the past first; this is the one place that touches that table.
+ */
+export async function fireArmedSlot(schedulerName: string): Promise<boolean> {
+  const stub = await getAgentByName(env.PipelineScheduler, schedulerName);
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE cf_agents_jobs SET time = ? WHERE fn = ?", Date.now() - 1_000, SLOT_CALLBACK);
+  });
+  return runDurableObjectAlarm(stub);
+}
+
+export interface StageStorage {
+  alarm: number | null;
+  hasStageTask: boolean;
+  rowsByTable: Record<string, number>;
+  keys: string[];
+}
+
+/**
+ * What a stage instance holds. Looking means waking it, and a woken agent creates the SDK's empty tables
+ * and schema-version keys, so "holds nothing" means "looks exactly like a never-used instance".
+ */
+export async function stageStorage(runId: string, stage: StageName): Promise<StageStorage> {
+  return storageOf(stage, stageInstanceName(runId, stage));
+}
+
+export function pristineStageStorage(stage: StageName): Promise<StageStorage> {
+  return storageOf(stage, uniqueName("never-used"));
+}
+
+async function storageOf(stage: StageName, name: string): Promise<StageStorage> {
+  const namespaces = { extract: env.ExtractStage, transform: env.TransformStage, load: env.LoadStage };
+  const stub = await getAgentByName(namespaces[stage], name);
+  return runInDurableObject(stub, async (_instance, state) => {
+    const tables = state.storage.sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+      .toArray()
+      .map((row) => row.name);
+    const rowsByTable: Record<string, number> = {};
+    for (const table of tables) {
+      const [row] = state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM "${table}"`).toArray();
+      rowsByTable[table] = row?.n ?? 0;
+    }
+    // workerd keeps the key-value API in an internal table that SQL may not read.
+    const keys = [...(await state.storage.list()).keys()];
+    return { alarm: await state.storage.getAlarm(), hasStageTask: tables.includes("stage_task"), rowsByTable, keys };
+  });
+}
+
+/** Waits (briefly) until every stage instance of a run has destroyed itself; returns each next to a pristine one. */
+export async function stagesAfterRun(runId: string): Promise<Record<StageName, { actual: StageStorage; pristine: StageStorage }>> {
+  const result = {} as Record<StageName, { actual: StageStorage; pristine: StageStorage }>;
+  for (const stage of STAGE_NAMES) {
+    const pristine = await pristineStageStorage(stage);
+    const same = (storage: StageStorage) => JSON.stringify(storage) === JSON.stringify(pristine);
+    result[stage] = { actual: await eventually(() => stageStorage(runId, stage), same), pristine };
+  }
+  return result;
+}
+
+export async function stagedKeys(runId: string): Promise<string[]> {
+  const listing = await env.STAGING.list({ prefix: `runs/${runId}/` });
+  return listing.objects.map((object) => object.key);
+}
