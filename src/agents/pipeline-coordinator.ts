@@ -157,7 +157,7 @@ export class PipelineCoordinator extends Agent<Env> {
   private launch(runId: string): void {
     if (this.drivers.has(runId)) return;
     const work = this.keepAliveWhile(() => this.drive(runId))
-      .catch((error: unknown) => this.log("driver_error", runId, { error: String(error) }))
+      .catch((error: unknown) => this.failUnexpectedly(runId, error))
       .finally(() => this.drivers.delete(runId));
     this.drivers.set(runId, work);
   }
@@ -198,6 +198,15 @@ export class PipelineCoordinator extends Agent<Env> {
       this.finishRun(stageFailed(started, step.stage, outcome.error, Date.now()), settings);
       return;
     }
+  }
+
+  /** A bug in the driver must not leave a run "running" forever: fail it where it stood. */
+  private failUnexpectedly(runId: string, error: unknown): void {
+    this.log("driver_error", runId, { error: String(error), stack: error instanceof Error ? error.stack : undefined });
+    const stored = this.loadRun(runId);
+    if (!stored || stored.run.status !== "running") return;
+    const stage = stored.run.currentStage ?? stored.run.stages.find((candidate) => candidate.status !== "succeeded")?.name ?? "load";
+    this.finishRun(stageFailed(stored.run, stage, `internal error: ${String(error)}`, Date.now()), stored.settings);
   }
 
   private async callStage(task: StageTask): Promise<StageOutcome> {

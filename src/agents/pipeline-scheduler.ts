@@ -127,22 +127,21 @@ export class PipelineScheduler extends Agent<Env> {
     const settings = this.settings();
     const armed = (await this.armedSlots()).sort((a, b) => a.slot - b.slot);
     const next = armed.find((entry) => entry.slot > now) ?? armed[0];
-    const common = {
-      name: SCHEDULE_NAME,
-      scheduleType: "recurring" as const,
+    const history = {
       lastExecutedAt: state?.last_executed_at ?? null,
       executionCount: state?.execution_count ?? 0,
     };
+    const identity = { id: next?.id ?? null, name: SCHEDULE_NAME, scheduleType: "recurring" as const };
     if (!settings.ok) {
       return [
         {
-          ...common,
-          id: next?.id ?? null,
+          ...identity,
           cron: this.env.PIPELINE_CRON,
           timezone: "UTC",
           interval: null,
           enabled: false,
           nextExecuteAt: null,
+          ...history,
           error: settings.errors.join("; "),
         },
       ];
@@ -150,13 +149,13 @@ export class PipelineScheduler extends Agent<Env> {
     const spec = settings.settings.schedule;
     return [
       {
-        ...common,
-        id: next?.id ?? null,
+        ...identity,
         cron: spec.cron,
         timezone: spec.timezone,
         interval: slotInterval(spec, now),
         enabled: true,
         nextExecuteAt: next?.slot ?? nextSlot(spec, now),
+        ...history,
       },
     ];
   }

@@ -1,0 +1,57 @@
+/** The R2 staging store: fixed-size NDJSON chunks under runs/<runId>/<stage>/, read back in order, deleted per run. */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ChunkWriter, deleteRunStaging, MissingChunkError, readChunk, readStaged } from "../../src/staging/staging-store";
+import { uniqueName } from "../support/runtime";
+
+describe("ChunkWriter", () => {
+  it("splits records into chunks with deterministic keys and reports their count", async () => {
+    const runId = uniqueName("manual");
+    const writer = new ChunkWriter(env.STAGING, runId, "extract", "part", 2);
+    for (const value of [1, 2, 3, 4, 5]) await writer.add({ value });
+    const staged = await writer.finish();
+    expect(staged).toEqual({
+      count: 5,
+      keys: [`runs/${runId}/extract/part-00000.ndjson`, `runs/${runId}/extract/part-00001.ndjson`, `runs/${runId}/extract/part-00002.ndjson`],
+    });
+    expect(await (await env.STAGING.get(staged.keys[0]!))!.text()).toBe('{"value":1}\n{"value":2}\n');
+
+    const chunks = [];
+    for await (const chunk of readStaged(env.STAGING, staged)) chunks.push(chunk);
+    expect(chunks).toEqual([
+      { offset: 0, records: [{ value: 1 }, { value: 2 }] },
+      { offset: 2, records: [{ value: 3 }, { value: 4 }] },
+      { offset: 4, records: [{ value: 5 }] },
+    ]);
+  });
+
+  it("writes nothing for no records", async () => {
+    const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "transform", "rejected", 10);
+    expect(await writer.finish()).toEqual({ keys: [], count: 0 });
+  });
+});
+
+describe("staging cleanup", () => {
+  it("deletes everything one run staged and nothing of another run", async () => {
+    const runId = uniqueName("manual");
+    const otherRun = `${runId}0`;
+    for (const stage of ["extract", "transform"] as const) {
+      const writer = new ChunkWriter(env.STAGING, runId, stage, "part", 1);
+      for (const value of [1, 2, 3]) await writer.add(value);
+      await writer.finish();
+    }
+    const keep = new ChunkWriter(env.STAGING, otherRun, "extract", "part", 10);
+    await keep.add("x");
+    const kept = await keep.finish();
+
+    expect(await deleteRunStaging(env.STAGING, runId)).toBe(6);
+    expect((await env.STAGING.list({ prefix: `runs/${runId}/` })).objects).toEqual([]);
+    expect(await readChunk(env.STAGING, kept.keys[0]!)).toEqual(["x"]);
+  });
+
+  it("reports a missing chunk by key", async () => {
+    const error = await readChunk(env.STAGING, "runs/none/extract/part-00000.ndjson").then(null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(MissingChunkError);
+    expect((error as Error).message).toBe("staged chunk runs/none/extract/part-00000.ndjson is missing");
+  });
+});
