@@ -254,24 +254,11 @@ function updateStage(run: Run, stage: StageName, change: (current: StageRun) => 
   return run.stages.map((current) => (current.name === stage ? change(current) : current));
 }
 
-/** The run as the API shows it: the seed's fields plus status and per-stage detail. */
-export interface RunView {
-  pipelineId: string;
-  pipeline: string;
-  trigger: Trigger;
-  scheduledFor: number | null;
-  status: RunStatus;
-  startTime: number;
-  endTime: number | null;
+/** The run as the API shows it: the seed's fields plus status and per-stage detail, without internals. */
+export type RunView = Omit<Run, "checkpoints" | "destination"> & {
   totalDuration: number | null;
-  currentStage: StageName | null;
   stagesCompleted: StageName[];
-  stages: StageRun[];
-  finalResult: RunResult | null;
-  rejected: RejectionSummary[];
-  rejectedCount: number;
-  error?: string;
-}
+};
 
 export function toRunView(run: Run): RunView {
   return {

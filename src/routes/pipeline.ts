@@ -26,7 +26,7 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
     const result = await (await scheduler(c.env)).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS });
     switch (result.outcome) {
       case "misconfigured":
-        throw new ApiError(500, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
+        throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
       case "conflict":
         throw new ApiError(409, "run_in_progress", `run ${result.active.pipelineId} is still running; trigger again when it has finished`, {
           pipelineId: result.active.pipelineId,

@@ -202,8 +202,11 @@ describe("GET /api/pipeline/schedule", () => {
 });
 
 describe("health, unknown paths and wrong methods", () => {
-  it("GET /api/health answers 200", async () => {
+  it("GET /api/health answers 200, and so does HEAD, without a body", async () => {
     expect(await apiJson("/api/health")).toMatchObject({ status: 200, body: { status: "ok" } });
+    const head = await api("/api/health", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
   });
 
   it("an unknown path answers 404 in the error shape", async () => {
