@@ -12,10 +12,12 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // The API is closed without a token unless ALLOW_UNAUTHENTICATED is "true", as in local development;
+  // the auth tests override both per request.
   const workers = (vars: Record<string, string> = {}) =>
     cloudflareTest({
       wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...vars } },
+      miniflare: { bindings: { TEST_MIGRATIONS: migrations, ALLOW_UNAUTHENTICATED: "true", ...vars } },
     });
   return {
     test: {
@@ -30,7 +32,16 @@ export default defineConfig(async () => {
           test: { name: "runtime", silent: "passed-only" as const, include: ["test/**/*.test.ts"], exclude: ["test/domain/**", "test/http-source/**"], setupFiles: ["./test/setup/apply-migrations.ts"] },
         },
         {
-          plugins: [workers({ PIPELINE_SOURCE_URL: "https://source.example.test/records" })],
+          plugins: [
+            workers({
+              PIPELINE_SOURCE_URL: "https://source.example.test/records",
+              // Quick retries and short timeouts, so failure paths run in milliseconds.
+              PIPELINE_CONFIG: JSON.stringify({
+                retries: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 40 },
+                timeouts: { sourceMs: 4_000, stageMs: 1_000 },
+              }),
+            }),
+          ],
           test: { name: "http-source", silent: "passed-only" as const, include: ["test/http-source/**/*.test.ts"], setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/network.ts"] },
         },
       ],

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { requireToken } from "./http/auth";
 import { handleError } from "./http/errors";
 import { notFoundOrMethodNotAllowed } from "./http/not-found";
 import { pipelineRoutes } from "./routes/pipeline";
@@ -6,6 +7,8 @@ import { pipelineRoutes } from "./routes/pipeline";
 export function createApp() {
   const app = new Hono<{ Bindings: Env }>();
   app.get("/api/health", (c) => c.json({ status: "ok" }));
+  const authenticate = requireToken();
+  app.use("/api/*", (c, next) => (c.req.path === "/api/health" ? next() : authenticate(c, next)));
   app.route("/api/pipeline", pipelineRoutes);
   app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError(handleError);

@@ -1,17 +1,27 @@
 import { Agent, getAgentByName } from "agents";
 import type { PipelineSettings } from "../config/settings";
+import { deleteRejectionsOfRuns } from "../db/metrics";
+import { backoffDelay } from "../domain/backoff";
+import { classifyErrorMessage } from "../domain/failures";
 import { summarize, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
 import {
+  cancelRun,
   completeRun,
+  giveUp,
+  judgeStall,
   nextStep,
+  runResumed,
   skipRun,
+  stageAttemptFailed,
   stageFailed,
+  stageProgressed,
   stageStarted,
   stageSucceeded,
   startRun,
   toRunView,
   type Run,
   type RunView,
+  type StageCounts,
   type Trigger,
 } from "../domain/run";
 import { stageInstanceName, type StageName } from "../domain/stages";
@@ -23,6 +33,7 @@ export interface StartRunRequest {
   runId: string;
   trigger: Trigger;
   scheduledFor: number | null;
+  note?: string | null;
   settings: PipelineSettings;
 }
 
@@ -36,6 +47,11 @@ export type StartRunResult =
   /** Another run is active; a scheduled slot is recorded as skipped. */
   | { outcome: "skipped"; run: RunView };
 
+export type CancelResult =
+  | { outcome: "cancelled"; run: RunView }
+  | { outcome: "not_active"; run: RunView }
+  | { outcome: "not_found" };
+
 export interface HistoryPage {
   summary: HistorySummary;
   runs: RunView[];
@@ -48,15 +64,33 @@ interface RunRow {
   [column: string]: SqlStorageValue;
 }
 
+/** One in-memory driver of a run. A newer generation (after a stall or a cancel) silences older ones. */
+interface Driver {
+  generation: number;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const WATCHDOG = "watchdog";
+/** How long a cancelled or superseded stage attempt gets to stop writing before its run is closed. */
+const STOP_GRACE_MS = 5_000;
+/** Times a stage call is re-dialled when it lands on an instance that is destroying itself. */
+const MAX_DIALS = 5;
+
 /**
  * Runs a pipeline's stages in sequence and keeps its run history. One instance per pipeline, named after
- * it. Every transition is saved before the next stage starts, so an interrupted run resumes from its last
- * completed stage the next time the coordinator wakes.
+ * it.
+ *
+ * Crash safety: every transition is saved before the next stage starts, with the staged output of every
+ * finished stage (the checkpoint). A run marked running that no driver in this instance is driving was
+ * interrupted; it is resumed on the next wake-up (any request, the Worker's hourly cron, or this agent's
+ * watchdog alarm), at most `maxResumes` times. Stages are keyed by run id and load is an upsert, so a
+ * resumed run never duplicates rows.
  */
 export class PipelineCoordinator extends Agent<Env> {
-  /** Runs being driven by this instance, so a run is never driven twice at once. */
-  private readonly drivers = new Map<string, Promise<void>>();
+  private readonly drivers = new Map<string, Driver>();
   private readonly waiters = new Map<string, Set<(run: RunView) => void>>();
+  private generations = 0;
 
   override async onStart(): Promise<void> {
     this.sql`CREATE TABLE IF NOT EXISTS runs (
@@ -71,8 +105,8 @@ export class PipelineCoordinator extends Agent<Env> {
     )`;
     this.sql`CREATE INDEX IF NOT EXISTS runs_newest_first ON runs (start_time DESC, run_id DESC)`;
     this.sql`CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)`;
-    // A fresh instance drives nothing, so any run still marked running was interrupted: resume it.
-    for (const runId of this.activeRunIds()) this.launch(runId);
+    // A fresh instance drives nothing, so any run still marked running was interrupted.
+    for (const runId of this.activeRunIds()) this.resumeOrphan(runId);
   }
 
   async startRun(request: StartRunRequest): Promise<StartRunResult> {
@@ -86,6 +120,7 @@ export class PipelineCoordinator extends Agent<Env> {
       pipeline: this.name,
       trigger: request.trigger,
       scheduledFor: request.scheduledFor,
+      note: request.note ?? null,
       destination: request.settings.destination,
       now: Date.now(),
     };
@@ -96,6 +131,7 @@ export class PipelineCoordinator extends Agent<Env> {
       const skipped = skipRun({ ...fresh, activeRunId: active });
       this.saveRun(skipped, request.settings);
       this.log("run_skipped", skipped.pipelineId, { activeRunId: active });
+      await this.prune(request.settings);
       return { outcome: "skipped", run: toRunView(skipped) };
     }
 
@@ -103,6 +139,7 @@ export class PipelineCoordinator extends Agent<Env> {
     this.saveRun(run, request.settings);
     this.log("run_started", run.pipelineId, { trigger: run.trigger });
     this.launch(run.pipelineId);
+    await this.armWatchdog(request.settings);
     return { outcome: "started", run: toRunView(run) };
   }
 
@@ -124,15 +161,68 @@ export class PipelineCoordinator extends Agent<Env> {
     });
   }
 
+  /** Stops an active run between chunks or stages; what it had done so far stays in the run. */
+  async cancelRun(runId: string, reason: string): Promise<CancelResult> {
+    const stored = this.loadRun(runId);
+    if (!stored) return { outcome: "not_found" };
+    if (stored.run.status !== "running") return { outcome: "not_active", run: toRunView(stored.run) };
+    this.log("run_cancelling", runId, { reason });
+    await this.stopDriver(runId, `run cancelled: ${reason}`);
+    const latest = this.loadRun(runId)!;
+    if (latest.run.status !== "running") return { outcome: "not_active", run: toRunView(latest.run) };
+    await this.removeStaging(runId);
+    const cancelled = cancelRun(latest.run, reason, Date.now());
+    await this.finishRun(cancelled, latest.settings);
+    return { outcome: "cancelled", run: toRunView(cancelled) };
+  }
+
+  /** Live counts from a stage agent at work (only from the attempt the run is waiting for). */
+  async recordStageProgress(runId: string, stage: StageName, attempt: number, counts: StageCounts): Promise<void> {
+    const stored = this.loadRun(runId);
+    if (!stored || stored.run.status !== "running" || stored.run.currentStage !== stage) return;
+    if (stored.run.stages.find((candidate) => candidate.name === stage)?.attempts !== attempt) return;
+    this.saveRun(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
+  }
+
+  /**
+   * The stall detector, run from this agent's own alarm and from the Worker's hourly cron: resumes runs
+   * nobody drives or that made no progress for too long, and fails those resumed too often.
+   */
+  async watchdog(): Promise<void> {
+    let settings: PipelineSettings | undefined;
+    for (const runId of this.activeRunIds()) {
+      const stored = this.loadRun(runId)!;
+      settings = stored.settings;
+      if (!this.drivers.has(runId)) {
+        this.resumeOrphan(runId);
+        continue;
+      }
+      const verdict = judgeStall(stored.run, Date.now(), stored.settings.stall);
+      if (verdict.kind === "healthy") continue;
+      this.log("run_stalled", runId, { verdict: verdict.kind, lastProgressAt: stored.run.lastProgressAt });
+      await this.stopDriver(runId, "stalled");
+      const latest = this.loadRun(runId)!;
+      if (latest.run.status !== "running") continue;
+      if (verdict.kind === "give-up") {
+        await this.removeStaging(runId);
+        await this.finishRun(giveUp(latest.run, verdict.reason, Date.now()), latest.settings);
+      } else {
+        this.saveRun(runResumed(latest.run, Date.now()), latest.settings);
+        this.launch(runId);
+      }
+    }
+    if (settings && this.activeRunIds().length > 0) await this.armWatchdog(settings);
+  }
+
   async getRun(runId: string): Promise<RunView | null> {
     const stored = this.loadRun(runId);
     return stored ? toRunView(stored.run) : null;
   }
 
-  /** The most recent run that actually executed and finished (succeeded or failed). */
+  /** The most recent run that actually executed and finished (succeeded, failed or cancelled). */
   async getLastRun(): Promise<RunView | null> {
     const [row] = this.sql<RunRow>`
-      SELECT doc, settings FROM runs WHERE status IN ('succeeded', 'failed')
+      SELECT doc, settings FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled')
       ORDER BY start_time DESC, run_id DESC LIMIT 1`;
     return row ? toRunView(JSON.parse(row.doc) as Run) : null;
   }
@@ -154,17 +244,50 @@ export class PipelineCoordinator extends Agent<Env> {
     };
   }
 
+  private resumeOrphan(runId: string): void {
+    const stored = this.loadRun(runId);
+    if (!stored || stored.run.status !== "running" || this.drivers.has(runId)) return;
+    const { maxResumes } = stored.settings.stall;
+    if (stored.run.resumes >= maxResumes) {
+      const reason = `interrupted again after ${stored.run.resumes} resume${stored.run.resumes === 1 ? "" : "s"} (limit ${maxResumes})`;
+      void this.removeStaging(runId).then(() => this.finishRun(giveUp(stored.run, reason, Date.now()), stored.settings));
+      return;
+    }
+    this.log("run_resumed", runId, { resumes: stored.run.resumes + 1, stage: stored.run.currentStage });
+    this.saveRun(runResumed(stored.run, Date.now()), stored.settings);
+    this.launch(runId);
+    void this.armWatchdog(stored.settings);
+  }
+
   private launch(runId: string): void {
     if (this.drivers.has(runId)) return;
-    const work = this.keepAliveWhile(() => this.drive(runId))
-      .catch((error: unknown) => this.failUnexpectedly(runId, error))
-      .finally(() => this.drivers.delete(runId));
-    this.drivers.set(runId, work);
+    const generation = ++this.generations;
+    const controller = new AbortController();
+    const done = this.keepAliveWhile(() => this.drive(runId, generation, controller.signal))
+      .catch((error: unknown) => this.failUnexpectedly(runId, generation, error))
+      .finally(() => {
+        if (this.drivers.get(runId)?.generation === generation) this.drivers.delete(runId);
+      });
+    this.drivers.set(runId, { generation, controller, done });
+  }
+
+  /** Silences the run's current driver and waits (briefly) for its stage attempt to stop. */
+  private async stopDriver(runId: string, reason: string): Promise<void> {
+    const driver = this.drivers.get(runId);
+    if (!driver) return;
+    this.drivers.delete(runId);
+    driver.controller.abort(new Error(reason));
+    await Promise.race([driver.done, sleep(STOP_GRACE_MS + 1_000)]);
+  }
+
+  private isCurrent(runId: string, generation: number): boolean {
+    return this.drivers.get(runId)?.generation === generation;
   }
 
   /** Moves a run forward stage by stage, saving after every transition. */
-  private async drive(runId: string): Promise<void> {
+  private async drive(runId: string, generation: number, signal: AbortSignal): Promise<void> {
     for (;;) {
+      if (!this.isCurrent(runId, generation)) return;
       const stored = this.loadRun(runId);
       if (!stored) return;
       const { run, settings } = stored;
@@ -173,48 +296,76 @@ export class PipelineCoordinator extends Agent<Env> {
 
       if (step.kind === "complete") {
         await this.removeStaging(runId);
-        this.finishRun(completeRun(run, Date.now()), settings);
+        if (!this.isCurrent(runId, generation)) return;
+        await this.finishRun(completeRun(this.loadRun(runId)!.run, Date.now()), settings);
         return;
       }
 
       const started = stageStarted(run, step.stage, Date.now());
       this.saveRun(started, settings);
-      this.log("stage_started", runId, { stage: step.stage });
-      const task: StageTask = {
-        runId,
-        stage: step.stage,
-        attempt: started.stages.find((stage) => stage.name === step.stage)!.attempts,
-        input: step.input,
-        settings,
-      };
-      const outcome = await this.callStage(task);
+      const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
+      this.log("stage_started", runId, { stage: step.stage, attempt });
+      const outcome = await this.callStage({ runId, stage: step.stage, attempt, input: step.input, settings }, signal);
+      if (!this.isCurrent(runId, generation)) return;
+      const current = this.loadRun(runId)!.run;
+
       if (outcome.ok) {
-        this.saveRun(stageSucceeded(started, step.stage, outcome.report, Date.now()), settings);
-        this.log("stage_succeeded", runId, { stage: step.stage, outputCount: outcome.report.outputCount });
+        this.saveRun(stageSucceeded(current, step.stage, outcome.report, Date.now()), settings);
+        this.log("stage_succeeded", runId, { stage: step.stage, attempt, outputCount: outcome.report.outputCount });
         continue;
       }
-      this.log("stage_failed", runId, { stage: step.stage, error: outcome.error });
+      if (outcome.transient && attempt < settings.retry.maxAttempts) {
+        const delay = backoffDelay(attempt, settings.retry);
+        this.log("stage_retrying", runId, { stage: step.stage, attempt, error: outcome.error, delayMs: delay });
+        this.saveRun(stageAttemptFailed(current, step.stage, outcome.error, Date.now()), settings);
+        await sleep(delay, signal);
+        continue;
+      }
+      this.log("stage_failed", runId, { stage: step.stage, attempt, error: outcome.error, transient: outcome.transient });
       await this.removeStaging(runId);
-      this.finishRun(stageFailed(started, step.stage, outcome.error, Date.now()), settings);
+      if (!this.isCurrent(runId, generation)) return;
+      await this.finishRun(stageFailed(this.loadRun(runId)!.run, step.stage, outcome.error, Date.now()), settings);
       return;
     }
   }
 
-  /** A bug in the driver must not leave a run "running" forever: fail it where it stood. */
-  private failUnexpectedly(runId: string, error: unknown): void {
-    this.log("driver_error", runId, { error: String(error), stack: error instanceof Error ? error.stack : undefined });
-    const stored = this.loadRun(runId);
-    if (!stored || stored.run.status !== "running") return;
-    const stage = stored.run.currentStage ?? stored.run.stages.find((candidate) => candidate.status !== "succeeded")?.name ?? "load";
-    this.finishRun(stageFailed(stored.run, stage, `internal error: ${String(error)}`, Date.now()), stored.settings);
-  }
+  /**
+   * One attempt of one stage, bounded by the stage timeout. On timeout or when the driver is stopped, the
+   * attempt is told to stop; a timed-out attempt is a transient failure (it may be retried).
+   */
+  private async callStage(task: StageTask, signal: AbortSignal): Promise<StageOutcome> {
+    const timeout = Symbol("timeout");
+    const stopped = Symbol("stopped");
+    const deadline = Date.now() + task.settings.stageTimeoutMs;
+    for (let dial = 1; ; dial += 1) {
+      let stub: DurableObjectStub<StageAgent>;
+      try {
+        stub = await getAgentByName(this.stageNamespace(task.stage), stageInstanceName(task.runId, task.stage));
+      } catch (error) {
+        if (isGone(error) && dial < MAX_DIALS) continue;
+        return rpcFailure(task, error);
+      }
+      const call = stub.runStage(task).then(
+        (outcome): StageOutcome | "gone" => outcome,
+        (error: unknown): StageOutcome | "gone" => (isGone(error) ? "gone" : rpcFailure(task, error)),
+      );
+      const first = await raceWithTimeout(call, Math.max(0, deadline - Date.now()), signal, timeout, stopped);
+      // The instance was destroying itself after an earlier attempt: a fresh stub reaches a fresh instance.
+      if (first === "gone" && dial < MAX_DIALS) continue;
+      if (first === "gone") return { ok: false, error: `the ${task.stage} stage agent kept disappearing`, transient: true };
+      if (first !== timeout && first !== stopped) return first;
 
-  private async callStage(task: StageTask): Promise<StageOutcome> {
-    try {
-      const stub = await getAgentByName(this.stageNamespace(task.stage), stageInstanceName(task.runId, task.stage));
-      return await stub.runStage(task);
-    } catch (error) {
-      return { ok: false, error: `the ${task.stage} stage agent failed: ${error instanceof Error ? error.message : String(error)}` };
+      const reason =
+        first === timeout
+          ? `the ${task.stage} stage did not finish within ${task.settings.stageTimeoutMs} ms`
+          : String((signal.reason as Error | undefined)?.message ?? "stopped");
+      await stub.cancelAttempt(task.attempt, reason).catch(() => false);
+      if (first === stopped) {
+        // Give the attempt a moment to stop writing, so cleanup after a cancel leaves nothing behind.
+        await Promise.race([call, sleep(STOP_GRACE_MS)]);
+        return { ok: false, error: reason, transient: false, cancelled: true };
+      }
+      return { ok: false, error: reason, transient: true };
     }
   }
 
@@ -227,6 +378,21 @@ export class PipelineCoordinator extends Agent<Env> {
     return namespaces[stage];
   }
 
+  /** A bug in the driver must not leave a run "running" forever: fail it where it stood. */
+  private async failUnexpectedly(runId: string, generation: number, error: unknown): Promise<void> {
+    this.log("driver_error", runId, { error: String(error), stack: error instanceof Error ? error.stack : undefined });
+    if (!this.isCurrent(runId, generation)) return;
+    const stored = this.loadRun(runId);
+    if (!stored || stored.run.status !== "running") return;
+    await this.finishRun(giveUp(stored.run, `internal error: ${String(error)}`, Date.now()), stored.settings);
+  }
+
+  private async armWatchdog(settings: PipelineSettings): Promise<void> {
+    const nowSeconds = Date.now() / 1000;
+    const pending = (await this.listSchedules()).some((schedule) => schedule.callback === WATCHDOG && schedule.time > nowSeconds);
+    if (!pending) await this.schedule(Math.max(1, Math.ceil(settings.watchdogIntervalMs / 1000)), WATCHDOG);
+  }
+
   private async removeStaging(runId: string): Promise<void> {
     try {
       await deleteRunStaging(this.env.STAGING, runId);
@@ -236,16 +402,38 @@ export class PipelineCoordinator extends Agent<Env> {
     }
   }
 
-  private finishRun(run: Run, settings: PipelineSettings): void {
+  private async finishRun(run: Run, settings: PipelineSettings): Promise<void> {
     this.saveRun(run, settings);
-    this.log(run.status === "succeeded" ? "run_succeeded" : "run_failed", run.pipelineId, {
+    this.log(`run_${run.status}`, run.pipelineId, {
       durationMs: run.endTime === null ? null : run.endTime - run.startTime,
       recordCount: run.finalResult?.recordCount ?? 0,
+      accounting: toRunView(run).accounting,
+      resumes: run.resumes,
       error: run.error,
     });
     const view = toRunView(run);
     for (const notify of this.waiters.get(run.pipelineId) ?? []) notify(view);
     this.waiters.delete(run.pipelineId);
+    await this.prune(settings);
+  }
+
+  /**
+   * Keeps the newest `historyLimit` finished runs and their rejected-record detail. D1 is pruned first,
+   * so a failure there leaves the run rows in place to be pruned next time.
+   */
+  private async prune(settings: PipelineSettings): Promise<void> {
+    const old = this.sql<{ run_id: string }>`
+      SELECT run_id FROM runs WHERE status != 'running'
+      ORDER BY start_time DESC, run_id DESC LIMIT -1 OFFSET ${settings.historyLimit}`.map((row) => row.run_id);
+    if (old.length === 0) return;
+    try {
+      await deleteRejectionsOfRuns(this.env.DB, this.name, old);
+    } catch (error) {
+      this.log("prune_failed", old[0]!, { error: String(error), runs: old.length });
+      return;
+    }
+    for (const runId of old) this.sql`DELETE FROM runs WHERE run_id = ${runId}`;
+    this.log("history_pruned", old[0]!, { runs: old.length });
   }
 
   private loadRun(runId: string): { run: Run; settings: PipelineSettings } | null {
@@ -272,5 +460,52 @@ export class PipelineCoordinator extends Agent<Env> {
 
   private log(event: string, runId: string, fields: Record<string, unknown> = {}): void {
     console.log(JSON.stringify({ event, pipeline: this.name, runId, ...fields }));
+  }
+}
+
+function rpcFailure(task: StageTask, error: unknown): StageOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  return { ok: false, error: `the ${task.stage} stage agent failed: ${message}`, transient: classifyErrorMessage(message) === "transient" };
+}
+
+/** A stub that reached an instance in the middle of destroy() fails with "destroyed"; it is not the stage's failure. */
+function isGone(error: unknown): boolean {
+  return error instanceof Error && /\bdestroyed\b/i.test(error.message);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+async function raceWithTimeout<T, A extends symbol, B extends symbol>(
+  work: Promise<T>,
+  timeoutMs: number,
+  signal: AbortSignal,
+  timeout: A,
+  stopped: B,
+): Promise<T | A | B> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<A>((resolve) => {
+        timer = setTimeout(() => resolve(timeout), timeoutMs);
+      }),
+      new Promise<B>((resolve) => {
+        if (signal.aborted) resolve(stopped);
+        onAbort = () => resolve(stopped);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
   }
 }

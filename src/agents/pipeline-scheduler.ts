@@ -4,7 +4,7 @@ import type { HistoryCursor } from "../domain/history";
 import { manualRunId, scheduledRunId } from "../domain/run-ids";
 import type { RunView } from "../domain/run";
 import { nextSlot, planArming, slotInterval, type ArmedSlot } from "../domain/schedule";
-import type { HistoryPage } from "./pipeline-coordinator";
+import type { CancelResult, HistoryPage } from "./pipeline-coordinator";
 
 /** The callback the slot alarm invokes. A constant, because schedule rows store it by name. */
 export const SLOT_CALLBACK = "runScheduledSlot";
@@ -46,15 +46,17 @@ export class PipelineScheduler extends Agent<Env> {
       last_executed_at INTEGER
     )`;
     this.sql`INSERT OR IGNORE INTO schedule_state (id) VALUES (1)`;
-    await this.ensureArmed();
+    await this.armAfter(Date.now());
   }
 
   /**
-   * Makes sure exactly one future slot is armed for the configured cron. Safe to call any number of
-   * times: the Worker's hourly cron calls it so the schedule exists after a deploy.
+   * Makes sure exactly one future slot is armed for the configured cron, and lets the coordinator check
+   * its runs for stalls. Safe to call any number of times: the Worker's hourly cron calls it, so the
+   * schedule exists after a deploy and an interrupted run is resumed even if nobody calls the API.
    */
   async ensureArmed(): Promise<ScheduleView[]> {
     await this.armAfter(Date.now());
+    await (await this.coordinator()).watchdog();
     return this.describeSchedule();
   }
 
@@ -83,7 +85,7 @@ export class PipelineScheduler extends Agent<Env> {
     this.log("slot_delivered", { slot, outcome: result.outcome });
   }
 
-  async trigger(options: { wait: boolean; waitTimeoutMs: number }): Promise<TriggerResult> {
+  async trigger(options: { wait: boolean; waitTimeoutMs: number; note: string | null }): Promise<TriggerResult> {
     const settings = this.settings();
     if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
     const coordinator = await this.coordinator();
@@ -91,6 +93,7 @@ export class PipelineScheduler extends Agent<Env> {
       runId: manualRunId(Date.now()),
       trigger: "manual",
       scheduledFor: null,
+      note: options.note,
       settings: settings.settings,
     });
     switch (result.outcome) {
@@ -106,6 +109,10 @@ export class PipelineScheduler extends Agent<Env> {
         return { outcome: "started", run: finished ?? result.run };
       }
     }
+  }
+
+  async cancelRun(runId: string, reason: string): Promise<CancelResult> {
+    return (await this.coordinator()).cancelRun(runId, reason);
   }
 
   async getRun(runId: string): Promise<RunView | null> {

@@ -123,3 +123,18 @@ export async function listRejections(db: D1Database, pipeline: string, runId: st
     .all<RejectionRow>();
   return result.results;
 }
+
+/** Removes the rejected-record detail of runs that left the history. */
+export async function deleteRejectionsOfRuns(db: D1Database, pipeline: string, runIds: readonly string[]): Promise<void> {
+  const perStatement = MAX_PARAMS - 1;
+  const statements: D1PreparedStatement[] = [];
+  for (let start = 0; start < runIds.length; start += perStatement) {
+    const slice = runIds.slice(start, start + perStatement);
+    statements.push(
+      db.prepare(`DELETE FROM rejected_records WHERE pipeline = ? AND run_id IN (${slice.map(() => "?").join(", ")})`).bind(pipeline, ...slice),
+    );
+  }
+  for (let start = 0; start < statements.length; start += STATEMENTS_PER_BATCH) {
+    await db.batch(statements.slice(start, start + STATEMENTS_PER_BATCH));
+  }
+}

@@ -5,8 +5,9 @@ export interface HistorySummary {
   succeeded: number;
   failed: number;
   skipped: number;
+  cancelled: number;
   running: number;
-  /** succeeded / (succeeded + failed), 0..1; null before any run has finished. */
+  /** succeeded / (succeeded + failed), 0..1; null before any run has finished. Cancelled runs are left out. */
   successRate: number | null;
   /** Mean duration of finished (succeeded or failed) runs; null before any has finished. */
   averageDurationMs: number | null;
@@ -21,7 +22,7 @@ export interface RunTally {
 }
 
 export function summarize(runs: Iterable<RunTally>): HistorySummary {
-  const counts: Record<RunStatus, number> = { running: 0, succeeded: 0, failed: 0, skipped: 0 };
+  const counts: Record<RunStatus, number> = { running: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
   let totalRuns = 0;
   let durationSum = 0;
   let durationCount = 0;
@@ -41,6 +42,7 @@ export function summarize(runs: Iterable<RunTally>): HistorySummary {
     succeeded: counts.succeeded,
     failed: counts.failed,
     skipped: counts.skipped,
+    cancelled: counts.cancelled,
     running: counts.running,
     successRate: finished === 0 ? null : round(counts.succeeded / finished, 4),
     averageDurationMs: durationCount === 0 ? null : Math.round(durationSum / durationCount),

@@ -7,8 +7,8 @@ import { STAGE_NAMES, type StageName } from "./stages";
  */
 
 export type Trigger = "manual" | "scheduled";
-export type RunStatus = "running" | "succeeded" | "failed" | "skipped";
-export type StageStatus = "pending" | "running" | "succeeded" | "failed" | "skipped";
+export type RunStatus = "running" | "succeeded" | "failed" | "cancelled" | "skipped";
+export type StageStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
 
 /** A reference to records held in the staging store: the object keys and how many records they hold. */
 export interface StagedData {
@@ -18,11 +18,15 @@ export interface StagedData {
 
 export const NOTHING_STAGED: StagedData = Object.freeze({ keys: [], count: 0 }) as StagedData;
 
-/** What a stage agent reports when it has finished. Small by design: records travel by reference. */
-export interface StageReport {
+/** Counts a stage reports as it goes and when it ends. */
+export interface StageCounts {
   inputCount: number;
   outputCount: number;
   rejectedCount: number;
+}
+
+/** What a stage agent reports when it has finished. Small by design: records travel by reference. */
+export interface StageReport extends StageCounts {
   /** The records the next stage reads. */
   output: StagedData;
   /** Records refused by this stage, staged for the load stage to persist. */
@@ -41,6 +45,8 @@ export interface StageRun {
   outputCount: number | null;
   rejectedCount: number | null;
   attempts: number;
+  /** Errors of attempts that failed and were retried (or the last one, which failed the stage). */
+  attemptErrors: string[];
   error?: string;
 }
 
@@ -57,6 +63,8 @@ export interface Run {
   trigger: Trigger;
   /** For scheduled runs, the slot the run belongs to (epoch ms). */
   scheduledFor: number | null;
+  /** Free text given with a manual trigger. */
+  note: string | null;
   status: RunStatus;
   startTime: number;
   endTime: number | null;
@@ -67,6 +75,10 @@ export interface Run {
   /** The first MAX_REJECTED_IN_RUN rejected records. */
   rejected: RejectionSummary[];
   rejectedCount: number;
+  /** How often the run was picked up again after its coordinator stopped driving it. */
+  resumes: number;
+  /** When any stage last reported progress: what the stall detector watches. */
+  lastProgressAt: number;
   error?: string;
   /** Checkpoints: where each finished stage left its output. Internal, not part of the API. */
   checkpoints: Partial<Record<StageName, { output: StagedData; rejected: StagedData }>>;
@@ -79,6 +91,7 @@ export interface NewRun {
   pipeline: string;
   trigger: Trigger;
   scheduledFor: number | null;
+  note?: string | null;
   destination: string;
   now: number;
 }
@@ -89,6 +102,7 @@ export function startRun(input: NewRun): Run {
     pipeline: input.pipeline,
     trigger: input.trigger,
     scheduledFor: input.scheduledFor,
+    note: input.note ?? null,
     status: "running",
     startTime: input.now,
     endTime: null,
@@ -98,6 +112,8 @@ export function startRun(input: NewRun): Run {
     finalResult: null,
     rejected: [],
     rejectedCount: 0,
+    resumes: 0,
+    lastProgressAt: input.now,
     checkpoints: {},
   };
 }
@@ -146,6 +162,7 @@ export function stageStarted(run: Run, stage: StageName, now: number): Run {
   return {
     ...run,
     currentStage: stage,
+    lastProgressAt: now,
     stages: updateStage(run, stage, (current) => ({
       ...current,
       status: "running",
@@ -153,8 +170,26 @@ export function stageStarted(run: Run, stage: StageName, now: number): Run {
       endTime: null,
       durationMs: null,
       attempts: current.attempts + 1,
-      error: undefined,
     })),
+  };
+}
+
+/** Live counts from a stage at work. Also proof of life for the stall detector. */
+export function stageProgressed(run: Run, stage: StageName, counts: StageCounts, now: number): Run {
+  if (run.status !== "running") return run;
+  return {
+    ...run,
+    lastProgressAt: now,
+    stages: updateStage(run, stage, (current) => (current.status === "running" ? { ...current, ...counts } : current)),
+  };
+}
+
+/** An attempt failed in a way worth retrying: the stage stays running and remembers why. */
+export function stageAttemptFailed(run: Run, stage: StageName, error: string, now: number): Run {
+  return {
+    ...run,
+    lastProgressAt: now,
+    stages: updateStage(run, stage, (current) => ({ ...current, attemptErrors: [...current.attemptErrors, error] })),
   };
 }
 
@@ -163,6 +198,7 @@ export function stageSucceeded(run: Run, stage: StageName, report: StageReport, 
   return {
     ...run,
     currentStage: null,
+    lastProgressAt: now,
     stages: updateStage(run, stage, (current) => ({
       ...current,
       status: "succeeded",
@@ -179,16 +215,57 @@ export function stageSucceeded(run: Run, stage: StageName, report: StageReport, 
 }
 
 export function stageFailed(run: Run, stage: StageName, error: string, now: number): Run {
-  const failedIndex = run.stages.findIndex((candidate) => candidate.name === stage);
-  const stages = run.stages.map((current, index): StageRun => {
-    if (index === failedIndex) {
-      return { ...current, status: "failed", endTime: now, durationMs: now - (current.startTime ?? now), error };
-    }
-    if (index > failedIndex) return { ...current, status: "skipped" };
-    return current;
-  });
+  const stages = closeStages(run, stage, now, (current) => ({
+    ...current,
+    status: "failed",
+    error,
+    attemptErrors: [...current.attemptErrors, error],
+  }));
   const message = `${stage} stage failed: ${error}`;
   return finish({ ...run, stages, error: message }, "failed", now, [message]);
+}
+
+/**
+ * Stops a run on request. The stage at work keeps the counts it had reached, so the partial work is
+ * visible; rows it had already loaded stay loaded.
+ */
+export function cancelRun(run: Run, reason: string, now: number): Run {
+  if (run.status !== "running") return run;
+  const active = run.currentStage ?? run.stages.find((stage) => stage.status === "pending")?.name ?? null;
+  const stages = active === null ? run.stages : closeStages(run, active, now, (current) => ({ ...current, status: "cancelled" }));
+  const message = `cancelled: ${reason}`;
+  return finish({ ...run, stages, error: message }, "cancelled", now, [message]);
+}
+
+/** A coordinator picked the run up again after it had stopped being driven (a restart, or a stall). */
+export function runResumed(run: Run, now: number): Run {
+  return { ...run, resumes: run.resumes + 1, lastProgressAt: now };
+}
+
+export interface StallPolicy {
+  stallTimeoutMs: number;
+  maxResumes: number;
+}
+
+export type StallVerdict = { kind: "healthy" } | { kind: "resume" } | { kind: "give-up"; reason: string };
+
+/** Whether a running run has stalled, and if so whether to resume it once more or to give up on it. */
+export function judgeStall(run: Run, now: number, policy: StallPolicy): StallVerdict {
+  if (run.status !== "running" || now - run.lastProgressAt < policy.stallTimeoutMs) return { kind: "healthy" };
+  if (run.resumes >= policy.maxResumes) {
+    const seconds = Math.round((now - run.lastProgressAt) / 1000);
+    return {
+      kind: "give-up",
+      reason: `no progress for ${seconds} s after ${run.resumes} resume${run.resumes === 1 ? "" : "s"} (limit ${policy.maxResumes})`,
+    };
+  }
+  return { kind: "resume" };
+}
+
+/** A run that cannot be resumed any more: the stage it stood in fails with the reason. */
+export function giveUp(run: Run, reason: string, now: number): Run {
+  const stage = run.currentStage ?? run.stages.find((candidate) => candidate.status !== "succeeded")?.name ?? "load";
+  return stageFailed(run, stage, reason, now);
 }
 
 /**
@@ -210,6 +287,7 @@ export interface Accounting {
   extracted: number;
   loaded: number;
   rejected: number;
+  /** extracted = loaded + rejected */
   balanced: boolean;
 }
 
@@ -220,7 +298,7 @@ export function accountFor(run: Run): Accounting {
   return { extracted, loaded, rejected: run.rejectedCount, balanced: extracted === loaded + run.rejectedCount };
 }
 
-function finish(run: Run, status: "succeeded" | "failed", now: number, errors?: string[]): Run {
+function finish(run: Run, status: "succeeded" | "failed" | "cancelled", now: number, errors?: string[]): Run {
   const loaded = run.stages.find((stage) => stage.name === "load");
   return {
     ...run,
@@ -228,12 +306,24 @@ function finish(run: Run, status: "succeeded" | "failed", now: number, errors?: 
     currentStage: null,
     endTime: now,
     finalResult: {
-      recordCount: loaded?.status === "succeeded" ? (loaded.outputCount ?? 0) : 0,
+      recordCount: loaded?.outputCount ?? 0,
       destination: run.destination,
       success: status === "succeeded",
       ...(errors ? { errors } : {}),
     },
   };
+}
+
+/** Ends `stage` with `close`, and marks every stage after it skipped. */
+function closeStages(run: Run, stage: StageName, now: number, close: (current: StageRun) => StageRun): StageRun[] {
+  const index = run.stages.findIndex((candidate) => candidate.name === stage);
+  return run.stages.map((current, position) => {
+    if (position === index) {
+      return close({ ...current, endTime: now, durationMs: current.startTime === null ? null : now - current.startTime });
+    }
+    if (position > index) return { ...current, status: "skipped" };
+    return current;
+  });
 }
 
 function emptyStage(name: StageName, status: StageStatus): StageRun {
@@ -247,6 +337,7 @@ function emptyStage(name: StageName, status: StageStatus): StageRun {
     outputCount: null,
     rejectedCount: null,
     attempts: 0,
+    attemptErrors: [],
   };
 }
 
@@ -255,9 +346,11 @@ function updateStage(run: Run, stage: StageName, change: (current: StageRun) => 
 }
 
 /** The run as the API shows it: the seed's fields plus status and per-stage detail, without internals. */
-export type RunView = Omit<Run, "checkpoints" | "destination"> & {
+export type RunView = Omit<Run, "checkpoints" | "destination" | "lastProgressAt"> & {
   totalDuration: number | null;
   stagesCompleted: StageName[];
+  accounting: Accounting;
+  lastProgressAt: number | null;
 };
 
 export function toRunView(run: Run): RunView {
@@ -266,6 +359,7 @@ export function toRunView(run: Run): RunView {
     pipeline: run.pipeline,
     trigger: run.trigger,
     scheduledFor: run.scheduledFor,
+    note: run.note,
     status: run.status,
     startTime: run.startTime,
     endTime: run.endTime,
@@ -276,6 +370,9 @@ export function toRunView(run: Run): RunView {
     finalResult: run.finalResult,
     rejected: run.rejected,
     rejectedCount: run.rejectedCount,
+    accounting: accountFor(run),
+    resumes: run.resumes,
+    lastProgressAt: run.status === "running" ? run.lastProgressAt : null,
     ...(run.error === undefined ? {} : { error: run.error }),
   };
 }

@@ -8,6 +8,16 @@ const flag = z
 
 export const TriggerQuery = z.strictObject({ wait: flag.optional() });
 
+/** Optional JSON body of a manual trigger. */
+export const TriggerBody = z.strictObject({
+  note: z.string().min(1).max(500, "must be at most 500 characters").optional(),
+});
+
+/** Optional JSON body of a cancel request. */
+export const CancelBody = z.strictObject({
+  reason: z.string().min(1).max(500, "must be at most 500 characters").optional(),
+});
+
 export const HISTORY_DEFAULT_LIMIT = 20;
 export const HISTORY_MAX_LIMIT = 100;
 

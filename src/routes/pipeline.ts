@@ -2,8 +2,9 @@ import { getAgentByName } from "agents";
 import { Hono } from "hono";
 import { encodeCursor } from "../domain/history";
 import { ApiError } from "../http/errors";
+import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
-import { HISTORY_DEFAULT_LIMIT, HistoryQuery, RunIdParam, TriggerQuery } from "./pipeline-schemas";
+import { CancelBody, HISTORY_DEFAULT_LIMIT, HistoryQuery, RunIdParam, TriggerBody, TriggerQuery } from "./pipeline-schemas";
 
 /** The pipeline this API serves. Instance names carry it, so more pipelines need no data migration. */
 export const DEFAULT_PIPELINE = "default";
@@ -21,9 +22,10 @@ export function runUrl(runId: string): string {
 
 /** `/api/pipeline/*`: every handler validates its input, asks the scheduler agent, and shapes the answer. */
 export const pipelineRoutes = new Hono<{ Bindings: Env }>()
-  .post("/trigger", validate("query", TriggerQuery), async (c) => {
+  .post("/trigger", validate("query", TriggerQuery), optionalJsonBody(TriggerBody), async (c) => {
     const wait = c.req.valid("query").wait ?? false;
-    const result = await (await scheduler(c.env)).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS });
+    const note = c.get("body").note ?? null;
+    const result = await (await scheduler(c.env)).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS, note });
     switch (result.outcome) {
       case "misconfigured":
         throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
@@ -47,6 +49,22 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
     const run = await (await scheduler(c.env)).getRun(id);
     if (!run) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
     return c.json(run);
+  })
+  .post("/runs/:id/cancel", validate("param", RunIdParam), optionalJsonBody(CancelBody), async (c) => {
+    const { id } = c.req.valid("param");
+    const reason = c.get("body").reason ?? "requested through the API";
+    const result = await (await scheduler(c.env)).cancelRun(id, reason);
+    switch (result.outcome) {
+      case "not_found":
+        throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
+      case "not_active":
+        throw new ApiError(409, "run_not_active", `run ${id} is not running (status ${result.run.status})`, {
+          pipelineId: id,
+          status: result.run.status,
+        });
+      case "cancelled":
+        return c.json({ message: "Run cancelled", pipelineId: id, status: result.run.status, run: result.run });
+    }
   })
   .get("/last", async (c) => c.json(await (await scheduler(c.env)).getLastRun()))
   .get("/history", validate("query", HistoryQuery), async (c) => {

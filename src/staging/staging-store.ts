@@ -14,11 +14,12 @@ export function runPrefix(runId: string): string {
   return `runs/${runId}/`;
 }
 
-export function chunkKey(runId: string, stage: StageName, kind: ChunkKind, index: number): string {
-  return `${runPrefix(runId)}${stage}/${kind}-${String(index).padStart(5, "0")}.ndjson`;
+/** Each attempt writes under its own prefix, so an abandoned attempt can never overwrite a newer one's output. */
+export function chunkKey(runId: string, stage: StageName, attempt: number, kind: ChunkKind, index: number): string {
+  return `${runPrefix(runId)}${stage}/attempt-${attempt}/${kind}-${String(index).padStart(5, "0")}.ndjson`;
 }
 
-/** Buffers records and writes them as fixed-size chunks. Keys are deterministic, so a retried stage overwrites. */
+/** Buffers records and writes them as fixed-size chunks under deterministic keys. */
 export class ChunkWriter {
   private buffer: unknown[] = [];
   private readonly keys: string[] = [];
@@ -28,6 +29,7 @@ export class ChunkWriter {
     private readonly bucket: R2Bucket,
     private readonly runId: string,
     private readonly stage: StageName,
+    private readonly attempt: number,
     private readonly kind: ChunkKind,
     private readonly chunkRecords: number,
   ) {}
@@ -37,6 +39,11 @@ export class ChunkWriter {
     if (this.buffer.length >= this.chunkRecords) await this.flush();
   }
 
+  /** Records accepted so far, written or buffered. */
+  get written(): number {
+    return this.count + this.buffer.length;
+  }
+
   async finish(): Promise<StagedData> {
     await this.flush();
     return { keys: [...this.keys], count: this.count };
@@ -44,7 +51,7 @@ export class ChunkWriter {
 
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const key = chunkKey(this.runId, this.stage, this.kind, this.keys.length);
+    const key = chunkKey(this.runId, this.stage, this.attempt, this.kind, this.keys.length);
     await this.bucket.put(key, encodeNdjson(this.buffer), { httpMetadata: { contentType: "application/x-ndjson" } });
     this.keys.push(key);
     this.count += this.buffer.length;

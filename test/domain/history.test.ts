@@ -9,6 +9,7 @@ describe("summarize", () => {
       succeeded: 0,
       failed: 0,
       skipped: 0,
+      cancelled: 0,
       running: 0,
       successRate: null,
       averageDurationMs: null,
@@ -16,20 +17,22 @@ describe("summarize", () => {
     });
   });
 
-  it("counts failed runs in the rate and the average, and leaves skipped and running runs out of both", () => {
+  it("counts failed runs in the rate and the average, and leaves skipped, cancelled and running runs out of both", () => {
     expect(
       summarize([
         { status: "succeeded", startTime: 100, durationMs: 200 },
         { status: "succeeded", startTime: 300, durationMs: 400 },
         { status: "failed", startTime: 500, durationMs: 60 },
         { status: "skipped", startTime: 700, durationMs: 0 },
+        { status: "cancelled", startTime: 800, durationMs: 5000 },
         { status: "running", startTime: 900, durationMs: null },
       ]),
     ).toEqual({
-      totalRuns: 5,
+      totalRuns: 6,
       succeeded: 2,
       failed: 1,
       skipped: 1,
+      cancelled: 1,
       running: 1,
       successRate: 0.6667,
       averageDurationMs: 220,

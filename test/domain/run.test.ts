@@ -4,8 +4,14 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  cancelRun,
   completeRun,
+  giveUp,
+  judgeStall,
   nextStep,
+  runResumed,
+  stageAttemptFailed,
+  stageProgressed,
   skipRun,
   stageFailed,
   stageStarted,
@@ -156,5 +162,93 @@ describe("run ids", () => {
     expect(scheduledRunId(1_700_010_800_000)).toBe("scheduled-1700010800000");
     expect(parseRunId("scheduled-1700010800000")).toEqual({ trigger: "scheduled", time: 1_700_010_800_000 });
     expect(parseRunId("manual-abc")).toBeNull();
+  });
+});
+
+describe("progress, retries and resumes", () => {
+  it("progress updates the running stage's counts and the proof of life", () => {
+    const running = stageStarted(startRun(fresh), "extract", 1010);
+    const progressed = stageProgressed(running, "extract", { inputCount: 5000, outputCount: 5000, rejectedCount: 0 }, 1500);
+    expect(progressed.lastProgressAt).toBe(1500);
+    expect(progressed.stages[0]).toMatchObject({ inputCount: 5000, outputCount: 5000, status: "running" });
+  });
+
+  it("a failed attempt stays running, remembers its error, and counts as an attempt when retried", () => {
+    const running = stageStarted(startRun(fresh), "extract", 1010);
+    const failedOnce = stageAttemptFailed(running, "extract", "the source answered HTTP 503", 1100);
+    expect(failedOnce.stages[0]).toMatchObject({ status: "running", attempts: 1, attemptErrors: ["the source answered HTTP 503"] });
+    const retried = stageStarted(failedOnce, "extract", 1600);
+    expect(retried.stages[0]).toMatchObject({ attempts: 2, startTime: 1010 });
+  });
+
+  it("a resume counts and resets the stall clock", () => {
+    const resumed = runResumed(stageStarted(startRun(fresh), "transform", 1010), 9000);
+    expect(resumed).toMatchObject({ resumes: 1, lastProgressAt: 9000 });
+  });
+});
+
+describe("stall detection", () => {
+  const policy = { stallTimeoutMs: 60_000, maxResumes: 2 };
+  const running = stageStarted(startRun(fresh), "load", 1_000);
+
+  it("leaves a run alone while it makes progress", () => {
+    expect(judgeStall(running, 60_999, policy)).toEqual({ kind: "healthy" });
+  });
+
+  it("resumes a run with no progress for the stall timeout", () => {
+    expect(judgeStall(running, 61_000, policy)).toEqual({ kind: "resume" });
+  });
+
+  it("gives up after the maximum number of resumes, saying why", () => {
+    const tired = { ...running, resumes: 2 };
+    expect(judgeStall(tired, 121_000, policy)).toEqual({ kind: "give-up", reason: "no progress for 120 s after 2 resumes (limit 2)" });
+    const failed = toRunView(giveUp(tired, "no progress for 120 s after 2 resumes (limit 2)", 121_000));
+    expect(failed).toMatchObject({ status: "failed", error: "load stage failed: no progress for 120 s after 2 resumes (limit 2)" });
+  });
+
+  it("ignores finished runs", () => {
+    expect(judgeStall(completeRun(runThrough(startRun(fresh), sampleReports), 2000), 10_000_000, policy)).toEqual({ kind: "healthy" });
+  });
+});
+
+describe("cancelling", () => {
+  it("stops the run where it stands, keeping the partial counts, and skips what had not started", () => {
+    const loading = stageProgressed(
+      stageStarted(runThrough(startRun(fresh), sampleReports.slice(0, 2)), "load", 1300),
+      "load",
+      { inputCount: 3, outputCount: 2, rejectedCount: 0 },
+      1350,
+    );
+    const cancelled = toRunView(cancelRun(loading, "operator asked", 1400));
+    expect(cancelled).toMatchObject({
+      status: "cancelled",
+      error: "cancelled: operator asked",
+      endTime: 1400,
+      currentStage: null,
+      finalResult: { recordCount: 2, success: false, errors: ["cancelled: operator asked"] },
+    });
+    expect(cancelled.stages.map((stage) => [stage.name, stage.status, stage.outputCount])).toEqual([
+      ["extract", "succeeded", 4],
+      ["transform", "succeeded", 3],
+      ["load", "cancelled", 2],
+    ]);
+    expect(cancelled.accounting).toEqual({ extracted: 4, loaded: 2, rejected: 1, balanced: false });
+  });
+
+  it("before any stage started cancels the first stage and skips the rest", () => {
+    const cancelled = cancelRun(startRun(fresh), "changed my mind", 1001);
+    expect(cancelled.stages.map((stage) => stage.status)).toEqual(["cancelled", "skipped", "skipped"]);
+  });
+
+  it("does nothing to a finished run", () => {
+    const done = completeRun(runThrough(startRun(fresh), sampleReports), 2000);
+    expect(cancelRun(done, "late", 3000)).toBe(done);
+  });
+});
+
+describe("the accounting invariant in the view", () => {
+  it("is recorded on every run", () => {
+    const done = toRunView(completeRun(runThrough(startRun(fresh), sampleReports), 2000));
+    expect(done.accounting).toEqual({ extracted: 4, loaded: 3, rejected: 1, balanced: true });
   });
 });

@@ -38,3 +38,36 @@ describe("readSettings", () => {
     expect(!result.ok && result.errors[0]).toMatch(/^PIPELINE_CRON: invalid cron "99 3 \* \* \*"/);
   });
 });
+
+describe("PIPELINE_CONFIG", () => {
+  it("defaults every knob", () => {
+    const result = readSettings(base, "default");
+    expect(result.ok && result.settings).toMatchObject({
+      chunkRecords: 5_000,
+      retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 },
+      stageTimeoutMs: 600_000,
+      stall: { stallTimeoutMs: 120_000, maxResumes: 3 },
+      watchdogIntervalMs: 30_000,
+      historyLimit: 1_000,
+    });
+  });
+
+  it("accepts an object or JSON text", () => {
+    for (const config of [{ retries: { maxAttempts: 5 }, history: { maxRuns: 10 } }, '{"retries":{"maxAttempts":5},"history":{"maxRuns":10}}']) {
+      const result = readSettings({ ...base, PIPELINE_CONFIG: config }, "default");
+      expect(result.ok && [result.settings.retry.maxAttempts, result.settings.historyLimit]).toEqual([5, 10]);
+    }
+  });
+
+  it.each([
+    ["{not json", /^PIPELINE_CONFIG is not valid JSON: /],
+    [{ retries: { maxAttempts: 0 } }, /^PIPELINE_CONFIG\.retries\.maxAttempts: Too small/],
+    [{ retries: { tries: 2 } }, /^PIPELINE_CONFIG\.retries: Unrecognized key: "tries"/],
+    [{ histroy: {} }, /^PIPELINE_CONFIG: Unrecognized key: "histroy"/],
+    [{ timeouts: { stageMs: "10s" } }, /^PIPELINE_CONFIG\.timeouts\.stageMs: Invalid input: expected number/],
+  ])("refuses %j naming the key", (config, message) => {
+    const result = readSettings({ ...base, PIPELINE_CONFIG: config }, "default");
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.errors[0]).toMatch(message);
+  });
+});

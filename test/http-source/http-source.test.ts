@@ -36,6 +36,9 @@ describe("a failing source fails the run with a clear error, kept in history and
     expect(run.stages.map((stage: any) => stage.status)).toEqual(["failed", "skipped", "skipped"]);
     expect(run.stages[0].error).toContain(message);
     expect(run.stagesCompleted).toEqual([]);
+    // A 500 is worth retrying (all three attempts fail); a bad payload fails at once.
+    expect(run.stages[0].attempts).toBe(message.includes("HTTP 500") ? 3 : 1);
+    expect(run.stages[0].attemptErrors).toHaveLength(run.stages[0].attempts);
 
     expect((await apiJson("/api/pipeline/last")).body).toEqual(run);
     const after = (await apiJson("/api/pipeline/history?limit=1")).body;

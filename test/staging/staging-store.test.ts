@@ -5,14 +5,14 @@ import { ChunkWriter, deleteRunStaging, MissingChunkError, readChunk, readStaged
 import { uniqueName } from "../support/runtime";
 
 describe("ChunkWriter", () => {
-  it("splits records into chunks with deterministic keys and reports their count", async () => {
+  it("splits records into chunks with deterministic keys per attempt and reports their count", async () => {
     const runId = uniqueName("manual");
-    const writer = new ChunkWriter(env.STAGING, runId, "extract", "part", 2);
+    const writer = new ChunkWriter(env.STAGING, runId, "extract", 1, "part", 2);
     for (const value of [1, 2, 3, 4, 5]) await writer.add({ value });
     const staged = await writer.finish();
     expect(staged).toEqual({
       count: 5,
-      keys: [`runs/${runId}/extract/part-00000.ndjson`, `runs/${runId}/extract/part-00001.ndjson`, `runs/${runId}/extract/part-00002.ndjson`],
+      keys: [`runs/${runId}/extract/attempt-1/part-00000.ndjson`, `runs/${runId}/extract/attempt-1/part-00001.ndjson`, `runs/${runId}/extract/attempt-1/part-00002.ndjson`],
     });
     expect(await (await env.STAGING.get(staged.keys[0]!))!.text()).toBe('{"value":1}\n{"value":2}\n');
 
@@ -26,7 +26,7 @@ describe("ChunkWriter", () => {
   });
 
   it("writes nothing for no records", async () => {
-    const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "transform", "rejected", 10);
+    const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "transform", 1, "rejected", 10);
     expect(await writer.finish()).toEqual({ keys: [], count: 0 });
   });
 });
@@ -36,11 +36,11 @@ describe("staging cleanup", () => {
     const runId = uniqueName("manual");
     const otherRun = `${runId}0`;
     for (const stage of ["extract", "transform"] as const) {
-      const writer = new ChunkWriter(env.STAGING, runId, stage, "part", 1);
+      const writer = new ChunkWriter(env.STAGING, runId, stage, 1, "part", 1);
       for (const value of [1, 2, 3]) await writer.add(value);
       await writer.finish();
     }
-    const keep = new ChunkWriter(env.STAGING, otherRun, "extract", "part", 10);
+    const keep = new ChunkWriter(env.STAGING, otherRun, "extract", 1, "part", 10);
     await keep.add("x");
     const kept = await keep.finish();
 
@@ -50,8 +50,8 @@ describe("staging cleanup", () => {
   });
 
   it("reports a missing chunk by key", async () => {
-    const error = await readChunk(env.STAGING, "runs/none/extract/part-00000.ndjson").then(null, (e: unknown) => e);
+    const error = await readChunk(env.STAGING, "runs/none/extract/attempt-1/part-00000.ndjson").then(null, (e: unknown) => e);
     expect(error).toBeInstanceOf(MissingChunkError);
-    expect((error as Error).message).toBe("staged chunk runs/none/extract/part-00000.ndjson is missing");
+    expect((error as Error).message).toBe("staged chunk runs/none/extract/attempt-1/part-00000.ndjson is missing");
   });
 });

@@ -1,36 +1,88 @@
-import { Agent } from "agents";
-import type { StageReport } from "../../domain/run";
-import { StageFailure } from "../../domain/stage-failure";
-import type { StageOutcome, StageTask } from "./stage-task";
+import { Agent, getAgentByName } from "agents";
+import { classifyErrorMessage, StageFailure } from "../../domain/failures";
+import type { StageCounts, StageReport } from "../../domain/run";
+import type { StageContext, StageOutcome, StageTask } from "./stage-task";
 
 const SELF_DESTRUCT = "selfDestruct";
+/** Progress reports are throttled: they are proof of life, not a stream. */
+const PROGRESS_INTERVAL_MS = 250;
 
 /**
- * An ephemeral stage agent: it lives for one stage of one run (its name is `<runId>:<stage>`), reports
- * its result to the coordinator that called it, and then deletes itself and all of its storage.
+ * An ephemeral stage agent: it lives for one stage of one run (its name is `<runId>:<stage>`), replies
+ * to the coordinator that called it, and then deletes itself and all of its storage.
+ *
+ * A retried attempt can arrive while an earlier, timed-out attempt is still running here; the earlier
+ * one is told to stop, each writes under its own attempt's keys, and the instance only destroys itself
+ * once no attempt is left.
  */
 export abstract class StageAgent extends Agent<Env> {
-  protected abstract perform(task: StageTask): Promise<StageReport>;
+  private readonly attempts = new Map<number, AbortController>();
+
+  protected abstract perform(task: StageTask, context: StageContext): Promise<StageReport>;
 
   async runStage(task: StageTask): Promise<StageOutcome> {
     // What this instance is working on, for anyone inspecting it mid-run; destroy() removes it with the rest.
     this.sql`CREATE TABLE IF NOT EXISTS stage_task (run_id TEXT NOT NULL, stage TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL)`;
     this.sql`INSERT INTO stage_task (run_id, stage, attempt, started_at) VALUES (${task.runId}, ${task.stage}, ${task.attempt}, ${Date.now()})`;
+
+    for (const [attempt, controller] of this.attempts) {
+      if (attempt < task.attempt) controller.abort(new StageFailure(`superseded by attempt ${task.attempt}`));
+    }
+    const controller = new AbortController();
+    this.attempts.set(task.attempt, controller);
+    let counts: StageCounts | undefined;
+    const reporter = this.progressReporter(task, (latest) => {
+      counts = latest;
+    });
+
     try {
-      return { ok: true, report: await this.perform(task) };
+      const report = await this.perform(task, { signal: controller.signal, progress: reporter });
+      return { ok: true, report };
     } catch (error) {
-      if (!(error instanceof StageFailure)) {
-        console.error(JSON.stringify({ event: "stage_error", runId: task.runId, stage: task.stage, error: String(error) }));
+      if (controller.signal.aborted) {
+        return { ok: false, error: describe(controller.signal.reason), transient: false, cancelled: true, counts };
       }
-      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+      const message = describe(error);
+      const transient = error instanceof StageFailure ? error.kind === "transient" : classifyErrorMessage(message) === "transient";
+      if (!(error instanceof StageFailure)) {
+        console.error(JSON.stringify({ event: "stage_error", pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, attempt: task.attempt, error: message }));
+      }
+      return { ok: false, error: message, transient, counts };
     } finally {
-      // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the
-      // reply the coordinator is waiting for.
-      await this.schedule(0, SELF_DESTRUCT);
+      this.attempts.delete(task.attempt);
+      // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
+      if (this.attempts.size === 0) await this.schedule(0, SELF_DESTRUCT);
     }
   }
 
+  /** Asks a running attempt to stop at its next chunk boundary. */
+  async cancelAttempt(attempt: number, reason: string): Promise<boolean> {
+    const controller = this.attempts.get(attempt);
+    controller?.abort(new StageFailure(reason));
+    return controller !== undefined;
+  }
+
   async selfDestruct(): Promise<void> {
+    if (this.attempts.size > 0) return; // a newer attempt arrived; it schedules its own
     await this.destroy();
   }
+
+  private progressReporter(task: StageTask, remember: (counts: StageCounts) => void): (counts: StageCounts) => void {
+    let lastSent = 0;
+    return (counts) => {
+      remember(counts);
+      const now = Date.now();
+      if (now - lastSent < PROGRESS_INTERVAL_MS) return;
+      lastSent = now;
+      void getAgentByName(this.env.PipelineCoordinator, task.settings.pipeline)
+        .then((coordinator) => coordinator.recordStageProgress(task.runId, task.stage, task.attempt, counts))
+        .catch(() => {
+          // Progress is advisory; the final reply carries the real counts.
+        });
+    };
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
