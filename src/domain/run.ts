@@ -253,13 +253,16 @@ export type StallVerdict = { kind: "healthy" } | { kind: "resume" } | { kind: "g
 export function judgeStall(run: Run, now: number, policy: StallPolicy): StallVerdict {
   if (run.status !== "running" || now - run.lastProgressAt < policy.stallTimeoutMs) return { kind: "healthy" };
   if (run.resumes >= policy.maxResumes) {
-    const seconds = Math.round((now - run.lastProgressAt) / 1000);
     return {
       kind: "give-up",
-      reason: `no progress for ${seconds} s after ${run.resumes} resume${run.resumes === 1 ? "" : "s"} (limit ${policy.maxResumes})`,
+      reason: `no progress for ${formatDuration(now - run.lastProgressAt)} after ${run.resumes} resume${run.resumes === 1 ? "" : "s"} (limit ${policy.maxResumes})`,
     };
   }
   return { kind: "resume" };
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /** A run that cannot be resumed any more: the stage it stood in fails with the reason. */
