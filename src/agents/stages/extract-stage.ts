@@ -5,6 +5,7 @@ import { fetchJsonRecords } from "../../sources/http-source";
 import { ChunkWriter } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
+import { yieldToEventLoop } from "./yield";
 
 /** Reads the source and stages its records, untouched, for the transform stage. */
 export class ExtractStage extends StageAgent {
@@ -16,6 +17,7 @@ export class ExtractStage extends StageAgent {
       if (writer.written % task.settings.chunkRecords === 0) {
         signal.throwIfAborted();
         progress({ inputCount: writer.written, outputCount: writer.written, rejectedCount: 0 });
+        await yieldToEventLoop();
       }
     }
     const output = await writer.finish();

@@ -5,6 +5,7 @@ import { NOTHING_STAGED, type StageReport } from "../../domain/run";
 import { readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
+import { yieldToEventLoop } from "./yield";
 
 /**
  * Writes the cleaned records to D1 (`metrics`, an upsert by record id) and every record refused by an
@@ -20,6 +21,7 @@ export class LoadStage extends StageAgent {
       signal.throwIfAborted();
       loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, chunk.records as CleanRecord[], now));
       progress({ inputCount: task.input.records.count, outputCount: loaded, rejectedCount: 0 });
+      await yieldToEventLoop();
     }
     for (const staged of task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {

@@ -4,11 +4,14 @@ import { transformRecord, type TransformResult } from "../../domain/transform";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
+import { yieldToEventLoop } from "./yield";
 
 /**
  * Validates and categorises every extracted record; refused records are staged with their reason.
+ *
  * Duplicate ids within a run are caught with this instance's own SQLite table rather than an in-memory
- * set, so memory stays flat however many records a run has; the first occurrence wins.
+ * set, so memory stays flat however many records a run has. The first occurrence wins. A chunk's ids go
+ * in with one statement (`json_each` over the chunk, `RETURNING` what was new), not one per record.
  */
 export class TransformStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
@@ -21,19 +24,24 @@ export class TransformStage extends StageAgent {
 
     for await (const chunk of readStaged(this.env.STAGING, task.input.records)) {
       signal.throwIfAborted();
-      for (const [index, raw] of chunk.records.entries()) {
-        inputCount += 1;
-        const position = chunk.offset + index;
-        const result = this.withoutDuplicates(transformRecord(raw, thresholds), task.attempt, position);
+      const results = this.withoutDuplicates(
+        chunk.records.map((raw) => transformRecord(raw, thresholds)),
+        task.attempt,
+        chunk.offset,
+      );
+      for (const [index, result] of results.entries()) {
         if (result.ok) {
           await cleaned.add(result.record);
           continue;
         }
-        const rejection: Rejection = { position, id: result.id, stage: "transform", reason: result.reason, raw: rawForStorage(raw) };
+        const raw = chunk.records[index];
+        const rejection: Rejection = { position: chunk.offset + index, id: result.id, stage: "transform", reason: result.reason, raw: rawForStorage(raw) };
         await refused.add(rejection);
         if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ id: result.id, stage: "transform", reason: result.reason });
       }
+      inputCount += chunk.records.length;
       progress({ inputCount, outputCount: cleaned.written, rejectedCount: refused.written });
+      await yieldToEventLoop();
     }
 
     const output = await cleaned.finish();
@@ -41,17 +49,45 @@ export class TransformStage extends StageAgent {
     return { inputCount, outputCount: output.count, rejectedCount: rejected.count, output, rejected, rejectedSample: sample };
   }
 
-  private withoutDuplicates(result: TransformResult, attempt: number, position: number): TransformResult {
-    if (!result.ok) return result;
-    const id = result.record.id;
-    const inserted = this.ctx.storage.sql.exec(
-      "INSERT INTO seen_ids (attempt, id, position) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-      attempt,
-      id,
-      position,
-    ).rowsWritten;
-    if (inserted > 0) return result;
-    const [first] = this.sql<{ position: number }>`SELECT position FROM seen_ids WHERE attempt = ${attempt} AND id = ${id}`;
-    return { ok: false, id, reason: `duplicate id ${JSON.stringify(id)} (first seen at position ${first?.position ?? "?"})` };
+  /** Turns the second and later occurrences of an id (in this chunk or an earlier one) into rejections. */
+  private withoutDuplicates(results: TransformResult[], attempt: number, offset: number): TransformResult[] {
+    const firstInChunk = new Map<string, number>();
+    const candidates: { id: string; p: number }[] = [];
+    for (const [index, result] of results.entries()) {
+      if (!result.ok || firstInChunk.has(result.record.id)) continue;
+      firstInChunk.set(result.record.id, offset + index);
+      candidates.push({ id: result.record.id, p: offset + index });
+    }
+    if (candidates.length === 0) return results;
+    const fresh = new Set(
+      this.ctx.storage.sql
+        .exec<{ id: string }>(
+          `INSERT INTO seen_ids (attempt, id, position)
+           SELECT ?, value ->> 'id', value ->> 'p' FROM json_each(?) WHERE true
+           ON CONFLICT DO NOTHING RETURNING id`,
+          attempt,
+          JSON.stringify(candidates),
+        )
+        .toArray()
+        .map((row) => row.id),
+    );
+    const earlier = new Map<string, number>();
+    const seenBefore = candidates.filter((candidate) => !fresh.has(candidate.id)).map((candidate) => candidate.id);
+    if (seenBefore.length > 0) {
+      for (const row of this.ctx.storage.sql.exec<{ id: string; position: number }>(
+        "SELECT id, position FROM seen_ids WHERE attempt = ? AND id IN (SELECT value FROM json_each(?))",
+        attempt,
+        JSON.stringify(seenBefore),
+      )) {
+        earlier.set(row.id, row.position);
+      }
+    }
+    return results.map((result, index) => {
+      if (!result.ok) return result;
+      const id = result.record.id;
+      const first = earlier.get(id) ?? firstInChunk.get(id)!;
+      if (first === offset + index && fresh.has(id)) return result;
+      return { ok: false, id, reason: `duplicate id ${JSON.stringify(id)} (first seen at position ${first})` };
+    });
   }
 }
