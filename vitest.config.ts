@@ -3,8 +3,8 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Three projects:
- * - "domain": the pure modules in plain Node. They import nothing from Cloudflare, and running them
- *   outside workerd keeps it that way.
+ * - "pure": the pure modules (domain logic, source format parsers) in plain Node. They import nothing
+ *   from Cloudflare, and running them outside workerd keeps it that way.
  * - "runtime": inside workerd with the real bindings from wrangler.jsonc (Durable Objects, D1, R2,
  *   alarms) and the default configuration (the built-in sample source).
  * - "http-source": the same, with PIPELINE_SOURCE_URL pointing at a host MSW answers for. A separate
@@ -25,11 +25,11 @@ export default defineConfig(async () => {
       silent: "passed-only" as const,
       projects: [
         {
-          test: { name: "domain", environment: "node", include: ["test/domain/**/*.test.ts"], silent: "passed-only" as const },
+          test: { name: "pure", environment: "node", include: ["test/domain/**/*.test.ts", "test/sources/**/*.test.ts"], silent: "passed-only" as const },
         },
         {
           plugins: [workers()],
-          test: { name: "runtime", silent: "passed-only" as const, include: ["test/**/*.test.ts"], exclude: ["test/domain/**", "test/http-source/**"], setupFiles: ["./test/setup/apply-migrations.ts"] },
+          test: { name: "runtime", silent: "passed-only" as const, include: ["test/**/*.test.ts"], exclude: ["test/domain/**", "test/sources/**", "test/http-source/**"], setupFiles: ["./test/setup/apply-migrations.ts"] },
         },
         {
           plugins: [

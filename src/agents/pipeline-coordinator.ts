@@ -1,12 +1,13 @@
 import { Agent, getAgentByName } from "agents";
 import type { PipelineSettings } from "../config/settings";
-import { deleteRejectionsOfRuns } from "../db/metrics";
+import { deleteRejectionsOfRuns, pageRejections } from "../db/metrics";
 import { backoffDelay } from "../domain/backoff";
 import { classifyErrorMessage } from "../domain/failures";
 import { summarize, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
 import {
   cancelRun,
   completeRun,
+  mergeReports,
   giveUp,
   judgeStall,
   nextStep,
@@ -24,7 +25,8 @@ import {
   type StageCounts,
   type Trigger,
 } from "../domain/run";
-import { stageInstanceName, type StageName } from "../domain/stages";
+import { planShards, shardInstanceName, type ShardPlan } from "../domain/shards";
+import type { StageName } from "../domain/stages";
 import { deleteRunStaging } from "../staging/staging-store";
 import type { StageAgent } from "./stages/stage-agent";
 import type { StageOutcome, StageTask } from "./stages/stage-task";
@@ -51,6 +53,17 @@ export type CancelResult =
   | { outcome: "cancelled"; run: RunView }
   | { outcome: "not_active"; run: RunView }
   | { outcome: "not_found" };
+
+export interface RejectedRecord {
+  position: number;
+  id: string | null;
+  stage: string;
+  reason: string;
+  /** The record as received, as JSON text (cut at 16 KB). */
+  raw: string;
+}
+
+export type RejectedPage = { found: false } | { found: true; records: RejectedRecord[]; nextPosition: number | null };
 
 export interface HistoryPage {
   summary: HistorySummary;
@@ -90,6 +103,8 @@ const MAX_DIALS = 5;
 export class PipelineCoordinator extends Agent<Env> {
   private readonly drivers = new Map<string, Driver>();
   private readonly waiters = new Map<string, Set<(run: RunView) => void>>();
+  /** Latest counts of each shard of the stage a run is in, summed into the run as they arrive. */
+  private readonly shardCounts = new Map<string, Map<number, StageCounts>>();
   private generations = 0;
 
   override async onStart(): Promise<void> {
@@ -105,6 +120,7 @@ export class PipelineCoordinator extends Agent<Env> {
     )`;
     this.sql`CREATE INDEX IF NOT EXISTS runs_newest_first ON runs (start_time DESC, run_id DESC)`;
     this.sql`CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)`;
+    this.sql`CREATE TABLE IF NOT EXISTS pipeline_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`;
     // A fresh instance drives nothing, so any run still marked running was interrupted.
     for (const runId of this.activeRunIds()) this.resumeOrphan(runId);
   }
@@ -135,7 +151,7 @@ export class PipelineCoordinator extends Agent<Env> {
       return { outcome: "skipped", run: toRunView(skipped) };
     }
 
-    const run = startRun(fresh);
+    const run = { ...startRun(fresh), inputWatermark: request.settings.watermark ? this.watermark() : null };
     this.saveRun(run, request.settings);
     this.log("run_started", run.pipelineId, { trigger: run.trigger });
     this.launch(run.pipelineId);
@@ -177,11 +193,24 @@ export class PipelineCoordinator extends Agent<Env> {
   }
 
   /** Live counts from a stage agent at work (only from the attempt the run is waiting for). */
-  async recordStageProgress(runId: string, stage: StageName, attempt: number, counts: StageCounts): Promise<void> {
+  async recordStageProgress(runId: string, stage: StageName, attempt: number, shard: number, counts: StageCounts): Promise<void> {
     const stored = this.loadRun(runId);
     if (!stored || stored.run.status !== "running" || stored.run.currentStage !== stage) return;
     if (stored.run.stages.find((candidate) => candidate.name === stage)?.attempts !== attempt) return;
-    this.saveRun(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
+    const shards = this.shardCounts.get(runId) ?? new Map<number, StageCounts>();
+    this.shardCounts.set(runId, shards.set(shard, counts));
+    const total = { inputCount: 0, outputCount: 0, rejectedCount: 0 };
+    for (const part of shards.values()) {
+      total.inputCount += part.inputCount;
+      total.outputCount += part.outputCount;
+      total.rejectedCount += part.rejectedCount;
+    }
+    this.saveRun(stageProgressed(stored.run, stage, total, Date.now()), stored.settings);
+  }
+
+  /** The newest record timestamp loaded by a successful run: where the next incremental read starts. */
+  async getWatermark(): Promise<string | null> {
+    return this.watermark();
   }
 
   /**
@@ -217,6 +246,14 @@ export class PipelineCoordinator extends Agent<Env> {
   async getRun(runId: string): Promise<RunView | null> {
     const stored = this.loadRun(runId);
     return stored ? toRunView(stored.run) : null;
+  }
+
+  /** A page of a run's rejected records, from D1, in position order. */
+  async listRejected(runId: string, afterPosition: number, limit: number): Promise<RejectedPage> {
+    if (!this.loadRun(runId)) return { found: false };
+    const rows = await pageRejections(this.env.DB, this.name, runId, afterPosition, limit + 1);
+    const records = rows.slice(0, limit).map((row) => ({ position: row.position, id: row.record_id, stage: row.stage, reason: row.reason, raw: row.raw }));
+    return { found: true, records, nextPosition: rows.length > limit ? (records.at(-1)?.position ?? null) : null };
   }
 
   /** The most recent run that actually executed and finished (succeeded, failed or cancelled). */
@@ -303,9 +340,11 @@ export class PipelineCoordinator extends Agent<Env> {
 
       const started = stageStarted(run, step.stage, Date.now());
       this.saveRun(started, settings);
+      this.shardCounts.delete(runId);
       const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
-      this.log("stage_started", runId, { stage: step.stage, attempt });
-      const outcome = await this.callStage({ runId, stage: step.stage, attempt, input: step.input, settings }, signal);
+      const plans = planShards(step.stage, step.input, settings.parallelism);
+      this.log("stage_started", runId, { stage: step.stage, attempt, shards: plans.length });
+      const outcome = await this.callShards(plans, { runId, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null }, signal);
       if (!this.isCurrent(runId, generation)) return;
       const current = this.loadRun(runId)!.run;
 
@@ -329,6 +368,28 @@ export class PipelineCoordinator extends Agent<Env> {
     }
   }
 
+  /** Runs every shard of a stage attempt side by side; the attempt succeeds only if all of them do. */
+  private async callShards(
+    plans: ShardPlan[],
+    common: Pick<StageTask, "runId" | "stage" | "attempt" | "settings" | "watermark">,
+    signal: AbortSignal,
+  ): Promise<StageOutcome> {
+    const outcomes = await Promise.all(
+      plans.map((plan) => this.callStage({ ...common, shard: plan.shard, shards: plan.shards, offset: plan.offset, input: plan.input }, signal)),
+    );
+    const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
+    if (failures.length === 0) {
+      return { ok: true, report: mergeReports(outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report)) };
+    }
+    const errors = [...new Set(failures.map((failure) => failure.error))];
+    return {
+      ok: false,
+      error: plans.length > 1 ? `${failures.length} of ${plans.length} shards failed: ${errors.join("; ")}` : errors[0]!,
+      transient: failures.every((failure) => failure.transient),
+      cancelled: failures.some((failure) => failure.cancelled),
+    };
+  }
+
   /**
    * One attempt of one stage, bounded by the stage timeout. On timeout or when the driver is stopped, the
    * attempt is told to stop; a timed-out attempt is a transient failure (it may be retried).
@@ -340,7 +401,7 @@ export class PipelineCoordinator extends Agent<Env> {
     for (let dial = 1; ; dial += 1) {
       let stub: DurableObjectStub<StageAgent>;
       try {
-        stub = await getAgentByName(this.stageNamespace(task.stage), stageInstanceName(task.runId, task.stage));
+        stub = await getAgentByName(this.stageNamespace(task.stage), shardInstanceName(task.runId, task.stage, task.shard));
       } catch (error) {
         if (isGone(error) && dial < MAX_DIALS) continue;
         return rpcFailure(task, error);
@@ -404,6 +465,14 @@ export class PipelineCoordinator extends Agent<Env> {
 
   private async finishRun(run: Run, settings: PipelineSettings): Promise<void> {
     this.saveRun(run, settings);
+    this.shardCounts.delete(run.pipelineId);
+    if (run.status === "succeeded" && run.maxTimestamp !== null) {
+      const current = this.watermark();
+      if (current === null || run.maxTimestamp > current) {
+        this.sql`INSERT INTO pipeline_state (key, value) VALUES ('watermark', ${run.maxTimestamp})
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+      }
+    }
     this.log(`run_${run.status}`, run.pipelineId, {
       durationMs: run.endTime === null ? null : run.endTime - run.startTime,
       recordCount: run.finalResult?.recordCount ?? 0,
@@ -450,6 +519,11 @@ export class PipelineCoordinator extends Agent<Env> {
               ${JSON.stringify(run)}, ${JSON.stringify(settings)})
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, end_time = excluded.end_time,
         duration_ms = excluded.duration_ms, doc = excluded.doc`;
+  }
+
+  private watermark(): string | null {
+    const [row] = this.sql<{ value: string }>`SELECT value FROM pipeline_state WHERE key = 'watermark'`;
+    return row?.value ?? null;
   }
 
   private activeRunIds(): string[] {

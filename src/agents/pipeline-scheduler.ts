@@ -4,7 +4,7 @@ import type { HistoryCursor } from "../domain/history";
 import { manualRunId, scheduledRunId } from "../domain/run-ids";
 import type { RunView } from "../domain/run";
 import { nextSlot, planArming, slotInterval, type ArmedSlot } from "../domain/schedule";
-import type { CancelResult, HistoryPage } from "./pipeline-coordinator";
+import type { CancelResult, HistoryPage, RejectedPage } from "./pipeline-coordinator";
 
 /** The callback the slot alarm invokes. A constant, because schedule rows store it by name. */
 export const SLOT_CALLBACK = "runScheduledSlot";
@@ -117,6 +117,10 @@ export class PipelineScheduler extends Agent<Env> {
 
   async getRun(runId: string): Promise<RunView | null> {
     return (await this.coordinator()).getRun(runId);
+  }
+
+  async listRejected(runId: string, afterPosition: number, limit: number): Promise<RejectedPage> {
+    return (await this.coordinator()).listRejected(runId, afterPosition, limit);
   }
 
   async getLastRun(): Promise<RunView | null> {

@@ -1,30 +1,72 @@
 import { z } from "zod";
 import type { BackoffPolicy } from "../domain/backoff";
 import { DEFAULT_THRESHOLDS, type CategoryThresholds } from "../domain/categories";
+import { DEFAULT_FIELDS, DEFAULT_RULES, type FieldMapping, type ValidationRules } from "../domain/mapping";
 import type { StallPolicy } from "../domain/run";
 import { checkSchedule, type ScheduleSpec } from "../domain/schedule";
 
-/** Where the extract stage reads records from. */
-export type SourceSettings = { kind: "sample" } | { kind: "http"; url: string; timeoutMs: number };
+/** How the records of an HTTP source are laid out. */
+export type SourceFormat = "json" | "ndjson" | "csv";
+
+export type Pagination =
+  | { type: "none" }
+  /** Follow `Link: <url>; rel="next"` (RFC 8288). */
+  | { type: "link-header" }
+  /** A JSON body `{ <recordsPath>: [...], <field>: "https://…next page" }`. */
+  | { type: "next-url-field"; field: string }
+  /** A JSON body with a cursor field, sent back as a query parameter for the next page. */
+  | { type: "cursor-field"; field: string; param: string };
+
+export interface HttpSource {
+  kind: "http";
+  name: string;
+  url: string;
+  format: SourceFormat;
+  /** JSON only: where the records array is, e.g. "data" for `{ "data": [...] }`. Empty: the body is the array. */
+  recordsPath: string;
+  /** Request headers; `{{NAME}}` is replaced by the Worker secret NAME when the request is made. */
+  headers: Record<string, string>;
+  pagination: Pagination;
+  maxPages: number;
+  timeoutMs: number;
+  csvDelimiter: string;
+}
+
+export type SourceSettings = { kind: "sample"; name: string } | HttpSource;
 
 export interface RetrySettings extends BackoffPolicy {
-  /** Attempts per stage, the first included. */
+  /** Attempts per stage (and per source request), the first included. */
   maxAttempts: number;
+}
+
+export interface WatermarkSettings {
+  /** Query parameter that carries the watermark on the first page request. */
+  param: string;
+  format: "iso" | "epoch-ms";
 }
 
 /**
  * Everything a run needs to know about its pipeline. Resolved once when a run starts and stored with it,
- * so a run that resumes after a restart uses the settings it started with.
+ * so a run that resumes after a restart uses the settings it started with. Secrets are never stored
+ * here: headers keep their `{{NAME}}` placeholders until the request is made.
  */
 export interface PipelineSettings {
   pipeline: string;
   schedule: ScheduleSpec;
-  source: SourceSettings;
+  /** Primary source first, then the fallbacks, in order. */
+  sources: SourceSettings[];
+  fields: FieldMapping;
   thresholds: CategoryThresholds;
+  rules: ValidationRules;
+  watermark: WatermarkSettings | null;
   /** Human-readable load target, e.g. d1://scheduled-pipeline/metrics. */
   destination: string;
   /** Records per staged chunk. */
   chunkRecords: number;
+  /** Stage agents working side by side: transform over chunks, load over id buckets. */
+  parallelism: { transform: number; load: number };
+  /** Multi-row statements per D1 batch (one transaction). */
+  statementsPerBatch: number;
   retry: RetrySettings;
   /** One stage attempt fails (and may be retried) after this long. */
   stageTimeoutMs: number;
@@ -37,9 +79,81 @@ export interface PipelineSettings {
 }
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+const fieldPath = z.string().min(1).max(200);
+const httpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\/\S+$/i.test(value) && URL.canParse(value), { message: "must be an http(s) URL" });
 
-/** PIPELINE_CONFIG: optional tuning, every field with a default. Unknown keys are errors, not ignored. */
+const PaginationSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("none") }),
+  z.strictObject({ type: z.literal("link-header") }),
+  z.strictObject({ type: z.literal("next-url-field"), field: fieldPath }),
+  z.strictObject({ type: z.literal("cursor-field"), field: fieldPath, param: z.string().min(1).max(100) }),
+]);
+
+const HttpSourceSchema = z
+  .strictObject({
+    type: z.literal("http"),
+    name: z.string().min(1).max(100).optional(),
+    url: httpUrl,
+    format: z.enum(["json", "ndjson", "csv"]).default("json"),
+    recordsPath: z.string().max(200).default(""),
+    headers: z.record(z.string().min(1).max(200), z.string().max(4_000)).default({}),
+    pagination: PaginationSchema.default({ type: "none" }),
+    maxPages: z.number().int().min(1).max(100_000).default(100),
+    timeoutMs: ms(100, 300_000).optional(),
+    csvDelimiter: z.string().min(1).max(4).default(","),
+  })
+  .superRefine((source, ctx) => {
+    const bodyPagination = source.pagination.type === "next-url-field" || source.pagination.type === "cursor-field";
+    if (bodyPagination && source.format !== "json") {
+      ctx.addIssue({ code: "custom", path: ["pagination"], message: `${source.pagination.type} pagination needs format "json"` });
+    }
+    if (bodyPagination && source.recordsPath === "") {
+      ctx.addIssue({ code: "custom", path: ["recordsPath"], message: `${source.pagination.type} pagination needs recordsPath (the records array beside the ${source.pagination.type === "cursor-field" ? "cursor" : "next URL"})` });
+    }
+    if (source.recordsPath !== "" && source.format !== "json") {
+      ctx.addIssue({ code: "custom", path: ["recordsPath"], message: 'recordsPath only applies to format "json"' });
+    }
+  });
+
+const SourceSchema = z.discriminatedUnion("type", [
+  HttpSourceSchema,
+  z.strictObject({ type: z.literal("sample"), name: z.string().min(1).max(100).optional() }),
+]);
+
+/** PIPELINE_CONFIG: optional; every field has a default. Unknown keys are errors, not ignored. */
 export const PipelineConfigSchema = z.strictObject({
+  sources: z.array(SourceSchema).min(1, "needs at least one source").max(10).optional(),
+  fields: z
+    .strictObject({
+      id: fieldPath.default(DEFAULT_FIELDS.id),
+      value: fieldPath.default(DEFAULT_FIELDS.value),
+      timestamp: fieldPath.default(DEFAULT_FIELDS.timestamp),
+      type: fieldPath.default(DEFAULT_FIELDS.type),
+    })
+    .prefault({}),
+  thresholds: z
+    .strictObject({ medium: z.number().finite().default(DEFAULT_THRESHOLDS.medium), high: z.number().finite().default(DEFAULT_THRESHOLDS.high) })
+    .prefault({})
+    .refine((thresholds) => thresholds.medium <= thresholds.high, { message: "medium must not be above high" }),
+  validation: z
+    .strictObject({
+      value: z
+        .strictObject({ min: z.number().finite().optional(), max: z.number().finite().optional() })
+        .refine((range) => range.min === undefined || range.max === undefined || range.min <= range.max, { message: "min must not be above max" })
+        .optional(),
+      valueTypes: z.array(z.enum(["number", "string"])).min(1).default(["number", "string"]),
+      allowedTypes: z.array(z.string().min(1)).min(1).optional(),
+      requiredFields: z.array(fieldPath).default([]),
+      rejectDuplicates: z.boolean().default(true),
+    })
+    .prefault({}),
+  watermark: z.strictObject({ param: z.string().min(1).max(100), format: z.enum(["iso", "epoch-ms"]).default("iso") }).optional(),
+  parallelism: z
+    .strictObject({ transform: z.number().int().min(1).max(32).default(1), load: z.number().int().min(1).max(32).default(1) })
+    .prefault({}),
+  load: z.strictObject({ statementsPerBatch: z.number().int().min(1).max(1_000).default(100) }).prefault({}),
   retries: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(10).default(3),
@@ -92,23 +206,50 @@ export function readSettings(env: Record<string, unknown>, pipeline: string): Se
   const schedule: ScheduleSpec = { cron: parsed.data.PIPELINE_CRON, timezone: "UTC" };
   const cron = checkSchedule(schedule);
   if (!cron.ok) return { ok: false, errors: [`PIPELINE_CRON: ${cron.reason}`] };
+
+  const { sources, fields, thresholds, validation, watermark, parallelism, load, retries, timeouts, recovery, history, chunkRecords } = config.config;
   const url = parsed.data.PIPELINE_SOURCE_URL;
-  const { retries, timeouts, recovery, history, chunkRecords } = config.config;
+  if (url !== "" && sources) {
+    return { ok: false, errors: ["set either PIPELINE_SOURCE_URL or PIPELINE_CONFIG.sources, not both"] };
+  }
+  const configured: z.infer<typeof SourceSchema>[] = sources ?? (url === "" ? [{ type: "sample" }] : [{ type: "http", url, format: "json", recordsPath: "", headers: {}, pagination: { type: "none" }, maxPages: 100, csvDelimiter: "," }]);
   return {
     ok: true,
     settings: {
       pipeline,
       schedule,
-      source: url === "" ? { kind: "sample" } : { kind: "http", url, timeoutMs: timeouts.sourceMs },
-      thresholds: DEFAULT_THRESHOLDS,
+      sources: configured.map((source, index) => toSourceSettings(source, index, timeouts.sourceMs)),
+      fields,
+      thresholds,
+      rules: { ...DEFAULT_RULES, ...validation, value: validation.value ?? {} },
+      watermark: watermark ?? null,
       destination: `d1://${parsed.data.D1_DATABASE_NAME}/metrics`,
       chunkRecords,
+      parallelism,
+      statementsPerBatch: load.statementsPerBatch,
       retry: retries,
       stageTimeoutMs: timeouts.stageMs,
       stall: { stallTimeoutMs: recovery.stallTimeoutMs, maxResumes: recovery.maxResumes },
       watchdogIntervalMs: recovery.watchdogIntervalMs,
       historyLimit: history.maxRuns,
     },
+  };
+}
+
+function toSourceSettings(source: z.infer<typeof SourceSchema>, index: number, defaultTimeoutMs: number): SourceSettings {
+  const name = source.name ?? (index === 0 ? "primary" : `fallback-${index}`);
+  if (source.type === "sample") return { kind: "sample", name };
+  return {
+    kind: "http",
+    name,
+    url: source.url,
+    format: source.format,
+    recordsPath: source.recordsPath,
+    headers: source.headers,
+    pagination: source.pagination,
+    maxPages: source.maxPages,
+    timeoutMs: source.timeoutMs ?? defaultTimeoutMs,
+    csvDelimiter: source.csvDelimiter,
   };
 }
 
@@ -129,7 +270,7 @@ function readConfig(raw: unknown): { ok: true; config: PipelineConfig } | { ok: 
   if (!parsed.success) {
     return {
       ok: false,
-      errors: parsed.error.issues.map((issue) => `PIPELINE_CONFIG${issue.path.map((key) => `.${String(key)}`).join("")}: ${issue.message}`),
+      errors: parsed.error.issues.map((issue) => `PIPELINE_CONFIG${issue.path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")}: ${issue.message}`),
     };
   }
   return { ok: true, config: parsed.data };

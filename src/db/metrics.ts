@@ -6,7 +6,7 @@ import type { CleanRecord, Rejection } from "../domain/records";
  */
 
 const MAX_PARAMS = 100;
-const STATEMENTS_PER_BATCH = 50;
+const STATEMENTS_PER_BATCH = 100;
 
 const METRIC_COLUMNS = ["pipeline", "id", "timestamp", "value", "category", "type", "run_id", "loaded_at"] as const;
 const REJECTION_COLUMNS = ["pipeline", "run_id", "position", "record_id", "stage", "reason", "raw", "created_at"] as const;
@@ -17,6 +17,7 @@ export async function upsertMetrics(
   runId: string,
   records: readonly CleanRecord[],
   loadedAt: number,
+  statementsPerBatch = STATEMENTS_PER_BATCH,
 ): Promise<number> {
   const rows = records.map((record) => [
     pipeline,
@@ -31,6 +32,7 @@ export async function upsertMetrics(
   await writeRows(
     db,
     rows,
+    statementsPerBatch,
     METRIC_COLUMNS.length,
     (placeholders) =>
       `INSERT INTO metrics (${METRIC_COLUMNS.join(", ")}) VALUES ${placeholders}
@@ -47,6 +49,7 @@ export async function saveRejections(
   runId: string,
   rejections: readonly Rejection[],
   createdAt: number,
+  statementsPerBatch = STATEMENTS_PER_BATCH,
 ): Promise<number> {
   const rows = rejections.map((rejection) => [
     pipeline,
@@ -61,6 +64,7 @@ export async function saveRejections(
   await writeRows(
     db,
     rows,
+    statementsPerBatch,
     REJECTION_COLUMNS.length,
     (placeholders) =>
       `INSERT INTO rejected_records (${REJECTION_COLUMNS.join(", ")}) VALUES ${placeholders}
@@ -73,6 +77,7 @@ export async function saveRejections(
 async function writeRows(
   db: D1Database,
   rows: readonly (string | number | null)[][],
+  statementsPerBatch: number,
   columns: number,
   sql: (placeholders: string) => string,
 ): Promise<void> {
@@ -83,8 +88,8 @@ async function writeRows(
     const placeholders = slice.map(() => `(${Array.from({ length: columns }, () => "?").join(", ")})`).join(", ");
     statements.push(db.prepare(sql(placeholders)).bind(...slice.flat()));
   }
-  for (let start = 0; start < statements.length; start += STATEMENTS_PER_BATCH) {
-    await db.batch(statements.slice(start, start + STATEMENTS_PER_BATCH));
+  for (let start = 0; start < statements.length; start += statementsPerBatch) {
+    await db.batch(statements.slice(start, start + statementsPerBatch));
   }
 }
 
@@ -137,4 +142,22 @@ export async function deleteRejectionsOfRuns(db: D1Database, pipeline: string, r
   for (let start = 0; start < statements.length; start += STATEMENTS_PER_BATCH) {
     await db.batch(statements.slice(start, start + STATEMENTS_PER_BATCH));
   }
+}
+
+/** One page of a run's rejected records, in position order, after `afterPosition`. */
+export async function pageRejections(
+  db: D1Database,
+  pipeline: string,
+  runId: string,
+  afterPosition: number,
+  limit: number,
+): Promise<RejectionRow[]> {
+  const result = await db
+    .prepare(
+      `SELECT run_id, position, record_id, stage, reason, raw FROM rejected_records
+       WHERE pipeline = ? AND run_id = ? AND position > ? ORDER BY position LIMIT ?`,
+    )
+    .bind(pipeline, runId, afterPosition, limit)
+    .all<RejectionRow>();
+  return result.results;
 }

@@ -79,3 +79,19 @@ export function decodeCursor(text: string): HistoryCursor | null {
     return null;
   }
 }
+
+/** A position in a run's rejected records: the last position of the previous page. */
+export function encodePositionCursor(position: number): string {
+  return btoa(JSON.stringify(["p", position])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodePositionCursor(text: string): number | null {
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return null;
+  try {
+    const value: unknown = JSON.parse(atob(text.replace(/-/g, "+").replace(/_/g, "/")));
+    if (!Array.isArray(value) || value.length !== 2 || value[0] !== "p" || !Number.isSafeInteger(value[1]) || value[1] < 0) return null;
+    return value[1];
+  } catch {
+    return null;
+  }
+}

@@ -9,22 +9,22 @@ const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
  * exactly a decimal literal. Unlike `Number()`/`parseFloat()`, "12abc", "", "  12 " and "Infinity" are
  * refused, so a value is never silently guessed.
  */
-export function parseMetricValue(input: unknown): ParsedNumber {
+export function parseMetricValue(input: unknown, label = "value"): ParsedNumber {
   if (typeof input === "number") {
-    if (!Number.isFinite(input)) return { ok: false, reason: `value ${String(input)} is not a finite number` };
+    if (!Number.isFinite(input)) return { ok: false, reason: `${label} ${String(input)} is not a finite number` };
     return { ok: true, value: normalizeZero(input) };
   }
-  if (input === null || input === undefined) return { ok: false, reason: "value is missing" };
+  if (input === null || input === undefined) return { ok: false, reason: `${label} is missing` };
   if (typeof input !== "string") {
-    return { ok: false, reason: `value must be a number or a numeric string, got ${describeType(input)}` };
+    return { ok: false, reason: `${label} must be a number or a numeric string, got ${describeType(input)}` };
   }
-  if (input.length === 0) return { ok: false, reason: "value is an empty string" };
+  if (input.length === 0) return { ok: false, reason: `${label} is an empty string` };
   if (input.trim() !== input) {
-    return { ok: false, reason: `value ${quote(input)} has leading or trailing whitespace` };
+    return { ok: false, reason: `${label} ${quote(input)} has leading or trailing whitespace` };
   }
-  if (!DECIMAL.test(input)) return { ok: false, reason: `value ${quote(input)} is not a number` };
+  if (!DECIMAL.test(input)) return { ok: false, reason: `${label} ${quote(input)} is not a number` };
   const value = Number(input);
-  if (!Number.isFinite(value)) return { ok: false, reason: `value ${quote(input)} is out of range` };
+  if (!Number.isFinite(value)) return { ok: false, reason: `${label} ${quote(input)} is out of range` };
   return { ok: true, value: normalizeZero(value) };
 }
 

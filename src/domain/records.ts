@@ -20,6 +20,9 @@ export interface CleanRecord {
   cleaned: true;
 }
 
+/** A clean record as staged between transform and load: with its position, so load can keep order. */
+export type StagedRecord = CleanRecord & { position: number };
+
 /** A record a stage refused. `position` is its index in the run's extracted input. */
 export interface Rejection {
   position: number;
@@ -32,6 +35,9 @@ export interface Rejection {
 
 /** What a run reports about a rejected record. */
 export type RejectionSummary = Pick<Rejection, "id" | "stage" | "reason">;
+
+/** A rejection as stages report it in their samples: with its position, so samples merge in order. */
+export type RejectionSample = RejectionSummary & { position: number };
 
 /** Bounds the size a single rejected record can take in storage. */
 export const MAX_RAW_CHARS = 16 * 1024;

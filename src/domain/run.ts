@@ -1,4 +1,4 @@
-import type { RejectionSummary } from "./records";
+import type { RejectionSample, RejectionSummary } from "./records";
 import { STAGE_NAMES, type StageName } from "./stages";
 
 /**
@@ -10,13 +10,39 @@ export type Trigger = "manual" | "scheduled";
 export type RunStatus = "running" | "succeeded" | "failed" | "cancelled" | "skipped";
 export type StageStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
 
-/** A reference to records held in the staging store: the object keys and how many records they hold. */
+/** A reference to records held in the staging store: the object keys, records per key, and the total. */
 export interface StagedData {
   keys: string[];
+  counts: number[];
   count: number;
 }
 
-export const NOTHING_STAGED: StagedData = Object.freeze({ keys: [], count: 0 }) as StagedData;
+export const NOTHING_STAGED: StagedData = Object.freeze({ keys: [], counts: [], count: 0 }) as StagedData;
+
+export function concatStaged(parts: readonly StagedData[]): StagedData {
+  return {
+    keys: parts.flatMap((part) => part.keys),
+    counts: parts.flatMap((part) => part.counts),
+    count: parts.reduce((sum, part) => sum + part.count, 0),
+  };
+}
+
+/** What served a run's records, and why earlier sources were passed over. */
+export interface SourceReport {
+  name: string;
+  kind: "sample" | "http";
+  url: string | null;
+  format: string | null;
+  pages: number;
+  /** The page limit stopped the read while the source still offered more. */
+  truncated: boolean;
+  /** The watermark sent to the source, if any. */
+  watermark: string | null;
+  /** Tries of the serving source, and why the failed ones failed. */
+  attempts: number;
+  attemptErrors: string[];
+  skipped: { name: string; reason: string }[];
+}
 
 /** Counts a stage reports as it goes and when it ends. */
 export interface StageCounts {
@@ -27,12 +53,35 @@ export interface StageCounts {
 
 /** What a stage agent reports when it has finished. Small by design: records travel by reference. */
 export interface StageReport extends StageCounts {
-  /** The records the next stage reads. */
-  output: StagedData;
+  /** The records the next stage reads, in partitions (transform writes one per load shard). */
+  output: StagedData[];
   /** Records refused by this stage, staged for the load stage to persist. */
   rejected: StagedData;
   /** The first few rejections, for the run's summary. */
-  rejectedSample: RejectionSummary[];
+  rejectedSample: RejectionSample[];
+  /** Extract: which source served the records. */
+  source?: SourceReport;
+  /** Transform: the newest timestamp among the clean records (the next run's watermark). */
+  maxTimestamp?: string | null;
+}
+
+/** Several shards of one stage report as one. Outputs keep shard order, which is position order. */
+export function mergeReports(reports: readonly StageReport[]): StageReport {
+  const partitions = Math.max(0, ...reports.map((report) => report.output.length));
+  const timestamps = reports.map((report) => report.maxTimestamp).filter((value): value is string => typeof value === "string");
+  return {
+    inputCount: reports.reduce((sum, report) => sum + report.inputCount, 0),
+    outputCount: reports.reduce((sum, report) => sum + report.outputCount, 0),
+    rejectedCount: reports.reduce((sum, report) => sum + report.rejectedCount, 0),
+    output: Array.from({ length: partitions }, (_, index) => concatStaged(reports.map((report) => report.output[index] ?? NOTHING_STAGED))),
+    rejected: concatStaged(reports.map((report) => report.rejected)),
+    rejectedSample: reports
+      .flatMap((report) => report.rejectedSample)
+      .sort((a, b) => a.position - b.position)
+      .slice(0, MAX_REJECTED_IN_RUN),
+    ...(reports.some((report) => report.source) ? { source: reports.find((report) => report.source)!.source } : {}),
+    ...(timestamps.length > 0 ? { maxTimestamp: timestamps.sort().at(-1)! } : reports.some((report) => "maxTimestamp" in report) ? { maxTimestamp: null } : {}),
+  };
 }
 
 export interface StageRun {
@@ -79,9 +128,15 @@ export interface Run {
   resumes: number;
   /** When any stage last reported progress: what the stall detector watches. */
   lastProgressAt: number;
+  /** Which source served the records (set by extract). */
+  source: SourceReport | null;
+  /** The newest clean record's timestamp: becomes the pipeline's watermark if the run succeeds. */
+  maxTimestamp: string | null;
+  /** The pipeline's watermark when the run started (sent to the source by extract). Internal. */
+  inputWatermark?: string | null;
   error?: string;
   /** Checkpoints: where each finished stage left its output. Internal, not part of the API. */
-  checkpoints: Partial<Record<StageName, { output: StagedData; rejected: StagedData }>>;
+  checkpoints: Partial<Record<StageName, { output: StagedData[]; rejected: StagedData }>>;
 }
 
 export const MAX_REJECTED_IN_RUN = 100;
@@ -114,6 +169,8 @@ export function startRun(input: NewRun): Run {
     rejectedCount: 0,
     resumes: 0,
     lastProgressAt: input.now,
+    source: null,
+    maxTimestamp: null,
     checkpoints: {},
   };
 }
@@ -135,10 +192,14 @@ export type NextStep =
   | { kind: "complete" }
   | { kind: "none" };
 
-/** What a stage reads: the previous stage's records, and for load the records refused so far. */
+/**
+ * What a stage reads: the previous stage's records (in partitions), the records refused so far (load
+ * persists them), and the extracted records as received (load reads raw forms of duplicates from it).
+ */
 export interface StageInput {
-  records: StagedData;
+  records: StagedData[];
   rejected: StagedData[];
+  raw: StagedData;
 }
 
 /**
@@ -155,7 +216,8 @@ export function nextStep(run: Run): NextStep {
     .slice(0, index)
     .map((earlier) => run.checkpoints[earlier.name]?.rejected)
     .filter((staged): staged is StagedData => staged !== undefined && staged.count > 0);
-  return { kind: "run-stage", stage, input: { records: previous?.output ?? NOTHING_STAGED, rejected } };
+  const raw = run.checkpoints.extract?.output[0] ?? NOTHING_STAGED;
+  return { kind: "run-stage", stage, input: { records: previous?.output ?? [NOTHING_STAGED], rejected, raw } };
 }
 
 export function stageStarted(run: Run, stage: StageName, now: number): Run {
@@ -208,8 +270,10 @@ export function stageSucceeded(run: Run, stage: StageName, report: StageReport, 
       outputCount: report.outputCount,
       rejectedCount: report.rejectedCount,
     })),
-    rejected: room > 0 ? [...run.rejected, ...report.rejectedSample.slice(0, room)] : run.rejected,
+    rejected: room > 0 ? [...run.rejected, ...report.rejectedSample.slice(0, room).map(({ id, stage, reason }) => ({ id, stage, reason }))] : run.rejected,
     rejectedCount: run.rejectedCount + report.rejectedCount,
+    source: report.source ?? run.source,
+    maxTimestamp: report.maxTimestamp === undefined ? run.maxTimestamp : report.maxTimestamp,
     checkpoints: { ...run.checkpoints, [stage]: { output: report.output, rejected: report.rejected } },
   };
 }
@@ -295,9 +359,10 @@ export interface Accounting {
 }
 
 export function accountFor(run: Run): Accounting {
-  const count = (name: StageName) => run.stages.find((stage) => stage.name === name)?.outputCount ?? 0;
-  const extracted = count("extract");
-  const loaded = count("load");
+  const stage = (name: StageName) => run.stages.find((candidate) => candidate.name === name);
+  // Extract counts what it read from the source, unparsable lines included (it rejects those itself).
+  const extracted = stage("extract")?.inputCount ?? 0;
+  const loaded = stage("load")?.outputCount ?? 0;
   return { extracted, loaded, rejected: run.rejectedCount, balanced: extracted === loaded + run.rejectedCount };
 }
 
@@ -349,7 +414,7 @@ function updateStage(run: Run, stage: StageName, change: (current: StageRun) => 
 }
 
 /** The run as the API shows it: the seed's fields plus status and per-stage detail, without internals. */
-export type RunView = Omit<Run, "checkpoints" | "destination" | "lastProgressAt"> & {
+export type RunView = Omit<Run, "checkpoints" | "destination" | "lastProgressAt" | "maxTimestamp" | "inputWatermark"> & {
   totalDuration: number | null;
   stagesCompleted: StageName[];
   accounting: Accounting;
@@ -376,6 +441,7 @@ export function toRunView(run: Run): RunView {
     accounting: accountFor(run),
     resumes: run.resumes,
     lastProgressAt: run.status === "running" ? run.lastProgressAt : null,
+    source: run.source,
     ...(run.error === undefined ? {} : { error: run.error }),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { decodeCursor } from "../domain/history";
+import { decodeCursor, decodePositionCursor } from "../domain/history";
 
 /** Query strings carry text: booleans are spelled out, nothing else is accepted. */
 const flag = z
@@ -37,6 +37,29 @@ export const HistoryQuery = z.strictObject({
         return z.NEVER;
       }
       return cursor;
+    })
+    .optional(),
+});
+
+export const REJECTED_DEFAULT_LIMIT = 100;
+export const REJECTED_MAX_LIMIT = 1_000;
+
+export const RejectedQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,6}$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(1, "must be at least 1").max(REJECTED_MAX_LIMIT, `must be at most ${REJECTED_MAX_LIMIT}`))
+    .optional(),
+  cursor: z
+    .string()
+    .transform((value, ctx) => {
+      const position = decodePositionCursor(value);
+      if (position === null) {
+        ctx.addIssue({ code: "custom", message: "is not a cursor returned by this API (use nextCursor from a previous page)" });
+        return z.NEVER;
+      }
+      return position;
     })
     .optional(),
 });

@@ -1,10 +1,19 @@
 import { getAgentByName } from "agents";
 import { Hono } from "hono";
-import { encodeCursor } from "../domain/history";
+import { encodeCursor, encodePositionCursor } from "../domain/history";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
-import { CancelBody, HISTORY_DEFAULT_LIMIT, HistoryQuery, RunIdParam, TriggerBody, TriggerQuery } from "./pipeline-schemas";
+import {
+  CancelBody,
+  HISTORY_DEFAULT_LIMIT,
+  HistoryQuery,
+  REJECTED_DEFAULT_LIMIT,
+  RejectedQuery,
+  RunIdParam,
+  TriggerBody,
+  TriggerQuery,
+} from "./pipeline-schemas";
 
 /** The pipeline this API serves. Instance names carry it, so more pipelines need no data migration. */
 export const DEFAULT_PIPELINE = "default";
@@ -49,6 +58,17 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
     const run = await (await scheduler(c.env)).getRun(id);
     if (!run) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
     return c.json(run);
+  })
+  .get("/runs/:id/rejected", validate("param", RunIdParam), validate("query", RejectedQuery), async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const page = await (await scheduler(c.env)).listRejected(id, cursor ?? -1, limit ?? REJECTED_DEFAULT_LIMIT);
+    if (!page.found) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
+    return c.json({
+      pipelineId: id,
+      rejected: page.records,
+      nextCursor: page.nextPosition === null ? null : encodePositionCursor(page.nextPosition),
+    });
   })
   .post("/runs/:id/cancel", validate("param", RunIdParam), optionalJsonBody(CancelBody), async (c) => {
     const { id } = c.req.valid("param");

@@ -8,7 +8,7 @@ import { decodeNdjson, encodeNdjson } from "./ndjson";
  * whatever the size of the run.
  */
 
-export type ChunkKind = "part" | "rejected";
+export type ChunkKind = string;
 
 export function runPrefix(runId: string): string {
   return `runs/${runId}/`;
@@ -21,8 +21,10 @@ export function chunkKey(runId: string, stage: StageName, attempt: number, kind:
 
 /** Buffers records and writes them as fixed-size chunks under deterministic keys. */
 export class ChunkWriter {
+  /** `kind` may carry a sub-prefix, e.g. "shard-1/b0-part", so shards and buckets never collide. */
   private buffer: unknown[] = [];
-  private readonly keys: string[] = [];
+  private keys: string[] = [];
+  private counts: number[] = [];
   private count = 0;
 
   constructor(
@@ -46,7 +48,15 @@ export class ChunkWriter {
 
   async finish(): Promise<StagedData> {
     await this.flush();
-    return { keys: [...this.keys], count: this.count };
+    return { keys: [...this.keys], counts: [...this.counts], count: this.count };
+  }
+
+  /** Starts over (a source read from the beginning again); later chunks overwrite the earlier ones. */
+  reset(): void {
+    this.buffer = [];
+    this.keys = [];
+    this.counts = [];
+    this.count = 0;
   }
 
   private async flush(): Promise<void> {
@@ -54,6 +64,7 @@ export class ChunkWriter {
     const key = chunkKey(this.runId, this.stage, this.attempt, this.kind, this.keys.length);
     await this.bucket.put(key, encodeNdjson(this.buffer), { httpMetadata: { contentType: "application/x-ndjson" } });
     this.keys.push(key);
+    this.counts.push(this.buffer.length);
     this.count += this.buffer.length;
     this.buffer = [];
   }
@@ -69,9 +80,8 @@ export async function readChunk(bucket: R2Bucket, key: string): Promise<unknown[
   return decodeNdjson(await object.text());
 }
 
-/** Reads staged chunks in order, with the position of each chunk's first record in the whole sequence. */
-export async function* readStaged(bucket: R2Bucket, staged: StagedData): AsyncGenerator<{ offset: number; records: unknown[] }> {
-  let offset = 0;
+/** Reads staged chunks in order, with the position of each chunk's first record (counting from `offset`). */
+export async function* readStaged(bucket: R2Bucket, staged: StagedData, offset = 0): AsyncGenerator<{ offset: number; records: unknown[] }> {
   for (const key of staged.keys) {
     const records = await readChunk(bucket, key);
     yield { offset, records };

@@ -24,12 +24,12 @@ import {
 import { manualRunId, parseRunId, scheduledRunId } from "../../src/domain/run-ids";
 
 const fresh = { runId: "manual-1000", pipeline: "default", trigger: "manual" as const, scheduledFor: null, destination: "d1://db/metrics", now: 1000 };
-const staged = (name: string, count: number) => ({ keys: count > 0 ? [`runs/manual-1000/${name}`] : [], count });
+const staged = (name: string, count: number) => ({ keys: count > 0 ? [`runs/manual-1000/${name}`] : [], counts: count > 0 ? [count] : [], count });
 const report = (partial: Partial<StageReport>): StageReport => ({
   inputCount: 0,
   outputCount: 0,
   rejectedCount: 0,
-  output: staged("none", 0),
+  output: [],
   rejected: staged("none", 0),
   rejectedSample: [],
   ...partial,
@@ -47,14 +47,14 @@ function runThrough(run: Run, reports: StageReport[], start = 1000): Run {
 }
 
 const sampleReports = [
-  report({ inputCount: 4, outputCount: 4, output: staged("extract", 4) }),
+  report({ inputCount: 4, outputCount: 4, output: [staged("extract", 4)] }),
   report({
     inputCount: 4,
     outputCount: 3,
     rejectedCount: 1,
-    output: staged("transform", 3),
+    output: [staged("transform", 3)],
     rejected: staged("transform-rejected", 1),
-    rejectedSample: [{ id: "rec-2", stage: "transform", reason: 'value "invalid" is not a number' }],
+    rejectedSample: [{ position: 1, id: "rec-2", stage: "transform", reason: 'value "invalid" is not a number' }],
   }),
   report({ inputCount: 3, outputCount: 3 }),
 ];
@@ -68,17 +68,25 @@ describe("a run of the sample data", () => {
       ["transform", "pending"],
       ["load", "pending"],
     ]);
-    expect(nextStep(run)).toEqual({ kind: "run-stage", stage: "extract", input: { records: { keys: [], count: 0 }, rejected: [] } });
+    expect(nextStep(run)).toEqual({
+      kind: "run-stage",
+      stage: "extract",
+      input: { records: [{ keys: [], counts: [], count: 0 }], rejected: [], raw: { keys: [], counts: [], count: 0 } },
+    });
   });
 
   it("hands each stage the previous stage's staged output, and load every staged rejection", () => {
     const afterExtract = runThrough(startRun(fresh), sampleReports.slice(0, 1));
-    expect(nextStep(afterExtract)).toEqual({ kind: "run-stage", stage: "transform", input: { records: staged("extract", 4), rejected: [] } });
+    expect(nextStep(afterExtract)).toEqual({
+      kind: "run-stage",
+      stage: "transform",
+      input: { records: [staged("extract", 4)], rejected: [], raw: staged("extract", 4) },
+    });
     const afterTransform = runThrough(startRun(fresh), sampleReports.slice(0, 2));
     expect(nextStep(afterTransform)).toEqual({
       kind: "run-stage",
       stage: "load",
-      input: { records: staged("transform", 3), rejected: [staged("transform-rejected", 1)] },
+      input: { records: [staged("transform", 3)], rejected: [staged("transform-rejected", 1)], raw: staged("extract", 4) },
     });
   });
 

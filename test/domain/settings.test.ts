@@ -12,7 +12,7 @@ describe("readSettings", () => {
       settings: {
         pipeline: "default",
         schedule: { cron: "0 3 * * *", timezone: "UTC" },
-        source: { kind: "sample" },
+        sources: [{ kind: "sample", name: "primary" }],
         thresholds: { medium: 100, high: 200 },
         destination: "d1://scheduled-pipeline/metrics",
       },
@@ -21,7 +21,20 @@ describe("readSettings", () => {
 
   it("reads an http(s) source with a timeout", () => {
     const result = readSettings({ ...base, PIPELINE_SOURCE_URL: "https://api.example.com/records" }, "default");
-    expect(result.ok && result.settings.source).toEqual({ kind: "http", url: "https://api.example.com/records", timeoutMs: 10_000 });
+    expect(result.ok && result.settings.sources).toEqual([
+      {
+        kind: "http",
+        name: "primary",
+        url: "https://api.example.com/records",
+        format: "json",
+        recordsPath: "",
+        headers: {},
+        pagination: { type: "none" },
+        maxPages: 100,
+        timeoutMs: 10_000,
+        csvDelimiter: ",",
+      },
+    ]);
   });
 
   it.each([
@@ -69,5 +82,61 @@ describe("PIPELINE_CONFIG", () => {
     const result = readSettings({ ...base, PIPELINE_CONFIG: config }, "default");
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors[0]).toMatch(message);
+  });
+});
+
+describe("PIPELINE_CONFIG sources and rules", () => {
+  const withConfig = (config: unknown) => readSettings({ ...base, PIPELINE_CONFIG: config }, "default");
+
+  it("reads an ordered list of sources with formats, pagination, headers and fallbacks", () => {
+    const result = withConfig({
+      sources: [
+        { type: "http", name: "api", url: "https://api.example.com/v1/readings", format: "json", recordsPath: "data", pagination: { type: "cursor-field", field: "next_cursor", param: "cursor" }, headers: { Authorization: "Bearer {{SOURCE_TOKEN}}" }, maxPages: 50 },
+        { type: "http", url: "https://mirror.example.com/readings.csv", format: "csv", pagination: { type: "link-header" }, timeoutMs: 30_000 },
+        { type: "sample" },
+      ],
+      fields: { id: "sensor_id", value: "reading" },
+      thresholds: { medium: 10, high: 20 },
+      validation: { value: { min: 0 }, allowedTypes: ["temp"], requiredFields: ["site"] },
+      watermark: { param: "since" },
+      parallelism: { transform: 2, load: 4 },
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const { sources, fields, thresholds, rules, watermark, parallelism } = result.settings;
+    expect(sources.map((source) => [source.name, source.kind, source.kind === "http" ? source.format : null])).toEqual([
+      ["api", "http", "json"],
+      ["fallback-1", "http", "csv"],
+      ["fallback-2", "sample", null],
+    ]);
+    expect(sources[0]).toMatchObject({ headers: { Authorization: "Bearer {{SOURCE_TOKEN}}" }, maxPages: 50, timeoutMs: 10_000 });
+    expect(sources[1]).toMatchObject({ timeoutMs: 30_000, pagination: { type: "link-header" } });
+    expect(fields).toEqual({ id: "sensor_id", value: "reading", timestamp: "timestamp", type: "metadata.type" });
+    expect(thresholds).toEqual({ medium: 10, high: 20 });
+    expect(rules).toMatchObject({ value: { min: 0 }, allowedTypes: ["temp"], requiredFields: ["site"], rejectDuplicates: true });
+    expect(watermark).toEqual({ param: "since", format: "iso" });
+    expect(parallelism).toEqual({ transform: 2, load: 4 });
+  });
+
+  it.each([
+    [{ sources: [] }, "PIPELINE_CONFIG.sources: needs at least one source"],
+    [{ sources: [{ type: "http", url: "ftp://x" }] }, "PIPELINE_CONFIG.sources[0].url: must be an http(s) URL"],
+    [{ sources: [{ type: "http", url: "https://x.example", format: "xml" }] }, "PIPELINE_CONFIG.sources[0].format: Invalid option"],
+    [{ sources: [{ type: "http", url: "https://x.example", format: "csv", pagination: { type: "next-url-field", field: "next" } }] }, 'PIPELINE_CONFIG.sources[0].pagination: next-url-field pagination needs format "json"'],
+    [{ sources: [{ type: "http", url: "https://x.example", pagination: { type: "cursor-field", field: "c", param: "c" } }] }, "PIPELINE_CONFIG.sources[0].recordsPath: cursor-field pagination needs recordsPath"],
+    [{ sources: [{ type: "ftp" }] }, "PIPELINE_CONFIG.sources[0].type: Invalid discriminator value"],
+    [{ thresholds: { medium: 300, high: 200 } }, "PIPELINE_CONFIG.thresholds: medium must not be above high"],
+    [{ validation: { value: { min: 5, max: 1 } } }, "PIPELINE_CONFIG.validation.value: min must not be above max"],
+    [{ parallelism: { load: 0 } }, "PIPELINE_CONFIG.parallelism.load: Too small"],
+    [{ fields: { identifier: "x" } }, 'PIPELINE_CONFIG.fields: Unrecognized key: "identifier"'],
+  ])("refuses %j naming the key", (config, message) => {
+    const result = withConfig(config);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.errors.join("\n")).toContain(message);
+  });
+
+  it("refuses PIPELINE_SOURCE_URL together with configured sources", () => {
+    const result = readSettings({ ...base, PIPELINE_SOURCE_URL: "https://a.example", PIPELINE_CONFIG: { sources: [{ type: "sample" }] } }, "default");
+    expect(result).toEqual({ ok: false, errors: ["set either PIPELINE_SOURCE_URL or PIPELINE_CONFIG.sources, not both"] });
   });
 });

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { PipelineCoordinator } from "../../src/agents/pipeline-coordinator";
 import { listMetrics, listRejections } from "../../src/db/metrics";
 import { network } from "../support/network";
-import { settingsFor } from "../support/settings";
+import { httpSource, settingsFor } from "../support/settings";
 import { api, apiJson, eventually, stagedKeys, stagesAfterRun, uniqueName } from "../support/runtime";
 
 const SOURCE = "https://source.example.test/records";
@@ -40,8 +40,8 @@ describe("retries", () => {
     network.use(http.get(SOURCE, () => (++calls === 1 ? new HttpResponse("busy", { status: 503, statusText: "Service Unavailable" }) : HttpResponse.json(records("retry", 2)))));
     const run = await runAndWait();
     expect(run.status).toBe("succeeded");
-    expect(run.stages[0]).toMatchObject({ status: "succeeded", attempts: 2, attemptErrors: [`the source ${SOURCE} answered HTTP 503 Service Unavailable`] });
-    expect(run.stages[1].attempts).toBe(1);
+    expect(run.source).toMatchObject({ name: "primary", attempts: 2, attemptErrors: [`the source ${SOURCE} answered HTTP 503 Service Unavailable`], skipped: [] });
+    expect(run.stages[0]).toMatchObject({ status: "succeeded", attempts: 1 });
     expect(run.accounting).toEqual({ extracted: 2, loaded: 2, rejected: 0, balanced: true });
   });
 
@@ -59,8 +59,7 @@ describe("retries", () => {
     network.use(http.get(SOURCE, () => (calls++, new HttpResponse("slow down", { status: 429, statusText: "Too Many Requests" }))));
     const run = await runAndWait();
     expect(run.status).toBe("failed");
-    expect(run.stages[0].attempts).toBe(3);
-    expect(run.stages[0].attemptErrors).toEqual(Array(3).fill(`the source ${SOURCE} answered HTTP 429 Too Many Requests`));
+    expect(run.stages[0].error).toBe(`the source ${SOURCE} answered HTTP 429 Too Many Requests (after 3 tries)`);
     expect(calls).toBe(3);
   });
 });
@@ -158,7 +157,7 @@ describe("the stall watchdog", () => {
     const settings = settingsFor(name, {
       stageTimeoutMs: 60_000,
       stall: { stallTimeoutMs: 150, maxResumes: 1 },
-      source: { kind: "http", url: SOURCE, timeoutMs: 60_000 },
+      sources: [httpSource(SOURCE, { timeoutMs: 60_000 })],
     });
     await coordinator.startRun({ runId: "manual-7", trigger: "manual", scheduledFor: null, settings });
     const armed = await runInDurableObject(coordinator, async (instance: PipelineCoordinator) =>
@@ -186,7 +185,7 @@ describe("history", () => {
     network.use(http.get(SOURCE, () => HttpResponse.json([{ id: "ok", value: "1", timestamp: 0 }, { id: "bad", value: "x", timestamp: 0 }])));
     const name = uniqueName("bounded");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
-    const settings = settingsFor(name, { historyLimit: 3, source: { kind: "http", url: SOURCE, timeoutMs: 5_000 } });
+    const settings = settingsFor(name, { historyLimit: 3, sources: [httpSource(SOURCE)] });
     const ids: string[] = [];
     for (let index = 1; index <= 5; index += 1) {
       const runId = `manual-${1_000 + index}`;
@@ -219,8 +218,8 @@ describe("record-level garbage from a source", () => {
     const run = await runAndWait();
     expect(run.status).toBe("succeeded");
     expect(run.rejected).toEqual([
-      { id: "dup-a", stage: "transform", reason: 'duplicate id "dup-a" (first seen at position 0)' },
-      { id: "dup-a", stage: "transform", reason: 'duplicate id "dup-a" (first seen at position 0)' },
+      { id: "dup-a", stage: "load", reason: 'duplicate id "dup-a" (first seen at position 0)' },
+      { id: "dup-a", stage: "load", reason: 'duplicate id "dup-a" (first seen at position 0)' },
     ]);
     const loaded = (await listMetrics(env.DB, "default")).filter((row) => row.id.startsWith("dup-"));
     expect(loaded.map((row) => [row.id, row.value])).toEqual([

@@ -12,6 +12,7 @@ describe("ChunkWriter", () => {
     const staged = await writer.finish();
     expect(staged).toEqual({
       count: 5,
+      counts: [2, 2, 1],
       keys: [`runs/${runId}/extract/attempt-1/part-00000.ndjson`, `runs/${runId}/extract/attempt-1/part-00001.ndjson`, `runs/${runId}/extract/attempt-1/part-00002.ndjson`],
     });
     expect(await (await env.STAGING.get(staged.keys[0]!))!.text()).toBe('{"value":1}\n{"value":2}\n');
@@ -27,7 +28,7 @@ describe("ChunkWriter", () => {
 
   it("writes nothing for no records", async () => {
     const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "transform", 1, "rejected", 10);
-    expect(await writer.finish()).toEqual({ keys: [], count: 0 });
+    expect(await writer.finish()).toEqual({ keys: [], counts: [], count: 0 });
   });
 });
 

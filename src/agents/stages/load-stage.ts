@@ -1,35 +1,125 @@
 import { saveRejections, upsertMetrics } from "../../db/metrics";
 import { classifyErrorMessage, StageFailure } from "../../domain/failures";
-import type { CleanRecord, Rejection } from "../../domain/records";
-import { NOTHING_STAGED, type StageReport } from "../../domain/run";
-import { readStaged } from "../../staging/staging-store";
+import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord } from "../../domain/records";
+import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport } from "../../domain/run";
+import { readChunk, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { yieldToEventLoop } from "./yield";
 
 /**
- * Writes the cleaned records to D1 (`metrics`, an upsert by record id) and every record refused by an
- * earlier stage to `rejected_records`. Both writes are keyed, so loading the same run twice (a retry,
- * a resumed run) changes nothing.
+ * Writes one id bucket of clean records to D1 (`metrics`, an upsert by record id) and its share of the
+ * records refused by earlier stages to `rejected_records`. Both writes are keyed, so loading the same
+ * run twice (a retry, a resumed run) changes nothing.
+ *
+ * Duplicate ids are found here: all occurrences of an id arrive in this bucket in position order, and
+ * this instance's own SQLite remembers the ids seen (one statement per chunk, memory stays flat). The
+ * first occurrence is loaded; later ones are rejected with the position of the first.
  */
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
-    const { pipeline } = task.settings;
+    const { pipeline, rules, statementsPerBatch } = task.settings;
     const now = Date.now();
+    const bucket = task.input.records[0] ?? NOTHING_STAGED;
+    const raw = new RawLookup(this.env.STAGING, task.input.raw);
+    const sample: RejectionSample[] = [];
     let loaded = 0;
-    for await (const chunk of readStaged(this.env.STAGING, task.input.records)) {
+    let duplicates = 0;
+    this.sql`CREATE TABLE IF NOT EXISTS seen_ids (attempt INTEGER NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (attempt, id))`;
+
+    for await (const chunk of readStaged(this.env.STAGING, bucket)) {
       signal.throwIfAborted();
-      loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, chunk.records as CleanRecord[], now));
-      progress({ inputCount: task.input.records.count, outputCount: loaded, rejectedCount: 0 });
+      const records = chunk.records as StagedRecord[];
+      const { fresh, repeated } = rules.rejectDuplicates ? this.splitDuplicates(records, task.attempt) : { fresh: records, repeated: [] };
+      if (repeated.length > 0) {
+        const rejections: Rejection[] = [];
+        for (const { record, first } of repeated) {
+          const reason = `duplicate id ${JSON.stringify(record.id)} (first seen at position ${first})`;
+          rejections.push({ position: record.position, id: record.id, stage: "load", reason, raw: await raw.at(record.position) });
+          if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position: record.position, id: record.id, stage: "load", reason });
+        }
+        await d1(() => saveRejections(this.env.DB, pipeline, task.runId, rejections, now, statementsPerBatch));
+        duplicates += repeated.length;
+      }
+      loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, fresh, now, statementsPerBatch));
+      progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
       await yieldToEventLoop();
     }
     for (const staged of task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {
         signal.throwIfAborted();
-        await d1(() => saveRejections(this.env.DB, pipeline, task.runId, chunk.records as Rejection[], now));
+        await d1(() => saveRejections(this.env.DB, pipeline, task.runId, chunk.records as Rejection[], now, statementsPerBatch));
       }
     }
-    return { inputCount: task.input.records.count, outputCount: loaded, rejectedCount: 0, output: NOTHING_STAGED, rejected: NOTHING_STAGED, rejectedSample: [] };
+    return { inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates, output: [], rejected: NOTHING_STAGED, rejectedSample: sample };
+  }
+
+  /** Separates the records whose id this run has already seen, remembering the new ones. */
+  private splitDuplicates(records: StagedRecord[], attempt: number): { fresh: StagedRecord[]; repeated: { record: StagedRecord; first: number }[] } {
+    const firstInChunk = new Map<string, number>();
+    for (const record of records) if (!firstInChunk.has(record.id)) firstInChunk.set(record.id, record.position);
+    const candidates = [...firstInChunk].map(([id, p]) => ({ id, p }));
+    const inserted = new Set(
+      this.ctx.storage.sql
+        .exec<{ id: string }>(
+          `INSERT INTO seen_ids (attempt, id, position)
+           SELECT ?, value ->> 'id', value ->> 'p' FROM json_each(?) WHERE true
+           ON CONFLICT DO NOTHING RETURNING id`,
+          attempt,
+          JSON.stringify(candidates),
+        )
+        .toArray()
+        .map((row) => row.id),
+    );
+    const earlier = new Map<string, number>();
+    const seenBefore = candidates.filter((candidate) => !inserted.has(candidate.id)).map((candidate) => candidate.id);
+    if (seenBefore.length > 0) {
+      for (const row of this.ctx.storage.sql.exec<{ id: string; position: number }>(
+        "SELECT id, position FROM seen_ids WHERE attempt = ? AND id IN (SELECT value FROM json_each(?))",
+        attempt,
+        JSON.stringify(seenBefore),
+      )) {
+        earlier.set(row.id, row.position);
+      }
+    }
+    const fresh: StagedRecord[] = [];
+    const repeated: { record: StagedRecord; first: number }[] = [];
+    for (const record of records) {
+      const first = earlier.get(record.id) ?? firstInChunk.get(record.id)!;
+      if (first === record.position && inserted.has(record.id)) fresh.push(record);
+      else repeated.push({ record, first });
+    }
+    return { fresh, repeated };
+  }
+}
+
+/** Finds a record's raw form in extract's staged chunks by its position (rarely needed: duplicates only). */
+class RawLookup {
+  private cached: { index: number; records: unknown[] } | null = null;
+  private readonly starts: number[] = [];
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly staged: StagedData,
+  ) {
+    let start = 0;
+    for (const count of staged.counts) {
+      this.starts.push(start);
+      start += count;
+    }
+  }
+
+  async at(position: number): Promise<string> {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (this.starts[middle]! <= position) low = middle;
+      else high = middle - 1;
+    }
+    if (this.starts.length === 0) return "null";
+    if (this.cached?.index !== low) this.cached = { index: low, records: await readChunk(this.bucket, this.staged.keys[low]!) };
+    return rawForStorage(this.cached.records[position - this.starts[low]!]);
   }
 }
 

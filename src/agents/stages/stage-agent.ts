@@ -75,7 +75,7 @@ export abstract class StageAgent extends Agent<Env> {
       if (now - lastSent < PROGRESS_INTERVAL_MS) return;
       lastSent = now;
       void getAgentByName(this.env.PipelineCoordinator, task.settings.pipeline)
-        .then((coordinator) => coordinator.recordStageProgress(task.runId, task.stage, task.attempt, counts))
+        .then((coordinator) => coordinator.recordStageProgress(task.runId, task.stage, task.attempt, task.shard, counts))
         .catch(() => {
           // Progress is advisory; the final reply carries the real counts.
         });

@@ -7,8 +7,15 @@ export interface StageTask {
   runId: string;
   stage: StageName;
   attempt: number;
+  /** Which of the stage's agents this is (0-based) and how many work side by side. */
+  shard: number;
+  shards: number;
+  /** Position of this shard's first input record in the run's extracted input. */
+  offset: number;
   input: StageInput;
   settings: PipelineSettings;
+  /** Extract: the pipeline's watermark from its last successful run, if it uses one. */
+  watermark: string | null;
 }
 
 /**
