@@ -35,6 +35,8 @@ export default defineConfig(async () => {
           plugins: [
             workers({
               PIPELINE_SOURCE_URL: "https://source.example.test/records",
+              // A secret that source headers refer to as {{SOURCE_TOKEN}}.
+              SOURCE_TOKEN: "test-source-token",
               // Quick retries and short timeouts, so failure paths run in milliseconds.
               PIPELINE_CONFIG: JSON.stringify({
                 retries: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 40 },

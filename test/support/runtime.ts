@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { SLOT_CALLBACK } from "../../src/agents/pipeline-scheduler";
+import { shardInstanceName } from "../../src/domain/shards";
 import { stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
 
 /** Calls the Worker as a client would. */
@@ -94,4 +95,10 @@ export async function stagesAfterRun(runId: string): Promise<Record<StageName, {
 export async function stagedKeys(runId: string): Promise<string[]> {
   const listing = await env.STAGING.list({ prefix: `runs/${runId}/` });
   return listing.objects.map((object) => object.key);
+}
+
+/** Whether one shard's agent of a run holds exactly what a never-used agent holds. */
+export async function isPristineShard(runId: string, stage: StageName, shard: number): Promise<boolean> {
+  const [actual, pristine] = await Promise.all([storageOf(stage, shardInstanceName(runId, stage, shard)), pristineStageStorage(stage)]);
+  return JSON.stringify(actual) === JSON.stringify(pristine);
 }

@@ -67,18 +67,36 @@ export abstract class StageAgent extends Agent<Env> {
     await this.destroy();
   }
 
+  /**
+   * Sends progress at most every PROGRESS_INTERVAL_MS, and always the latest counts: a report held back
+   * by the interval goes out when it ends, so a stage that pauses (a slow source) still shows where it is.
+   */
   private progressReporter(task: StageTask, remember: (counts: StageCounts) => void): (counts: StageCounts) => void {
     let lastSent = 0;
-    return (counts) => {
-      remember(counts);
-      const now = Date.now();
-      if (now - lastSent < PROGRESS_INTERVAL_MS) return;
-      lastSent = now;
+    let pending: StageCounts | null = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const send = (counts: StageCounts) => {
+      lastSent = Date.now();
+      pending = null;
       void getAgentByName(this.env.PipelineCoordinator, task.settings.pipeline)
         .then((coordinator) => coordinator.recordStageProgress(task.runId, task.stage, task.attempt, task.shard, counts))
         .catch(() => {
           // Progress is advisory; the final reply carries the real counts.
         });
+    };
+    return (counts) => {
+      remember(counts);
+      const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastSent);
+      if (wait <= 0) {
+        clearTimeout(timer);
+        send(counts);
+        return;
+      }
+      pending = counts;
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        if (pending) send(pending);
+      }, wait);
     };
   }
 }
