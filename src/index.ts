@@ -9,7 +9,6 @@
  *                    ExtractStage "<runId>:extract" ─► TransformStage "<runId>:transform" ─► LoadStage "<runId>:load"
  *                         (records pass through R2 "STAGING" as NDJSON chunks; Load writes D1 "DB")
  */
-import { getAgentByName } from "agents";
 import { createApp } from "./app";
 import { DEFAULT_PIPELINE } from "./routes/pipeline";
 
@@ -23,8 +22,7 @@ const app = createApp();
 
 /** The hourly cron only wakes the scheduler: waking it arms the pipeline's next slot if nothing is armed. */
 export async function wakeScheduler(env: Env): Promise<void> {
-  const scheduler = await getAgentByName(env.PipelineScheduler, DEFAULT_PIPELINE);
-  await scheduler.ensureArmed();
+  await env.PipelineScheduler.getByName(DEFAULT_PIPELINE).ensureArmed();
 }
 
 export default {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 
@@ -21,6 +22,8 @@ export interface DevOptions {
   persistTo: string;
   vars: Record<string, string>;
   port?: number;
+  /** Another wrangler config (the benchmark's). */
+  config?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -35,8 +38,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Applies the D1 migrations to the local database under `persistTo`. */
-export function migrateLocal(persistTo: string): void {
-  const result = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+export function migrateLocal(persistTo: string, config?: string): void {
+  const result = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, ...(config ? ["--config", config] : [])], {
     cwd: ROOT,
     env: { ...process.env, CI: "true" },
     encoding: "utf8",
@@ -60,6 +63,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const args = [WRANGLER, "dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", options.persistTo, "--log-level", "warn"];
+  if (options.config) args.push("--config", options.config);
   for (const [name, value] of Object.entries(options.vars)) args.push("--var", `${name}:${value}`);
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, CI: "true" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
@@ -109,4 +113,21 @@ export async function stopDev(server: DevServer, signal: NodeJS.Signals = "SIGTE
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/** Resident memory (KiB) of the workerd processes in a server's process group, summed. */
+export function workerdRssKiB(server: DevServer): number {
+  const result = spawnSync("ps", ["-o", "pid=,comm=", "-g", String(server.pid)], { encoding: "utf8" });
+  let total = 0;
+  for (const line of result.stdout.split("\n")) {
+    const [pid, command] = line.trim().split(/\s+/);
+    if (!pid || command !== "workerd") continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // the process ended between ps and the read
+    }
+  }
+  return total;
 }

@@ -1,9 +1,9 @@
-import { Agent, getAgentByName } from "agents";
+import { Agent } from "agents";
 import type { PipelineSettings } from "../config/settings";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/metrics";
 import { backoffDelay } from "../domain/backoff";
 import { classifyErrorMessage } from "../domain/failures";
-import { summarize, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
+import { summarizeGroups, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
 import {
   cancelRun,
   completeRun,
@@ -26,7 +26,7 @@ import {
   type Trigger,
 } from "../domain/run";
 import { planShards, shardInstanceName, type ShardPlan } from "../domain/shards";
-import type { StageName } from "../domain/stages";
+import { STAGE_NAMES, type StageName } from "../domain/stages";
 import { deleteRunStaging } from "../staging/staging-store";
 import type { StageAgent } from "./stages/stage-agent";
 import type { StageOutcome, StageTask } from "./stages/stage-task";
@@ -37,6 +37,8 @@ export interface StartRunRequest {
   scheduledFor: number | null;
   note?: string | null;
   settings: PipelineSettings;
+  /** Answer only when the started run has finished (or after this many ms): one call instead of two. */
+  waitMs?: number;
 }
 
 export type StartRunResult =
@@ -87,6 +89,8 @@ interface Driver {
 const WATCHDOG = "watchdog";
 /** How long a cancelled or superseded stage attempt gets to stop writing before its run is closed. */
 const STOP_GRACE_MS = 5_000;
+/** Finished runs let their stage agents go this long after answering. */
+const DISMISS_DELAY_MS = 250;
 /** Times a stage call is re-dialled when it lands on an instance that is destroying itself. */
 const MAX_DIALS = 5;
 
@@ -103,6 +107,10 @@ const MAX_DIALS = 5;
 export class PipelineCoordinator extends Agent<Env> {
   private readonly drivers = new Map<string, Driver>();
   private readonly waiters = new Map<string, Set<(run: RunView) => void>>();
+  /** Stage agents woken ahead of their turn, by instance name. */
+  private readonly warmed = new Map<string, Promise<DurableObjectStub<StageAgent>>>();
+  /** Stage agents a run has called, dismissed when it ends. */
+  private readonly called = new Set<string>();
   /** Latest counts of each shard of the stage a run is in, summed into the run as they arrive. */
   private readonly shardCounts = new Map<string, Map<number, StageCounts>>();
   private generations = 0;
@@ -121,8 +129,12 @@ export class PipelineCoordinator extends Agent<Env> {
     this.sql`CREATE INDEX IF NOT EXISTS runs_newest_first ON runs (start_time DESC, run_id DESC)`;
     this.sql`CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)`;
     this.sql`CREATE TABLE IF NOT EXISTS pipeline_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`;
+    if (!this.sql<{ name: string }>`SELECT name FROM pragma_table_info('runs') WHERE name = 'staging_cleaned'`.length) {
+      this.sql`ALTER TABLE runs ADD COLUMN staging_cleaned INTEGER NOT NULL DEFAULT 0`;
+    }
     // A fresh instance drives nothing, so any run still marked running was interrupted.
     for (const runId of this.activeRunIds()) this.resumeOrphan(runId);
+    void this.sweepStaging();
   }
 
   async startRun(request: StartRunRequest): Promise<StartRunResult> {
@@ -156,6 +168,7 @@ export class PipelineCoordinator extends Agent<Env> {
     this.log("run_started", run.pipelineId, { trigger: run.trigger });
     this.launch(run.pipelineId);
     await this.armWatchdog(request.settings);
+    if (request.waitMs !== undefined) return { outcome: "started", run: (await this.waitForRun(run.pipelineId, request.waitMs))! };
     return { outcome: "started", run: toRunView(run) };
   }
 
@@ -186,7 +199,6 @@ export class PipelineCoordinator extends Agent<Env> {
     await this.stopDriver(runId, `run cancelled: ${reason}`);
     const latest = this.loadRun(runId)!;
     if (latest.run.status !== "running") return { outcome: "not_active", run: toRunView(latest.run) };
-    await this.removeStaging(runId);
     const cancelled = cancelRun(latest.run, reason, Date.now());
     await this.finishRun(cancelled, latest.settings);
     return { outcome: "cancelled", run: toRunView(cancelled) };
@@ -233,7 +245,6 @@ export class PipelineCoordinator extends Agent<Env> {
       const latest = this.loadRun(runId)!;
       if (latest.run.status !== "running") continue;
       if (verdict.kind === "give-up") {
-        await this.removeStaging(runId);
         await this.finishRun(giveUp(latest.run, verdict.reason, Date.now()), latest.settings);
       } else {
         this.saveRun(runResumed(latest.run, Date.now()), latest.settings);
@@ -272,13 +283,22 @@ export class PipelineCoordinator extends Agent<Env> {
       : this.sql<RunRow>`SELECT doc, settings FROM runs ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`;
     const runs = rows.slice(0, limit).map((row) => toRunView(JSON.parse(row.doc) as Run));
     const last = runs.at(-1);
-    const tallies = this.sql<{ status: RunTally["status"]; start_time: number; duration_ms: number | null }>`
-      SELECT status, start_time, duration_ms FROM runs`;
     return {
-      summary: summarize(tallies.map((t) => ({ status: t.status, startTime: t.start_time, durationMs: t.duration_ms }))),
+      summary: this.summary(),
       runs,
       next: rows.length > limit && last ? { startTime: last.startTime, runId: last.pipelineId } : null,
     };
+  }
+
+  /** The history summary, aggregated by SQLite rather than by loading every run. */
+  private summary(): HistorySummary {
+    const groups = this.sql<{ status: RunTally["status"]; runs: number; finished_ms: number; finished: number; last_start: number }>`
+      SELECT status, COUNT(*) AS runs,
+             TOTAL(CASE WHEN status IN ('succeeded', 'failed') THEN duration_ms END) AS finished_ms,
+             COUNT(CASE WHEN status IN ('succeeded', 'failed') AND duration_ms IS NOT NULL THEN 1 END) AS finished,
+             MAX(start_time) AS last_start
+      FROM runs GROUP BY status`;
+    return summarizeGroups(groups.map((group) => ({ status: group.status, runs: group.runs, durationTotal: group.finished_ms, durationCount: group.finished, lastStart: group.last_start })));
   }
 
   private resumeOrphan(runId: string): void {
@@ -287,13 +307,53 @@ export class PipelineCoordinator extends Agent<Env> {
     const { maxResumes } = stored.settings.stall;
     if (stored.run.resumes >= maxResumes) {
       const reason = `interrupted again after ${stored.run.resumes} resume${stored.run.resumes === 1 ? "" : "s"} (limit ${maxResumes})`;
-      void this.removeStaging(runId).then(() => this.finishRun(giveUp(stored.run, reason, Date.now()), stored.settings));
+      void this.finishRun(giveUp(stored.run, reason, Date.now()), stored.settings);
       return;
     }
     this.log("run_resumed", runId, { resumes: stored.run.resumes + 1, stage: stored.run.currentStage });
     this.saveRun(runResumed(stored.run, Date.now()), stored.settings);
     this.launch(runId);
     void this.armWatchdog(stored.settings);
+  }
+
+  /**
+   * Wakes the agents of the stage after `stage` while `stage` works, so their start-up (the constructor,
+   * the SDK's tables, onStart) overlaps that work instead of adding to the run.
+   */
+  private prewarmAfter(runId: string, stage: StageName, settings: PipelineSettings): void {
+    const next = STAGE_NAMES[STAGE_NAMES.indexOf(stage) + 1];
+    if (next) this.prewarm(runId, next, settings);
+  }
+
+  private prewarm(runId: string, stage: StageName, settings: PipelineSettings): void {
+    const shards = stage === "extract" ? 1 : stage === "transform" ? settings.parallelism.transform : settings.parallelism.load;
+    for (let shard = 0; shard < shards; shard += 1) {
+      const name = shardInstanceName(runId, stage, shard);
+      if (this.warmed.has(name)) continue;
+      const stub = this.stageNamespace(stage).getByName(name);
+      const ready = stub.standBy().then(() => stub);
+      ready.catch(() => this.warmed.delete(name));
+      this.warmed.set(name, ready);
+    }
+  }
+
+  /**
+   * Lets every stage agent of a finished run go, once the run has answered: the ones it called and the
+   * ones woken for stages it never reached. Each has a fallback alarm if this never happens.
+   */
+  private dismissStages(runId: string): void {
+    const prefix = `${runId}:`;
+    for (const [name, ready] of this.warmed) {
+      if (!name.startsWith(prefix)) continue;
+      this.warmed.delete(name);
+      void ready.then((stub) => stub.dismiss()).catch(() => undefined);
+    }
+    for (const name of this.called) {
+      if (!name.startsWith(prefix)) continue;
+      this.called.delete(name);
+      const stage = name.slice(prefix.length).split(":")[0] as StageName;
+      void this.stageNamespace(stage).getByName(name).dismiss().catch(() => undefined);
+    }
   }
 
   private launch(runId: string): void {
@@ -332,9 +392,7 @@ export class PipelineCoordinator extends Agent<Env> {
       if (step.kind === "none") return;
 
       if (step.kind === "complete") {
-        await this.removeStaging(runId);
-        if (!this.isCurrent(runId, generation)) return;
-        await this.finishRun(completeRun(this.loadRun(runId)!.run, Date.now()), settings);
+        await this.finishRun(completeRun(run, Date.now()), settings);
         return;
       }
 
@@ -344,7 +402,11 @@ export class PipelineCoordinator extends Agent<Env> {
       const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
       const plans = planShards(step.stage, step.input, settings.parallelism);
       this.log("stage_started", runId, { stage: step.stage, attempt, shards: plans.length });
-      const outcome = await this.callShards(plans, { runId, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null }, signal);
+      for (const plan of plans) this.called.add(shardInstanceName(runId, step.stage, plan.shard));
+      const calling = this.callShards(plans, { runId, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null }, signal);
+      // The next stage's agents wake while this one works, queued behind this stage's call.
+      setTimeout(() => this.prewarmAfter(runId, step.stage, settings), 0);
+      const outcome = await calling;
       if (!this.isCurrent(runId, generation)) return;
       const current = this.loadRun(runId)!.run;
 
@@ -361,9 +423,7 @@ export class PipelineCoordinator extends Agent<Env> {
         continue;
       }
       this.log("stage_failed", runId, { stage: step.stage, attempt, error: outcome.error, transient: outcome.transient });
-      await this.removeStaging(runId);
-      if (!this.isCurrent(runId, generation)) return;
-      await this.finishRun(stageFailed(this.loadRun(runId)!.run, step.stage, outcome.error, Date.now()), settings);
+      await this.finishRun(stageFailed(current, step.stage, outcome.error, Date.now()), settings);
       return;
     }
   }
@@ -400,8 +460,12 @@ export class PipelineCoordinator extends Agent<Env> {
     const deadline = Date.now() + task.settings.stageTimeoutMs;
     for (let dial = 1; ; dial += 1) {
       let stub: DurableObjectStub<StageAgent>;
+      const name = shardInstanceName(task.runId, task.stage, task.shard);
+      const warm = dial === 1 ? this.warmed.get(name) : undefined;
+      // A woken stub serves one call: after it, the agent may destroy itself, and a retry dials afresh.
+      this.warmed.delete(name);
       try {
-        stub = await getAgentByName(this.stageNamespace(task.stage), shardInstanceName(task.runId, task.stage, task.shard));
+        stub = await (warm ?? this.stageNamespace(task.stage).getByName(name));
       } catch (error) {
         if (isGone(error) && dial < MAX_DIALS) continue;
         return rpcFailure(task, error);
@@ -454,13 +518,23 @@ export class PipelineCoordinator extends Agent<Env> {
     if (!pending) await this.schedule(Math.max(1, Math.ceil(settings.watchdogIntervalMs / 1000)), WATCHDOG);
   }
 
+  /**
+   * Deletes a finished run's staged objects and marks it done. A run that finished without this (the
+   * process died in between, or R2 failed) is swept again when the coordinator next wakes.
+   */
   private async removeStaging(runId: string): Promise<void> {
     try {
       await deleteRunStaging(this.env.STAGING, runId);
+      this.sql`UPDATE runs SET staging_cleaned = 1 WHERE run_id = ${runId}`;
     } catch (error) {
       // Leftover staging costs storage, not correctness; the run's outcome stands.
       this.log("staging_cleanup_failed", runId, { error: String(error) });
     }
+  }
+
+  private async sweepStaging(): Promise<void> {
+    const pending = this.sql<{ run_id: string }>`SELECT run_id FROM runs WHERE status != 'running' AND staging_cleaned = 0 LIMIT 20`;
+    for (const row of pending) await this.removeStaging(row.run_id);
   }
 
   private async finishRun(run: Run, settings: PipelineSettings): Promise<void> {
@@ -473,16 +547,19 @@ export class PipelineCoordinator extends Agent<Env> {
           ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
       }
     }
-    this.log(`run_${run.status}`, run.pipelineId, {
-      durationMs: run.endTime === null ? null : run.endTime - run.startTime,
-      recordCount: run.finalResult?.recordCount ?? 0,
-      accounting: toRunView(run).accounting,
-      resumes: run.resumes,
-      error: run.error,
-    });
     const view = toRunView(run);
     for (const notify of this.waiters.get(run.pipelineId) ?? []) notify(view);
     this.waiters.delete(run.pipelineId);
+    this.log(`run_${run.status}`, run.pipelineId, {
+      durationMs: view.totalDuration,
+      recordCount: run.finalResult?.recordCount ?? 0,
+      accounting: view.accounting,
+      resumes: run.resumes,
+      error: run.error,
+    });
+    // Housekeeping once the run has answered: off the path of whoever waits for it.
+    setTimeout(() => this.dismissStages(run.pipelineId), DISMISS_DELAY_MS);
+    await this.removeStaging(run.pipelineId);
     await this.prune(settings);
   }
 

@@ -1,4 +1,4 @@
-import { Agent, getAgentByName } from "agents";
+import { Agent } from "agents";
 import { readSettings, type PipelineSettings } from "../config/settings";
 import type { HistoryCursor } from "../domain/history";
 import { manualRunId, scheduledRunId } from "../domain/run-ids";
@@ -56,7 +56,7 @@ export class PipelineScheduler extends Agent<Env> {
    */
   async ensureArmed(): Promise<ScheduleView[]> {
     await this.armAfter(Date.now());
-    await (await this.coordinator()).watchdog();
+    await this.coordinator().watchdog();
     return this.describeSchedule();
   }
 
@@ -75,7 +75,7 @@ export class PipelineScheduler extends Agent<Env> {
       this.log("slot_not_run", { slot, errors: settings.errors });
       return;
     }
-    const coordinator = await this.coordinator();
+    const coordinator = this.coordinator();
     const result = await coordinator.startRun({
       runId: scheduledRunId(slot),
       trigger: "scheduled",
@@ -88,13 +88,14 @@ export class PipelineScheduler extends Agent<Env> {
   async trigger(options: { wait: boolean; waitTimeoutMs: number; note: string | null }): Promise<TriggerResult> {
     const settings = this.settings();
     if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
-    const coordinator = await this.coordinator();
+    const coordinator = this.coordinator();
     const result = await coordinator.startRun({
       runId: manualRunId(Date.now()),
       trigger: "manual",
       scheduledFor: null,
       note: options.note,
       settings: settings.settings,
+      ...(options.wait ? { waitMs: options.waitTimeoutMs } : {}),
     });
     switch (result.outcome) {
       case "conflict":
@@ -103,32 +104,29 @@ export class PipelineScheduler extends Agent<Env> {
       case "skipped":
         // Same-millisecond triggers share an id: the later one loses, like any trigger during a run.
         return { outcome: "conflict", active: result.run };
-      case "started": {
-        if (!options.wait) return { outcome: "started", run: result.run };
-        const finished = await coordinator.waitForRun(result.run.pipelineId, options.waitTimeoutMs);
-        return { outcome: "started", run: finished ?? result.run };
-      }
+      case "started":
+        return { outcome: "started", run: result.run };
     }
   }
 
   async cancelRun(runId: string, reason: string): Promise<CancelResult> {
-    return (await this.coordinator()).cancelRun(runId, reason);
+    return this.coordinator().cancelRun(runId, reason);
   }
 
   async getRun(runId: string): Promise<RunView | null> {
-    return (await this.coordinator()).getRun(runId);
+    return this.coordinator().getRun(runId);
   }
 
   async listRejected(runId: string, afterPosition: number, limit: number): Promise<RejectedPage> {
-    return (await this.coordinator()).listRejected(runId, afterPosition, limit);
+    return this.coordinator().listRejected(runId, afterPosition, limit);
   }
 
   async getLastRun(): Promise<RunView | null> {
-    return (await this.coordinator()).getLastRun();
+    return this.coordinator().getLastRun();
   }
 
   async getHistory(limit: number, cursor: HistoryCursor | null): Promise<HistoryPage> {
-    return (await this.coordinator()).getHistory(limit, cursor);
+    return this.coordinator().getHistory(limit, cursor);
   }
 
   async describeSchedule(): Promise<ScheduleView[]> {
@@ -194,8 +192,9 @@ export class PipelineScheduler extends Agent<Env> {
     return readSettings(this.env as unknown as Record<string, unknown>, this.name);
   }
 
+  /** A plain stub: the SDK starts the coordinator (onStart, which resumes interrupted runs) before any call. */
   private coordinator() {
-    return getAgentByName(this.env.PipelineCoordinator, this.name);
+    return this.env.PipelineCoordinator.getByName(this.name);
   }
 
   private log(event: string, fields: Record<string, unknown>): void {

@@ -22,19 +22,43 @@ export interface RunTally {
 }
 
 export function summarize(runs: Iterable<RunTally>): HistorySummary {
+  const groups = new Map<RunStatus, StatusGroup>();
+  for (const run of runs) {
+    const group = groups.get(run.status) ?? { status: run.status, runs: 0, durationTotal: 0, durationCount: 0, lastStart: run.startTime };
+    group.runs += 1;
+    if ((run.status === "succeeded" || run.status === "failed") && run.durationMs !== null) {
+      group.durationTotal += run.durationMs;
+      group.durationCount += 1;
+    }
+    group.lastStart = Math.max(group.lastStart, run.startTime);
+    groups.set(run.status, group);
+  }
+  return summarizeGroups(groups.values());
+}
+
+/** Per-status aggregates, as a database computes them. */
+export interface StatusGroup {
+  status: RunStatus;
+  runs: number;
+  /** Sum and count of durations of finished (succeeded or failed) runs in the group. */
+  durationTotal: number;
+  durationCount: number;
+  lastStart: number;
+}
+
+/** The same summary as `summarize`, from per-status aggregates. */
+export function summarizeGroups(groups: Iterable<StatusGroup>): HistorySummary {
   const counts: Record<RunStatus, number> = { running: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
   let totalRuns = 0;
   let durationSum = 0;
   let durationCount = 0;
   let lastRunAt: number | null = null;
-  for (const run of runs) {
-    totalRuns += 1;
-    counts[run.status] += 1;
-    if ((run.status === "succeeded" || run.status === "failed") && run.durationMs !== null) {
-      durationSum += run.durationMs;
-      durationCount += 1;
-    }
-    if (lastRunAt === null || run.startTime > lastRunAt) lastRunAt = run.startTime;
+  for (const group of groups) {
+    counts[group.status] += group.runs;
+    totalRuns += group.runs;
+    durationSum += group.durationTotal;
+    durationCount += group.durationCount;
+    if (lastRunAt === null || group.lastStart > lastRunAt) lastRunAt = group.lastStart;
   }
   const finished = counts.succeeded + counts.failed;
   return {

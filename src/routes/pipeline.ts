@@ -1,4 +1,3 @@
-import { getAgentByName } from "agents";
 import { Hono } from "hono";
 import { encodeCursor, encodePositionCursor } from "../domain/history";
 import { ApiError } from "../http/errors";
@@ -21,8 +20,12 @@ export const DEFAULT_PIPELINE = "default";
 /** How long `?wait=true` holds the request before answering 202 with the run still running. */
 export const WAIT_TIMEOUT_MS = 60_000;
 
+/**
+ * A plain stub: the Agents SDK starts an agent (onStart) before it serves an RPC call, so the extra round
+ * trip of getAgentByName is not needed for named agents.
+ */
 function scheduler(env: Env) {
-  return getAgentByName(env.PipelineScheduler, DEFAULT_PIPELINE);
+  return env.PipelineScheduler.getByName(DEFAULT_PIPELINE);
 }
 
 export function runUrl(runId: string): string {
@@ -34,7 +37,7 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
   .post("/trigger", validate("query", TriggerQuery), optionalJsonBody(TriggerBody), async (c) => {
     const wait = c.req.valid("query").wait ?? false;
     const note = c.get("body").note ?? null;
-    const result = await (await scheduler(c.env)).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS, note });
+    const result = await scheduler(c.env).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS, note });
     switch (result.outcome) {
       case "misconfigured":
         throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
@@ -55,14 +58,14 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
   })
   .get("/runs/:id", validate("param", RunIdParam), async (c) => {
     const { id } = c.req.valid("param");
-    const run = await (await scheduler(c.env)).getRun(id);
+    const run = await scheduler(c.env).getRun(id);
     if (!run) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
     return c.json(run);
   })
   .get("/runs/:id/rejected", validate("param", RunIdParam), validate("query", RejectedQuery), async (c) => {
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const page = await (await scheduler(c.env)).listRejected(id, cursor ?? -1, limit ?? REJECTED_DEFAULT_LIMIT);
+    const page = await scheduler(c.env).listRejected(id, cursor ?? -1, limit ?? REJECTED_DEFAULT_LIMIT);
     if (!page.found) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
     return c.json({
       pipelineId: id,
@@ -73,7 +76,7 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
   .post("/runs/:id/cancel", validate("param", RunIdParam), optionalJsonBody(CancelBody), async (c) => {
     const { id } = c.req.valid("param");
     const reason = c.get("body").reason ?? "requested through the API";
-    const result = await (await scheduler(c.env)).cancelRun(id, reason);
+    const result = await scheduler(c.env).cancelRun(id, reason);
     switch (result.outcome) {
       case "not_found":
         throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
@@ -86,10 +89,10 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
         return c.json({ message: "Run cancelled", pipelineId: id, status: result.run.status, run: result.run });
     }
   })
-  .get("/last", async (c) => c.json(await (await scheduler(c.env)).getLastRun()))
+  .get("/last", async (c) => c.json(await scheduler(c.env).getLastRun()))
   .get("/history", validate("query", HistoryQuery), async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const page = await (await scheduler(c.env)).getHistory(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null);
+    const page = await scheduler(c.env).getHistory(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null);
     return c.json({ summary: page.summary, runs: page.runs, nextCursor: page.next ? encodeCursor(page.next) : null });
   })
-  .get("/schedule", async (c) => c.json(await (await scheduler(c.env)).describeSchedule()));
+  .get("/schedule", async (c) => c.json(await scheduler(c.env).describeSchedule()));

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { listMetrics, listRejections } from "../../src/db/metrics";
-import { api, apiJson, stagedKeys, stagesAfterRun } from "../support/runtime";
+import { api, apiJson, stagedKeys, stagedKeysAfterRun, stagesAfterRun } from "../support/runtime";
 
 async function runOnce() {
   const { status, body, headers } = await apiJson("/api/pipeline/trigger?wait=true", { method: "POST" });
@@ -98,7 +98,7 @@ describe("what a run leaves behind", () => {
 
   it("no staged objects remain and no stage instance keeps any storage", async () => {
     const { body } = await runOnce();
-    expect(await stagedKeys(body.pipelineId)).toEqual([]);
+    expect(await stagedKeysAfterRun(body.pipelineId)).toEqual([]);
     const stages = await stagesAfterRun(body.pipelineId);
     for (const { actual, pristine } of Object.values(stages)) {
       expect(actual).toEqual(pristine);

@@ -1,6 +1,6 @@
 /** History summary arithmetic and the opaque pagination cursor. */
 import { describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor, summarize } from "../../src/domain/history";
+import { decodeCursor, encodeCursor, summarize, summarizeGroups } from "../../src/domain/history";
 
 describe("summarize", () => {
   it("is empty before any run", () => {
@@ -49,5 +49,17 @@ describe("history cursors", () => {
 
   it.each(["garbage", "", "!!!", btoa("[1]"), btoa('["x","y"]'), btoa("{}"), "a".repeat(500)])("refuse %j", (text) => {
     expect(decodeCursor(text)).toBeNull();
+  });
+});
+
+describe("summarizeGroups", () => {
+  it("reads per-status aggregates as the database returns them", () => {
+    expect(
+      summarizeGroups([
+        { status: "succeeded", runs: 2, durationTotal: 600, durationCount: 2, lastStart: 300 },
+        { status: "failed", runs: 1, durationTotal: 60, durationCount: 1, lastStart: 500 },
+        { status: "running", runs: 1, durationTotal: 0, durationCount: 0, lastStart: 900 },
+      ]),
+    ).toMatchObject({ totalRuns: 4, succeeded: 2, failed: 1, running: 1, successRate: 0.6667, averageDurationMs: 220, lastRunAt: 900 });
   });
 });

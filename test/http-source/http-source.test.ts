@@ -8,7 +8,7 @@ import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { listMetrics, listRejections } from "../../src/db/metrics";
 import { network } from "../support/network";
-import { api, apiJson, eventually, stagedKeys, stagesAfterRun, stageStorage } from "../support/runtime";
+import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, stageStorage } from "../support/runtime";
 
 const SOURCE = "https://source.example.test/records";
 
@@ -48,7 +48,7 @@ describe("a failing source fails the run with a clear error, kept in history and
     expect(after.summary.failed).toBe(before.failed + 1);
     expect(after.summary.totalRuns).toBe(before.totalRuns + 1);
 
-    expect(await stagedKeys(run.pipelineId)).toEqual([]);
+    expect(await stagedKeysAfterRun(run.pipelineId)).toEqual([]);
     for (const { actual, pristine } of Object.values(await stagesAfterRun(run.pipelineId))) expect(actual).toEqual(pristine);
   });
 });

@@ -13,7 +13,7 @@ import type { PipelineCoordinator } from "../../src/agents/pipeline-coordinator"
 import { listMetrics, listRejections } from "../../src/db/metrics";
 import { network } from "../support/network";
 import { httpSource, settingsFor } from "../support/settings";
-import { api, apiJson, eventually, stagedKeys, stagesAfterRun, uniqueName } from "../support/runtime";
+import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, uniqueName } from "../support/runtime";
 
 const SOURCE = "https://source.example.test/records";
 const records = (prefix: string, count: number) =>
@@ -73,7 +73,7 @@ describe("the stage timeout", () => {
     expect(run.stages[0]).toMatchObject({ attempts: 2, attemptErrors: ["the extract stage did not finish within 1000 ms"] });
     expect(run.finalResult.recordCount).toBe(3);
     for (const { actual, pristine } of Object.values(await stagesAfterRun(run.pipelineId))) expect(actual).toEqual(pristine);
-    expect(await stagedKeys(run.pipelineId)).toEqual([]);
+    expect(await stagedKeysAfterRun(run.pipelineId)).toEqual([]);
   });
 });
 
@@ -94,7 +94,7 @@ describe("cancelling", () => {
     expect(cancelled.body.run).toMatchObject({ status: "cancelled", error: "cancelled: wrong source", finalResult: { success: false, recordCount: 0 } });
     expect(cancelled.body.run.stages.map((stage: any) => stage.status)).toEqual(["cancelled", "skipped", "skipped"]);
     expect((await apiJson(`/api/pipeline/runs/${runId}`)).body.status).toBe("cancelled");
-    expect(await stagedKeys(runId)).toEqual([]);
+    expect(await stagedKeysAfterRun(runId)).toEqual([]);
     for (const { actual, pristine } of Object.values(await stagesAfterRun(runId))) expect(actual).toEqual(pristine);
 
     network.use(http.get(SOURCE, () => HttpResponse.json(records("after-cancel", 1))));
@@ -176,7 +176,7 @@ describe("the stall watchdog", () => {
     const failed = await coordinator.getRun("manual-7");
     expect(failed?.status).toBe("failed");
     expect(failed?.error).toMatch(/^extract stage failed: no progress for \d+ ms after 1 resume \(limit 1\)$/);
-    expect(await stagedKeys("manual-7")).toEqual([]);
+    expect(await stagedKeysAfterRun("manual-7")).toEqual([]);
   });
 });
 

@@ -13,7 +13,7 @@ import { listMetrics, listRejections } from "../../src/db/metrics";
 import { STAGE_NAMES } from "../../src/domain/stages";
 import { network } from "../support/network";
 import { httpSource, settingsFor } from "../support/settings";
-import { apiJson, eventually, isPristineShard, stagedKeys, uniqueName } from "../support/runtime";
+import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, uniqueName } from "../support/runtime";
 
 const API = "https://api.example.test";
 const reading = (id: string, value: number | string, minute = 0) => ({ id, value: String(value), timestamp: `2024-05-01T00:${String(minute).padStart(2, "0")}:00Z`, metadata: { type: "t" } });
@@ -215,7 +215,7 @@ describe("fan-out", () => {
     expect(duplicates).toHaveLength(20);
     expect(duplicates[0]).toMatchObject({ position: 80, record_id: "f0", reason: 'duplicate id "f0" (first seen at position 0)' });
     expect(JSON.parse(duplicates[0]!.raw)).toEqual(records[80]);
-    expect(await stagedKeys(run.pipelineId)).toEqual([]);
+    expect(await stagedKeysAfterRun(run.pipelineId)).toEqual([]);
     for (const stage of STAGE_NAMES) {
       const shards = stage === "transform" ? 3 : stage === "load" ? 4 : 1;
       for (let shard = 0; shard < shards; shard += 1) expect(await eventually(() => isPristineShard(run.pipelineId, stage, shard), Boolean)).toBe(true);

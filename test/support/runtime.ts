@@ -22,11 +22,16 @@ export function uniqueName(prefix = "test"): string {
   return `${prefix}-${Date.now()}-${counter}`;
 }
 
+/** Polls `probe` until `accept` holds. A probe that throws (an agent caught mid-destroy) counts as "not yet". */
 export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe();
-    if (accept(value) || Date.now() > deadline) return value;
+    try {
+      const value = await probe();
+      if (accept(value) || Date.now() > deadline) return value;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -90,6 +95,11 @@ export async function stagesAfterRun(runId: string): Promise<Record<StageName, {
     result[stage] = { actual: await eventually(() => stageStorage(runId, stage), same), pristine };
   }
   return result;
+}
+
+/** Staged objects of a run, once its cleanup (just after the run answers) has had a moment. */
+export async function stagedKeysAfterRun(runId: string): Promise<string[]> {
+  return eventually(() => stagedKeys(runId), (keys) => keys.length === 0);
 }
 
 export async function stagedKeys(runId: string): Promise<string[]> {

@@ -9,7 +9,7 @@ import type { SourceItem } from "../../sources/source-items";
 import { ChunkWriter } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
-import { yieldToEventLoop } from "./yield";
+import { Yielder } from "./yield";
 
 /**
  * Reads the pipeline's sources and stages their records, untouched, for the transform stage. Records
@@ -60,6 +60,7 @@ export class ExtractStage extends StageAgent {
     const watermark = this.watermarkFor(settings, task.watermark);
 
     const stream = this.open(source, settings, watermark, signal);
+    const yielder = new Yielder();
     let read: PagesRead | { pages: number; truncated: boolean; firstUrl: string | null };
     for (;;) {
       const next = await stream.next();
@@ -78,7 +79,7 @@ export class ExtractStage extends StageAgent {
       }
       signal.throwIfAborted();
       progress({ inputCount: position, outputCount: records.written, rejectedCount: refused.written });
-      await yieldToEventLoop();
+      await yielder.after(next.value.length);
     }
     const output = await records.finish();
     const rejected = await refused.finish();

@@ -5,7 +5,7 @@ import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport 
 import { readChunk, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
-import { yieldToEventLoop } from "./yield";
+import { Yielder } from "./yield";
 
 /**
  * Writes one id bucket of clean records to D1 (`metrics`, an upsert by record id) and its share of the
@@ -25,6 +25,7 @@ export class LoadStage extends StageAgent {
     const sample: RejectionSample[] = [];
     let loaded = 0;
     let duplicates = 0;
+    const yielder = new Yielder();
     this.sql`CREATE TABLE IF NOT EXISTS seen_ids (attempt INTEGER NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (attempt, id))`;
 
     for await (const chunk of readStaged(this.env.STAGING, bucket)) {
@@ -43,7 +44,7 @@ export class LoadStage extends StageAgent {
       }
       loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, fresh, now, statementsPerBatch));
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
-      await yieldToEventLoop();
+      await yielder.after(records.length);
     }
     for (const staged of task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {

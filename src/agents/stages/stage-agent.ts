@@ -1,9 +1,16 @@
-import { Agent, getAgentByName } from "agents";
+import { Agent } from "agents";
 import { classifyErrorMessage, StageFailure } from "../../domain/failures";
 import type { StageCounts, StageReport } from "../../domain/run";
 import type { StageContext, StageOutcome, StageTask } from "./stage-task";
 
 const SELF_DESTRUCT = "selfDestruct";
+/** A stage woken ahead of its turn destroys itself after this long if its task never comes. */
+const STANDBY_SECONDS = 15 * 60;
+/**
+ * After its reply, a stage waits for the coordinator to dismiss it (once the run has answered, off the
+ * critical path); this alarm destroys it anyway if the coordinator never does.
+ */
+const LINGER_SECONDS = 60;
 /** Progress reports are throttled: they are proof of life, not a stream. */
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -51,8 +58,22 @@ export abstract class StageAgent extends Agent<Env> {
     } finally {
       this.attempts.delete(task.attempt);
       // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
-      if (this.attempts.size === 0) await this.schedule(0, SELF_DESTRUCT);
+      if (this.attempts.size === 0) await this.schedule(LINGER_SECONDS, SELF_DESTRUCT, undefined, { idempotent: true });
     }
+  }
+
+  /**
+   * Called when the coordinator wakes this agent ahead of its turn (so its start-up overlaps the stage
+   * before it). Waking writes the SDK's own bookkeeping to storage, so an agent whose task never comes
+   * (the run failed earlier) still destroys itself.
+   */
+  async standBy(): Promise<void> {
+    await this.schedule(STANDBY_SECONDS, SELF_DESTRUCT, undefined, { idempotent: true });
+  }
+
+  /** The coordinator no longer needs this agent (its run ended): destroy now, unless an attempt is running. */
+  async dismiss(): Promise<void> {
+    if (this.attempts.size === 0) await this.schedule(0, SELF_DESTRUCT);
   }
 
   /** Asks a running attempt to stop at its next chunk boundary. */
@@ -72,14 +93,15 @@ export abstract class StageAgent extends Agent<Env> {
    * by the interval goes out when it ends, so a stage that pauses (a slow source) still shows where it is.
    */
   private progressReporter(task: StageTask, remember: (counts: StageCounts) => void): (counts: StageCounts) => void {
-    let lastSent = 0;
+    // Nothing in the first interval either: a small stage finishes before a report would matter.
+    let lastSent = Date.now();
     let pending: StageCounts | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const send = (counts: StageCounts) => {
       lastSent = Date.now();
       pending = null;
-      void getAgentByName(this.env.PipelineCoordinator, task.settings.pipeline)
-        .then((coordinator) => coordinator.recordStageProgress(task.runId, task.stage, task.attempt, task.shard, counts))
+      void this.env.PipelineCoordinator.getByName(task.settings.pipeline)
+        .recordStageProgress(task.runId, task.stage, task.attempt, task.shard, counts)
         .catch(() => {
           // Progress is advisory; the final reply carries the real counts.
         });

@@ -5,7 +5,7 @@ import { transformRecord } from "../../domain/transform";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
-import { yieldToEventLoop } from "./yield";
+import { Yielder } from "./yield";
 
 /**
  * Validates, maps and categorises a range of extracted chunks; refused records are staged with their
@@ -26,6 +26,7 @@ export class TransformStage extends StageAgent {
     let inputCount = 0;
     let outputCount = 0;
     let maxTimestamp: string | null = null;
+    const yielder = new Yielder();
 
     for await (const chunk of readStaged(this.env.STAGING, task.input.records[0]!, task.offset)) {
       signal.throwIfAborted();
@@ -45,7 +46,7 @@ export class TransformStage extends StageAgent {
       }
       inputCount += chunk.records.length;
       progress({ inputCount, outputCount, rejectedCount: refused.written });
-      await yieldToEventLoop();
+      await yielder.after(chunk.records.length);
     }
 
     const output = await Promise.all(cleaned.map((writer) => writer.finish()));
