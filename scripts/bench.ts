@@ -24,6 +24,10 @@ const BENCH_CONFIG = join(ROOT, ".bench-wrangler.jsonc");
 const SEED_RUNS = Number(process.env.BENCH_SEED_RUNS ?? 50);
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const ONLY = process.env.BENCH_ONLY?.split(",");
+/** Experiments: "1000000:ndjson,100000:csv" runs just those volume cases; BENCH_CONFIG is merged into PIPELINE_CONFIG. */
+const CASES = process.env.BENCH_CASES?.split(",").map((entry) => entry.split(":") as [string, Format]).map(([count, format]) => [Number(count), format] as [number, Format]);
+const EXTRA_CONFIG = JSON.parse(process.env.BENCH_CONFIG ?? "{}") as Record<string, unknown>;
+const RAW_STATEMENTS = Number(process.env.BENCH_RAW_STATEMENTS ?? 100);
 
 type Format = "json" | "ndjson" | "csv";
 
@@ -120,6 +124,7 @@ async function pipelineScenario(source: SyntheticSource, count: number, format: 
     ...(format === "csv" ? { fields: { type: "type" } } : {}),
     timeouts: { stageMs: 3_600_000 },
     recovery: { stallTimeoutMs: 600_000 },
+    ...EXTRA_CONFIG,
   };
   return withServer({ PIPELINE_CONFIG: JSON.stringify(config) }, async (server) => {
     const started = performance.now();
@@ -141,7 +146,7 @@ async function pipelineScenario(source: SyntheticSource, count: number, format: 
 
 async function rawScenario(count: number) {
   return withServer({}, async (server) => {
-    const result = await post(server, `/bench/raw-insert?n=${count}&statements=100`);
+    const result = await post(server, `/bench/raw-insert?n=${count}&statements=${RAW_STATEMENTS}`);
     return { seconds: Math.round(result.ms / 10) / 100 };
   });
 }
@@ -174,13 +179,13 @@ async function main(): Promise<void> {
       console.log("seed", JSON.stringify(results.seed));
     }
     if (!ONLY || ONLY.includes("volume")) {
-      const counts = [10_000, 100_000, 1_000_000];
+      const counts = [...new Set((CASES ?? [[10_000], [100_000], [1_000_000]]).map(([count]) => count as number))];
       const raw = new Map<number, Measured<{ seconds: number }>>();
       for (const count of counts) {
         raw.set(count, await rawScenario(count));
         console.log("raw", count, JSON.stringify(raw.get(count)));
       }
-      const cases: [number, Format][] = [
+      const cases: [number, Format][] = CASES ?? [
         [10_000, "ndjson"],
         [100_000, "json"],
         [100_000, "ndjson"],

@@ -3,7 +3,7 @@ import type { PipelineSettings } from "../config/settings";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/metrics";
 import { backoffDelay } from "../domain/backoff";
 import { classifyErrorMessage } from "../domain/failures";
-import { summarizeGroups, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
+import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
 import {
   cancelRun,
   completeRun,
@@ -114,6 +114,7 @@ export class PipelineCoordinator extends Agent<Env> {
   /** Latest counts of each shard of the stage a run is in, summed into the run as they arrive. */
   private readonly shardCounts = new Map<string, Map<number, StageCounts>>();
   private generations = 0;
+  private cachedSummary: HistorySummary | null = null;
 
   override async onStart(): Promise<void> {
     this.sql`CREATE TABLE IF NOT EXISTS runs (
@@ -129,9 +130,10 @@ export class PipelineCoordinator extends Agent<Env> {
     this.sql`CREATE INDEX IF NOT EXISTS runs_newest_first ON runs (start_time DESC, run_id DESC)`;
     this.sql`CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)`;
     this.sql`CREATE TABLE IF NOT EXISTS pipeline_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`;
-    if (!this.sql<{ name: string }>`SELECT name FROM pragma_table_info('runs') WHERE name = 'staging_cleaned'`.length) {
-      this.sql`ALTER TABLE runs ADD COLUMN staging_cleaned INTEGER NOT NULL DEFAULT 0`;
-    }
+    const columns = new Set(this.sql<{ name: string }>`SELECT name FROM pragma_table_info('runs')`.map((column) => column.name));
+    if (!columns.has("staging_cleaned")) this.sql`ALTER TABLE runs ADD COLUMN staging_cleaned INTEGER NOT NULL DEFAULT 0`;
+    // The run as the API shows it, serialised once per save, so reads pass text through unparsed.
+    if (!columns.has("view")) this.sql`ALTER TABLE runs ADD COLUMN view TEXT`;
     // A fresh instance drives nothing, so any run still marked running was interrupted.
     for (const runId of this.activeRunIds()) this.resumeOrphan(runId);
     void this.sweepStaging();
@@ -267,6 +269,34 @@ export class PipelineCoordinator extends Agent<Env> {
     return { found: true, records, nextPosition: rows.length > limit ? (records.at(-1)?.position ?? null) : null };
   }
 
+  /** `getRun` as JSON text, for the API: no parsing or copying of the run on the way out. */
+  async getRunJson(runId: string): Promise<string | null> {
+    const [row] = this.sql<{ doc: string; view: string | null }>`SELECT doc, view FROM runs WHERE run_id = ${runId}`;
+    return row ? this.viewText(row) : null;
+  }
+
+  /** `getLastRun` as JSON text ("null" before any run). */
+  async getLastRunJson(): Promise<string> {
+    const [row] = this.sql<{ doc: string; view: string | null }>`
+      SELECT doc, view FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled')
+      ORDER BY start_time DESC, run_id DESC LIMIT 1`;
+    return row ? this.viewText(row) : "null";
+  }
+
+  /** The history page as the API answers it, as JSON text: the stored run views joined, unparsed. */
+  async getHistoryJson(limit: number, cursor: HistoryCursor | null): Promise<string> {
+    const rows = cursor
+      ? this.sql<{ doc: string; view: string | null; run_id: string; start_time: number }>`
+          SELECT doc, view, run_id, start_time FROM runs WHERE (start_time, run_id) < (${cursor.startTime}, ${cursor.runId})
+          ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`
+      : this.sql<{ doc: string; view: string | null; run_id: string; start_time: number }>`
+          SELECT doc, view, run_id, start_time FROM runs ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`;
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const next = rows.length > limit && last ? JSON.stringify(encodeCursor({ startTime: last.start_time, runId: last.run_id })) : "null";
+    return `{"summary":${JSON.stringify(this.summary())},"runs":[${page.map((row) => this.viewText(row)).join(",")}],"nextCursor":${next}}`;
+  }
+
   /** The most recent run that actually executed and finished (succeeded, failed or cancelled). */
   async getLastRun(): Promise<RunView | null> {
     const [row] = this.sql<RunRow>`
@@ -290,15 +320,17 @@ export class PipelineCoordinator extends Agent<Env> {
     };
   }
 
-  /** The history summary, aggregated by SQLite rather than by loading every run. */
+  /** The history summary, aggregated by SQLite rather than by loading every run; kept until a run changes. */
   private summary(): HistorySummary {
+    if (this.cachedSummary) return this.cachedSummary;
     const groups = this.sql<{ status: RunTally["status"]; runs: number; finished_ms: number; finished: number; last_start: number }>`
       SELECT status, COUNT(*) AS runs,
              TOTAL(CASE WHEN status IN ('succeeded', 'failed') THEN duration_ms END) AS finished_ms,
              COUNT(CASE WHEN status IN ('succeeded', 'failed') AND duration_ms IS NOT NULL THEN 1 END) AS finished,
              MAX(start_time) AS last_start
       FROM runs GROUP BY status`;
-    return summarizeGroups(groups.map((group) => ({ status: group.status, runs: group.runs, durationTotal: group.finished_ms, durationCount: group.finished, lastStart: group.last_start })));
+    this.cachedSummary = summarizeGroups(groups.map((group) => ({ status: group.status, runs: group.runs, durationTotal: group.finished_ms, durationCount: group.finished, lastStart: group.last_start })));
+    return this.cachedSummary;
   }
 
   private resumeOrphan(runId: string): void {
@@ -579,6 +611,7 @@ export class PipelineCoordinator extends Agent<Env> {
       return;
     }
     for (const runId of old) this.sql`DELETE FROM runs WHERE run_id = ${runId}`;
+    this.cachedSummary = null;
     this.log("history_pruned", old[0]!, { runs: old.length });
   }
 
@@ -589,13 +622,19 @@ export class PipelineCoordinator extends Agent<Env> {
   }
 
   private saveRun(run: Run, settings: PipelineSettings): void {
+    this.cachedSummary = null;
     const duration = run.endTime === null ? null : run.endTime - run.startTime;
     this.sql`
-      INSERT INTO runs (run_id, trigger, status, start_time, end_time, duration_ms, doc, settings)
+      INSERT INTO runs (run_id, trigger, status, start_time, end_time, duration_ms, doc, settings, view)
       VALUES (${run.pipelineId}, ${run.trigger}, ${run.status}, ${run.startTime}, ${run.endTime}, ${duration},
-              ${JSON.stringify(run)}, ${JSON.stringify(settings)})
+              ${JSON.stringify(run)}, ${JSON.stringify(settings)}, ${JSON.stringify(toRunView(run))})
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, end_time = excluded.end_time,
-        duration_ms = excluded.duration_ms, doc = excluded.doc`;
+        duration_ms = excluded.duration_ms, doc = excluded.doc, view = excluded.view`;
+  }
+
+  /** A run's API view as JSON text: stored with every save, derived for rows saved before that existed. */
+  private viewText(row: { doc: string; view: string | null }): string {
+    return row.view ?? JSON.stringify(toRunView(JSON.parse(row.doc) as Run));
   }
 
   private watermark(): string | null {

@@ -121,6 +121,18 @@ export class PipelineScheduler extends Agent<Env> {
     return this.coordinator().listRejected(runId, afterPosition, limit);
   }
 
+  async getRunJson(runId: string): Promise<string | null> {
+    return this.coordinator().getRunJson(runId);
+  }
+
+  async getLastRunJson(): Promise<string> {
+    return this.coordinator().getLastRunJson();
+  }
+
+  async getHistoryJson(limit: number, cursor: HistoryCursor | null): Promise<string> {
+    return this.coordinator().getHistoryJson(limit, cursor);
+  }
+
   async getLastRun(): Promise<RunView | null> {
     return this.coordinator().getLastRun();
   }

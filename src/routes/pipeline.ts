@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { encodeCursor, encodePositionCursor } from "../domain/history";
+import type { Context } from "hono";
+import { encodePositionCursor } from "../domain/history";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
@@ -26,6 +27,10 @@ export const WAIT_TIMEOUT_MS = 60_000;
  */
 function scheduler(env: Env) {
   return env.PipelineScheduler.getByName(DEFAULT_PIPELINE);
+}
+
+function jsonText(c: Context, text: string): Response {
+  return c.body(text, 200, { "content-type": "application/json" });
 }
 
 export function runUrl(runId: string): string {
@@ -56,11 +61,12 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
       }
     }
   })
+  // Reads pass the coordinator's stored JSON through as text: the hottest paths, no parse and re-serialise.
   .get("/runs/:id", validate("param", RunIdParam), async (c) => {
     const { id } = c.req.valid("param");
-    const run = await scheduler(c.env).getRun(id);
-    if (!run) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
-    return c.json(run);
+    const run = await scheduler(c.env).getRunJson(id);
+    if (run === null) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
+    return jsonText(c, run);
   })
   .get("/runs/:id/rejected", validate("param", RunIdParam), validate("query", RejectedQuery), async (c) => {
     const { id } = c.req.valid("param");
@@ -89,10 +95,9 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
         return c.json({ message: "Run cancelled", pipelineId: id, status: result.run.status, run: result.run });
     }
   })
-  .get("/last", async (c) => c.json(await scheduler(c.env).getLastRun()))
+  .get("/last", async (c) => jsonText(c, await scheduler(c.env).getLastRunJson()))
   .get("/history", validate("query", HistoryQuery), async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const page = await scheduler(c.env).getHistory(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null);
-    return c.json({ summary: page.summary, runs: page.runs, nextCursor: page.next ? encodeCursor(page.next) : null });
+    return jsonText(c, await scheduler(c.env).getHistoryJson(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null));
   })
   .get("/schedule", async (c) => c.json(await scheduler(c.env).describeSchedule()));

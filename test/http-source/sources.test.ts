@@ -46,6 +46,20 @@ describe("formats", () => {
     expect((await listRejections(env.DB, name, run.pipelineId))[0]).toMatchObject({ position: 1, stage: "extract", raw: '"{not json}"' });
   });
 
+  it("keeps every record's position when unparsable lines sit between records, so no rejection overwrites another", async () => {
+    const lines = [JSON.stringify(reading("p0", 1)), "{broken", JSON.stringify({ id: "p2", value: "nope", timestamp: 0 }), "[also", JSON.stringify(reading("p4", 2))].join("\n");
+    network.use(http.get(`${API}/positions.ndjson`, () => new HttpResponse(lines)));
+    const { run, name } = await runPipeline({ sources: [source("/positions.ndjson", { format: "ndjson" })] });
+    expect(run.accounting).toEqual({ extracted: 5, loaded: 2, rejected: 3, balanced: true });
+    const rejected = await listRejections(env.DB, name, run.pipelineId);
+    expect(rejected.map((row) => [row.position, row.stage, row.record_id])).toEqual([
+      [1, "extract", null],
+      [2, "transform", "p2"],
+      [3, "extract", null],
+    ]);
+    expect((await listMetrics(env.DB, name)).map((row) => row.id)).toEqual(["p0", "p4"]);
+  });
+
   it("loads CSV through a field mapping, rejecting a short row", async () => {
     const csv = "sensor_id,reading,time,kind\ns1,42,1714521600000,temp\ns2,250.5,2024-05-01T01:00:00Z,humidity\ns3,7\n";
     network.use(http.get(`${API}/readings.csv`, () => new HttpResponse(csv, { headers: { "content-type": "text/csv" } })));

@@ -126,3 +126,16 @@ describe("Link header", () => {
     expect(nextLink(header, "https://api.example.com/items?page=1")).toBe(next);
   });
 });
+
+describe("the staging chunk format", () => {
+  it("round-trips records and unparsable items in order", async () => {
+    const { decodeNdjson, encodeNdjson, UnparsableItem } = await import("../../src/staging/ndjson");
+    const text = encodeNdjson([{ id: "a" }, new UnparsableItem("{broken", "not JSON"), "!looks like a marker", null]);
+    expect(text.split("\n")[1]).toBe('![\"{broken\",\"not JSON\"]');
+    const back = decodeNdjson(text);
+    expect(back[0]).toEqual({ id: "a" });
+    expect(back[1]).toBeInstanceOf(UnparsableItem);
+    expect(back[1]).toMatchObject({ raw: "{broken", reason: "not JSON" });
+    expect(back.slice(2)).toEqual(["!looks like a marker", null]);
+  });
+});

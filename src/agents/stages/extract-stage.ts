@@ -1,11 +1,12 @@
 import type { HttpSource, PipelineSettings, SourceSettings } from "../../config/settings";
 import { backoffDelay } from "../../domain/backoff";
 import { classifyErrorMessage, StageFailure } from "../../domain/failures";
-import type { Rejection, RejectionSample } from "../../domain/records";
-import { MAX_REJECTED_IN_RUN, type SourceReport, type StageReport } from "../../domain/run";
+import type { RejectionSample } from "../../domain/records";
+import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type SourceReport, type StageReport } from "../../domain/run";
 import { SAMPLE_RECORDS } from "../../domain/sample-source";
 import { readHttpSource, type PagesRead } from "../../sources/http-source";
 import type { SourceItem } from "../../sources/source-items";
+import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
@@ -53,10 +54,12 @@ export class ExtractStage extends StageAgent {
   ): Promise<StageReport> {
     const { settings } = task;
     // Each try starts over under the same keys, so a failed try leaves nothing the manifest points to.
-    const records = new ChunkWriter(this.env.STAGING, task.runId, "extract", task.attempt, "part", settings.chunkRecords);
-    const refused = new ChunkWriter(this.env.STAGING, task.runId, "extract", task.attempt, "rejected", settings.chunkRecords);
+    // Unparsable input stays in the stream, in its place (transform turns it into rejections), so the
+    // items' positions in the chunks are exactly their positions in the run.
+    const items = new ChunkWriter(this.env.STAGING, task.runId, "extract", task.attempt, "part", settings.chunkRecords);
     const sample: RejectionSample[] = [];
     let position = 0;
+    let unparsable = 0;
     const watermark = this.watermarkFor(settings, task.watermark);
 
     const stream = this.open(source, settings, watermark, signal);
@@ -69,20 +72,19 @@ export class ExtractStage extends StageAgent {
         break;
       }
       for (const item of next.value) {
-        if (item.ok) await records.add(item.record);
+        if (item.ok) await items.add(item.record);
         else {
-          const rejection: Rejection = { position, id: null, stage: "extract", reason: item.reason, raw: item.raw };
-          await refused.add(rejection);
+          await items.add(new UnparsableItem(item.raw, item.reason));
+          unparsable += 1;
           if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position, id: null, stage: "extract", reason: item.reason });
         }
         position += 1;
       }
       signal.throwIfAborted();
-      progress({ inputCount: position, outputCount: records.written, rejectedCount: refused.written });
+      progress({ inputCount: position, outputCount: position - unparsable, rejectedCount: unparsable });
       await yielder.after(next.value.length);
     }
-    const output = await records.finish();
-    const rejected = await refused.finish();
+    const output = await items.finish();
     const report: SourceReport = {
       name: source.name,
       kind: source.kind,
@@ -95,7 +97,7 @@ export class ExtractStage extends StageAgent {
       attemptErrors: [...errors],
       skipped,
     };
-    return { inputCount: position, outputCount: output.count, rejectedCount: rejected.count, output: [output], rejected, rejectedSample: sample, source: report };
+    return { inputCount: position, outputCount: position - unparsable, rejectedCount: unparsable, output: [output], rejected: NOTHING_STAGED, rejectedSample: sample, source: report };
   }
 
   private open(

@@ -2,6 +2,7 @@ import { saveRejections, upsertMetrics } from "../../db/metrics";
 import { classifyErrorMessage, StageFailure } from "../../domain/failures";
 import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord } from "../../domain/records";
 import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport } from "../../domain/run";
+import { UnparsableItem } from "../../staging/ndjson";
 import { readChunk, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
@@ -120,7 +121,8 @@ class RawLookup {
     }
     if (this.starts.length === 0) return "null";
     if (this.cached?.index !== low) this.cached = { index: low, records: await readChunk(this.bucket, this.staged.keys[low]!) };
-    return rawForStorage(this.cached.records[position - this.starts[low]!]);
+    const item = this.cached.records[position - this.starts[low]!];
+    return item instanceof UnparsableItem ? item.raw : rawForStorage(item);
   }
 }
 

@@ -2,6 +2,7 @@ import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord 
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/run";
 import { bucketOf } from "../../domain/shards";
 import { transformRecord } from "../../domain/transform";
+import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
@@ -26,12 +27,20 @@ export class TransformStage extends StageAgent {
     let inputCount = 0;
     let outputCount = 0;
     let maxTimestamp: string | null = null;
+    let rejectedHere = 0;
     const yielder = new Yielder();
 
     for await (const chunk of readStaged(this.env.STAGING, task.input.records[0]!, task.offset)) {
       signal.throwIfAborted();
+      let received = 0;
       for (const [index, raw] of chunk.records.entries()) {
         const position = chunk.offset + index;
+        if (raw instanceof UnparsableItem) {
+          // Refused by extract (counted there); recorded here, where the rejections of this range are written.
+          await refused.add({ position, id: null, stage: "extract", reason: raw.reason, raw: raw.raw } satisfies Rejection);
+          continue;
+        }
+        received += 1;
         const result = transformRecord(raw, { fields, thresholds, rules });
         if (result.ok) {
           const staged: StagedRecord = { ...result.record, position };
@@ -42,15 +51,16 @@ export class TransformStage extends StageAgent {
         }
         const rejection: Rejection = { position, id: result.id, stage: "transform", reason: result.reason, raw: rawForStorage(raw) };
         await refused.add(rejection);
+        rejectedHere += 1;
         if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position, id: result.id, stage: "transform", reason: result.reason });
       }
-      inputCount += chunk.records.length;
-      progress({ inputCount, outputCount, rejectedCount: refused.written });
+      inputCount += received;
+      progress({ inputCount, outputCount, rejectedCount: rejectedHere });
       await yielder.after(chunk.records.length);
     }
 
     const output = await Promise.all(cleaned.map((writer) => writer.finish()));
     const rejected = await refused.finish();
-    return { inputCount, outputCount, rejectedCount: rejected.count, output, rejected, rejectedSample: sample, maxTimestamp };
+    return { inputCount, outputCount, rejectedCount: rejectedHere, output, rejected, rejectedSample: sample, maxTimestamp };
   }
 }
