@@ -132,3 +132,13 @@ describe("rejected-record cursors", () => {
     for (const text of ["garbage", btoa('["p",-1]'), btoa('["q",1]'), btoa("[1,2]"), ""]) expect(decodePositionCursor(text)).toBeNull();
   });
 });
+
+describe("fingerprint", () => {
+  it("is a stable safe integer that tells ids apart", async () => {
+    const { fingerprint } = await import("../../src/domain/fingerprint");
+    expect(fingerprint("r123")).toBe(fingerprint("r123"));
+    expect(Number.isSafeInteger(fingerprint("ünïcødé-✓"))).toBe(true);
+    const many = new Set(Array.from({ length: 100_000 }, (_, index) => fingerprint(`r${index}`)));
+    expect(many.size).toBe(100_000);
+  });
+});

@@ -4,6 +4,7 @@ import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord 
 import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport } from "../../domain/run";
 import { UnparsableItem } from "../../staging/ndjson";
 import { readChunk, readStaged } from "../../staging/staging-store";
+import { SeenIds } from "./seen-ids";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
@@ -27,12 +28,12 @@ export class LoadStage extends StageAgent {
     let loaded = 0;
     let duplicates = 0;
     const yielder = new Yielder();
-    this.sql`CREATE TABLE IF NOT EXISTS seen_ids (attempt INTEGER NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (attempt, id))`;
+    const seen = rules.rejectDuplicates ? new SeenIds(this.ctx.storage.sql, task.attempt) : null;
 
     for await (const chunk of readStaged(this.env.STAGING, bucket)) {
       signal.throwIfAborted();
       const records = chunk.records as StagedRecord[];
-      const { fresh, repeated } = rules.rejectDuplicates ? this.splitDuplicates(records, task.attempt) : { fresh: records, repeated: [] };
+      const { fresh, repeated } = seen ? seen.split(records) : { fresh: records, repeated: [] };
       if (repeated.length > 0) {
         const rejections: Rejection[] = [];
         for (const { record, first } of repeated) {
@@ -54,44 +55,6 @@ export class LoadStage extends StageAgent {
       }
     }
     return { inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates, output: [], rejected: NOTHING_STAGED, rejectedSample: sample };
-  }
-
-  /** Separates the records whose id this run has already seen, remembering the new ones. */
-  private splitDuplicates(records: StagedRecord[], attempt: number): { fresh: StagedRecord[]; repeated: { record: StagedRecord; first: number }[] } {
-    const firstInChunk = new Map<string, number>();
-    for (const record of records) if (!firstInChunk.has(record.id)) firstInChunk.set(record.id, record.position);
-    const candidates = [...firstInChunk].map(([id, p]) => ({ id, p }));
-    const inserted = new Set(
-      this.ctx.storage.sql
-        .exec<{ id: string }>(
-          `INSERT INTO seen_ids (attempt, id, position)
-           SELECT ?, value ->> 'id', value ->> 'p' FROM json_each(?) WHERE true
-           ON CONFLICT DO NOTHING RETURNING id`,
-          attempt,
-          JSON.stringify(candidates),
-        )
-        .toArray()
-        .map((row) => row.id),
-    );
-    const earlier = new Map<string, number>();
-    const seenBefore = candidates.filter((candidate) => !inserted.has(candidate.id)).map((candidate) => candidate.id);
-    if (seenBefore.length > 0) {
-      for (const row of this.ctx.storage.sql.exec<{ id: string; position: number }>(
-        "SELECT id, position FROM seen_ids WHERE attempt = ? AND id IN (SELECT value FROM json_each(?))",
-        attempt,
-        JSON.stringify(seenBefore),
-      )) {
-        earlier.set(row.id, row.position);
-      }
-    }
-    const fresh: StagedRecord[] = [];
-    const repeated: { record: StagedRecord; first: number }[] = [];
-    for (const record of records) {
-      const first = earlier.get(record.id) ?? firstInChunk.get(record.id)!;
-      if (first === record.position && inserted.has(record.id)) fresh.push(record);
-      else repeated.push({ record, first });
-    }
-    return { fresh, repeated };
   }
 }
 
