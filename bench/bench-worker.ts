@@ -79,7 +79,7 @@ export default {
       const pipeline = `raw-${Date.now()}`;
       const started = Date.now();
       for (let start = 0; start < count; start += 5_000) {
-        const rows = Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => syntheticRow(start + offset));
+        const rows = Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => ({ ...syntheticRow(start + offset), position: start + offset }));
         await upsertMetrics(env.DB, pipeline, "raw-insert", rows, started, perBatch);
       }
       return Response.json({ rows: count, ms: Date.now() - started });

@@ -1,7 +1,7 @@
 /** The D1 queries on their own: upserts keyed by record id, packing past the 100-parameter limit. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { listMetrics, listRejections, saveRejections, upsertMetrics } from "../../src/db/metrics";
+import { listMetrics, listRejections, loadMetricsOnce, saveRejections, upsertMetrics } from "../../src/db/metrics";
 import type { CleanRecord, Rejection } from "../../src/domain/records";
 import { uniqueName } from "../support/runtime";
 
@@ -51,5 +51,33 @@ describe("saveRejections", () => {
       { run_id: "run-1", position: 1, record_id: "rec-2", stage: "transform", reason: "bad", raw: '{"id":"rec-2"}' },
       { run_id: "run-1", position: 4, record_id: null, stage: "transform", reason: "record must be an object, got null", raw: "null" },
     ]);
+  });
+});
+
+describe("loadMetricsOnce", () => {
+  const staged = (id: string, position: number, value = 1) => ({ ...record(id, value), position });
+
+  it("loads the first occurrence of an id in a run and names it for the later ones", async () => {
+    const pipeline = uniqueName("pipeline");
+    const first = await loadMetricsOnce(env.DB, pipeline, "run-1", [staged("a", 0, 10), staged("b", 1), staged("a", 2, 99)], 1);
+    expect(first.loaded.map((r) => r.position)).toEqual([0, 1]);
+    expect(first.duplicates.map((d) => [d.record.position, d.first])).toEqual([[2, 0]]);
+    const later = await loadMetricsOnce(env.DB, pipeline, "run-1", [staged("b", 7)], 1);
+    expect(later.duplicates.map((d) => [d.record.position, d.first])).toEqual([[7, 1]]);
+    expect((await listMetrics(env.DB, pipeline)).map((row) => [row.id, row.value])).toEqual([
+      ["a", 10],
+      ["b", 1],
+    ]);
+  });
+
+  it("rewrites the same records when a load is retried, and overwrites rows of earlier runs", async () => {
+    const pipeline = uniqueName("pipeline");
+    const records = Array.from({ length: 30 }, (_, index) => staged(`r${index}`, index));
+    await loadMetricsOnce(env.DB, pipeline, "run-1", records, 1);
+    const retried = await loadMetricsOnce(env.DB, pipeline, "run-1", records, 2);
+    expect([retried.loaded.length, retried.duplicates.length]).toEqual([30, 0]);
+    const nextRun = await loadMetricsOnce(env.DB, pipeline, "run-2", [staged("r3", 0, 150)], 3);
+    expect(nextRun.loaded).toHaveLength(1);
+    expect((await listMetrics(env.DB, pipeline)).find((row) => row.id === "r3")).toMatchObject({ value: 150, run_id: "run-2" });
   });
 });

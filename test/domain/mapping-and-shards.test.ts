@@ -133,12 +133,3 @@ describe("rejected-record cursors", () => {
   });
 });
 
-describe("fingerprint", () => {
-  it("is a stable safe integer that tells ids apart", async () => {
-    const { fingerprint } = await import("../../src/domain/fingerprint");
-    expect(fingerprint("r123")).toBe(fingerprint("r123"));
-    expect(Number.isSafeInteger(fingerprint("ünïcødé-✓"))).toBe(true);
-    const many = new Set(Array.from({ length: 100_000 }, (_, index) => fingerprint(`r${index}`)));
-    expect(many.size).toBe(100_000);
-  });
-});

@@ -1,10 +1,9 @@
-import { saveRejections, upsertMetrics } from "../../db/metrics";
+import { loadMetricsOnce, saveRejections, upsertMetrics } from "../../db/metrics";
 import { classifyErrorMessage, StageFailure } from "../../domain/failures";
 import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord } from "../../domain/records";
 import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport } from "../../domain/run";
 import { UnparsableItem } from "../../staging/ndjson";
 import { readChunk, readStaged } from "../../staging/staging-store";
-import { SeenIds } from "./seen-ids";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
@@ -15,8 +14,8 @@ import { Yielder } from "./yield";
  * run twice (a retry, a resumed run) changes nothing.
  *
  * Duplicate ids are found here: all occurrences of an id arrive in this bucket in position order, and
- * this instance's own SQLite remembers the ids seen (one statement per chunk, memory stays flat). The
- * first occurrence is loaded; later ones are rejected with the position of the first.
+ * D1's upsert itself tells which records found their id already taken by this run (see loadMetricsOnce).
+ * The first occurrence is loaded; later ones are rejected with the position of the first.
  */
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
@@ -28,12 +27,19 @@ export class LoadStage extends StageAgent {
     let loaded = 0;
     let duplicates = 0;
     const yielder = new Yielder();
-    const seen = rules.rejectDuplicates ? new SeenIds(this.ctx.storage.sql, task.attempt) : null;
+
 
     for await (const chunk of readStaged(this.env.STAGING, bucket)) {
       signal.throwIfAborted();
       const records = chunk.records as StagedRecord[];
-      const { fresh, repeated } = seen ? seen.split(records) : { fresh: records, repeated: [] };
+      let repeated: { record: StagedRecord; first: number }[] = [];
+      if (rules.rejectDuplicates) {
+        const result = await d1(() => loadMetricsOnce(this.env.DB, pipeline, task.runId, records, now, statementsPerBatch));
+        loaded += result.loaded.length;
+        repeated = result.duplicates;
+      } else {
+        loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, records, now, statementsPerBatch));
+      }
       if (repeated.length > 0) {
         const rejections: Rejection[] = [];
         for (const { record, first } of repeated) {
@@ -44,7 +50,6 @@ export class LoadStage extends StageAgent {
         await d1(() => saveRejections(this.env.DB, pipeline, task.runId, rejections, now, statementsPerBatch));
         duplicates += repeated.length;
       }
-      loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, fresh, now, statementsPerBatch));
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
       await yielder.after(records.length);
     }
