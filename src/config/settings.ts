@@ -175,7 +175,7 @@ export const PipelineConfigSchema = z.strictObject({
     })
     .prefault({}),
   history: z.strictObject({ maxRuns: z.number().int().min(1).max(100_000).default(1_000) }).prefault({}),
-  chunkRecords: z.number().int().min(1).max(100_000).default(5_000),
+  chunkRecords: z.number().int().min(1).max(100_000).default(20_000),
 });
 
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;

@@ -56,7 +56,7 @@ describe("PIPELINE_CONFIG", () => {
   it("defaults every knob", () => {
     const result = readSettings(base, "default");
     expect(result.ok && result.settings).toMatchObject({
-      chunkRecords: 5_000,
+      chunkRecords: 20_000,
       retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 },
       stageTimeoutMs: 600_000,
       stall: { stallTimeoutMs: 120_000, maxResumes: 3 },
