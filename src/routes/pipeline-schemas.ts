@@ -18,51 +18,36 @@ export const CancelBody = z.strictObject({
   reason: z.string().min(1).max(500, "must be at most 500 characters").optional(),
 });
 
+/** `?limit=&cursor=` of a paged list: a bounded whole number, and a cursor this API handed out before. */
+function pageQuery<Cursor>(maxLimit: number, decode: (text: string) => Cursor | null) {
+  return z.strictObject({
+    limit: z
+      .string()
+      .regex(/^\d{1,6}$/, "must be a whole number")
+      .transform(Number)
+      .pipe(z.number().int().min(1, "must be at least 1").max(maxLimit, `must be at most ${maxLimit}`))
+      .optional(),
+    cursor: z
+      .string()
+      .transform((value, ctx) => {
+        const cursor = decode(value);
+        if (cursor === null) {
+          ctx.addIssue({ code: "custom", message: "is not a cursor returned by this API (use nextCursor from a previous page)" });
+          return z.NEVER;
+        }
+        return cursor;
+      })
+      .optional(),
+  });
+}
+
 export const HISTORY_DEFAULT_LIMIT = 20;
 export const HISTORY_MAX_LIMIT = 100;
-
-export const HistoryQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,6}$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(1, "must be at least 1").max(HISTORY_MAX_LIMIT, `must be at most ${HISTORY_MAX_LIMIT}`))
-    .optional(),
-  cursor: z
-    .string()
-    .transform((value, ctx) => {
-      const cursor = decodeCursor(value);
-      if (cursor === null) {
-        ctx.addIssue({ code: "custom", message: "is not a cursor returned by this API (use nextCursor from a previous page)" });
-        return z.NEVER;
-      }
-      return cursor;
-    })
-    .optional(),
-});
+export const HistoryQuery = pageQuery(HISTORY_MAX_LIMIT, decodeCursor);
 
 export const REJECTED_DEFAULT_LIMIT = 100;
 export const REJECTED_MAX_LIMIT = 1_000;
-
-export const RejectedQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,6}$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(1, "must be at least 1").max(REJECTED_MAX_LIMIT, `must be at most ${REJECTED_MAX_LIMIT}`))
-    .optional(),
-  cursor: z
-    .string()
-    .transform((value, ctx) => {
-      const position = decodePositionCursor(value);
-      if (position === null) {
-        ctx.addIssue({ code: "custom", message: "is not a cursor returned by this API (use nextCursor from a previous page)" });
-        return z.NEVER;
-      }
-      return position;
-    })
-    .optional(),
-});
+export const RejectedQuery = pageQuery(REJECTED_MAX_LIMIT, decodePositionCursor);
 
 export const RunIdParam = z.object({
   id: z.string().min(1).max(200, "is longer than any run id"),
