@@ -26,6 +26,7 @@ import {
   type Trigger,
 } from "../domain/run";
 import { planShards, shardInstanceName, type ShardPlan } from "../domain/shards";
+import { computeStats, type RunPoint } from "../domain/stats";
 import { STAGE_NAMES, type StageName } from "../domain/stages";
 import { deleteRunStaging } from "../staging/staging-store";
 import type { StageAgent } from "./stages/stage-agent";
@@ -39,6 +40,8 @@ export interface StartRunRequest {
   settings: PipelineSettings;
   /** Answer only when the started run has finished (or after this many ms): one call instead of two. */
   waitMs?: number;
+  /** A scheduled run that must not be recorded as skipped when another run is active (a backlog start). */
+  ifIdle?: boolean;
 }
 
 export type StartRunResult =
@@ -157,8 +160,8 @@ export class PipelineCoordinator extends Agent<Env> {
     const active = this.activeRunIds()[0];
     if (active !== undefined) {
       const activeRun = this.loadRun(active)!.run;
-      if (request.trigger === "manual") return { outcome: "conflict", active: toRunView(activeRun) };
-      const skipped = skipRun({ ...fresh, activeRunId: active });
+      if (request.trigger === "manual" || request.ifIdle) return { outcome: "conflict", active: toRunView(activeRun) };
+      const skipped = skipRun({ ...fresh, reason: `run ${active} was still active` });
       this.saveRun(skipped, request.settings);
       this.log("run_skipped", skipped.pipelineId, { activeRunId: active });
       await this.prune(request.settings);
@@ -172,6 +175,22 @@ export class PipelineCoordinator extends Agent<Env> {
     await this.armWatchdog(request.settings);
     if (request.waitMs !== undefined) return { outcome: "started", run: (await this.waitForRun(run.pipelineId, request.waitMs))! };
     return { outcome: "started", run: toRunView(run) };
+  }
+
+  /** A scheduled slot the scheduler decided not to run (missed-run policy): recorded, so history shows it. */
+  async recordSkippedSlot(slot: { runId: string; scheduledFor: number; reason: string; settings: PipelineSettings }): Promise<void> {
+    if (this.loadRun(slot.runId)) return;
+    const skipped = skipRun({
+      runId: slot.runId,
+      pipeline: this.name,
+      trigger: "scheduled",
+      scheduledFor: slot.scheduledFor,
+      destination: slot.settings.destination,
+      now: Date.now(),
+      reason: slot.reason,
+    });
+    this.saveRun(skipped, slot.settings);
+    this.log("run_skipped", slot.runId, { reason: slot.reason });
   }
 
   /** Resolves when the run has finished, or with its current state after `timeoutMs`. */
@@ -267,6 +286,26 @@ export class PipelineCoordinator extends Agent<Env> {
     const rows = await pageRejections(this.env.DB, this.name, runId, afterPosition, limit + 1);
     const records = rows.slice(0, limit).map((row) => ({ position: row.position, id: row.record_id, stage: row.stage, reason: row.reason, raw: row.raw }));
     return { found: true, records, nextPosition: rows.length > limit ? (records.at(-1)?.position ?? null) : null };
+  }
+
+  /** Stats over the runs that started in the last `windowMs` (all runs for null), as JSON text. */
+  async getStatsJson(windowMs: number | null): Promise<string> {
+    const from = windowMs === null ? null : Date.now() - windowMs;
+    const rows = this.sql<{ doc: string }>`SELECT doc FROM runs WHERE start_time >= ${from ?? 0} AND status != 'running'`;
+    const points: RunPoint[] = rows.map((row) => {
+      const run = JSON.parse(row.doc) as Run;
+      return {
+        runId: run.pipelineId,
+        trigger: run.trigger,
+        status: run.status,
+        startTime: run.startTime,
+        durationMs: run.endTime === null ? null : run.endTime - run.startTime,
+        loaded: run.finalResult?.recordCount ?? 0,
+        rejected: run.rejectedCount,
+      };
+    });
+    const label = windowMs === null ? "all" : `${Math.round(windowMs / 86_400_000)}d`;
+    return JSON.stringify(computeStats(points, label, from));
   }
 
   /** `getRun` as JSON text, for the API: no parsing or copying of the run on the way out. */

@@ -3,7 +3,7 @@ import type { BackoffPolicy } from "../domain/backoff";
 import { DEFAULT_THRESHOLDS, type CategoryThresholds } from "../domain/categories";
 import { DEFAULT_FIELDS, DEFAULT_RULES, type FieldMapping, type ValidationRules } from "../domain/mapping";
 import type { StallPolicy } from "../domain/run";
-import { checkSchedule, type ScheduleSpec } from "../domain/schedule";
+import { checkSchedule, DEFAULT_SCHEDULE, type ScheduleSpec } from "../domain/schedule";
 
 /** How the records of an HTTP source are laid out. */
 export type SourceFormat = "json" | "ndjson" | "csv";
@@ -124,6 +124,14 @@ const SourceSchema = z.discriminatedUnion("type", [
 
 /** PIPELINE_CONFIG: optional; every field has a default. Unknown keys are errors, not ignored. */
 export const PipelineConfigSchema = z.strictObject({
+  schedule: z
+    .strictObject({
+      timezone: z.string().min(1).max(64).default(DEFAULT_SCHEDULE.timezone),
+      missedRuns: z.enum(["latest", "skip", "all"]).default(DEFAULT_SCHEDULE.missedRuns),
+      maxCatchUp: z.number().int().min(1).max(100).default(DEFAULT_SCHEDULE.maxCatchUp),
+      missedAfterMs: ms(0, 86_400_000).default(DEFAULT_SCHEDULE.missedAfterMs),
+    })
+    .prefault({}),
   sources: z.array(SourceSchema).min(1, "needs at least one source").max(10).optional(),
   fields: z
     .strictObject({
@@ -203,9 +211,9 @@ export function readSettings(env: Record<string, unknown>, pipeline: string): Se
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => issue.message) };
   const config = readConfig(parsed.data.PIPELINE_CONFIG);
   if (!config.ok) return config;
-  const schedule: ScheduleSpec = { cron: parsed.data.PIPELINE_CRON, timezone: "UTC" };
+  const schedule: ScheduleSpec = { ...config.config.schedule, cron: parsed.data.PIPELINE_CRON, intervalMs: null, enabled: true };
   const cron = checkSchedule(schedule);
-  if (!cron.ok) return { ok: false, errors: [`PIPELINE_CRON: ${cron.reason}`] };
+  if (!cron.ok) return { ok: false, errors: [`${cron.reason.startsWith("timezone") ? "PIPELINE_CONFIG.schedule" : "PIPELINE_CRON"}: ${cron.reason}`] };
 
   const { sources, fields, thresholds, validation, watermark, parallelism, load, retries, timeouts, recovery, history, chunkRecords } = config.config;
   const url = parsed.data.PIPELINE_SOURCE_URL;

@@ -175,15 +175,15 @@ export function startRun(input: NewRun): Run {
   };
 }
 
-/** A scheduled slot that fell while another run was active: recorded, not run. */
-export function skipRun(input: NewRun & { activeRunId: string }): Run {
+/** A scheduled slot that was not run (another run was active, or the slot was missed): recorded as skipped. */
+export function skipRun(input: NewRun & { reason: string }): Run {
   return {
     ...startRun(input),
     status: "skipped",
     endTime: input.now,
     stages: STAGE_NAMES.map((name) => emptyStage(name, "skipped")),
     finalResult: { recordCount: 0, destination: input.destination, success: false },
-    error: `skipped: run ${input.activeRunId} was still active`,
+    error: `skipped: ${input.reason}`,
   };
 }
 

@@ -1,18 +1,70 @@
 import { Cron } from "croner";
 
-/** When a pipeline runs: a 5-field cron expression read in an IANA time zone. */
+/**
+ * When a pipeline runs, and what happens to slots the service missed.
+ *
+ * Time zones and daylight saving (croner's rules, tested for Europe/Berlin and America/New_York):
+ * - a local time that does not exist (spring forward, e.g. 02:30 when clocks jump from 02:00 to 03:00)
+ *   runs at the first valid instant after the gap, 03:00 local;
+ * - a local time that occurs twice (fall back, e.g. 02:30 when clocks go from 03:00 back to 02:00) runs
+ *   once, at its first occurrence.
+ * Fixed intervals are counted from the Unix epoch, so "6h" runs at 00:00, 06:00, 12:00 and 18:00 UTC.
+ */
+export type MissedRunPolicy = "latest" | "skip" | "all";
+
 export interface ScheduleSpec {
-  cron: string;
+  /** A 5-field cron expression, read in `timezone`; null for a fixed interval. */
+  cron: string | null;
+  /** A fixed interval in milliseconds; null for a cron expression. */
+  intervalMs: number | null;
   timezone: string;
+  enabled: boolean;
+  /**
+   * Slots that passed while the service was down or the alarm was lost: `latest` runs the most recent
+   * once, `skip` runs none, `all` runs them in order (at most `maxCatchUp`).
+   */
+  missedRuns: MissedRunPolicy;
+  maxCatchUp: number;
+  /** A slot delivered more than this late counts as missed. */
+  missedAfterMs: number;
 }
 
-export const DEFAULT_SCHEDULE: ScheduleSpec = { cron: "0 3 * * *", timezone: "UTC" };
+export const DEFAULT_SCHEDULE: ScheduleSpec = {
+  cron: "0 3 * * *",
+  intervalMs: null,
+  timezone: "UTC",
+  enabled: true,
+  missedRuns: "latest",
+  maxCatchUp: 10,
+  missedAfterMs: 10 * 60_000,
+};
 
-export type CronCheck = { ok: true } | { ok: false; reason: string };
+export const MIN_INTERVAL_MS = 60_000;
+export const MAX_INTERVAL_MS = 366 * 86_400_000;
 
-export function checkSchedule(spec: ScheduleSpec): CronCheck {
+export type ScheduleCheck = { ok: true } | { ok: false; reason: string };
+
+export function checkTimezone(timezone: string): ScheduleCheck {
   try {
-    const cron = toCron(spec);
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    return { ok: true };
+  } catch {
+    return { ok: false, reason: `timezone ${JSON.stringify(timezone)} is not an IANA time zone (for example "Europe/Berlin" or "UTC")` };
+  }
+}
+
+export function checkSchedule(spec: ScheduleSpec): ScheduleCheck {
+  if ((spec.cron === null) === (spec.intervalMs === null)) return { ok: false, reason: "set either a cron expression or an interval, not both" };
+  const zone = checkTimezone(spec.timezone);
+  if (!zone.ok) return zone;
+  if (spec.intervalMs !== null) {
+    if (!Number.isInteger(spec.intervalMs) || spec.intervalMs < MIN_INTERVAL_MS || spec.intervalMs > MAX_INTERVAL_MS) {
+      return { ok: false, reason: `interval must be between 1 minute and 366 days, got ${spec.intervalMs} ms` };
+    }
+    return { ok: true };
+  }
+  try {
+    const cron = toCron(spec.cron!, spec.timezone);
     if (cron.nextRun(new Date(0)) === null) return { ok: false, reason: `cron ${JSON.stringify(spec.cron)} never fires` };
     return { ok: true };
   } catch (error) {
@@ -20,24 +72,89 @@ export function checkSchedule(spec: ScheduleSpec): CronCheck {
   }
 }
 
-/** The first slot strictly after `after` (epoch ms), or null if the expression has no future slot. */
+/** The first slot strictly after `after` (epoch ms), or null if there is none. */
 export function nextSlot(spec: ScheduleSpec, after: number): number | null {
-  return toCron(spec).nextRun(new Date(after))?.getTime() ?? null;
+  if (spec.intervalMs !== null) return (Math.floor(after / spec.intervalMs) + 1) * spec.intervalMs;
+  return toCron(spec.cron!, spec.timezone).nextRun(new Date(after))?.getTime() ?? null;
 }
 
 /**
- * The gap between the next two slots after `from`: 86,400,000 for a daily schedule. Cron expressions
- * need not be regular, so this describes the upcoming interval rather than promising a fixed one.
+ * The gap between the next two slots after `from`: 86,400,000 for a daily schedule (but 82,800,000 or
+ * 90,000,000 across a daylight-saving change). A description of the upcoming interval, not a promise.
  */
 export function slotInterval(spec: ScheduleSpec, from: number): number | null {
-  const [first, second] = toCron(spec).nextRuns(2, new Date(from));
+  if (spec.intervalMs !== null) return spec.intervalMs;
+  const [first, second] = toCron(spec.cron!, spec.timezone).nextRuns(2, new Date(from));
   if (!first || !second) return null;
   return second.getTime() - first.getTime();
 }
 
-function toCron(spec: ScheduleSpec): Cron {
+/** Slots in (after, until], oldest first, at most `limit` (the most recent ones are kept). */
+export function slotsBetween(spec: ScheduleSpec, after: number, until: number, limit: number): { slots: number[]; dropped: number } {
+  const slots: number[] = [];
+  let dropped = 0;
+  for (let slot = nextSlot(spec, after); slot !== null && slot <= until; slot = nextSlot(spec, slot)) {
+    slots.push(slot);
+    if (slots.length > limit) {
+      slots.shift();
+      dropped += 1;
+    }
+  }
+  return { slots, dropped };
+}
+
+export interface CatchUpPlan {
+  /** Slots to run, oldest first. */
+  run: number[];
+  /** Slots passed over, recorded as skipped. */
+  skip: number[];
+  /** Further missed slots beyond the bound that were not even listed. */
+  dropped: number;
+}
+
+/**
+ * What to do with the slots due since `lastSlot` (the last slot the scheduler handled), at `now`. A slot
+ * is on time if it is no more than `missedAfterMs` old; on-time slots always run. Missed ones follow the
+ * policy. A scheduler that never handled a slot (null) owes nothing from before it existed.
+ */
+export function planCatchUp(spec: ScheduleSpec, lastSlot: number | null, now: number): CatchUpPlan {
+  if (lastSlot === null) return { run: [], skip: [], dropped: 0 };
+  const bound = Math.max(1, spec.maxCatchUp) + 1;
+  const { slots, dropped } = slotsBetween(spec, lastSlot, now, Math.max(bound, 50));
+  const onTime = slots.filter((slot) => now - slot <= spec.missedAfterMs);
+  const missed = slots.filter((slot) => now - slot > spec.missedAfterMs);
+  switch (spec.missedRuns) {
+    case "skip":
+      return { run: onTime, skip: missed, dropped };
+    case "latest": {
+      if (onTime.length > 0) return { run: onTime, skip: missed, dropped };
+      return { run: missed.slice(-1), skip: missed.slice(0, -1), dropped };
+    }
+    case "all": {
+      const kept = missed.slice(-Math.max(0, spec.maxCatchUp - onTime.length));
+      return { run: [...kept, ...onTime], skip: missed.slice(0, missed.length - kept.length), dropped };
+    }
+  }
+}
+
+/** "90s", "15m", "6h", "1d" → milliseconds; null if not of that form. */
+export function parseInterval(text: string): number | null {
+  const match = /^(\d{1,6})\s*(s|m|h|d)$/.exec(text.trim());
+  if (!match) return null;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "s" | "m" | "h" | "d"];
+  return Number(match[1]) * unit;
+}
+
+export function formatInterval(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function toCron(cron: string, timezone: string): Cron {
   // No callback: croner only computes times and never starts a timer of its own.
-  return new Cron(spec.cron, { timezone: spec.timezone, mode: "5-part" });
+  return new Cron(cron, { timezone, mode: "5-part" });
 }
 
 /** A slot the scheduler has armed an alarm for. */
@@ -55,8 +172,8 @@ export interface ArmingPlan {
 
 /**
  * Given the slots already armed and the slot that should be next, decides what to change so that exactly
- * one future slot stays armed, whatever happened before (repeated wake-ups, a cron changed between
- * deploys). Slots already due are left alone: their alarm is about to deliver them.
+ * one future slot stays armed, whatever happened before (repeated wake-ups, a schedule changed between
+ * deploys or through the API). Slots already due are left alone: their alarm is about to deliver them.
  */
 export function planArming(armed: ArmedSlot[], wanted: number | null, now: number): ArmingPlan {
   const future = armed.filter((entry) => entry.slot > now);

@@ -52,3 +52,24 @@ export const RejectedQuery = pageQuery(REJECTED_MAX_LIMIT, decodePositionCursor)
 export const RunIdParam = z.object({
   id: z.string().min(1).max(200, "is longer than any run id"),
 });
+
+const scheduleFields = {
+  cron: z.string().min(1).max(120).optional(),
+  interval: z.string().min(2).max(20).optional(),
+  timezone: z.string().min(1).max(64).optional(),
+  enabled: z.boolean().optional(),
+  missedRuns: z.enum(["latest", "skip", "all"]).optional(),
+  maxCatchUp: z.number().int().min(1).max(100).optional(),
+};
+
+/** PUT: the whole schedule; exactly one of cron and interval. */
+export const SchedulePut = z.strictObject(scheduleFields).refine((body) => (body.cron === undefined) !== (body.interval === undefined), {
+  message: "set exactly one of cron and interval",
+});
+
+/** PATCH: any of the fields; setting cron replaces an interval and the other way round. */
+export const SchedulePatch = z.strictObject(scheduleFields).refine((body) => Object.keys(body).length > 0, { message: "change at least one field" });
+
+export const StatsQuery = z.strictObject({
+  window: z.enum(["7d", "30d", "all"], { message: 'must be "7d", "30d" or "all"' }).optional(),
+});

@@ -1,11 +1,16 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
+import type { ScheduleUpdate, ScheduleView } from "../agents/pipeline-scheduler";
 import { encodePositionCursor } from "../domain/history";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
+import { STATS_WINDOWS } from "../domain/stats";
 import {
   CancelBody,
+  SchedulePatch,
+  SchedulePut,
+  StatsQuery,
   HISTORY_DEFAULT_LIMIT,
   HistoryQuery,
   REJECTED_DEFAULT_LIMIT,
@@ -100,4 +105,20 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
     const { limit, cursor } = c.req.valid("query");
     return jsonText(c, await scheduler(c.env).getHistoryJson(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null));
   })
-  .get("/schedule", async (c) => c.json(await scheduler(c.env).describeSchedule()));
+  .get("/schedule", async (c) => c.json(await scheduler(c.env).describeSchedule()))
+  .put("/schedule", optionalJsonBody(SchedulePut), async (c) => c.json(await scheduleChange(scheduler(c.env).updateSchedule(c.get("body"), "replace"))))
+  .patch("/schedule", optionalJsonBody(SchedulePatch), async (c) => c.json(await scheduleChange(scheduler(c.env).updateSchedule(c.get("body"), "merge"))))
+  .delete("/schedule", async (c) => c.json(await scheduler(c.env).resetSchedule()))
+  .post("/schedule/pause", async (c) => c.json(await scheduleChange(scheduler(c.env).updateSchedule({ enabled: false }, "merge"))))
+  .post("/schedule/resume", async (c) => c.json(await scheduleChange(scheduler(c.env).updateSchedule({ enabled: true }, "merge"))))
+  .get("/stats", validate("query", StatsQuery), async (c) => {
+    const window = c.req.valid("query").window ?? "30d";
+    return jsonText(c, await scheduler(c.env).getStatsJson(STATS_WINDOWS[window] ?? null));
+  });
+
+/** The seed's array shape for the schedule, or 400 naming what is wrong with the change. */
+async function scheduleChange(update: Promise<ScheduleUpdate>): Promise<ScheduleView[]> {
+  const result = await update;
+  if (!result.ok) throw new ApiError(400, "invalid_schedule", result.reason);
+  return [result.schedule];
+}

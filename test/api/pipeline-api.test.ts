@@ -190,12 +190,17 @@ describe("GET /api/pipeline/schedule", () => {
         name: "daily-etl-pipeline",
         scheduleType: "recurring",
         cron: "0 3 * * *",
+        every: null,
         timezone: "UTC",
         interval: 86_400_000,
         enabled: true,
+        missedRuns: "latest",
+        maxCatchUp: 10,
+        source: "config",
         nextExecuteAt: next.getTime(),
         lastExecutedAt: null,
         executionCount: 0,
+        backlog: [],
       },
     ]);
   });

@@ -151,7 +151,7 @@ describe("an interrupted stage", () => {
 
 describe("a skipped slot", () => {
   it("is recorded as a finished run that names the active run", () => {
-    const skipped = toRunView(skipRun({ ...fresh, runId: "scheduled-5000", trigger: "scheduled", scheduledFor: 5000, activeRunId: "manual-900" }));
+    const skipped = toRunView(skipRun({ ...fresh, runId: "scheduled-5000", trigger: "scheduled", scheduledFor: 5000, reason: "run manual-900 was still active" }));
     expect(skipped).toMatchObject({
       pipelineId: "scheduled-5000",
       status: "skipped",

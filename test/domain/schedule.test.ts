@@ -1,8 +1,9 @@
 /** Pins down slot maths (the next 03:00 UTC) and how the scheduler keeps exactly one future slot armed. */
 import { describe, expect, it } from "vitest";
-import { checkSchedule, DEFAULT_SCHEDULE, nextSlot, planArming, slotInterval } from "../../src/domain/schedule";
+import { checkSchedule, DEFAULT_SCHEDULE, nextSlot, planArming, slotInterval, type ScheduleSpec } from "../../src/domain/schedule";
 
 const at = (iso: string) => Date.parse(iso);
+const cron = (expression: string, timezone = "UTC"): ScheduleSpec => ({ ...DEFAULT_SCHEDULE, cron: expression, timezone });
 
 describe("nextSlot for the default schedule (0 3 * * *, UTC)", () => {
   it("before 03:00 is today's 03:00", () => {
@@ -26,13 +27,13 @@ describe("nextSlot for the default schedule (0 3 * * *, UTC)", () => {
 
   it("reports a daily interval of 86,400,000 ms", () => {
     expect(slotInterval(DEFAULT_SCHEDULE, at("2026-11-28T12:00:00Z"))).toBe(86_400_000);
-    expect(slotInterval({ cron: "0 */6 * * *", timezone: "UTC" }, at("2026-11-28T12:00:00Z"))).toBe(21_600_000);
+    expect(slotInterval(cron("0 */6 * * *"), at("2026-11-28T12:00:00Z"))).toBe(21_600_000);
   });
 });
 
 describe("checkSchedule", () => {
   it("accepts 5-field expressions", () => {
-    expect(checkSchedule({ cron: "*/15 * * * 1-5", timezone: "UTC" })).toEqual({ ok: true });
+    expect(checkSchedule(cron("*/15 * * * 1-5"))).toEqual({ ok: true });
   });
 
   it.each([
@@ -40,8 +41,8 @@ describe("checkSchedule", () => {
     ["0 3 * * * *", /invalid cron "0 3 \* \* \* \*": .*5 parts/],
     ["every day", /invalid cron "every day"/],
     ["0 0 30 2 *", /cron "0 0 30 2 \*" never fires/],
-  ])("refuses %j with a reason", (cron, reason) => {
-    const result = checkSchedule({ cron, timezone: "UTC" });
+  ])("refuses %j with a reason", (expression, reason) => {
+    const result = checkSchedule(cron(expression));
     expect(result.ok).toBe(false);
     expect(!result.ok && result.reason).toMatch(reason);
   });

@@ -11,7 +11,7 @@ describe("readSettings", () => {
       ok: true,
       settings: {
         pipeline: "default",
-        schedule: { cron: "0 3 * * *", timezone: "UTC" },
+        schedule: { cron: "0 3 * * *", intervalMs: null, timezone: "UTC", enabled: true, missedRuns: "latest", maxCatchUp: 10 },
         sources: [{ kind: "sample", name: "primary" }],
         thresholds: { medium: 100, high: 200 },
         destination: "d1://scheduled-pipeline/metrics",

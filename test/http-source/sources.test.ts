@@ -246,13 +246,17 @@ describe("live progress", () => {
     const line = (index: number) => `${JSON.stringify(reading(`s${index}`, index))}\n`;
     network.use(
       http.get(`${API}/stream`, () => {
+        // Pull-based: the first 3,000 lines come as fast as they are read, then the body waits for the gate.
+        const encoder = new TextEncoder();
+        let sent = 0;
         const stream = new ReadableStream<Uint8Array>({
-          async start(controller) {
-            const encoder = new TextEncoder();
-            for (let index = 0; index < 3_000; index += 1) controller.enqueue(encoder.encode(line(index)));
-            await gate;
-            for (let index = 3_000; index < 3_500; index += 1) controller.enqueue(encoder.encode(line(index)));
-            controller.close();
+          async pull(controller) {
+            if (sent === 3_000) await gate;
+            if (sent === 3_500) return controller.close();
+            const end = sent < 3_000 ? Math.min(3_000, sent + 500) : 3_500;
+            let text = "";
+            for (; sent < end; sent += 1) text += line(sent);
+            controller.enqueue(encoder.encode(text));
           },
         });
         return new HttpResponse(stream, { headers: { "content-type": "application/x-ndjson" } });
@@ -262,13 +266,13 @@ describe("live progress", () => {
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const runId = `manual-${Date.now()}`;
     await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings: settingsFor(name, { sources: [source("/stream", { format: "ndjson" })], chunkRecords: 500, stageTimeoutMs: 30_000 }) });
-    const live = await eventually(() => coordinator.getRun(runId), (run) => (run?.stages[0]?.inputCount ?? 0) >= 2_500);
+    const live = await eventually(() => coordinator.getRun(runId), (run) => (run?.stages[0]?.inputCount ?? 0) >= 2_500, 10_000);
     expect(live).toMatchObject({ status: "running", currentStage: "extract" });
     expect(live!.stages[0]!.inputCount).toBeGreaterThanOrEqual(2_500);
     release();
     const done = await coordinator.waitForRun(runId, 20_000);
     expect(done).toMatchObject({ status: "succeeded", finalResult: { recordCount: 3_500 } });
-  });
+  }, 30_000);
 });
 
 describe("GET /api/pipeline/runs/:id/rejected", () => {
