@@ -37,6 +37,9 @@ export default defineConfig(async () => {
               PIPELINE_SOURCE_URL: "https://source.example.test/records",
               // A secret that source headers refer to as {{SOURCE_TOKEN}}.
               SOURCE_TOKEN: "test-source-token",
+              // Alerts go to a receiver MSW plays (accepting by default; tests replace it).
+              ALERT_WEBHOOK_URL: "https://hooks.example.test/pipeline",
+              PUBLIC_BASE_URL: "https://pipeline.example.test",
               // Quick retries and short timeouts, so failure paths run in milliseconds.
               PIPELINE_CONFIG: JSON.stringify({
                 retries: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 40 },

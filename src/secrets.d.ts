@@ -4,8 +4,11 @@ declare namespace Cloudflare {
   interface Env {
     /** Bearer token for /api/*. */
     API_TOKEN?: string;
+    /** Where failed/cancelled/recovered-run alerts are POSTed (a Slack incoming webhook, or any URL). */
+    ALERT_WEBHOOK_URL?: string;
   }
 }
 interface Env {
   API_TOKEN?: string;
+  ALERT_WEBHOOK_URL?: string;
 }

@@ -1,8 +1,9 @@
 import { Agent } from "agents";
 import type { PipelineSettings } from "../config/settings";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/metrics";
+import { alertFor, alertMessage, type AlertEvent } from "../domain/alerts";
 import { backoffDelay } from "../domain/backoff";
-import { classifyErrorMessage } from "../domain/failures";
+import { classifyErrorMessage, classifyHttpStatus } from "../domain/failures";
 import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
 import {
   cancelRun,
@@ -90,6 +91,8 @@ interface Driver {
 }
 
 const WATCHDOG = "watchdog";
+const ALERT_CALLBACK = "deliverAlert";
+const ALERT_TIMEOUT_MS = 5_000;
 /** How long a cancelled or superseded stage attempt gets to stop writing before its run is closed. */
 const STOP_GRACE_MS = 5_000;
 /** Finished runs let their stage agents go this long after answering. */
@@ -175,6 +178,51 @@ export class PipelineCoordinator extends Agent<Env> {
     await this.armWatchdog(request.settings);
     if (request.waitMs !== undefined) return { outcome: "started", run: (await this.waitForRun(run.pipelineId, request.waitMs))! };
     return { outcome: "started", run: toRunView(run) };
+  }
+
+  /**
+   * Posts a run's alert to ALERT_WEBHOOK_URL, retrying transient failures with the pipeline's backoff,
+   * and records the outcome on the run. A failed alert is visible in the run; the run's status stands.
+   */
+  async deliverAlert(payload: { runId: string; event: AlertEvent }): Promise<void> {
+    const stored = this.loadRun(payload.runId);
+    const url = this.env.ALERT_WEBHOOK_URL;
+    if (!stored || !url) return;
+    const base = (this.env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
+    const message = alertMessage(stored.run, payload.event, `${base}/api/pipeline/runs/${encodeURIComponent(payload.runId)}`);
+    const { maxAttempts } = stored.settings.retry;
+    let attempts = 0;
+    let error: string | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      attempts = attempt;
+      try {
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(message),
+          signal: AbortSignal.timeout(ALERT_TIMEOUT_MS),
+        });
+        await response.body?.cancel();
+        if (response.ok) {
+          error = undefined;
+          break;
+        }
+        error = `the webhook answered HTTP ${response.status}`;
+        if (classifyHttpStatus(response.status) === "permanent") break;
+      } catch (caught) {
+        error = `the webhook could not be reached: ${caught instanceof Error ? caught.message : String(caught)}`;
+      }
+      if (attempt < maxAttempts) await sleep(backoffDelay(attempt, stored.settings.retry));
+    }
+    const latest = this.loadRun(payload.runId);
+    if (!latest) return;
+    const alerts = [...(latest.run.alerts ?? [])];
+    const index = alerts.findLastIndex((entry) => entry.event === payload.event && entry.status === "pending");
+    const outcome = { event: payload.event, status: error === undefined ? ("delivered" as const) : ("failed" as const), attempts, at: Date.now(), ...(error ? { error } : {}) };
+    if (index === -1) alerts.push(outcome);
+    else alerts[index] = outcome;
+    this.saveRun({ ...latest.run, alerts }, latest.settings);
+    this.log(error === undefined ? "alert_delivered" : "alert_failed", payload.runId, { event: payload.event, attempts, error });
   }
 
   /** A scheduled slot the scheduler decided not to run (missed-run policy): recorded, so history shows it. */
@@ -608,7 +656,9 @@ export class PipelineCoordinator extends Agent<Env> {
     for (const row of pending) await this.removeStaging(row.run_id);
   }
 
-  private async finishRun(run: Run, settings: PipelineSettings): Promise<void> {
+  private async finishRun(finished: Run, settings: PipelineSettings): Promise<void> {
+    const alert = this.env.ALERT_WEBHOOK_URL ? alertFor(finished, this.previousFinishedStatus(finished)) : null;
+    const run: Run = alert ? { ...finished, alerts: [...(finished.alerts ?? []), { event: alert, status: "pending", attempts: 0, at: Date.now() }] } : finished;
     this.saveRun(run, settings);
     this.shardCounts.delete(run.pipelineId);
     if (run.status === "succeeded" && run.maxTimestamp !== null) {
@@ -628,6 +678,8 @@ export class PipelineCoordinator extends Agent<Env> {
       resumes: run.resumes,
       error: run.error,
     });
+    // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
+    if (alert) await this.schedule(0, ALERT_CALLBACK, { runId: run.pipelineId, event: alert }, { retry: { maxAttempts: 1 } });
     // Housekeeping once the run has answered: off the path of whoever waits for it.
     setTimeout(() => this.dismissStages(run.pipelineId), DISMISS_DELAY_MS);
     await this.removeStaging(run.pipelineId);
@@ -674,6 +726,15 @@ export class PipelineCoordinator extends Agent<Env> {
   /** A run's API view as JSON text: stored with every save, derived for rows saved before that existed. */
   private viewText(row: { doc: string; view: string | null }): string {
     return row.view ?? JSON.stringify(toRunView(JSON.parse(row.doc) as Run));
+  }
+
+  /** The status of the last run before `run` that executed (skipped runs did not). */
+  private previousFinishedStatus(run: Run): Run["status"] | null {
+    const [row] = this.sql<{ status: Run["status"] }>`
+      SELECT status FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND run_id != ${run.pipelineId}
+        AND start_time <= ${run.startTime}
+      ORDER BY start_time DESC, run_id DESC LIMIT 1`;
+    return row?.status ?? null;
   }
 
   private watermark(): string | null {

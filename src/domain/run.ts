@@ -1,3 +1,4 @@
+import type { AlertRecord } from "./alerts";
 import type { RejectionSample, RejectionSummary } from "./records";
 import { STAGE_NAMES, type StageName } from "./stages";
 
@@ -134,6 +135,8 @@ export interface Run {
   maxTimestamp: string | null;
   /** The pipeline's watermark when the run started (sent to the source by extract). Internal. */
   inputWatermark?: string | null;
+  /** Alerts sent about this run (absent on runs saved before alerts existed). */
+  alerts?: AlertRecord[];
   error?: string;
   /** Checkpoints: where each finished stage left its output. Internal, not part of the API. */
   checkpoints: Partial<Record<StageName, { output: StagedData[]; rejected: StagedData }>>;
@@ -414,7 +417,8 @@ function updateStage(run: Run, stage: StageName, change: (current: StageRun) => 
 }
 
 /** The run as the API shows it: the seed's fields plus status and per-stage detail, without internals. */
-export type RunView = Omit<Run, "checkpoints" | "destination" | "lastProgressAt" | "maxTimestamp" | "inputWatermark"> & {
+export type RunView = Omit<Run, "checkpoints" | "destination" | "lastProgressAt" | "maxTimestamp" | "inputWatermark" | "alerts"> & {
+  alerts: AlertRecord[];
   totalDuration: number | null;
   stagesCompleted: StageName[];
   accounting: Accounting;
@@ -442,6 +446,7 @@ export function toRunView(run: Run): RunView {
     resumes: run.resumes,
     lastProgressAt: run.status === "running" ? run.lastProgressAt : null,
     source: run.source,
+    alerts: run.alerts ?? [],
     ...(run.error === undefined ? {} : { error: run.error }),
   };
 }

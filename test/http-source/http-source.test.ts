@@ -30,7 +30,10 @@ describe("a failing source fails the run with a clear error, kept in history and
     network.use(http.get(SOURCE, respond));
     const before = (await apiJson("/api/pipeline/history?limit=1")).body.summary;
 
-    const run = await runAndWait();
+    const answered = await runAndWait();
+    expect(answered.alerts).toMatchObject([{ event: "run_failed", status: "pending" }]);
+    // The run as stored once its alert has gone out (the alert is recorded on the run).
+    const run = (await eventually(() => apiJson(`/api/pipeline/runs/${answered.pipelineId}`), (r) => r.body.alerts[0]?.status !== "pending")).body;
     expect(run.status).toBe("failed");
     expect(run.error).toContain(`extract stage failed: ${message}`);
     expect(run.finalResult).toMatchObject({ recordCount: 0, success: false, errors: [run.error] });

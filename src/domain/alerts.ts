@@ -1,0 +1,73 @@
+import { accountFor, type Run, type RunStatus } from "./run";
+
+export type AlertEvent = "run_failed" | "run_cancelled" | "run_recovered";
+
+/** What the run keeps about an alert: it never changes the run's outcome, but it is visible. */
+export interface AlertRecord {
+  event: AlertEvent;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  error?: string;
+  at: number;
+}
+
+/**
+ * Which alert a finished run warrants: a failure or a cancellation always; a success only if the run
+ * before it (the last one that executed) failed or was cancelled.
+ */
+export function alertFor(run: Run, previousStatus: RunStatus | null): AlertEvent | null {
+  switch (run.status) {
+    case "failed":
+      return "run_failed";
+    case "cancelled":
+      return "run_cancelled";
+    case "succeeded":
+      return previousStatus === "failed" || previousStatus === "cancelled" ? "run_recovered" : null;
+    default:
+      return null;
+  }
+}
+
+/** A Slack-compatible message (`text`) with the same facts as structured fields, for any other receiver. */
+export interface AlertMessage {
+  text: string;
+  event: AlertEvent;
+  pipeline: string;
+  runId: string;
+  status: RunStatus;
+  trigger: string;
+  stage: string | null;
+  error: string | null;
+  counts: { extracted: number; loaded: number; rejected: number };
+  durationMs: number | null;
+  statusUrl: string;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): AlertMessage {
+  const counts = accountFor(run);
+  const stage = run.stages.find((candidate) => candidate.status === "failed" || candidate.status === "cancelled")?.name ?? null;
+  const headline = {
+    run_failed: `:red_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} failed${stage ? ` in ${stage}` : ""}`,
+    run_cancelled: `:large_orange_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} was cancelled${stage ? ` in ${stage}` : ""}`,
+    run_recovered: `:large_green_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} succeeded again`,
+  }[event];
+  const details = `extracted ${counts.extracted}, loaded ${counts.loaded}, rejected ${counts.rejected}`;
+  const link = /^https?:\/\//.test(statusUrl) ? ` <${statusUrl}|details>` : ` (${statusUrl})`;
+  return {
+    text: `${headline}${run.error && event !== "run_recovered" ? `: ${run.error}` : ""}. ${details}.${link}`,
+    event,
+    pipeline: run.pipeline,
+    runId: run.pipelineId,
+    status: run.status,
+    trigger: run.trigger,
+    stage,
+    error: run.error ?? null,
+    counts: { extracted: counts.extracted, loaded: counts.loaded, rejected: counts.rejected },
+    durationMs: run.endTime === null ? null : run.endTime - run.startTime,
+    statusUrl,
+    startedAt: new Date(run.startTime).toISOString(),
+    finishedAt: run.endTime === null ? null : new Date(run.endTime).toISOString(),
+  };
+}
