@@ -6,19 +6,23 @@
  *
  *   npm run test:faults
  *
+ * Then alerts against a real local receiver: none for those successes, `run_failed` for a run whose source
+ * keeps answering 503, `run_recovered` for the next success.
+ *
  * Every process it starts is stopped by the PID it started, also on failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateLocal, queryLocal, sleep, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
+import { startAlertReceiver } from "./lib/alert-receiver.ts";
 import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
 
 const STAGES = ["extract", "transform", "load"] as const;
 type Stage = (typeof STAGES)[number];
 
 /** Enough records that each stage takes long enough to be caught at work. */
-const RECORDS = Number(process.env.FAULT_RECORDS ?? 100_000);
+const RECORDS = Number(process.env.FAULT_RECORDS ?? 200_000);
 const STAGES_TO_RUN = (process.env.FAULT_STAGES?.split(",") ?? STAGES) as Stage[];
 /** Every 50th record has a bad value, so rejections are part of the accounting. */
 const isInvalid = (index: number) => index % 50 === 7;
@@ -54,13 +58,16 @@ async function api(server: DevServer, path: string, init?: RequestInit): Promise
 async function main(): Promise<number> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-faults-"));
   const source: SourceServer = await startSourceServer();
+  const alerts = await startAlertReceiver();
+  const alertProblems: string[] = [];
   let server: DevServer | undefined;
   const outcomes: Outcome[] = [];
   const started = Date.now();
   const vars = {
     ALLOW_UNAUTHENTICATED: "true",
     PIPELINE_SOURCE_URL: source.url,
-    PIPELINE_CONFIG: JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 } }),
+    PIPELINE_CONFIG: JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 }, retries: { baseDelayMs: 50, maxDelayMs: 200 } }),
+    ALERT_WEBHOOK_URL: alerts.url,
   };
   try {
     migrateLocal(persistTo);
@@ -120,9 +127,27 @@ async function main(): Promise<number> {
         ],
       });
     }
+    // Alerts, against the real receiver: the runs above all succeeded, so nothing was sent yet.
+    if (alerts.received.length !== 0) alertProblems.push(`expected no alerts for successful runs, got ${alerts.received.length}`);
+    source.serve([], { status: 503 });
+    const failed = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
+    source.serve([{ id: "alert-check", value: "1", timestamp: 0 }]);
+    const recovered = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
+    const deadline = Date.now() + 15_000;
+    while (alerts.received.length < 2 && Date.now() < deadline) await sleep(100);
+    const [first, second] = alerts.received;
+    if (failed.run?.status !== "failed") alertProblems.push(`the failing run ended ${failed.run?.status}`);
+    if (first?.event !== "run_failed" || first?.runId !== failed.pipelineId || first?.stage !== "extract") {
+      alertProblems.push(`expected run_failed for ${failed.pipelineId}, got ${JSON.stringify(first)}`);
+    }
+    if (second?.event !== "run_recovered" || second?.runId !== recovered.pipelineId) {
+      alertProblems.push(`expected run_recovered for ${recovered.pipelineId}, got ${JSON.stringify(second)}`);
+    }
+    console.log(`alerts received: ${alerts.received.map((alert) => `${String(alert.event)} ${String(alert.runId)}`).join(", ")}`);
   } finally {
     if (server) await stopDev(server);
     await source.close();
+    await alerts.close();
   }
 
   // Read D1 with the server stopped: exactly the expected rows, each once.
@@ -162,7 +187,8 @@ async function main(): Promise<number> {
       ok: outcome.problems.length === 0 ? "yes" : outcome.problems.join("; "),
     })),
   );
-  const failed = outcomes.length !== STAGES_TO_RUN.length || outcomes.some((outcome) => outcome.problems.length > 0);
+  for (const problem of alertProblems) console.log(`alerts: ${problem}`);
+  const failed = outcomes.length !== STAGES_TO_RUN.length || outcomes.some((outcome) => outcome.problems.length > 0) || alertProblems.length > 0;
   console.log(failed ? "FAULT INJECTION FAILED" : "fault injection passed");
   return failed ? 1 : 0;
 }

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 export interface SourceServer {
   url: string;
   /** What the next requests get. */
-  serve(records: unknown[], options?: { slowMs?: number }): void;
+  serve(records: unknown[], options?: { slowMs?: number; status?: number }): void;
   /** Requests whose body has started to go out. */
   readonly started: number;
   close(): Promise<void>;
@@ -16,10 +16,15 @@ export interface SourceServer {
 export async function startSourceServer(): Promise<SourceServer> {
   let body = "[]";
   let slowMs = 0;
+  let status = 200;
   let started = 0;
   const server: Server = createServer(async (request, response) => {
     if (!request.url?.startsWith("/records")) {
       response.writeHead(404).end();
+      return;
+    }
+    if (status !== 200) {
+      response.writeHead(status).end("unavailable");
       return;
     }
     response.writeHead(200, { "content-type": "application/json" });
@@ -45,6 +50,7 @@ export async function startSourceServer(): Promise<SourceServer> {
     serve(records, options = {}) {
       body = JSON.stringify(records);
       slowMs = options.slowMs ?? 0;
+      status = options.status ?? 200;
     },
     get started() {
       return started;
