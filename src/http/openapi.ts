@@ -1,0 +1,205 @@
+import { z } from "zod";
+import { MAX_BODY_BYTES } from "./json-body";
+import {
+  CancelBody,
+  HistoryQuery,
+  RejectedQuery,
+  RunIdParam,
+  SchedulePatch,
+  SchedulePut,
+  StatsQuery,
+  TriggerBody,
+  TriggerQuery,
+} from "../routes/pipeline-schemas";
+import {
+  CancelResponse,
+  ErrorResponse,
+  HealthResponse,
+  HistoryResponse,
+  RejectedResponse,
+  RunSchema,
+  ScheduleResponse,
+  StatsResponse,
+  TriggerResponse,
+} from "../routes/response-schemas";
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and describe responses
+ * (zod's own JSON Schema output, draft 2020-12, which OpenAPI 3.1 uses). Nothing here is written twice.
+ */
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+
+interface Operation {
+  method: Method;
+  path: string;
+  summary: string;
+  public?: boolean;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+}
+
+const err = (description: string) => ({ description, schema: ErrorResponse });
+const common = {
+  401: err("Missing or wrong bearer token (see WWW-Authenticate)."),
+  500: err("A bug of this service; the detail is in the Worker's logs."),
+};
+const withBody = {
+  400: err("Invalid query, body or path (the message names every problem)."),
+  413: err(`Body larger than ${MAX_BODY_BYTES} bytes.`),
+  415: err("Body is not application/json."),
+};
+
+const OPERATIONS: Operation[] = [
+  { method: "get", path: "/api/health", summary: "Liveness", public: true, responses: { 200: { description: "Up.", schema: HealthResponse } } },
+  {
+    method: "post",
+    path: "/api/pipeline/trigger",
+    summary: "Start a run now",
+    query: TriggerQuery,
+    body: TriggerBody,
+    responses: {
+      200: { description: "With wait=true: the run finished; `run` holds it.", schema: TriggerResponse },
+      202: { description: "Started (or still running after the wait); follow statusUrl / Location.", schema: TriggerResponse },
+      409: err("Another run is active: run_in_progress, with its pipelineId and statusUrl."),
+      503: err("The pipeline is misconfigured: invalid_configuration, naming the variable."),
+      ...withBody,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/pipeline/runs/{id}",
+    summary: "One run, also while it runs",
+    params: RunIdParam,
+    responses: { 200: { description: "The run.", schema: RunSchema }, 400: err("Invalid id."), 404: err("run_not_found.") },
+  },
+  {
+    method: "post",
+    path: "/api/pipeline/runs/{id}/cancel",
+    summary: "Cancel an active run",
+    params: RunIdParam,
+    body: CancelBody,
+    responses: {
+      200: { description: "Cancelled; the run keeps the counts it reached.", schema: CancelResponse },
+      404: err("run_not_found."),
+      409: err("run_not_active, with the run's status."),
+      ...withBody,
+    },
+  },
+  {
+    method: "get",
+    path: "/api/pipeline/runs/{id}/rejected",
+    summary: "A run's rejected records, with their raw form",
+    params: RunIdParam,
+    query: RejectedQuery,
+    responses: { 200: { description: "One page, in position order.", schema: RejectedResponse }, 400: err("Invalid query."), 404: err("run_not_found.") },
+  },
+  {
+    method: "get",
+    path: "/api/pipeline/last",
+    summary: "The most recent finished run",
+    responses: { 200: { description: "The run, or null before any run finished.", schema: RunSchema.nullable() } },
+  },
+  {
+    method: "get",
+    path: "/api/pipeline/history",
+    summary: "Runs, newest first, with a summary",
+    query: HistoryQuery,
+    responses: { 200: { description: "One page.", schema: HistoryResponse }, 400: err("Invalid query.") },
+  },
+  { method: "get", path: "/api/pipeline/schedule", summary: "The schedule", responses: { 200: { description: "The seed's array shape.", schema: ScheduleResponse } } },
+  {
+    method: "put",
+    path: "/api/pipeline/schedule",
+    summary: "Replace the schedule",
+    body: SchedulePut,
+    responses: { 200: { description: "The new schedule.", schema: ScheduleResponse }, ...withBody, 400: err("invalid_body or invalid_schedule, naming the problem.") },
+  },
+  {
+    method: "patch",
+    path: "/api/pipeline/schedule",
+    summary: "Change part of the schedule",
+    body: SchedulePatch,
+    responses: { 200: { description: "The new schedule.", schema: ScheduleResponse }, ...withBody, 400: err("invalid_body or invalid_schedule, naming the problem.") },
+  },
+  {
+    method: "delete",
+    path: "/api/pipeline/schedule",
+    summary: "Return to the configured schedule",
+    responses: { 200: { description: "The configured schedule.", schema: ScheduleResponse } },
+  },
+  { method: "post", path: "/api/pipeline/schedule/pause", summary: "Pause the schedule", responses: { 200: { description: "Paused.", schema: ScheduleResponse } } },
+  { method: "post", path: "/api/pipeline/schedule/resume", summary: "Resume the schedule", responses: { 200: { description: "Resumed.", schema: ScheduleResponse } } },
+  {
+    method: "get",
+    path: "/api/pipeline/stats",
+    summary: "Success rate, durations and a per-run series",
+    query: StatsQuery,
+    responses: { 200: { description: "Stats over the window (default 30d).", schema: StatsResponse }, 400: err("Invalid window.") },
+  },
+  { method: "get", path: "/api/openapi.json", summary: "This document", responses: { 200: { description: "OpenAPI 3.1." } } },
+];
+
+function schemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  return json;
+}
+
+function parameters(object: z.ZodObject | undefined, location: "query" | "path"): Record<string, unknown>[] {
+  if (!object) return [];
+  const json = schemaOf(object, "input") as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: location,
+    required: location === "path" || (json.required ?? []).includes(name),
+    schema,
+  }));
+}
+
+function buildDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of OPERATIONS) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries({ ...(operation.public ? {} : common), ...operation.responses })) {
+      responses[status] = {
+        description: response.description,
+        ...(response.schema ? { content: { "application/json": { schema: schemaOf(response.schema, "output") } } } : {}),
+      };
+    }
+    (paths[operation.path] ??= {})[operation.method] = {
+      summary: operation.summary,
+      operationId: `${operation.method}${operation.path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^A-Za-z0-9]+(.)?/g, (_, next: string | undefined) => (next ?? "").toUpperCase())}`,
+      ...(operation.public ? { security: [] } : {}),
+      parameters: [...parameters(operation.params, "path"), ...parameters(operation.query, "query")],
+      ...(operation.body ? { requestBody: { required: false, content: { "application/json": { schema: schemaOf(operation.body, "input") } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "scheduled-pipeline",
+      version: "1.0.0",
+      description: "A recurring ETL pipeline on Cloudflare Workers and the Agents SDK. Bodies are optional JSON; every error has the shape { errors: [{ code, message }] }.",
+    },
+    servers: [{ url: "/" }],
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API_TOKEN (wrangler secret put API_TOKEN)." } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+let document: Record<string, unknown> | undefined;
+
+/** Built once per isolate: the schemas do not change while it lives. */
+export function openApiDocument(): Record<string, unknown> {
+  document ??= buildDocument();
+  return document;
+}
+
+/** For the 405 handler and the tests: every documented method and path. */
+export function documentedOperations(): { method: Method; path: string }[] {
+  return OPERATIONS.map(({ method, path }) => ({ method, path }));
+}

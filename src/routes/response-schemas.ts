@@ -1,0 +1,145 @@
+import { z } from "zod";
+
+/**
+ * The shapes the API answers with, as zod schemas: the OpenAPI document is generated from these and from
+ * the request schemas that validate input. test/api/openapi.test.ts checks at compile time that they match
+ * the TypeScript types the agents return, and at run time that real responses match the document.
+ */
+
+const nullableNumber = z.number().nullable();
+const stageName = z.enum(["extract", "transform", "load"]);
+const runStatus = z.enum(["running", "succeeded", "failed", "cancelled", "skipped"]);
+
+export const ErrorResponse = z
+  .object({ errors: z.array(z.object({ code: z.string(), message: z.string() })).min(1) })
+  .catchall(z.unknown())
+  .meta({ description: 'Every error: `{ "errors": [ { "code", "message" } ] }`, sometimes with context (the active run\'s id on 409).' });
+
+export const StageRunSchema = z.object({
+  name: stageName,
+  status: z.enum(["pending", "running", "succeeded", "failed", "cancelled", "skipped"]),
+  startTime: nullableNumber,
+  endTime: nullableNumber,
+  durationMs: nullableNumber,
+  inputCount: nullableNumber,
+  outputCount: nullableNumber,
+  rejectedCount: nullableNumber,
+  attempts: z.number(),
+  attemptErrors: z.array(z.string()),
+  error: z.string().optional(),
+});
+
+export const SourceReportSchema = z.object({
+  name: z.string(),
+  kind: z.enum(["sample", "http"]),
+  url: z.string().nullable(),
+  format: z.string().nullable(),
+  pages: z.number(),
+  truncated: z.boolean(),
+  watermark: z.string().nullable(),
+  attempts: z.number(),
+  attemptErrors: z.array(z.string()),
+  skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+
+export const AlertRecordSchema = z.object({
+  event: z.enum(["run_failed", "run_cancelled", "run_recovered"]),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number(),
+  error: z.string().optional(),
+  at: z.number(),
+});
+
+export const RunSchema = z
+  .object({
+    pipelineId: z.string(),
+    pipeline: z.string(),
+    trigger: z.enum(["manual", "scheduled"]),
+    scheduledFor: nullableNumber,
+    note: z.string().nullable(),
+    status: runStatus,
+    startTime: z.number(),
+    endTime: nullableNumber,
+    totalDuration: nullableNumber,
+    currentStage: stageName.nullable(),
+    stagesCompleted: z.array(stageName),
+    stages: z.array(StageRunSchema),
+    finalResult: z
+      .object({ recordCount: z.number(), destination: z.string(), success: z.boolean(), errors: z.array(z.string()).optional() })
+      .nullable(),
+    rejected: z.array(z.object({ id: z.string().nullable(), stage: stageName, reason: z.string() })),
+    rejectedCount: z.number(),
+    accounting: z.object({ extracted: z.number(), loaded: z.number(), rejected: z.number(), balanced: z.boolean() }),
+    resumes: z.number(),
+    lastProgressAt: nullableNumber,
+    source: SourceReportSchema.nullable(),
+    alerts: z.array(AlertRecordSchema),
+    error: z.string().optional(),
+  })
+;
+
+export const TriggerResponse = z.object({
+  message: z.string(),
+  pipelineId: z.string(),
+  status: runStatus,
+  statusUrl: z.string(),
+  run: RunSchema.optional(),
+});
+
+export const CancelResponse = z.object({ message: z.string(), pipelineId: z.string(), status: runStatus, run: RunSchema });
+
+export const HistorySummarySchema = z.object({
+  totalRuns: z.number(),
+  succeeded: z.number(),
+  failed: z.number(),
+  skipped: z.number(),
+  cancelled: z.number(),
+  running: z.number(),
+  successRate: nullableNumber,
+  averageDurationMs: nullableNumber,
+  lastRunAt: nullableNumber,
+});
+
+export const HistoryResponse = z.object({ summary: HistorySummarySchema, runs: z.array(RunSchema), nextCursor: z.string().nullable() });
+
+export const ScheduleViewSchema = z.object({
+  id: z.string().nullable(),
+  name: z.string(),
+  scheduleType: z.literal("recurring"),
+  cron: z.string().nullable(),
+  every: z.string().nullable(),
+  timezone: z.string(),
+  interval: nullableNumber,
+  enabled: z.boolean(),
+  missedRuns: z.enum(["latest", "skip", "all"]),
+  maxCatchUp: z.number(),
+  source: z.enum(["api", "config"]),
+  nextExecuteAt: nullableNumber,
+  lastExecutedAt: nullableNumber,
+  executionCount: z.number(),
+  backlog: z.array(z.number()),
+  error: z.string().optional(),
+});
+
+export const ScheduleResponse = z.array(ScheduleViewSchema);
+
+export const StatsResponse = z.object({
+  window: z.string(),
+  from: nullableNumber,
+  runs: z.number(),
+  byStatus: z.object({ running: z.number(), succeeded: z.number(), failed: z.number(), skipped: z.number(), cancelled: z.number() }),
+  successRate: nullableNumber,
+  durationMs: z.object({ p50: nullableNumber, p95: nullableNumber, max: nullableNumber }),
+  records: z.object({ loaded: z.number(), rejected: z.number() }),
+  series: z.array(
+    z.object({ runId: z.string(), trigger: z.string(), status: runStatus, startTime: z.number(), durationMs: nullableNumber, loaded: z.number(), rejected: z.number() }),
+  ),
+});
+
+export const RejectedResponse = z.object({
+  pipelineId: z.string(),
+  rejected: z.array(z.object({ position: z.number(), id: z.string().nullable(), stage: z.string(), reason: z.string(), raw: z.string() })),
+  nextCursor: z.string().nullable(),
+});
+
+export const HealthResponse = z.object({ status: z.literal("ok") });

@@ -1,0 +1,101 @@
+/**
+ * The OpenAPI document: generated from the zod schemas, it covers every route the app has, its response
+ * schemas agree with the TypeScript types the agents return (checked by the compiler, both ways), and
+ * real responses — successes and errors — validate against it.
+ */
+import { Validator } from "@cfworker/json-schema";
+import { describe, expect, it } from "vitest";
+import type { z } from "zod";
+import type { ScheduleView } from "../../src/agents/pipeline-scheduler";
+import { createApp } from "../../src/app";
+import type { HistorySummary } from "../../src/domain/history";
+import type { RunView } from "../../src/domain/run";
+import type { PipelineStats } from "../../src/domain/stats";
+import { documentedOperations } from "../../src/http/openapi";
+import type { HistorySummarySchema, RunSchema, ScheduleViewSchema, StatsResponse } from "../../src/routes/response-schemas";
+import { api, apiJson } from "../support/runtime";
+
+// Compile-time: each response schema and the type the agents return are assignable both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agreements: [Same<z.infer<typeof RunSchema>, RunView>, Same<z.infer<typeof ScheduleViewSchema>, ScheduleView>, Same<z.infer<typeof StatsResponse>, PipelineStats>, Same<z.infer<typeof HistorySummarySchema>, HistorySummary>] = [true, true, true, true];
+
+let document: any;
+async function openapi() {
+  document ??= (await apiJson("/api/openapi.json")).body;
+  return document;
+}
+
+/** Validates a real response against the document's schema for its path, method and status. */
+async function conforms(path: string, template: string, init: RequestInit = {}) {
+  const response = await api(path, init);
+  const method = (init.method ?? "GET").toLowerCase();
+  const operation = (await openapi()).paths[template]?.[method];
+  expect(operation, `${method} ${template} is documented`).toBeDefined();
+  const documented = operation.responses[String(response.status)];
+  expect(documented, `${method} ${template} documents status ${response.status}`).toBeDefined();
+  const schema = documented.content?.["application/json"]?.schema;
+  const body = await response.json();
+  if (schema) {
+    const result = new Validator(schema, "2020-12", false).validate(body);
+    expect(result.errors, `${method} ${path} → ${response.status}: ${JSON.stringify(result.errors).slice(0, 400)}`).toEqual([]);
+  }
+  return { status: response.status, body: body as any };
+}
+
+describe("GET /api/openapi.json", () => {
+  it("is OpenAPI 3.1 and documents every route the app serves", async () => {
+    expect(agreements).toEqual([true, true, true, true]);
+    const doc = await openapi();
+    expect(doc.openapi).toBe("3.1.0");
+    const served = createApp()
+      .routes.filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
+    const documented = documentedOperations().map((operation) => `${operation.method} ${operation.path}`);
+    expect(new Set(served)).toEqual(new Set(documented));
+    expect(Object.keys(doc.paths).sort()).toEqual([...new Set(documentedOperations().map((operation) => operation.path))].sort());
+  });
+
+  it("describes parameters and bodies from the validating schemas", async () => {
+    const doc = await openapi();
+    const history = doc.paths["/api/pipeline/history"].get;
+    expect(history.parameters.map((parameter: any) => [parameter.name, parameter.in, parameter.required])).toEqual([
+      ["limit", "query", false],
+      ["cursor", "query", false],
+    ]);
+    expect(doc.paths["/api/pipeline/schedule"].put.requestBody.content["application/json"].schema.properties.missedRuns.enum).toEqual(["latest", "skip", "all"]);
+    expect(doc.paths["/api/health"].get.security).toEqual([]);
+  });
+});
+
+describe("real responses validate against the document", () => {
+  it("successes", async () => {
+    const triggered = await conforms("/api/pipeline/trigger?wait=true", "/api/pipeline/trigger", { method: "POST" });
+    expect(triggered.status).toBe(200);
+    const runId = triggered.body.pipelineId;
+    expect((await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST" })).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await conforms(`/api/pipeline/runs/${runId}`, "/api/pipeline/runs/{id}");
+    await conforms(`/api/pipeline/runs/${runId}/rejected`, "/api/pipeline/runs/{id}/rejected");
+    await conforms("/api/pipeline/last", "/api/pipeline/last");
+    await conforms("/api/pipeline/history?limit=2", "/api/pipeline/history");
+    await conforms("/api/pipeline/schedule", "/api/pipeline/schedule");
+    await conforms("/api/pipeline/stats?window=all", "/api/pipeline/stats");
+    await conforms("/api/health", "/api/health");
+    const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    expect((await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", json("PUT", { interval: "6h", timezone: "Europe/Berlin" }))).status).toBe(200);
+    await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", json("PATCH", { missedRuns: "all" }));
+    await conforms("/api/pipeline/schedule/pause", "/api/pipeline/schedule/pause", { method: "POST" });
+    await conforms("/api/pipeline/schedule/resume", "/api/pipeline/schedule/resume", { method: "POST" });
+    await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", { method: "DELETE" });
+  });
+
+  it("errors", async () => {
+    await conforms("/api/pipeline/runs/manual-1", "/api/pipeline/runs/{id}");
+    await conforms("/api/pipeline/runs/manual-1/cancel", "/api/pipeline/runs/{id}/cancel", { method: "POST" });
+    await conforms("/api/pipeline/history?limit=0", "/api/pipeline/history");
+    await conforms("/api/pipeline/stats?window=1y", "/api/pipeline/stats");
+    await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: "{", headers: { "content-type": "application/json" } });
+    await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
+    await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", { method: "PUT", body: '{"cron":"nope"}', headers: { "content-type": "application/json" } });
+  });
+});
