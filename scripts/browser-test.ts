@@ -1,0 +1,107 @@
+/**
+ * The dashboard in headless Chromium (Debian's chromium, driven by playwright-core) against a real
+ * `wrangler dev` whose API needs a token:
+ * the page asks for the token and keeps it for the tab only; "Run now" starts a run that appears with its
+ * stages; the charts draw; Pause and Resume change the schedule (checked through the API). Saves a
+ * screenshot to docs/dashboard.png.
+ *
+ *   npm run test:browser
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const TOKEN = "browser-test-token";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+function check(condition: unknown, message: string): void {
+  if (!condition) throw new Error(`browser test: ${message}`);
+  console.log(`  ok  ${message}`);
+}
+
+async function apiAs(server: DevServer, path: string): Promise<any> {
+  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return response.json();
+}
+
+/** True when a chart's canvas has something drawn on it (not all pixels transparent). */
+async function chartDrew(page: Page, id: string): Promise<boolean> {
+  return page.evaluate((chartId) => {
+    // Runs in the page; this project's types are the Workers', not the DOM's.
+    const canvas = (globalThis as any).document.querySelector(`#${chartId} canvas`);
+    if (!canvas || canvas.width === 0 || canvas.height === 0) return false;
+    const pixels: Uint8ClampedArray = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let index = 3; index < pixels.length; index += 4) if (pixels[index]! > 0) painted += 1;
+    return painted > 50;
+  }, id);
+}
+
+async function main(): Promise<void> {
+  const persistTo = mkdtempSync(join(tmpdir(), "pipeline-browser-"));
+  migrateLocal(persistTo);
+  const server = await startDev({ persistTo, vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN } });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 1100 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+
+    await page.goto(server.url);
+    await page.locator("#token-dialog").waitFor({ state: "visible" });
+    check(true, "asks for the API token when the API answers 401");
+    await page.fill("#token-input", TOKEN);
+    await page.click("#token-form button[type=submit]");
+    await page.locator("#schedule-line", { hasText: "cron 0 3 * * * (UTC)" }).waitFor();
+    check(await page.evaluate(() => sessionStorage.getItem("scheduled-pipeline-token")) === TOKEN, "keeps the token in sessionStorage");
+    check(/\d+h \d+m \d+s|\d+m \d+s/.test(await page.textContent("#countdown") ?? ""), "counts down to the next run");
+
+    await page.click("#trigger");
+    const row = page.locator("#history tbody tr", { hasText: "succeeded" }).first();
+    await row.waitFor({ timeout: 20_000 });
+    const stages = await row.locator("td").nth(7).textContent();
+    check(stages === "extract: succeeded, transform: succeeded, load: succeeded", `a triggered run appears with its stages (${stages})`);
+    await page.locator("#last-stages .stage.succeeded").nth(2).waitFor();
+    await page.locator("#rejected tbody tr", { hasText: "rec-2" }).waitFor();
+    check(true, "the last run shows its stages and rejected records (rec-2)");
+
+    // A second run, so the charts have a line to draw.
+    await page.click("#trigger");
+    await page.locator("#history tbody tr.succeeded").nth(1).waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(1_500);
+    for (const id of ["chart-duration", "chart-loaded", "chart-success"]) check(await chartDrew(page, id), `chart ${id} drew`);
+
+    await page.click("#pause");
+    await page.locator("#schedule-line", { hasText: "Paused" }).waitFor();
+    check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === false, "Pause pauses the schedule");
+    await page.click("#resume");
+    await page.locator("#schedule-line", { hasText: /^cron/ }).waitFor();
+    check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === true, "Resume resumes it");
+
+    const other = await browser.newContext();
+    const fresh = await other.newPage();
+    await fresh.goto(server.url);
+    await fresh.locator("#token-dialog").waitFor({ state: "visible" });
+    check(true, "a new browser session asks for the token again");
+    await other.close();
+
+    mkdirSync(join(ROOT, "docs"), { recursive: true });
+    await page.screenshot({ path: join(ROOT, "docs", "dashboard.png"), fullPage: true });
+    check(problems.length === 0, `no script errors on the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
+    console.log("browser test passed; screenshot in docs/dashboard.png");
+  } finally {
+    await browser.close();
+    await stopDev(server);
+    rmSync(persistTo, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
