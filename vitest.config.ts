@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -21,6 +22,8 @@ export default defineConfig(async () => {
     });
   return {
     test: {
+      // Vitest leaves one core free by default; on a 2-core machine that means one test file at a time.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       // Structured run logs are useful when a test fails and noise when it passes.
       silent: "passed-only" as const,
       projects: [

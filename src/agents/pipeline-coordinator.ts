@@ -29,6 +29,7 @@ import {
 import { planShards, shardInstanceName, type ShardPlan } from "../domain/shards";
 import { computeStats, type RunPoint } from "../domain/stats";
 import { STAGE_NAMES, type StageName } from "../domain/stages";
+import { logEvent } from "../log";
 import { deleteRunStaging } from "../staging/staging-store";
 import type { StageAgent } from "./stages/stage-agent";
 import type { StageOutcome, StageTask } from "./stages/stage-task";
@@ -749,7 +750,9 @@ export class PipelineCoordinator extends Agent<Env> {
   }
 
   private log(event: string, runId: string, fields: Record<string, unknown> = {}): void {
-    console.log(JSON.stringify({ event, pipeline: this.name, runId, ...fields }));
+    const level = /failed|error|stalled/.test(event) ? (event === "driver_error" ? "error" : "warn") : "info";
+    const stage = typeof fields.stage === "string" ? fields.stage : (this.loadRun(runId)?.run.currentStage ?? null);
+    logEvent(level, { event, pipeline: this.name, runId, ...fields, stage });
   }
 }
 

@@ -5,6 +5,7 @@ import type { RunView } from "../domain/run";
 import { manualRunId, scheduledRunId } from "../domain/run-ids";
 import { formatInterval, nextSlot, planArming, planCatchUp, slotInterval, type ArmedSlot, type MissedRunPolicy, type ScheduleSpec } from "../domain/schedule";
 import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-change";
+import { logEvent } from "../log";
 import type { CancelResult, HistoryPage, RejectedPage } from "./pipeline-coordinator";
 
 /** Callbacks the scheduler's alarms invoke. Constants, because schedule rows store them by name. */
@@ -356,6 +357,6 @@ export class PipelineScheduler extends Agent<Env> {
   }
 
   private log(event: string, fields: Record<string, unknown>): void {
-    console.log(JSON.stringify({ event, pipeline: this.name, ...fields }));
+    logEvent(/not_run|not_armed|dropped/.test(event) ? "warn" : "info", { event, pipeline: this.name, ...fields });
   }
 }

@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { logEvent } from "../log";
 
 /** The one error shape every endpoint answers with. */
 export interface ErrorBody {
@@ -36,7 +37,14 @@ export const handleError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException && error.status < 500) {
     return c.json(errorBody(codeForStatus(error.status), error.message || "bad request"), error.status);
   }
-  console.error(JSON.stringify({ event: "unhandled_error", method: c.req.method, path: c.req.path, error: String(error), stack: error instanceof Error ? error.stack : undefined }));
+  logEvent("error", {
+    event: "unhandled_error",
+    pipeline: c.req.path.startsWith("/api/pipeline") ? "default" : null,
+    method: c.req.method,
+    path: c.req.path,
+    error: String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
   return c.json(errorBody("internal_error", "internal error; see the Worker's logs"), 500);
 };
 

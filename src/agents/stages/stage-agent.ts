@@ -1,5 +1,6 @@
 import { Agent } from "agents";
 import { classifyErrorMessage, StageFailure } from "../../domain/failures";
+import { logEvent } from "../../log";
 import type { StageCounts, StageReport } from "../../domain/run";
 import type { StageContext, StageOutcome, StageTask } from "./stage-task";
 
@@ -52,7 +53,7 @@ export abstract class StageAgent extends Agent<Env> {
       const message = describe(error);
       const transient = error instanceof StageFailure ? error.kind === "transient" : classifyErrorMessage(message) === "transient";
       if (!(error instanceof StageFailure)) {
-        console.error(JSON.stringify({ event: "stage_error", pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, attempt: task.attempt, error: message }));
+        logEvent("error", { event: "stage_error", pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, shard: task.shard, attempt: task.attempt, error: message });
       }
       return { ok: false, error: message, transient, counts };
     } finally {

@@ -1,0 +1,17 @@
+/** Every log line is one JSON object with the same keys: level, time, event, pipeline, runId, stage. */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { logEvent } from "../../src/log";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("logEvent", () => {
+  it("writes one JSON line with pipeline, run and stage, null where not applicable", () => {
+    const info = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    logEvent("info", { event: "stage_started", pipeline: "default", runId: "manual-1", stage: "load", attempt: 2 });
+    logEvent("error", { event: "unhandled_error", pipeline: null });
+    const first = JSON.parse(info.mock.calls[0]![0] as string);
+    expect(first).toEqual({ level: "info", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), event: "stage_started", pipeline: "default", runId: "manual-1", stage: "load", attempt: 2 });
+    expect(JSON.parse(error.mock.calls[0]![0] as string)).toMatchObject({ level: "error", pipeline: null, runId: null, stage: null });
+  });
+});
