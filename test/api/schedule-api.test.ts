@@ -7,7 +7,7 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
-import { nextSlot, DEFAULT_SCHEDULE } from "../../src/domain/schedule";
+import { DEFAULT_SCHEDULE, nextSlot } from "../../src/domain/schedule";
 import { apiJson, eventually, uniqueName } from "../support/runtime";
 
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
@@ -81,12 +81,18 @@ describe("changing the schedule", () => {
 describe("missed runs", () => {
   const HOUR = 3_600_000;
 
-  /** A scheduler whose last handled slot was `hours` ago, as after an outage. */
+  /**
+   * A scheduler whose last handled slot was `hours` slots ago, as after an outage. The hourly cron fires 30
+   * minutes away from now, so the newest missed slot is always about 30 minutes old: past the 10-minute
+   * grace in which a late slot still counts as on time, whatever the hour the test runs at.
+   */
   async function afterOutage(missedRuns: string, hours: number, maxCatchUp = 10) {
     const name = uniqueName("outage");
     const scheduler = env.PipelineScheduler.getByName(name);
-    expect((await scheduler.updateSchedule({ cron: "0 * * * *", missedRuns: missedRuns as "latest", maxCatchUp }, "replace")).ok).toBe(true);
-    const lastSlot = (Math.floor(Date.now() / HOUR) - hours) * HOUR;
+    const minute = (new Date().getUTCMinutes() + 30) % 60;
+    expect((await scheduler.updateSchedule({ cron: `${minute} * * * *`, missedRuns: missedRuns as "latest", maxCatchUp }, "replace")).ok).toBe(true);
+    const newest = nextSlot({ ...DEFAULT_SCHEDULE, cron: `${minute} * * * *` }, Date.now())! - HOUR;
+    const lastSlot = newest - hours * HOUR;
     await runInDurableObject(scheduler, (_instance, state) => state.storage.sql.exec("UPDATE schedule_state SET last_slot = ?", lastSlot));
     await scheduler.ensureArmed();
     return { name, scheduler, lastSlot, coordinator: env.PipelineCoordinator.getByName(name) };
