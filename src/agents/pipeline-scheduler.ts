@@ -214,36 +214,18 @@ export class PipelineScheduler extends Agent<Env> {
     const settings = this.settings();
     const stored = this.storedSpec();
     const spec = stored ?? (settings.ok ? settings.settings.schedule : null);
-    const common = {
-      id: next?.id ?? null,
-      name: SCHEDULE_NAME,
-      scheduleType: "recurring" as const,
-      source: stored ? ("api" as const) : ("config" as const),
-      lastExecutedAt: state?.last_executed_at ?? null,
-      executionCount: state?.execution_count ?? 0,
-      backlog,
-    };
+    const identity = { id: next?.id ?? null, name: SCHEDULE_NAME, scheduleType: "recurring" as const };
+    const history = { lastExecutedAt: state?.last_executed_at ?? null, executionCount: state?.execution_count ?? 0, backlog };
+    const source = stored ? ("api" as const) : ("config" as const);
     if (!spec || !settings.ok) {
+      const error = settings.ok ? "no schedule" : settings.errors.join("; ");
       return [
-        {
-          ...common,
-          cron: this.env.PIPELINE_CRON,
-          every: null,
-          timezone: "UTC",
-          interval: null,
-          enabled: false,
-          missedRuns: "latest",
-          maxCatchUp: 10,
-          nextExecuteAt: null,
-          error: settings.ok ? "no schedule" : settings.errors.join("; "),
-        },
+        { ...identity, cron: this.env.PIPELINE_CRON, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source, nextExecuteAt: null, ...history, error },
       ];
     }
     return [
       {
-        id: common.id,
-        name: common.name,
-        scheduleType: common.scheduleType,
+        ...identity,
         cron: spec.cron,
         every: spec.intervalMs === null ? null : formatInterval(spec.intervalMs),
         timezone: spec.timezone,
@@ -251,11 +233,9 @@ export class PipelineScheduler extends Agent<Env> {
         enabled: spec.enabled,
         missedRuns: spec.missedRuns,
         maxCatchUp: spec.maxCatchUp,
-        source: common.source,
+        source,
         nextExecuteAt: spec.enabled ? (next?.slot ?? nextSlot(spec, now)) : null,
-        lastExecutedAt: common.lastExecutedAt,
-        executionCount: common.executionCount,
-        backlog,
+        ...history,
       },
     ];
   }
