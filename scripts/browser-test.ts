@@ -41,6 +41,16 @@ async function chartDrew(page: Page, id: string): Promise<boolean> {
   }, id);
 }
 
+/** Polls until `condition` holds (true) or `timeoutMs` passes (false). */
+async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
 async function main(): Promise<void> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-browser-"));
   migrateLocal(persistTo);
@@ -51,6 +61,18 @@ async function main(): Promise<void> {
     const page = await context.newPage();
     const problems: string[] = [];
     page.on("pageerror", (error) => problems.push(error.message));
+    // A Content-Security-Policy violation is reported on the console, not thrown.
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+    });
+
+    for (const path of ["/", "/dashboard.js", "/vendor/uPlot.iife.min.js"]) {
+      const response = await fetch(`${server.url}${path}`);
+      const csp = response.headers.get("content-security-policy") ?? "";
+      const safe = response.ok && csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'") && response.headers.get("x-frame-options") === "DENY" &&
+        response.headers.get("x-content-type-options") === "nosniff" && response.headers.get("referrer-policy") === "no-referrer";
+      check(safe, `${path} is served with CSP (no inline script), frame-ancestors 'none', X-Frame-Options DENY, nosniff, Referrer-Policy`);
+    }
 
     await page.goto(server.url);
     await page.locator("#token-dialog").waitFor({ state: "visible" });
@@ -73,8 +95,7 @@ async function main(): Promise<void> {
     // A second run, so the charts have a line to draw.
     await page.click("#trigger");
     await page.locator("#history tbody tr.succeeded").nth(1).waitFor({ timeout: 20_000 });
-    await page.waitForTimeout(1_500);
-    for (const id of ["chart-duration", "chart-loaded", "chart-success"]) check(await chartDrew(page, id), `chart ${id} drew`);
+    for (const id of ["chart-duration", "chart-loaded", "chart-success"]) check(await until(() => chartDrew(page, id)), `chart ${id} drew`);
 
     await page.click("#pause");
     await page.locator("#schedule-line", { hasText: "Paused" }).waitFor();

@@ -9,6 +9,10 @@
  * Then alerts against a real local receiver: none for those successes, `run_failed` for a run whose source
  * keeps answering 503, `run_recovered` for the next success.
  *
+ * Then a hostile source over a real socket: an NDJSON body with a 50 MB line between ten good lines, from
+ * a URL with an API key in its query. The run must end with 10 loaded and 1 rejected, /api/health must
+ * keep answering while the line streams, and the key must appear nowhere in the run or the server's log.
+ *
  * Every process it starts is stopped by the PID it started, also on failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -172,6 +176,7 @@ async function main(): Promise<number> {
     }
   }
   rmSync(persistTo, { recursive: true, force: true });
+  const hostile = process.env.FAULT_SKIP_HOSTILE === "1" ? null : await hostileSource();
 
   console.log(`\nFault injection: ${RECORDS} records per run, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   console.table(
@@ -188,9 +193,75 @@ async function main(): Promise<number> {
     })),
   );
   for (const problem of alertProblems) console.log(`alerts: ${problem}`);
-  const failed = outcomes.length !== STAGES_TO_RUN.length || outcomes.some((outcome) => outcome.problems.length > 0) || alertProblems.length > 0;
+  if (hostile) {
+    console.log(`hostile source: ${hostile.summary}`);
+    for (const problem of hostile.problems) console.log(`hostile source: ${problem}`);
+  }
+  const failed =
+    outcomes.length !== STAGES_TO_RUN.length || outcomes.some((outcome) => outcome.problems.length > 0) || alertProblems.length > 0 || (hostile?.problems.length ?? 0) > 0;
   console.log(failed ? "FAULT INJECTION FAILED" : "fault injection passed");
   return failed ? 1 : 0;
+}
+
+/** A 50 MB NDJSON line over a real socket, from a URL carrying an API key. */
+async function hostileSource(): Promise<{ summary: string; problems: string[] }> {
+  const persistTo = mkdtempSync(join(tmpdir(), "pipeline-hostile-"));
+  const source = await startSourceServer();
+  const secret = "fault-key-6d1c0a9b";
+  const good = (from: number) => Array.from({ length: 5 }, (_, index) => `${JSON.stringify({ id: `h${from + index}`, value: "1", timestamp: 0 })}\n`).join("");
+  const piece = Buffer.alloc(64 * 1024, "x");
+  source.route("/huge.ndjson", async (response) => {
+    response.writeHead(200, { "content-type": "application/x-ndjson" });
+    response.write(`${good(0)}{"id":"huge","pad":"`);
+    for (let written = 0; written < 50 * 1024 * 1024; written += piece.length) {
+      if (response.destroyed) return;
+      if (!response.write(piece)) await new Promise((resolve) => response.once("drain", resolve));
+    }
+    response.end(`"}\n${good(5)}`);
+  });
+  const vars = {
+    ALLOW_UNAUTHENTICATED: "true",
+    PIPELINE_CONFIG: JSON.stringify({ sources: [{ type: "http", url: `${source.url.replace("/records", "/huge.ndjson")}?api_key=${secret}`, format: "ndjson", timeoutMs: 60_000 }] }),
+  };
+  const problems: string[] = [];
+  let server: DevServer | undefined;
+  let summary = "";
+  try {
+    migrateLocal(persistTo);
+    server = await startDev({ persistTo, vars });
+    const begun = Date.now();
+    const trigger = await api(server, "/api/pipeline/trigger", { method: "POST" });
+    let run: any;
+    let slowestHealth = 0;
+    let healthChecks = 0;
+    do {
+      const asked = Date.now();
+      const health = await fetch(`${server.url}/api/health`, { signal: AbortSignal.timeout(30_000) });
+      if (!health.ok) problems.push(`/api/health answered ${health.status}`);
+      slowestHealth = Math.max(slowestHealth, Date.now() - asked);
+      healthChecks += 1;
+      run = await api(server, `/api/pipeline/runs/${trigger.pipelineId}`);
+      await sleep(50);
+    } while (run.status === "running" && Date.now() - begun < 120_000);
+    const took = Date.now() - begun;
+    summary = `${run.status} in ${(took / 1000).toFixed(1)} s, extracted ${run.accounting.extracted} = ${run.accounting.loaded} + ${run.accounting.rejected}, ` +
+      `"${run.rejected?.[0]?.reason}", /api/health answered ${healthChecks} times meanwhile, slowest ${slowestHealth} ms`;
+    if (run.status !== "succeeded") problems.push(`the run ended ${run.status}: ${run.error}`);
+    if (run.accounting.loaded !== 10 || run.accounting.rejected !== 1) problems.push(`expected 10 loaded and 1 rejected, got ${JSON.stringify(run.accounting)}`);
+    if (slowestHealth > 2_000) problems.push(`/api/health took ${slowestHealth} ms while the line streamed`);
+    // A failing request with the key, so its URL goes through errors and logs too.
+    source.route("/huge.ndjson", async (response) => void response.writeHead(500).end("down"));
+    const failed = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
+    const everything = JSON.stringify([run, failed]) + server.log.join("");
+    if (failed.run?.status !== "failed") problems.push(`the failing run ended ${failed.run?.status}`);
+    if (everything.includes(secret)) problems.push("the API key appears in a run or in the server's log");
+    if (!JSON.stringify(failed).includes("api_key=***")) problems.push(`the failed run does not show the URL redacted: ${failed.run?.error}`);
+  } finally {
+    if (server) await stopDev(server);
+    await source.close();
+    rmSync(persistTo, { recursive: true, force: true });
+  }
+  return { summary, problems };
 }
 
 main().then(

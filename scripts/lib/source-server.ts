@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type ServerResponse, type Server } from "node:http";
 
 /**
  * A local HTTP source on 127.0.0.1 for scripts: serves whatever records the script sets, as a JSON array,
@@ -8,6 +8,10 @@ export interface SourceServer {
   url: string;
   /** What the next requests get. */
   serve(records: unknown[], options?: { slowMs?: number; status?: number }): void;
+  /** Answers requests to `path` (query ignored) with a handler that writes the response itself. */
+  route(path: string, handler: (response: ServerResponse) => Promise<void>): void;
+  /** Every request's URL, as received. */
+  readonly requests: string[];
   /** Requests whose body has started to go out. */
   readonly started: number;
   close(): Promise<void>;
@@ -18,7 +22,15 @@ export async function startSourceServer(): Promise<SourceServer> {
   let slowMs = 0;
   let status = 200;
   let started = 0;
+  const routes = new Map<string, (response: ServerResponse) => Promise<void>>();
+  const requests: string[] = [];
   const server: Server = createServer(async (request, response) => {
+    requests.push(request.url ?? "");
+    const route = routes.get((request.url ?? "").split("?")[0]!);
+    if (route) {
+      await route(response);
+      return;
+    }
     if (!request.url?.startsWith("/records")) {
       response.writeHead(404).end();
       return;
@@ -52,6 +64,10 @@ export async function startSourceServer(): Promise<SourceServer> {
       slowMs = options.slowMs ?? 0;
       status = options.status ?? 200;
     },
+    route(path, handler) {
+      routes.set(path, handler);
+    },
+    requests,
     get started() {
       return started;
     },

@@ -2,8 +2,9 @@ import { Agent } from "agents";
 import type { PipelineSettings } from "../config/settings";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/metrics";
 import { alertFor, alertMessage, type AlertEvent } from "../domain/alerts";
-import { backoffDelay } from "../domain/backoff";
-import { classifyErrorMessage, classifyHttpStatus } from "../domain/failures";
+import { backoffDelay, retryDelay } from "../domain/backoff";
+import { classifyError, classifyHttpStatus, MEMORY_ADVICE, parseRetryAfter } from "../domain/failures";
+import { redactText } from "../domain/redaction";
 import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
 import {
   cancelRun,
@@ -196,11 +197,14 @@ export class PipelineCoordinator extends Agent<Env> {
     let error: string | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       attempts = attempt;
+      let retryAfterMs: number | null = null;
       try {
+        // The webhook's own address is a secret: it is never followed elsewhere, and never shown.
         const response = await fetch(url, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(message),
+          redirect: "manual",
           signal: AbortSignal.timeout(ALERT_TIMEOUT_MS),
         });
         await response.body?.cancel();
@@ -210,10 +214,11 @@ export class PipelineCoordinator extends Agent<Env> {
         }
         error = `the webhook answered HTTP ${response.status}`;
         if (classifyHttpStatus(response.status) === "permanent") break;
+        retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
       } catch (caught) {
-        error = `the webhook could not be reached: ${caught instanceof Error ? caught.message : String(caught)}`;
+        error = `the webhook could not be reached: ${redactText(caught instanceof Error ? caught.message : String(caught), [url])}`;
       }
-      if (attempt < maxAttempts) await sleep(backoffDelay(attempt, stored.settings.retry));
+      if (attempt < maxAttempts) await sleep(retryDelay(attempt, stored.settings.retry, { retryAfterMs }));
     }
     const latest = this.loadRun(payload.runId);
     if (!latest) return;
@@ -543,7 +548,7 @@ export class PipelineCoordinator extends Agent<Env> {
         continue;
       }
       this.log("stage_failed", runId, { stage: step.stage, attempt, error: outcome.error, transient: outcome.transient });
-      await this.finishRun(stageFailed(current, step.stage, outcome.error, Date.now()), settings);
+      await this.finishRun(stageFailed(current, step.stage, outcome.error, Date.now(), outcome.source), settings);
       return;
     }
   }
@@ -567,6 +572,7 @@ export class PipelineCoordinator extends Agent<Env> {
       error: plans.length > 1 ? `${failures.length} of ${plans.length} shards failed: ${errors.join("; ")}` : errors[0]!,
       transient: failures.every((failure) => failure.transient),
       cancelled: failures.some((failure) => failure.cancelled),
+      ...(failures.find((failure) => failure.source) ? { source: failures.find((failure) => failure.source)!.source } : {}),
     };
   }
 
@@ -756,9 +762,12 @@ export class PipelineCoordinator extends Agent<Env> {
   }
 }
 
+/** A stage call that failed in the platform (the agent's isolate reset, ran out of memory, was overloaded). */
 function rpcFailure(task: StageTask, error: unknown): StageOutcome {
   const message = error instanceof Error ? error.message : String(error);
-  return { ok: false, error: `the ${task.stage} stage agent failed: ${message}`, transient: classifyErrorMessage(message) === "transient" };
+  const classified = classifyError(error);
+  const advice = classified.memory ? `: ${MEMORY_ADVICE} (now ${task.settings.chunkRecords})` : "";
+  return { ok: false, error: `the ${task.stage} stage agent failed: ${message}${advice}`, transient: classified.kind === "transient" };
 }
 
 /** A stub that reached an instance in the middle of destroy() fails with "destroyed"; it is not the stage's failure. */

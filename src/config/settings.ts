@@ -4,6 +4,8 @@ import { DEFAULT_THRESHOLDS, type CategoryThresholds } from "../domain/categorie
 import { DEFAULT_FIELDS, DEFAULT_RULES, type FieldMapping, type ValidationRules } from "../domain/mapping";
 import type { StallPolicy } from "../domain/run";
 import { checkSchedule, DEFAULT_SCHEDULE, type ScheduleSpec } from "../domain/schedule";
+import { CSV_QUOTE_POLICIES, type CsvQuotePolicy } from "../sources/formats/csv-records";
+import { placeholderNames } from "../sources/placeholders";
 
 /** How the records of an HTTP source are laid out. */
 export type SourceFormat = "json" | "ndjson" | "csv";
@@ -17,19 +19,31 @@ export type Pagination =
   /** A JSON body with a cursor field, sent back as a query parameter for the next page. */
   | { type: "cursor-field"; field: string; param: string };
 
+/** What happens when a redirect or a next page leads to another origin than the source's own URL. */
+export const CROSS_ORIGIN_POLICIES = ["strip-headers", "refuse"] as const;
+export type CrossOriginPolicy = (typeof CROSS_ORIGIN_POLICIES)[number];
+
 export interface HttpSource {
   kind: "http";
   name: string;
+  /** May hold `{{NAME}}` placeholders in its path and query, filled from `secrets` at request time. */
   url: string;
   format: SourceFormat;
   /** JSON only: where the records array is, e.g. "data" for `{ "data": [...] }`. Empty: the body is the array. */
   recordsPath: string;
-  /** Request headers; `{{NAME}}` is replaced by the Worker secret NAME when the request is made. */
+  /** Request headers; `{{NAME}}` is replaced by the secret NAME when the request is made. */
   headers: Record<string, string>;
+  /** The Worker secrets (or variables) this source's placeholders may use. Nothing else is ever read. */
+  secrets: string[];
+  /** Configured headers go to the source's own origin only; elsewhere they are dropped, or the read is refused. */
+  crossOrigin: CrossOriginPolicy;
   pagination: Pagination;
   maxPages: number;
   timeoutMs: number;
   csvDelimiter: string;
+  csvQuoteErrors: CsvQuotePolicy;
+  /** A quoted CSV field running over more lines than this is taken for a broken quote. */
+  csvMaxRecordLines: number;
 }
 
 export type SourceSettings = { kind: "sample"; name: string } | HttpSource;
@@ -63,6 +77,8 @@ export interface PipelineSettings {
   destination: string;
   /** Records per staged chunk. */
   chunkRecords: number;
+  /** A record (NDJSON line, JSON element, CSV row) larger than this is rejected without being held. */
+  maxRecordBytes: number;
   /** Stage agents working side by side: transform over chunks, load over id buckets. */
   parallelism: { transform: number; load: number };
   /** Multi-row statements per D1 batch (one transaction). */
@@ -78,11 +94,37 @@ export interface PipelineSettings {
   historyLimit: number;
 }
 
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 const fieldPath = z.string().min(1).max(200);
-const httpUrl = z
+/** The service's own secrets: no source may ever send them anywhere. */
+export const RESERVED_SECRETS = ["API_TOKEN", "ALERT_WEBHOOK_URL"] as const;
+
+/**
+ * A source URL: http(s), no `user:pass@` (credentials belong in a header, where they can be kept to the
+ * source's origin and out of every report), placeholders only after the origin.
+ */
+export function checkSourceUrl(value: string): string | null {
+  const probe = value.replace(/\{\{[^}]*\}\}/g, "x");
+  if (!/^https?:\/\/\S+$/i.test(value) || !URL.canParse(probe)) return "must be an http(s) URL";
+  const url = new URL(probe);
+  if (url.username || url.password) {
+    return 'must not carry credentials (user:password@); send them in a header, e.g. headers: { "Authorization": "Basic {{SOURCE_AUTH}}" } with secrets: ["SOURCE_AUTH"]';
+  }
+  const origin = /^https?:\/\/[^/?#]*/i.exec(value)?.[0] ?? "";
+  if (origin.includes("{{")) return "may use {{placeholders}} in its path and query only, not in its host";
+  return null;
+}
+
+const httpUrl = z.string().superRefine((value, ctx) => {
+  const problem = checkSourceUrl(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+const secretName = z
   .string()
-  .refine((value) => /^https?:\/\/\S+$/i.test(value) && URL.canParse(value), { message: "must be an http(s) URL" });
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)")
+  .refine((name) => !(RESERVED_SECRETS as readonly string[]).includes(name), { message: `is the service's own secret; a source may not use ${RESERVED_SECRETS.join(" or ")}` });
 
 const PaginationSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
@@ -99,12 +141,28 @@ const HttpSourceSchema = z
     format: z.enum(["json", "ndjson", "csv"]).default("json"),
     recordsPath: z.string().max(200).default(""),
     headers: z.record(z.string().min(1).max(200), z.string().max(4_000)).default({}),
+    secrets: z.array(secretName).max(20).default([]),
+    crossOrigin: z.enum(CROSS_ORIGIN_POLICIES).default("strip-headers"),
     pagination: PaginationSchema.default({ type: "none" }),
     maxPages: z.number().int().min(1).max(100_000).default(100),
     timeoutMs: ms(100, 300_000).optional(),
-    csvDelimiter: z.string().min(1).max(4).default(","),
+    csvDelimiter: z.string().length(1, "must be one character").default(","),
+    csvQuoteErrors: z.enum(CSV_QUOTE_POLICIES).default("fail"),
+    csvMaxRecordLines: z.number().int().min(1).max(100_000).default(100),
   })
   .superRefine((source, ctx) => {
+    const declared = new Set(source.secrets);
+    const uses: [string[], string][] = [
+      [placeholderNames(source.url), "url"],
+      ...Object.entries(source.headers).map(([name, value]): [string[], string] => [placeholderNames(value), `headers.${name}`]),
+    ];
+    for (const [names, where] of uses) {
+      for (const name of names) {
+        if (!declared.has(name)) {
+          ctx.addIssue({ code: "custom", path: where === "url" ? ["url"] : ["headers"], message: `${where} uses {{${name}}}, which is not in this source's secrets (add "secrets": ["${name}"])` });
+        }
+      }
+    }
     const bodyPagination = source.pagination.type === "next-url-field" || source.pagination.type === "cursor-field";
     if (bodyPagination && source.format !== "json") {
       ctx.addIssue({ code: "custom", path: ["pagination"], message: `${source.pagination.type} pagination needs format "json"` });
@@ -184,6 +242,7 @@ export const PipelineConfigSchema = z.strictObject({
     .prefault({}),
   history: z.strictObject({ maxRuns: z.number().int().min(1).max(100_000).default(1_000) }).prefault({}),
   chunkRecords: z.number().int().min(1).max(100_000).default(20_000),
+  maxRecordBytes: z.number().int().min(1_024).max(32 * 1024 * 1024).default(DEFAULT_MAX_RECORD_BYTES),
 });
 
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
@@ -196,8 +255,14 @@ const EnvSchema = z.object({
   PIPELINE_SOURCE_URL: z
     .string()
     .trim()
-    .refine((value) => value === "" || (/^https?:\/\/[^\s]+$/i.test(value) && URL.canParse(value)), {
-      message: "PIPELINE_SOURCE_URL must be empty (built-in sample) or an http(s) URL",
+    .superRefine((value, ctx) => {
+      if (value === "") return;
+      if (!/^https?:\/\/[^\s]+$/i.test(value) || !URL.canParse(value)) {
+        ctx.addIssue({ code: "custom", message: "PIPELINE_SOURCE_URL must be empty (built-in sample) or an http(s) URL" });
+        return;
+      }
+      const problem = checkSourceUrl(value);
+      if (problem) ctx.addIssue({ code: "custom", message: `PIPELINE_SOURCE_URL ${problem}` });
     }),
   D1_DATABASE_NAME: z.string().trim().min(1, "D1_DATABASE_NAME is empty"),
   PIPELINE_CONFIG: z.unknown().optional(),
@@ -215,12 +280,12 @@ export function readSettings(env: Record<string, unknown>, pipeline: string): Se
   const cron = checkSchedule(schedule);
   if (!cron.ok) return { ok: false, errors: [`${cron.reason.startsWith("timezone") ? "PIPELINE_CONFIG.schedule" : "PIPELINE_CRON"}: ${cron.reason}`] };
 
-  const { sources, fields, thresholds, validation, watermark, parallelism, load, retries, timeouts, recovery, history, chunkRecords } = config.config;
+  const { sources, fields, thresholds, validation, watermark, parallelism, load, retries, timeouts, recovery, history, chunkRecords, maxRecordBytes } = config.config;
   const url = parsed.data.PIPELINE_SOURCE_URL;
   if (url !== "" && sources) {
     return { ok: false, errors: ["set either PIPELINE_SOURCE_URL or PIPELINE_CONFIG.sources, not both"] };
   }
-  const configured: z.infer<typeof SourceSchema>[] = sources ?? (url === "" ? [{ type: "sample" }] : [{ type: "http", url, format: "json", recordsPath: "", headers: {}, pagination: { type: "none" }, maxPages: 100, csvDelimiter: "," }]);
+  const configured: z.infer<typeof SourceSchema>[] = sources ?? (url === "" ? [{ type: "sample" }] : [SourceSchema.parse({ type: "http", url })]);
   return {
     ok: true,
     settings: {
@@ -233,6 +298,7 @@ export function readSettings(env: Record<string, unknown>, pipeline: string): Se
       watermark: watermark ?? null,
       destination: `d1://${parsed.data.D1_DATABASE_NAME}/metrics`,
       chunkRecords,
+      maxRecordBytes,
       parallelism,
       statementsPerBatch: load.statementsPerBatch,
       retry: retries,
@@ -254,10 +320,14 @@ function toSourceSettings(source: z.infer<typeof SourceSchema>, index: number, d
     format: source.format,
     recordsPath: source.recordsPath,
     headers: source.headers,
+    secrets: source.secrets,
+    crossOrigin: source.crossOrigin,
     pagination: source.pagination,
     maxPages: source.maxPages,
     timeoutMs: source.timeoutMs ?? defaultTimeoutMs,
     csvDelimiter: source.csvDelimiter,
+    csvQuoteErrors: source.csvQuoteErrors,
+    csvMaxRecordLines: source.csvMaxRecordLines,
   };
 }
 

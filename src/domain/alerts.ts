@@ -1,3 +1,4 @@
+import { redactText } from "./redaction";
 import { accountFor, type Run, type RunStatus } from "./run";
 
 export type AlertEvent = "run_failed" | "run_cancelled" | "run_recovered";
@@ -54,16 +55,18 @@ export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): Al
     run_recovered: `:large_green_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} succeeded again`,
   }[event];
   const details = `extracted ${counts.extracted}, loaded ${counts.loaded}, rejected ${counts.rejected}`;
+  // Run errors are redacted where they arise; this is the last line of defence before a third party.
+  const error = run.error === undefined ? null : redactText(run.error);
   const link = /^https?:\/\//.test(statusUrl) ? ` <${statusUrl}|details>` : ` (${statusUrl})`;
   return {
-    text: `${headline}${run.error && event !== "run_recovered" ? `: ${run.error}` : ""}. ${details}.${link}`,
+    text: `${headline}${error && event !== "run_recovered" ? `: ${error}` : ""}. ${details}.${link}`,
     event,
     pipeline: run.pipeline,
     runId: run.pipelineId,
     status: run.status,
     trigger: run.trigger,
     stage,
-    error: run.error ?? null,
+    error,
     counts: { extracted: counts.extracted, loaded: counts.loaded, rejected: counts.rejected },
     durationMs: run.endTime === null ? null : run.endTime - run.startTime,
     statusUrl,

@@ -28,9 +28,14 @@ export function concatStaged(parts: readonly StagedData[]): StagedData {
   };
 }
 
-/** What served a run's records, and why earlier sources were passed over. */
+/**
+ * What served a run's records, and why earlier sources were passed over. When every source failed, it
+ * describes the last one tried (`served: false`), so a failed run still says what was attempted.
+ */
 export interface SourceReport {
   name: string;
+  /** Whether this source delivered the run's records. */
+  served: boolean;
   kind: "sample" | "http";
   url: string | null;
   format: string | null;
@@ -281,7 +286,8 @@ export function stageSucceeded(run: Run, stage: StageName, report: StageReport, 
   };
 }
 
-export function stageFailed(run: Run, stage: StageName, error: string, now: number): Run {
+/** A stage failed for good. `source` is extract's report of what it tried, kept on the failed run. */
+export function stageFailed(run: Run, stage: StageName, error: string, now: number, source?: SourceReport): Run {
   const stages = closeStages(run, stage, now, (current) => ({
     ...current,
     status: "failed",
@@ -289,7 +295,7 @@ export function stageFailed(run: Run, stage: StageName, error: string, now: numb
     attemptErrors: [...current.attemptErrors, error],
   }));
   const message = `${stage} stage failed: ${error}`;
-  return finish({ ...run, stages, error: message }, "failed", now, [message]);
+  return finish({ ...run, stages, error: message, source: source ?? run.source }, "failed", now, [message]);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { ApiError } from "./errors";
 
@@ -10,7 +11,9 @@ export const MAX_BODY_BYTES = 16 * 1024;
  * The parsed value is stored as `body`.
  */
 export function optionalJsonBody<Schema extends z.ZodType>(schema: Schema): MiddlewareHandler<{ Variables: { body: z.infer<Schema> } }> {
-  return async (c, next) => {
+  // Hono's bodyLimit counts a body sent without Content-Length (chunked) as it streams, and stops at the limit.
+  const limit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw tooLarge(); } });
+  return async (c, next) => limit(c, async () => {
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > MAX_BODY_BYTES) throw tooLarge();
     const bytes = new Uint8Array(await c.req.arrayBuffer());
@@ -35,7 +38,7 @@ export function optionalJsonBody<Schema extends z.ZodType>(schema: Schema): Midd
     }
     c.set("body", parsed.data);
     await next();
-  };
+  });
 }
 
 function tooLarge(): ApiError {

@@ -31,6 +31,7 @@ export const StageRunSchema = z.object({
 
 export const SourceReportSchema = z.object({
   name: z.string(),
+  served: z.boolean(),
   kind: z.enum(["sample", "http"]),
   url: z.string().nullable(),
   format: z.string().nullable(),

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { readSettings } from "../../src/config/settings";
 import worker from "../../src/index";
-import { fireArmedSlot, uniqueName } from "../support/runtime";
+import { fireArmedSlot, uniqueName, finished } from "../support/runtime";
 
 const DAY = 86_400_000;
 
@@ -94,7 +94,7 @@ describe("a fired slot", () => {
     expect(await fireArmedSlot(name)).toBe(true);
 
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
-    const run = await coordinator.waitForRun(`scheduled-${slot}`, 10_000);
+    const run = await finished(() => coordinator.getRun(`scheduled-${slot}`), 10_000);
     expect(run).toMatchObject({
       pipelineId: `scheduled-${slot}`,
       trigger: "scheduled",
@@ -122,7 +122,7 @@ describe("a fired slot", () => {
       Array.from({ length: 5 }, () => runInDurableObject(scheduler, (instance: PipelineScheduler) => instance.runScheduledSlot({ slot }))),
     );
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
-    await coordinator.waitForRun(`scheduled-${slot}`, 10_000);
+    await finished(() => coordinator.getRun(`scheduled-${slot}`), 10_000);
 
     expect((await coordinatorRuns(name)).map((run) => run.pipelineId)).toEqual([`scheduled-${slot}`]);
     const [view] = await scheduler.describeSchedule();
@@ -142,7 +142,7 @@ describe("a fired slot", () => {
     const skipped = await coordinator.startRun({ runId: `scheduled-${slot}`, trigger: "scheduled", scheduledFor: slot, settings: settings(name) });
     expect(skipped).toMatchObject({ outcome: "skipped", run: { status: "skipped", error: "skipped: run manual-1 was still active" } });
 
-    await coordinator.waitForRun("manual-1", 10_000);
+    await finished(() => coordinator.getRun("manual-1"), 10_000);
     const runs = await coordinatorRuns(name);
     expect(runs.map((run) => [run.pipelineId, run.status])).toEqual(
       expect.arrayContaining([

@@ -13,7 +13,7 @@ import type { RunView } from "../../src/domain/run";
 import type { PipelineStats } from "../../src/domain/stats";
 import { documentedOperations } from "../../src/http/openapi";
 import type { HistorySummarySchema, RunSchema, ScheduleViewSchema, StatsResponse } from "../../src/routes/response-schemas";
-import { api, apiJson } from "../support/runtime";
+import { api, apiJson, finished } from "../support/runtime";
 
 // Compile-time: each response schema and the type the agents return are assignable both ways.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -72,8 +72,9 @@ describe("real responses validate against the document", () => {
     const triggered = await conforms("/api/pipeline/trigger?wait=true", "/api/pipeline/trigger", { method: "POST" });
     expect(triggered.status).toBe(200);
     const runId = triggered.body.pipelineId;
-    expect((await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST" })).status).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST" });
+    expect(started.status).toBe(202);
+    await finished(async () => (await apiJson(started.body.statusUrl)).body);
     await conforms(`/api/pipeline/runs/${runId}`, "/api/pipeline/runs/{id}");
     await conforms(`/api/pipeline/runs/${runId}/rejected`, "/api/pipeline/runs/{id}/rejected");
     await conforms("/api/pipeline/last", "/api/pipeline/last");

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { listMetrics, listRejections } from "../../src/db/metrics";
-import { api, apiJson, stagedKeys, stagedKeysAfterRun, stagesAfterRun } from "../support/runtime";
+import { api, apiJson, finished, stagedKeys, stagedKeysAfterRun, stagesAfterRun } from "../support/runtime";
 
 async function runOnce() {
   const { status, body, headers } = await apiJson("/api/pipeline/trigger?wait=true", { method: "POST" });
@@ -25,8 +25,7 @@ describe("POST /api/pipeline/trigger", () => {
     });
     expect(headers.get("Location")).toBe(body.statusUrl);
     // Let it finish so it does not overlap the next test's run.
-    const finished = await apiJson(body.statusUrl);
-    if (finished.body.status === "running") await api("/api/pipeline/trigger?wait=true", { method: "POST" });
+    expect((await finished(async () => (await apiJson(body.statusUrl)).body)).status).toBe("succeeded");
   });
 
   it("with ?wait=true answers 200 with the finished run: 4 extracted, rec-2 rejected, 3 loaded", async () => {

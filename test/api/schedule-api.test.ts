@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { DEFAULT_SCHEDULE, nextSlot } from "../../src/domain/schedule";
-import { apiJson, eventually, uniqueName } from "../support/runtime";
+import { apiJson, eventually, uniqueName, finished } from "../support/runtime";
 
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
 
@@ -103,7 +103,7 @@ describe("missed runs", () => {
   it("latest: runs the most recent missed slot once and records the others as skipped", async () => {
     const { coordinator, lastSlot } = await afterOutage("latest", 3);
     const newest = `scheduled-${lastSlot + 3 * HOUR}`;
-    await coordinator.waitForRun(newest, 10_000);
+    await finished(() => coordinator.getRun(newest), 10_000);
     const runs = (await coordinator.getHistory(10, null)).runs;
     expect(byStatus(runs)).toEqual([
       [newest, "succeeded"],
@@ -122,11 +122,11 @@ describe("missed runs", () => {
   it("all: runs each missed slot in order, one at a time, bounded by maxCatchUp", async () => {
     const { scheduler, coordinator, lastSlot } = await afterOutage("all", 4, 3);
     const first = `scheduled-${lastSlot + 2 * HOUR}`;
-    await coordinator.waitForRun(first, 10_000);
+    await finished(() => coordinator.getRun(first), 10_000);
     expect((await scheduler.describeSchedule())[0]!.backlog).toEqual([lastSlot + 3 * HOUR, lastSlot + 4 * HOUR]);
     for (const hour of [3, 4]) {
       await runInDurableObject(scheduler, (instance: PipelineScheduler) => instance.drainBacklog());
-      await coordinator.waitForRun(`scheduled-${lastSlot + hour * HOUR}`, 10_000);
+      await finished(() => coordinator.getRun(`scheduled-${lastSlot + hour * HOUR}`), 10_000);
     }
     const runs = (await coordinator.getHistory(10, null)).runs;
     expect(byStatus(runs).reverse()).toEqual([

@@ -29,10 +29,14 @@ describe("readSettings", () => {
         format: "json",
         recordsPath: "",
         headers: {},
+        secrets: [],
+        crossOrigin: "strip-headers",
         pagination: { type: "none" },
         maxPages: 100,
         timeoutMs: 10_000,
         csvDelimiter: ",",
+        csvQuoteErrors: "fail",
+        csvMaxRecordLines: 100,
       },
     ]);
   });
@@ -91,7 +95,7 @@ describe("PIPELINE_CONFIG sources and rules", () => {
   it("reads an ordered list of sources with formats, pagination, headers and fallbacks", () => {
     const result = withConfig({
       sources: [
-        { type: "http", name: "api", url: "https://api.example.com/v1/readings", format: "json", recordsPath: "data", pagination: { type: "cursor-field", field: "next_cursor", param: "cursor" }, headers: { Authorization: "Bearer {{SOURCE_TOKEN}}" }, maxPages: 50 },
+        { type: "http", name: "api", url: "https://api.example.com/v1/readings", format: "json", recordsPath: "data", pagination: { type: "cursor-field", field: "next_cursor", param: "cursor" }, headers: { Authorization: "Bearer {{SOURCE_TOKEN}}" }, secrets: ["SOURCE_TOKEN"], maxPages: 50 },
         { type: "http", url: "https://mirror.example.com/readings.csv", format: "csv", pagination: { type: "link-header" }, timeoutMs: 30_000 },
         { type: "sample" },
       ],
@@ -129,6 +133,9 @@ describe("PIPELINE_CONFIG sources and rules", () => {
     [{ validation: { value: { min: 5, max: 1 } } }, "PIPELINE_CONFIG.validation.value: min must not be above max"],
     [{ parallelism: { load: 0 } }, "PIPELINE_CONFIG.parallelism.load: Too small"],
     [{ fields: { identifier: "x" } }, 'PIPELINE_CONFIG.fields: Unrecognized key: "identifier"'],
+    [{ sources: [{ type: "http", url: "https://x.example", format: "csv", csvDelimiter: "::" }] }, "PIPELINE_CONFIG.sources[0].csvDelimiter: must be one character"],
+    [{ sources: [{ type: "http", url: "https://x.example", csvQuoteErrors: "guess" }] }, "PIPELINE_CONFIG.sources[0].csvQuoteErrors: Invalid option"],
+    [{ maxRecordBytes: 10 }, "PIPELINE_CONFIG.maxRecordBytes: Too small"],
   ])("refuses %j naming the key", (config, message) => {
     const result = withConfig(config);
     expect(result.ok).toBe(false);
@@ -138,5 +145,35 @@ describe("PIPELINE_CONFIG sources and rules", () => {
   it("refuses PIPELINE_SOURCE_URL together with configured sources", () => {
     const result = readSettings({ ...base, PIPELINE_SOURCE_URL: "https://a.example", PIPELINE_CONFIG: { sources: [{ type: "sample" }] } }, "default");
     expect(result).toEqual({ ok: false, errors: ["set either PIPELINE_SOURCE_URL or PIPELINE_CONFIG.sources, not both"] });
+  });
+});
+
+describe("source secrets and URLs", () => {
+  const withSource = (source: Record<string, unknown>) => readSettings({ ...base, PIPELINE_CONFIG: { sources: [{ type: "http", ...source }] } }, "default");
+  const errors = (result: ReturnType<typeof withSource>) => (result.ok ? [] : result.errors);
+
+  it("refuses user:password@ in a source URL, saying to use a header", () => {
+    expect(errors(withSource({ url: "https://bob:hunter2@api.example.com/x" }))).toEqual([
+      'PIPELINE_CONFIG.sources[0].url: must not carry credentials (user:password@); send them in a header, e.g. headers: { "Authorization": "Basic {{SOURCE_AUTH}}" } with secrets: ["SOURCE_AUTH"]',
+    ]);
+    const shorthand = readSettings({ ...base, PIPELINE_SOURCE_URL: "https://bob:hunter2@api.example.com/x" }, "default");
+    expect(!shorthand.ok && shorthand.errors[0]).toMatch(/^PIPELINE_SOURCE_URL must not carry credentials/);
+    expect(JSON.stringify(shorthand)).not.toContain("hunter2");
+  });
+
+  it("accepts placeholders in the URL's path and query, declared as secrets", () => {
+    const result = withSource({ url: "https://api.example.com/{{ACCOUNT}}/x?key={{SOURCE_KEY}}", secrets: ["ACCOUNT", "SOURCE_KEY"] });
+    expect(result.ok && result.settings.sources[0]).toMatchObject({ url: "https://api.example.com/{{ACCOUNT}}/x?key={{SOURCE_KEY}}", secrets: ["ACCOUNT", "SOURCE_KEY"] });
+  });
+
+  it.each([
+    [{ url: "https://api.example.com/x?key={{SOURCE_KEY}}" }, 'PIPELINE_CONFIG.sources[0].url: url uses {{SOURCE_KEY}}, which is not in this source\'s secrets (add "secrets": ["SOURCE_KEY"])'],
+    [{ url: "https://api.example.com/x", headers: { "X-Api-Key": "{{API_TOKEN}}" } }, "PIPELINE_CONFIG.sources[0].headers: headers.X-Api-Key uses {{API_TOKEN}}, which is not in this source's secrets"],
+    [{ url: "https://api.example.com/x", secrets: ["API_TOKEN"] }, "PIPELINE_CONFIG.sources[0].secrets[0]: is the service's own secret; a source may not use API_TOKEN or ALERT_WEBHOOK_URL"],
+    [{ url: "https://api.example.com/x", secrets: ["ALERT_WEBHOOK_URL"] }, "is the service's own secret"],
+    [{ url: "https://api.example.com/x", secrets: ["not a name"] }, "PIPELINE_CONFIG.sources[0].secrets[0]: must be a variable name"],
+    [{ url: "https://{{HOST}}/x", secrets: ["HOST"] }, "PIPELINE_CONFIG.sources[0].url: may use {{placeholders}} in its path and query only, not in its host"],
+  ])("refuses %j", (source, message) => {
+    expect(errors(withSource(source)).join("\n")).toContain(message);
   });
 });

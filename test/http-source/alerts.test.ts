@@ -7,6 +7,8 @@ import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { ALERT_HOOK, network } from "../support/network";
 import { apiJson, eventually } from "../support/runtime";
+import { runPipeline } from "../support/runs";
+import { httpSource } from "../support/settings";
 
 const SOURCE = "https://source.example.test/records";
 const good = () => HttpResponse.json([{ id: "ok", value: "1", timestamp: 0 }]);
@@ -75,5 +77,21 @@ describe("alerts", () => {
     const after = (await apiJson(`/api/pipeline/runs/${failed.pipelineId}`)).body;
     expect(after.status).toBe("failed");
     expect(after.error).toBe(failed.error);
+  });
+
+  it("waits as long as the receiver's Retry-After asks before trying again", async () => {
+    const times: number[] = [];
+    network.use(
+      http.get(SOURCE, broken),
+      http.post(ALERT_HOOK, () => {
+        times.push(Date.now());
+        return times.length === 1 ? new HttpResponse(null, { status: 429, headers: { "retry-after": "1" } }) : new HttpResponse(null, { status: 204 });
+      }),
+    );
+    const { coordinator, runId } = await runPipeline({ sources: [httpSource(SOURCE)], retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5_000 } });
+    const alerts = (await eventually(() => coordinator.getRun(runId), (run) => run?.alerts.every((alert) => alert.status !== "pending") ?? false))!.alerts;
+    expect(alerts).toMatchObject([{ event: "run_failed", status: "delivered", attempts: 2 }]);
+    // The backoff alone would wait at most 1 ms; the clock here ticks coarsely, hence the margin.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(900);
   });
 });

@@ -11,6 +11,7 @@ import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import type { PipelineCoordinator } from "../../src/agents/pipeline-coordinator";
 import { listMetrics, listRejections } from "../../src/db/metrics";
+import { NOTHING_STAGED } from "../../src/domain/run";
 import { network } from "../support/network";
 import { httpSource, settingsFor } from "../support/settings";
 import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, uniqueName } from "../support/runtime";
@@ -22,6 +23,11 @@ const records = (prefix: string, count: number) =>
 /** A response that only comes when the request is aborted (or never). */
 function hang(request: { signal: AbortSignal }): Promise<Response> {
   return new Promise((resolve) => request.signal.addEventListener("abort", () => resolve(HttpResponse.error()), { once: true }));
+}
+
+/** Waits until the run has gone `ms` without progress, as the stall detector measures it. */
+async function stalledFor(ms: number, read: () => Promise<{ lastProgressAt: number | null } | null>) {
+  await eventually(read, (run) => run !== null && run.lastProgressAt !== null && Date.now() - run.lastProgressAt > ms);
 }
 
 async function runAndWait() {
@@ -165,13 +171,13 @@ describe("the stall watchdog", () => {
     );
     expect(armed).toContain("watchdog");
 
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await stalledFor(150, () => coordinator.getRun("manual-7"));
     await coordinator.watchdog();
     const resumed = await coordinator.getRun("manual-7");
     expect(resumed).toMatchObject({ status: "running", resumes: 1 });
     await eventually(() => coordinator.getRun("manual-7"), (run) => run?.stages[0]?.attempts === 2);
 
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await stalledFor(150, () => coordinator.getRun("manual-7"));
     await coordinator.watchdog();
     const failed = await coordinator.getRun("manual-7");
     expect(failed?.status).toBe("failed");
@@ -262,5 +268,47 @@ describe("record-level garbage from a source", () => {
     const stored = await listRejections(env.DB, "default", run.pipelineId);
     expect(stored.find((row) => row.position === 3)!.raw.length).toBeLessThanOrEqual(16 * 1024 + "…[truncated]".length);
     expect(stored.find((row) => row.position === 3)!.raw.endsWith("…[truncated]")).toBe(true);
+  });
+});
+
+describe("a newer attempt of a stage", () => {
+  it("waits until the older attempt has stopped reading before it reads the source itself", async () => {
+    const events: string[] = [];
+    let requests = 0;
+    network.use(
+      http.get(SOURCE, () => {
+        const request = ++requests;
+        events.push(`request ${request}`);
+        if (request > 1) return HttpResponse.json(records("second", 2));
+        // The first attempt gets a body that never ends: it is still reading when the second arrives.
+        return new HttpResponse(
+          new ReadableStream<Uint8Array>({
+            pull: (controller) => new Promise<void>((resolve) => setTimeout(() => (events.push("read"), controller.enqueue(new TextEncoder().encode(" ".repeat(1024))), resolve()), 1)),
+          }),
+        );
+      }),
+    );
+    const runId = uniqueName("overlap");
+    const stage = env.ExtractStage.getByName(`${runId}:extract`);
+    const task = (attempt: number) => ({
+      runId,
+      stage: "extract" as const,
+      attempt,
+      shard: 0,
+      shards: 1,
+      offset: 0,
+      input: { records: [NOTHING_STAGED], rejected: [], raw: NOTHING_STAGED },
+      settings: settingsFor(runId, { sources: [httpSource(SOURCE, { timeoutMs: 60_000 })] }),
+      watermark: null,
+    });
+    const first = stage.runStage(task(1));
+    await eventually(async () => requests, (count) => count === 1);
+    await eventually(async () => events.filter((event) => event === "read").length, (reads) => reads >= 3);
+    const newer = await env.ExtractStage.getByName(`${runId}:extract`).runStage(task(2));
+    expect(await first).toMatchObject({ ok: false, cancelled: true, error: "superseded by attempt 2" });
+    expect(newer).toMatchObject({ ok: true, report: { outputCount: 2 } });
+    const second = events.indexOf("request 2");
+    expect(events.slice(0, second)).toContain("read");
+    expect(events.slice(second)).toEqual(["request 2"]);
   });
 });

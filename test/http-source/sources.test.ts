@@ -12,21 +12,12 @@ import type { HttpSource, PipelineSettings } from "../../src/config/settings";
 import { listMetrics, listRejections } from "../../src/db/metrics";
 import { STAGE_NAMES } from "../../src/domain/stages";
 import { network } from "../support/network";
+import { runPipeline } from "../support/runs";
 import { httpSource, settingsFor } from "../support/settings";
-import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, uniqueName } from "../support/runtime";
+import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, uniqueName, finished } from "../support/runtime";
 
 const API = "https://api.example.test";
 const reading = (id: string, value: number | string, minute = 0) => ({ id, value: String(value), timestamp: `2024-05-01T00:${String(minute).padStart(2, "0")}:00Z`, metadata: { type: "t" } });
-
-async function runPipeline(changes: Partial<PipelineSettings>, name = uniqueName("pipe")) {
-  const coordinator = await getAgentByName(env.PipelineCoordinator, name);
-  const runId = `manual-${Date.now()}`;
-  const settings = settingsFor(name, changes);
-  const started = await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings });
-  expect(started.outcome).toBe("started");
-  const run = (await coordinator.waitForRun(runId, 20_000))!;
-  return { run, name, coordinator };
-}
 
 const source = (path: string, changes: Partial<HttpSource> = {}) => httpSource(`${API}${path}`, changes);
 
@@ -69,7 +60,7 @@ describe("formats", () => {
     });
     expect(run.status).toBe("succeeded");
     expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, balanced: true });
-    expect(run.rejected[0]!.reason).toMatch(/^CSV row: Too few fields/);
+    expect(run.rejected[0]!.reason).toBe("CSV line 4: Too few fields: expected 4 fields but parsed 2");
     expect((await listMetrics(env.DB, name)).map((row) => [row.id, row.value, row.category, row.type, row.timestamp])).toEqual([
       ["s1", 42, "low", "temp", "2024-05-01T00:00:00.000Z"],
       ["s2", 250.5, "high", "humidity", "2024-05-01T01:00:00.000Z"],
@@ -147,7 +138,7 @@ describe("headers from secrets", () => {
       authorization = request.headers.get("authorization");
       return HttpResponse.json([reading("secret-1", 1)]);
     }));
-    const { run, coordinator } = await runPipeline({ sources: [source("/private", { headers: { Authorization: "Bearer {{SOURCE_TOKEN}}" } })] });
+    const { run, coordinator } = await runPipeline({ sources: [source("/private", { headers: { Authorization: "Bearer {{SOURCE_TOKEN}}" }, secrets: ["SOURCE_TOKEN"] })] });
     expect(run.status).toBe("succeeded");
     expect(authorization).toBe("Bearer test-source-token");
     const stored = JSON.stringify(await coordinator.getRun(run.pipelineId));
@@ -155,9 +146,9 @@ describe("headers from secrets", () => {
   });
 
   it("fails clearly when a secret is not set", async () => {
-    const { run } = await runPipeline({ sources: [source("/private", { headers: { "X-Key": "{{MISSING_KEY}}" } })] });
+    const { run } = await runPipeline({ sources: [source("/private", { headers: { "X-Key": "{{MISSING_KEY}}" }, secrets: ["MISSING_KEY"] })] });
     expect(run.status).toBe("failed");
-    expect(run.error).toContain("the secret MISSING_KEY used in the X-Key header of source primary is not set (npx wrangler secret put MISSING_KEY)");
+    expect(run.error).toContain("the secret MISSING_KEY declared by source primary is not set (npx wrangler secret put MISSING_KEY)");
   });
 });
 
@@ -187,6 +178,20 @@ describe("fallback sources", () => {
     expect(calls).toBe(2);
     expect(run.status).toBe("failed");
     expect(run.error).toBe(`extract stage failed: every source failed: primary: the source ${API}/gone answered HTTP 404 Not Found; mirror: the source ${API}/gone answered HTTP 404 Not Found`);
+    // The failed run still says what was tried: the last source, with the ones before it.
+    expect(run.source).toEqual({
+      name: "mirror",
+      served: false,
+      kind: "http",
+      url: `${API}/gone`,
+      format: "json",
+      pages: 0,
+      truncated: false,
+      watermark: null,
+      attempts: 1,
+      attemptErrors: [`the source ${API}/gone answered HTTP 404 Not Found`],
+      skipped: [{ name: "primary", reason: `the source ${API}/gone answered HTTP 404 Not Found` }],
+    });
   });
 });
 
@@ -270,7 +275,7 @@ describe("live progress", () => {
     expect(live).toMatchObject({ status: "running", currentStage: "extract" });
     expect(live!.stages[0]!.inputCount).toBeGreaterThanOrEqual(2_500);
     release();
-    const done = await coordinator.waitForRun(runId, 20_000);
+    const done = await finished(() => coordinator.getRun(runId), 20_000);
     expect(done).toMatchObject({ status: "succeeded", finalResult: { recordCount: 3_500 } });
   }, 30_000);
 });

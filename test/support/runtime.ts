@@ -22,18 +22,33 @@ export function uniqueName(prefix = "test"): string {
   return `${prefix}-${Date.now()}-${counter}`;
 }
 
-/** Polls `probe` until `accept` holds. A probe that throws (an agent caught mid-destroy) counts as "not yet". */
+/**
+ * Polls `probe` until `accept` holds, and fails the test if it never does: the timeout is an error naming
+ * the last value seen, never a quiet return of it. A probe that throws (an agent caught mid-destroy)
+ * counts as "not yet".
+ */
 export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: { value: T } | { error: unknown } | null = null;
   for (;;) {
     try {
       const value = await probe();
-      if (accept(value) || Date.now() > deadline) return value;
+      if (accept(value)) return value;
+      last = { value };
     } catch (error) {
-      if (Date.now() > deadline) throw error;
+      last = { error };
+    }
+    if (Date.now() > deadline) {
+      const seen = last === null ? "nothing" : "value" in last ? JSON.stringify(last.value)?.slice(0, 500) : `an error: ${String(last.error)}`;
+      throw new Error(`eventually: the condition did not hold within ${timeoutMs} ms; last seen ${seen}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Waits for a run to finish (any status but running); fails the test if it is still running after `timeoutMs`. */
+export async function finished<Run extends { status: string }>(read: () => Promise<Run | null>, timeoutMs = 10_000): Promise<Run> {
+  return (await eventually(read, (run) => run !== null && run.status !== "running", timeoutMs))!;
 }
 
 /**

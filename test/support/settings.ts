@@ -17,10 +17,14 @@ export function httpSource(url: string, changes: Partial<HttpSource> = {}): Http
     format: "json",
     recordsPath: "",
     headers: {},
+    secrets: [],
+    crossOrigin: "strip-headers",
     pagination: { type: "none" },
     maxPages: 100,
     timeoutMs: 5_000,
     csvDelimiter: ",",
+    csvQuoteErrors: "fail",
+    csvMaxRecordLines: 100,
     ...changes,
   };
 }

@@ -1,10 +1,12 @@
-import type { HttpSource, PipelineSettings, SourceSettings } from "../../config/settings";
-import { backoffDelay } from "../../domain/backoff";
-import { classifyErrorMessage, StageFailure } from "../../domain/failures";
+import type { PipelineSettings, SourceSettings } from "../../config/settings";
+import { retryDelay } from "../../domain/backoff";
+import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import type { RejectionSample } from "../../domain/records";
+import { REDACTED, redactText, redactUrl } from "../../domain/redaction";
 import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type SourceReport, type StageReport } from "../../domain/run";
 import { SAMPLE_RECORDS } from "../../domain/sample-source";
-import { readHttpSource, type PagesRead } from "../../sources/http-source";
+import { readHttpSource, resolveSourceSecrets } from "../../sources/http-source";
+import { fillPlaceholders } from "../../sources/placeholders";
 import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter } from "../../staging/staging-store";
@@ -12,36 +14,51 @@ import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
 
+interface SourceRead {
+  pages: number;
+  truncated: boolean;
+  firstUrl: string | null;
+}
+
 /**
  * Reads the pipeline's sources and stages their records, untouched, for the transform stage. Records
  * stream through: a payload is never held whole. Each source gets the configured number of tries (a try
- * starts the source over from its first page); when one gives up, the next source in the list is tried,
- * and the run records which source served the data and why the others were passed over.
+ * starts the source over from its first page), waiting between them as long as the backoff says, or as
+ * the source's `Retry-After` asks (within `retries.maxDelayMs` and the stage's time); when one gives up,
+ * the next source in the list is tried. The run records which source served the data and why the others
+ * were passed over, and when every source failed, what was tried.
  */
 export class ExtractStage extends StageAgent {
   protected async perform(task: StageTask, context: StageContext): Promise<StageReport> {
     const { settings } = task;
+    const deadline = Date.now() + settings.stageTimeoutMs;
     const skipped: SourceReport["skipped"] = [];
+    let last: SourceReport | null = null;
     for (const source of settings.sources) {
       const errors: string[] = [];
+      let attempts = 0;
       for (let attempt = 1; attempt <= settings.retry.maxAttempts; attempt += 1) {
+        attempts = attempt;
         try {
           return await this.readOnce(task, source, context, attempt, errors, skipped);
         } catch (error) {
           if (context.signal.aborted) throw context.signal.reason;
-          const failure = asStageFailure(error);
+          const failure = asStageFailure(error, settings, this.secretValues(source));
           errors.push(failure.message);
           if (failure.kind === "permanent") break;
-          if (attempt < settings.retry.maxAttempts) await sleep(backoffDelay(attempt, settings.retry), context.signal);
+          if (attempt < settings.retry.maxAttempts) {
+            const wait = retryDelay(attempt, settings.retry, { retryAfterMs: failure.retryAfterMs, remainingMs: deadline - Date.now() });
+            await sleep(wait, context.signal);
+          }
         }
       }
-      skipped.push({ name: source.name, reason: errors.length > 1 ? `${errors.at(-1)} (after ${errors.length} tries)` : (errors[0] ?? "failed") });
+      const reason = errors.length > 1 ? `${errors.at(-1)} (after ${errors.length} tries)` : (errors[0] ?? "failed");
+      last = { ...this.describe(source, settings, task.watermark, null), attempts, attemptErrors: errors, skipped: [...skipped] };
+      skipped.push({ name: source.name, reason });
     }
     // Every source had its tries already: another stage attempt would only repeat them.
-    throw new StageFailure(
-      skipped.length === 1 ? skipped[0]!.reason : `every source failed: ${skipped.map((entry) => `${entry.name}: ${entry.reason}`).join("; ")}`,
-      "permanent",
-    );
+    const message = skipped.length === 1 ? skipped[0]!.reason : `every source failed: ${skipped.map((entry) => `${entry.name}: ${entry.reason}`).join("; ")}`;
+    throw new SourcesFailed(message, last!);
   }
 
   private async readOnce(
@@ -60,11 +77,10 @@ export class ExtractStage extends StageAgent {
     const sample: RejectionSample[] = [];
     let position = 0;
     let unparsable = 0;
-    const watermark = this.watermarkFor(settings, task.watermark);
 
-    const stream = this.open(source, settings, watermark, signal);
+    const stream = this.open(source, settings, task.watermark, signal);
     const yielder = new Yielder();
-    let read: PagesRead | { pages: number; truncated: boolean; firstUrl: string | null };
+    let read: SourceRead;
     for (;;) {
       const next = await stream.next();
       if (next.done) {
@@ -85,52 +101,61 @@ export class ExtractStage extends StageAgent {
       await yielder.after(next.value.length);
     }
     const output = await items.finish();
-    const report: SourceReport = {
-      name: source.name,
-      kind: source.kind,
-      url: source.kind === "http" ? read.firstUrl : null,
-      format: source.kind === "http" ? source.format : null,
-      pages: read.pages,
-      truncated: read.truncated,
-      watermark: source.kind === "http" && watermark ? watermark.value : null,
-      attempts: attempt,
-      attemptErrors: [...errors],
-      skipped,
-    };
+    const report: SourceReport = { ...this.describe(source, settings, task.watermark, read), served: true, attempts: attempt, attemptErrors: [...errors], skipped };
     return { inputCount: position, outputCount: position - unparsable, rejectedCount: unparsable, output: [output], rejected: NOTHING_STAGED, rejectedSample: sample, source: report };
   }
 
-  private open(
-    source: SourceSettings,
-    settings: PipelineSettings,
-    watermark: { param: string; value: string } | null,
-    signal: AbortSignal,
-  ): AsyncGenerator<SourceItem[], { pages: number; truncated: boolean; firstUrl: string | null }> {
+  private open(source: SourceSettings, settings: PipelineSettings, watermark: string | null, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
     if (source.kind === "sample") return sampleItems();
-    return readHttpSource(source as HttpSource, {
-      secrets: this.env as unknown as Record<string, unknown>,
-      watermark,
+    return readHttpSource(source, {
+      secrets: resolveSourceSecrets(source, this.env as unknown as Record<string, unknown>),
+      watermark: watermarkParam(settings, watermark),
       requiredColumns: [settings.fields.id, settings.fields.value, settings.fields.timestamp],
+      maxRecordBytes: settings.maxRecordBytes,
       signal,
     });
   }
 
-  private watermarkFor(settings: PipelineSettings, value: string | null): { param: string; value: string } | null {
-    if (!settings.watermark || value === null) return null;
-    const formatted = settings.watermark.format === "epoch-ms" ? String(Date.parse(value)) : value;
-    return { param: settings.watermark.param, value: formatted };
+  /** The parts of a source report that do not depend on how the read went. */
+  private describe(source: SourceSettings, settings: PipelineSettings, watermark: string | null, read: SourceRead | null): Omit<SourceReport, "attempts" | "attemptErrors" | "skipped"> {
+    return {
+      name: source.name,
+      served: false,
+      kind: source.kind,
+      url: source.kind === "http" ? (read?.firstUrl ?? redactUrl(fillPlaceholders(source.url, {}, () => REDACTED))) : null,
+      format: source.kind === "http" ? source.format : null,
+      pages: read?.pages ?? 0,
+      truncated: read?.truncated ?? false,
+      watermark: source.kind === "http" ? (watermarkParam(settings, watermark)?.value ?? null) : null,
+    };
+  }
+
+  /** Secret values a source uses, to scrub them from any message; none if they are not set (nothing to leak). */
+  private secretValues(source: SourceSettings): string[] {
+    if (source.kind !== "http") return [];
+    const env = this.env as unknown as Record<string, unknown>;
+    return source.secrets.map((name) => env[name]).filter((value): value is string => typeof value === "string");
   }
 }
 
-async function* sampleItems(): AsyncGenerator<SourceItem[], { pages: number; truncated: boolean; firstUrl: null }> {
+function watermarkParam(settings: PipelineSettings, value: string | null): { param: string; value: string } | null {
+  if (!settings.watermark || value === null) return null;
+  const formatted = settings.watermark.format === "epoch-ms" ? String(Date.parse(value)) : value;
+  return { param: settings.watermark.param, value: formatted };
+}
+
+async function* sampleItems(): AsyncGenerator<SourceItem[], SourceRead> {
   yield SAMPLE_RECORDS.map((record) => ({ ok: true, record }));
   return { pages: 1, truncated: false, firstUrl: null };
 }
 
-function asStageFailure(error: unknown): StageFailure {
-  if (error instanceof StageFailure) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StageFailure(message, classifyErrorMessage(message));
+/** Any error as a stage failure whose message is safe to keep: secrets scrubbed, memory errors with advice. */
+function asStageFailure(error: unknown, settings: PipelineSettings, secrets: string[]): StageFailure {
+  const classified = classifyError(error);
+  const message = redactText(error instanceof Error ? error.message : String(error), secrets);
+  if (classified.memory) return new StageFailure(`${message}: ${MEMORY_ADVICE} (now ${settings.chunkRecords})`, "permanent");
+  if (error instanceof StageFailure) return message === error.message ? error : new StageFailure(message, error.kind, error.retryAfterMs);
+  return new StageFailure(message, classified.kind);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

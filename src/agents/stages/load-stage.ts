@@ -1,5 +1,5 @@
 import { loadMetricsOnce, saveRejections, upsertMetrics } from "../../db/metrics";
-import { classifyErrorMessage, StageFailure } from "../../domain/failures";
+import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
 import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord } from "../../domain/records";
 import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport } from "../../domain/run";
 import { UnparsableItem } from "../../staging/ndjson";
@@ -100,6 +100,7 @@ async function d1<T>(write: () => Promise<T>): Promise<T> {
     return await write();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new StageFailure(`D1 write failed: ${message}`, classifyErrorMessage(message));
+    const classified = classifyError(error);
+    throw new StageFailure(`D1 write failed: ${message}${classified.memory ? `: ${MEMORY_ADVICE}` : ""}`, classified.kind);
   }
 }

@@ -1,5 +1,5 @@
 import { Agent } from "agents";
-import { classifyErrorMessage, StageFailure } from "../../domain/failures";
+import { classifyError, SourcesFailed, StageFailure } from "../../domain/failures";
 import { logEvent } from "../../log";
 import type { StageCounts, StageReport } from "../../domain/run";
 import type { StageContext, StageOutcome, StageTask } from "./stage-task";
@@ -19,12 +19,13 @@ const PROGRESS_INTERVAL_MS = 250;
  * An ephemeral stage agent: it lives for one stage of one run (its name is `<runId>:<stage>`), replies
  * to the coordinator that called it, and then deletes itself and all of its storage.
  *
- * A retried attempt can arrive while an earlier, timed-out attempt is still running here; the earlier
- * one is told to stop, each writes under its own attempt's keys, and the instance only destroys itself
- * once no attempt is left.
+ * A retried attempt can arrive while an earlier, timed-out attempt is still running here (a stall, a
+ * resumed run). The earlier one is told to stop and the new one waits until it has: two attempts never
+ * work side by side. Each writes under its own attempt's keys, and the instance only destroys itself once
+ * no attempt is left.
  */
 export abstract class StageAgent extends Agent<Env> {
-  private readonly attempts = new Map<number, AbortController>();
+  private readonly attempts = new Map<number, { controller: AbortController; done: Promise<unknown> }>();
 
   protected abstract perform(task: StageTask, context: StageContext): Promise<StageReport>;
 
@@ -33,17 +34,19 @@ export abstract class StageAgent extends Agent<Env> {
     this.sql`CREATE TABLE IF NOT EXISTS stage_task (run_id TEXT NOT NULL, stage TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL)`;
     this.sql`INSERT INTO stage_task (run_id, stage, attempt, started_at) VALUES (${task.runId}, ${task.stage}, ${task.attempt}, ${Date.now()})`;
 
-    for (const [attempt, controller] of this.attempts) {
-      if (attempt < task.attempt) controller.abort(new StageFailure(`superseded by attempt ${task.attempt}`));
-    }
+    const earlier = [...this.attempts.entries()].filter(([attempt]) => attempt < task.attempt).map(([, running]) => running);
+    for (const running of earlier) running.controller.abort(new StageFailure(`superseded by attempt ${task.attempt}`));
     const controller = new AbortController();
-    this.attempts.set(task.attempt, controller);
+    let settle!: () => void;
+    this.attempts.set(task.attempt, { controller, done: new Promise<void>((resolve) => (settle = resolve)) });
     let counts: StageCounts | undefined;
     const reporter = this.progressReporter(task, (latest) => {
       counts = latest;
     });
 
     try {
+      await Promise.all(earlier.map((running) => running.done));
+      controller.signal.throwIfAborted();
       const report = await this.perform(task, { signal: controller.signal, progress: reporter });
       return { ok: true, report };
     } catch (error) {
@@ -51,12 +54,13 @@ export abstract class StageAgent extends Agent<Env> {
         return { ok: false, error: describe(controller.signal.reason), transient: false, cancelled: true, counts };
       }
       const message = describe(error);
-      const transient = error instanceof StageFailure ? error.kind === "transient" : classifyErrorMessage(message) === "transient";
+      const transient = classifyError(error).kind === "transient";
       if (!(error instanceof StageFailure)) {
         logEvent("error", { event: "stage_error", pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, shard: task.shard, attempt: task.attempt, error: message });
       }
-      return { ok: false, error: message, transient, counts };
+      return { ok: false, error: message, transient, counts, ...(error instanceof SourcesFailed ? { source: error.source } : {}) };
     } finally {
+      settle();
       this.attempts.delete(task.attempt);
       // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
       if (this.attempts.size === 0) await this.schedule(LINGER_SECONDS, SELF_DESTRUCT, undefined, { idempotent: true });
@@ -79,9 +83,9 @@ export abstract class StageAgent extends Agent<Env> {
 
   /** Asks a running attempt to stop at its next chunk boundary. */
   async cancelAttempt(attempt: number, reason: string): Promise<boolean> {
-    const controller = this.attempts.get(attempt);
-    controller?.abort(new StageFailure(reason));
-    return controller !== undefined;
+    const running = this.attempts.get(attempt);
+    running?.controller.abort(new StageFailure(reason));
+    return running !== undefined;
   }
 
   async selfDestruct(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { PipelineSettings } from "../../config/settings";
-import type { StageCounts, StageInput, StageReport } from "../../domain/run";
+import type { SourceReport, StageCounts, StageInput, StageReport } from "../../domain/run";
 import type { StageName } from "../../domain/stages";
 
 /** What the coordinator hands a stage agent: references to staged data, never the records themselves. */
@@ -24,7 +24,7 @@ export interface StageTask {
  */
 export type StageOutcome =
   | { ok: true; report: StageReport }
-  | { ok: false; error: string; transient: boolean; cancelled?: boolean; counts?: StageCounts };
+  | { ok: false; error: string; transient: boolean; cancelled?: boolean; counts?: StageCounts; source?: SourceReport };
 
 /** Handed to a stage's work: a signal that says stop, and a way to report progress. */
 export interface StageContext {
