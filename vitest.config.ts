@@ -20,6 +20,18 @@ export default defineConfig(async () => {
       wrangler: { configPath: "./wrangler.jsonc" },
       miniflare: { bindings: { TEST_MIGRATIONS: migrations, ALLOW_UNAUTHENTICATED: "true", ...vars } },
     });
+  /**
+   * The workerd projects run their files one after another in each worker's runtime instead of a fresh one
+   * per file (isolate: false): starting the runtime and the Worker's modules cost about 5 s per file, most
+   * of the suite's time. Files therefore share storage; tests name their own agents, and
+   * test/setup/shared-pipeline.ts puts the one shared pipeline (`default`) back before each file.
+   */
+  const shared = {
+    isolate: false,
+    silent: "passed-only" as const,
+    // Runs share two cores with the other test files; a deadline is a hang detector, not a speed target.
+    testTimeout: 20_000,
+  };
   return {
     test: {
       // Vitest leaves one core free by default; on a 2-core machine that means one test file at a time.
@@ -28,18 +40,25 @@ export default defineConfig(async () => {
       silent: "passed-only" as const,
       projects: [
         {
-          test: { name: "pure", environment: "node", include: ["test/domain/**/*.test.ts", "test/sources/**/*.test.ts"], silent: "passed-only" as const },
+          test: { name: "pure", environment: "node", include: ["test/domain/**/*.test.ts", "test/sources/**/*.test.ts"], silent: "passed-only" as const, testTimeout: 20_000 },
         },
         {
           plugins: [workers()],
-          test: { name: "runtime", silent: "passed-only" as const, include: ["test/**/*.test.ts"], exclude: ["test/domain/**", "test/sources/**", "test/http-source/**"], setupFiles: ["./test/setup/apply-migrations.ts"] },
+          test: {
+            name: "runtime",
+            ...shared,
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/domain/**", "test/sources/**", "test/http-source/**"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/shared-pipeline.ts"],
+          },
         },
         {
           plugins: [
             workers({
               PIPELINE_SOURCE_URL: "https://source.example.test/records",
-              // A secret that source headers refer to as {{SOURCE_TOKEN}}.
+              // Secrets that sources refer to as {{SOURCE_TOKEN}} and {{OTHER_TOKEN}} (one that URLs re-encode).
               SOURCE_TOKEN: "test-source-token",
+              OTHER_TOKEN: "ab'cd~secret!",
               // Alerts go to a receiver MSW plays (accepting by default; tests replace it).
               ALERT_WEBHOOK_URL: "https://hooks.example.test/pipeline",
               PUBLIC_BASE_URL: "https://pipeline.example.test",
@@ -50,7 +69,12 @@ export default defineConfig(async () => {
               }),
             }),
           ],
-          test: { name: "http-source", silent: "passed-only" as const, include: ["test/http-source/**/*.test.ts"], setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/network.ts"] },
+          test: {
+            name: "http-source",
+            ...shared,
+            include: ["test/http-source/**/*.test.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/shared-pipeline.ts", "./test/setup/network.ts"],
+          },
         },
       ],
     },

@@ -2,7 +2,7 @@ import { Agent } from "agents";
 import type { PipelineSettings } from "../config/settings";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/metrics";
 import { alertFor, alertMessage, type AlertEvent } from "../domain/alerts";
-import { backoffDelay, retryDelay } from "../domain/backoff";
+import { retryDelay } from "../domain/backoff";
 import { classifyError, classifyHttpStatus, MEMORY_ADVICE, parseRetryAfter } from "../domain/failures";
 import { redactText } from "../domain/redaction";
 import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary, type RunTally } from "../domain/history";
@@ -541,7 +541,7 @@ export class PipelineCoordinator extends Agent<Env> {
         continue;
       }
       if (outcome.transient && attempt < settings.retry.maxAttempts) {
-        const delay = backoffDelay(attempt, settings.retry);
+        const delay = retryDelay(attempt, settings.retry, { overloaded: outcome.overloaded ?? false });
         this.log("stage_retrying", runId, { stage: step.stage, attempt, error: outcome.error, delayMs: delay });
         this.saveRun(stageAttemptFailed(current, step.stage, outcome.error, Date.now()), settings);
         await sleep(delay, signal);
@@ -571,6 +571,7 @@ export class PipelineCoordinator extends Agent<Env> {
       ok: false,
       error: plans.length > 1 ? `${failures.length} of ${plans.length} shards failed: ${errors.join("; ")}` : errors[0]!,
       transient: failures.every((failure) => failure.transient),
+      overloaded: failures.some((failure) => failure.overloaded),
       cancelled: failures.some((failure) => failure.cancelled),
       ...(failures.find((failure) => failure.source) ? { source: failures.find((failure) => failure.source)!.source } : {}),
     };
@@ -767,7 +768,7 @@ function rpcFailure(task: StageTask, error: unknown): StageOutcome {
   const message = error instanceof Error ? error.message : String(error);
   const classified = classifyError(error);
   const advice = classified.memory ? `: ${MEMORY_ADVICE} (now ${task.settings.chunkRecords})` : "";
-  return { ok: false, error: `the ${task.stage} stage agent failed: ${message}${advice}`, transient: classified.kind === "transient" };
+  return { ok: false, error: `the ${task.stage} stage agent failed: ${message}${advice}`, transient: classified.kind === "transient", overloaded: classified.overloaded };
 }
 
 /** A stub that reached an instance in the middle of destroy() fails with "destroyed"; it is not the stage's failure. */

@@ -146,9 +146,13 @@ const HttpSourceSchema = z
     pagination: PaginationSchema.default({ type: "none" }),
     maxPages: z.number().int().min(1).max(100_000).default(100),
     timeoutMs: ms(100, 300_000).optional(),
-    csvDelimiter: z.string().length(1, "must be one character").default(","),
+    csvDelimiter: z
+      .string()
+      .length(1, "must be one character")
+      .refine((delimiter) => !/["\r\n]/.test(delimiter), { message: "may not be a quote or a line break" })
+      .default(","),
     csvQuoteErrors: z.enum(CSV_QUOTE_POLICIES).default("fail"),
-    csvMaxRecordLines: z.number().int().min(1).max(100_000).default(100),
+    csvMaxRecordLines: z.number().int().min(1).max(100_000).default(1),
   })
   .superRefine((source, ctx) => {
     const declared = new Set(source.secrets);
@@ -261,6 +265,10 @@ const EnvSchema = z.object({
         ctx.addIssue({ code: "custom", message: "PIPELINE_SOURCE_URL must be empty (built-in sample) or an http(s) URL" });
         return;
       }
+      if (value.includes("{{")) {
+        ctx.addIssue({ code: "custom", message: "PIPELINE_SOURCE_URL may not use {{placeholders}}; configure the source in PIPELINE_CONFIG.sources, with its secrets" });
+        return;
+      }
       const problem = checkSourceUrl(value);
       if (problem) ctx.addIssue({ code: "custom", message: `PIPELINE_SOURCE_URL ${problem}` });
     }),
@@ -285,7 +293,14 @@ export function readSettings(env: Record<string, unknown>, pipeline: string): Se
   if (url !== "" && sources) {
     return { ok: false, errors: ["set either PIPELINE_SOURCE_URL or PIPELINE_CONFIG.sources, not both"] };
   }
-  const configured: z.infer<typeof SourceSchema>[] = sources ?? (url === "" ? [{ type: "sample" }] : [SourceSchema.parse({ type: "http", url })]);
+  let configured: z.infer<typeof SourceSchema>[];
+  if (sources) configured = sources;
+  else if (url === "") configured = [{ type: "sample" }];
+  else {
+    const shorthand = SourceSchema.safeParse({ type: "http", url });
+    if (!shorthand.success) return { ok: false, errors: shorthand.error.issues.map((issue) => `PIPELINE_SOURCE_URL: ${issue.message}`) };
+    configured = [shorthand.data];
+  }
   return {
     ok: true,
     settings: {

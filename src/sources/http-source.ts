@@ -1,6 +1,6 @@
 import { RESERVED_SECRETS, type HttpSource } from "../config/settings";
 import { classifyHttpStatus, parseRetryAfter, StageFailure } from "../domain/failures";
-import { redactText, redactUrl } from "../domain/redaction";
+import { REDACTED, redactText, showUrl } from "../domain/redaction";
 import { csvRecords } from "./formats/csv-records";
 import { jsonRecords } from "./formats/json-records";
 import { ndjsonRecords } from "./formats/ndjson-records";
@@ -42,7 +42,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  */
 export async function* readHttpSource(source: HttpSource, options: HttpReadOptions): AsyncGenerator<SourceItem[], PagesRead> {
   const secretValues = Object.values(options.secrets);
-  const show = (url: string) => redactUrl(url, secretValues);
+  const show = (url: string) => showUrl(url, secretValues);
   const context: RequestContext = {
     source,
     secrets: secretValues,
@@ -52,7 +52,8 @@ export async function* readHttpSource(source: HttpSource, options: HttpReadOptio
     signal: options.signal,
   };
   let url = firstPageUrl(fillPlaceholders(source.url, options.secrets, encodeURIComponent), options.watermark);
-  const firstUrl = show(url);
+  // Shown from the template, so a placeholder's value never reaches the report in any encoding.
+  const firstUrl = show(firstPageUrl(fillPlaceholders(source.url, {}, () => REDACTED), options.watermark));
   const visited = new Set<string>();
   for (let page = 1; ; page += 1) {
     visited.add(url);

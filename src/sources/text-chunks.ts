@@ -54,8 +54,14 @@ export class RecordBuffer {
 
   constructor(private readonly limitBytes: number) {}
 
+  /** Characters of the record seen so far, kept or not. */
   get length(): number {
     return this.chars;
+  }
+
+  /** Characters actually held in memory (never much more than the limit). */
+  get heldChars(): number {
+    return this.overflowed ? this.preview.length : this.chars;
   }
 
   get isOverflowing(): boolean {

@@ -13,11 +13,14 @@ export class UnparsableItem {
 
 const UNPARSABLE = "!";
 
+/** One value as a line of a chunk (with its newline). Throws for a value JSON cannot hold (nested too deeply). */
+export function encodeLine(value: unknown): string {
+  return value instanceof UnparsableItem ? `${UNPARSABLE}${JSON.stringify([value.raw, value.reason])}\n` : `${JSON.stringify(value)}\n`;
+}
+
 export function encodeNdjson(values: readonly unknown[]): string {
   let text = "";
-  for (const value of values) {
-    text += value instanceof UnparsableItem ? `${UNPARSABLE}${JSON.stringify([value.raw, value.reason])}\n` : `${JSON.stringify(value)}\n`;
-  }
+  for (const value of values) text += encodeLine(value);
   return text;
 }
 

@@ -1,6 +1,6 @@
 import type { StagedData } from "../domain/run";
 import type { StageName } from "../domain/stages";
-import { decodeNdjson, encodeNdjson } from "./ndjson";
+import { decodeNdjson, encodeLine } from "./ndjson";
 
 /**
  * Stages hand records to each other through R2 rather than inside RPC arguments: each stage writes NDJSON
@@ -19,10 +19,18 @@ export function chunkKey(runId: string, stage: StageName, attempt: number, kind:
   return `${runPrefix(runId)}${stage}/attempt-${attempt}/${kind}-${String(index).padStart(5, "0")}.ndjson`;
 }
 
-/** Buffers records and writes them as fixed-size chunks under deterministic keys. */
+/** A record that cannot be written as JSON (nested deeper than the runtime can serialise). */
+export class UnstorableRecord extends Error {
+  override readonly name = "UnstorableRecord";
+}
+
+/**
+ * Buffers records and writes them as fixed-size chunks under deterministic keys. Each record is encoded
+ * when it is added, so one that cannot be stored is refused on its own, never taking its chunk with it.
+ */
 export class ChunkWriter {
   /** `kind` may carry a sub-prefix, e.g. "shard-1/b0-part", so shards and buckets never collide. */
-  private buffer: unknown[] = [];
+  private buffer: string[] = [];
   private keys: string[] = [];
   private counts: number[] = [];
   private count = 0;
@@ -37,7 +45,13 @@ export class ChunkWriter {
   ) {}
 
   async add(record: unknown): Promise<void> {
-    this.buffer.push(record);
+    let line: string;
+    try {
+      line = encodeLine(record);
+    } catch (error) {
+      throw new UnstorableRecord(`the record cannot be stored as JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.buffer.push(line);
     if (this.buffer.length >= this.chunkRecords) await this.flush();
   }
 
@@ -62,7 +76,7 @@ export class ChunkWriter {
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
     const key = chunkKey(this.runId, this.stage, this.attempt, this.kind, this.keys.length);
-    await this.bucket.put(key, encodeNdjson(this.buffer), { httpMetadata: { contentType: "application/x-ndjson" } });
+    await this.bucket.put(key, this.buffer.join(""), { httpMetadata: { contentType: "application/x-ndjson" } });
     this.keys.push(key);
     this.counts.push(this.buffer.length);
     this.count += this.buffer.length;

@@ -14,4 +14,13 @@ describe("logEvent", () => {
     expect(first).toEqual({ level: "info", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), event: "stage_started", pipeline: "default", runId: "manual-1", stage: "load", attempt: 2 });
     expect(JSON.parse(error.mock.calls[0]![0] as string)).toMatchObject({ level: "error", pipeline: null, runId: null, stage: null });
   });
+
+  it("redacts URLs in field values and stays valid JSON whatever the text holds", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const error = 'the CSV header names the column "https://x.example" twice; the source https://a.example/x?token=t0ps3cret\\n answered "500"';
+    logEvent("warn", { event: "stage_failed", pipeline: "default", error, nested: { url: "https://a.example/?api_key=k" } });
+    const line = JSON.parse(warn.mock.calls[0]![0] as string);
+    expect(line.error).toBe('the CSV header names the column "https://x.example" twice; the source https://a.example/x?token=***\\n answered "500"');
+    expect(line.nested).toEqual({ url: "https://a.example/?api_key=***" });
+  });
 });

@@ -36,7 +36,7 @@ describe("readSettings", () => {
         timeoutMs: 10_000,
         csvDelimiter: ",",
         csvQuoteErrors: "fail",
-        csvMaxRecordLines: 100,
+        csvMaxRecordLines: 1,
       },
     ]);
   });
@@ -136,6 +136,8 @@ describe("PIPELINE_CONFIG sources and rules", () => {
     [{ sources: [{ type: "http", url: "https://x.example", format: "csv", csvDelimiter: "::" }] }, "PIPELINE_CONFIG.sources[0].csvDelimiter: must be one character"],
     [{ sources: [{ type: "http", url: "https://x.example", csvQuoteErrors: "guess" }] }, "PIPELINE_CONFIG.sources[0].csvQuoteErrors: Invalid option"],
     [{ maxRecordBytes: 10 }, "PIPELINE_CONFIG.maxRecordBytes: Too small"],
+    [{ sources: [{ type: "http", url: "https://x.example", format: "csv", csvDelimiter: '"' }] }, "PIPELINE_CONFIG.sources[0].csvDelimiter: may not be a quote or a line break"],
+    [{ sources: [{ type: "http", url: "https://x.example", format: "csv", csvDelimiter: "\n" }] }, "PIPELINE_CONFIG.sources[0].csvDelimiter: may not be a quote or a line break"],
   ])("refuses %j naming the key", (config, message) => {
     const result = withConfig(config);
     expect(result.ok).toBe(false);
@@ -159,6 +161,13 @@ describe("source secrets and URLs", () => {
     const shorthand = readSettings({ ...base, PIPELINE_SOURCE_URL: "https://bob:hunter2@api.example.com/x" }, "default");
     expect(!shorthand.ok && shorthand.errors[0]).toMatch(/^PIPELINE_SOURCE_URL must not carry credentials/);
     expect(JSON.stringify(shorthand)).not.toContain("hunter2");
+  });
+
+  it("refuses a placeholder in PIPELINE_SOURCE_URL, which has nowhere to declare its secret, as an error (not a crash)", () => {
+    expect(readSettings({ ...base, PIPELINE_SOURCE_URL: "https://api.example.com/x/{{TOKEN}}" }, "default")).toEqual({
+      ok: false,
+      errors: ["PIPELINE_SOURCE_URL may not use {{placeholders}}; configure the source in PIPELINE_CONFIG.sources, with its secrets"],
+    });
   });
 
   it("accepts placeholders in the URL's path and query, declared as secrets", () => {

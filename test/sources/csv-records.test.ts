@@ -5,17 +5,17 @@
  * record each. Checked on 100,000-row files broken near the top, in the middle and on the last line.
  */
 import { describe, expect, it } from "vitest";
-import { csvRecords, type CsvOptions } from "../../src/sources/formats/csv-records";
+import { CsvSplitter, csvRecords, type CsvOptions } from "../../src/sources/formats/csv-records";
 import { body, collect, failure, MiB, never, reasons, records } from "./support";
 
 function read(text: string, options: Partial<CsvOptions> = {}, size = 7) {
-  return collect(csvRecords(body(text, size), { delimiter: ",", requiredColumns: ["id"], quoteErrors: "fail", maxRecordLines: 100, maxRecordBytes: MiB, signal: never, ...options }));
+  return collect(csvRecords(body(text, size), { delimiter: ",", requiredColumns: ["id"], quoteErrors: "fail", maxRecordLines: 1, maxRecordBytes: MiB, signal: never, ...options }));
 }
 
 describe("CSV", () => {
-  it("maps rows to objects by the header, with quoted commas, doubled quotes and newlines, across chunks", async () => {
+  it("maps rows to objects by the header, with quoted commas, doubled quotes and (when allowed) line breaks, across chunks", async () => {
     const text = 'id,value,timestamp,note\na,1.5,2024-01-01T00:00:00Z,"x, y"\nb,2,1700000000000,"two\nlines, ""quoted"""\nc,3,0,\n';
-    expect(records(await read(text, {}, 5))).toEqual([
+    expect(records(await read(text, { maxRecordLines: 2 }, 5))).toEqual([
       { id: "a", value: "1.5", timestamp: "2024-01-01T00:00:00Z", note: "x, y" },
       { id: "b", value: "2", timestamp: "1700000000000", note: 'two\nlines, "quoted"' },
       { id: "c", value: "3", timestamp: "0", note: "" },
@@ -68,39 +68,61 @@ describe("CSV", () => {
 
 describe("quote errors", () => {
   it.each([
-    ["an unterminated quote", 'id,value\na,1\nb,"2\nc,3\n', 'CSV line 3: a quoted field opened on line 3 never closes (the file ends inside it)'],
+    ["an unterminated quote", 'id,value\na,1\nb,"2', "CSV line 3: a quoted field opened on line 3 never closes (the file ends inside it)"],
+    ["a quote that does not close on its line", 'id,value\na,1\nb,"2\nc,3\n', "CSV line 3: a quoted field opened on line 3 does not close on that line (an unterminated or misplaced quote; if the source's fields hold line breaks, raise csvMaxRecordLines)"],
     ["a quote inside an unquoted field", 'id,value\na,1\nb,2"5\nc,3\n', "CSV line 3: a quote inside an unquoted field (field 2)"],
     ["text after a closing quote", 'id,value\na,1\nb,"2"5\nc,3\n', "CSV line 3: text after the closing quote of field 2"],
-    ["a quoted field over more lines than allowed", `id,value\na,1\nb,"${"x\n".repeat(5)}"\nc,3\n`, "CSV line 3: a quoted field opened on line 3 runs over more than 3 lines (an unterminated or misplaced quote?)"],
   ])("%s fails the payload by default, naming the line", async (_, text, message) => {
-    const error = await failure(read(text, { maxRecordLines: 3 }));
+    const error = await failure(read(text, { maxRecordLines: 1 }));
     expect(error.message).toBe(`${message} (set csvQuoteErrors to "reject-row" to reject such rows and read the rest)`);
+  });
+
+  it("a quoted field running past csvMaxRecordLines fails, naming the line it opened on", async () => {
+    const error = await failure(read(`id,value\na,1\nb,"${"x\n".repeat(5)}"\nc,3\n`, { maxRecordLines: 3 }));
+    expect(error.message).toMatch(/^CSV line 3: a quoted field opened on line 3 runs past 3 lines \(an unterminated or misplaced quote\?\)/);
   });
 
   it.each([
     ["an unterminated quote", 'id,value\na,1\nb,"2\nc,3\nd,4\n', 'b,"2'],
     ["a quote inside an unquoted field", 'id,value\na,1\nb,2"5\nc,3\nd,4\n', 'b,2"5'],
     ["text after a closing quote", 'id,value\na,1\nb,"2"5\nc,3\nd,4\n', 'b,"2"5'],
-    ["a quoted field over more lines than allowed", 'id,value\na,1\nb,"2\nc,3\nd,4\n', 'b,"2'],
+    ["an unterminated quote at the very end", 'id,value\na,1\nb,"2\nc,3\nd,4', 'b,"2'],
   ])("with reject-row, %s rejects exactly that row and reads the rest", async (_, text, raw) => {
     for (const size of [2, 5, 4096]) {
-      const items = await read(text, { quoteErrors: "reject-row", maxRecordLines: 2 }, size);
+      const items = await read(text, { quoteErrors: "reject-row", maxRecordLines: 1 }, size);
       expect(items.map((item) => (item.ok ? (item.record as { id: string }).id : "rejected"))).toEqual(["a", "rejected", "c", "d"]);
       expect(items[1]).toMatchObject({ raw: JSON.stringify(raw) });
       expect(reasons(items)[0]).toMatch(/^CSV line 3: /);
     }
   });
 
-  it("with reject-row, a quote over the record limit is taken for a broken one and the lines it swallowed are read", async () => {
-    const text = `id,value\na,1\nb,"${"y".repeat(600)}\n${Array.from({ length: 20 }, (_, index) => `r${index},${"z".repeat(50)}`).join("\n")}\n`;
-    const items = await read(text, { quoteErrors: "reject-row", maxRecordBytes: 1024, maxRecordLines: 1_000 }, 64);
-    expect(items).toHaveLength(22);
-    expect(items.filter((item) => !item.ok)).toHaveLength(1);
-    expect(reasons(items)[0]).toMatch(/^CSV line 3: a quoted field opened on line 3 is over the record limit of 1\.0 KiB/);
+  it("with multi-line fields allowed, a stray quote that pairs with a later one swallows no row", async () => {
+    const text = 'id,v\n1,a\n2,"broken\n3,x\n4,"q"\n5,d\n6,"two\nlines"\n';
+    for (const size of [3, 4096]) {
+      const items = await read(text, { requiredColumns: ["id"], quoteErrors: "reject-row", maxRecordLines: 10 }, size);
+      expect(items.map((item) => (item.ok ? (item.record as { id: string }).id : "rejected"))).toEqual(["1", "rejected", "3", "4", "5", "6"]);
+      expect(items[1]).toMatchObject({ raw: JSON.stringify('2,"broken') });
+      expect(reasons(items)).toEqual(["CSV line 3: a quoted field opened on line 3 does not close where a field can end (an unterminated or misplaced quote?)"]);
+      expect(items[5]).toMatchObject({ record: { id: "6", v: "two\nlines" } });
+    }
+    const error = await failure(read(text, { requiredColumns: ["id"], maxRecordLines: 10 }));
+    expect(error.message).toMatch(/^CSV line 3: a quoted field opened on line 3 does not close where a field can end/);
+  });
+
+  it("a quoted field over the record limit is one rejected record in either mode, and invents no rows", async () => {
+    const inner = Array.from({ length: 20 }, (_, index) => `fake${index},999`).join("\n");
+    const text = `id,value\na,1\nb,"${inner}\n${"z".repeat(2_000)}"\nc,3\n`;
+    for (const quoteErrors of ["fail", "reject-row"] as const) {
+      for (const size of [512, 65_536]) {
+        const items = await read(text, { quoteErrors, maxRecordBytes: 1024, maxRecordLines: 100 }, size);
+        expect(items.map((item) => (item.ok ? (item.record as { id: string }).id : "rejected"))).toEqual(["a", "rejected", "c"]);
+        expect(reasons(items)[0]).toMatch(/^CSV line 3 is 2\.\d KiB, over the record limit of 1\.0 KiB$/);
+      }
+    }
   });
 
   it("a broken quote in the header fails the payload in either mode", async () => {
-    expect((await failure(read('id,"value\na,1\n', { quoteErrors: "reject-row" }))).message).toBe("CSV line 1: a quoted field opened on line 1 never closes (the file ends inside it)");
+    expect((await failure(read('id,"value\na,1\n', { quoteErrors: "reject-row" }))).message).toMatch(/^CSV line 1: a quoted field opened on line 1 /);
   });
 });
 
@@ -131,10 +153,37 @@ describe("100,000 rows with one broken row", () => {
 });
 
 describe("a row over the record limit", () => {
-  it("is one rejected record, quoted or not; the rows around it load", async () => {
-    const text = `id,value\na,1\nb,${"x".repeat(5_000)}\nc,"${"y".repeat(5_000)}"\nd,4\n`;
-    const items = await read(text, { maxRecordBytes: 1024 }, 256);
-    expect(items.map((item) => item.ok)).toEqual([true, false, false, true]);
-    expect(reasons(items)).toEqual(["CSV line 3 is 4.9 KiB, over the record limit of 1.0 KiB", "CSV line 4 is 4.9 KiB, over the record limit of 1.0 KiB"]);
+  it.each([256, 65_536])("is one rejected record, quoted or not, whether or not it spans chunks (%i)", async (size) => {
+    const text = `id,value\na,1\nb,${"x".repeat(5_000)}\nc,"${"y".repeat(5_000)}"\nd,4\ne,${"€".repeat(400)}\n`;
+    const items = await read(text, { maxRecordBytes: 1024 }, size);
+    expect(items.map((item) => item.ok)).toEqual([true, false, false, true, false]);
+    expect(reasons(items)).toEqual([
+      "CSV line 3 is 4.9 KiB, over the record limit of 1.0 KiB",
+      "CSV line 4 is 4.9 KiB, over the record limit of 1.0 KiB",
+      "CSV line 6 is 402 bytes, over the record limit of 1.0 KiB",
+    ]);
+  });
+
+  it("holds at most about the limit while a 64 MiB row streams through", () => {
+    const splitter = new CsvSplitter({ delimiter: ",", requiredColumns: ["id"], quoteErrors: "fail", maxRecordLines: 1, maxRecordBytes: MiB });
+    const out = [...splitter.push("id,value\nbefore,1\nhuge,")];
+    const chunk = "z".repeat(64 * 1024);
+    let held = 0;
+    for (let index = 0; index < 1024; index += 1) {
+      out.push(...splitter.push(chunk));
+      held = Math.max(held, splitter.heldChars);
+    }
+    out.push(...splitter.push("\nafter,2\n"), ...splitter.end());
+    expect(held).toBeLessThanOrEqual(MiB);
+    expect(out.map((item) => (item.ok ? (item.record as { id: string }).id : "rejected"))).toEqual(["before", "rejected", "after"]);
+  });
+});
+
+describe("a quoted field that is only blank", () => {
+  it("is a value, not a blank line", async () => {
+    const items = await read('id\n""\n"  "\na\n');
+    expect(records(items)).toEqual([{ id: "" }, { id: "  " }, { id: "a" }]);
+    const rows = await read('id,value\n""\n');
+    expect(reasons(rows)).toEqual(["CSV line 2: Too few fields: expected 2 fields but parsed 1"]);
   });
 });

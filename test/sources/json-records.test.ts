@@ -5,7 +5,7 @@
  * zero records).
  */
 import { describe, expect, it } from "vitest";
-import { JsonSplitter, jsonRecords } from "../../src/sources/formats/json-records";
+import { JsonSplitter, jsonRecords, MAX_DEPTH } from "../../src/sources/formats/json-records";
 import { body, collect, failure, MiB, never, reasons, records } from "./support";
 
 function read(text: string, recordsPath = "", pageField: string | null = null, size = 7, maxRecordBytes = MiB) {
@@ -48,6 +48,8 @@ describe("JSON", () => {
     ['{"data": {"id": "a"}}', "data", 'the records at "data" must be an array, got object'],
     ['{"items": [{"id": "a"}], "total": 1}', "data", 'the source\'s JSON has no records array at "data" (keys: items, total)'],
     ['{"meta": {"a" 1}, "data": []}', "data", 'the source answered with malformed JSON: the value of "meta" (line 1)'],
+    ['[{"id": [1, 2}]', "", 'the source answered with malformed JSON: "}" does not close what was opened'],
+    ['{"data": [1], "data": [2]}', "data", 'the source\'s JSON has the records at "data" twice'],
   ])("refuses %j (records at %j)", async (text, path, message) => {
     expect((await failure(collect(read(text, path).items))).message).toContain(message);
   });
@@ -75,10 +77,45 @@ describe("an element over the record limit", () => {
     const splitter = new JsonSplitter("data", null, MiB);
     const out = [...splitter.push('{"data":[{"id":"before"},{"id":"x","pad":"')];
     const chunk = "z".repeat(64 * 1024);
-    for (let index = 0; index < 1024; index += 1) out.push(...splitter.push(chunk));
+    let held = 0;
+    for (let index = 0; index < 1024; index += 1) {
+      out.push(...splitter.push(chunk));
+      held = Math.max(held, splitter.heldChars);
+    }
+    expect(held).toBeLessThanOrEqual(MiB);
     out.push(...splitter.push('"},{"id":"after"}]}'));
     splitter.end();
     expect(out.map((item) => (item.ok ? (item.record as { id: string }).id : "rejected"))).toEqual(["before", "rejected", "after"]);
     expect(reasons(out)[0]).toBe("record 2 (line 1) is 64.0 MiB, over the record limit of 1.0 MiB");
+  });
+});
+
+describe("what is not kept is still checked", () => {
+  it("a value beside the records that is over the limit must still close what it opens", async () => {
+    const text = `{"x": [${"1,".repeat(2_000)}}, "data": [1]}`;
+    expect((await failure(collect(read(text, "data", null, 256, 1024).items))).message).toContain("does not close what was opened");
+  });
+
+  it("a key longer than any path is read past, not refused", async () => {
+    const page = read(`{"${"k".repeat(10_000)}": 1, "data": [{"id": "a"}]}`, "data", null, 512);
+    expect(records(await collect(page.items))).toEqual([{ id: "a" }]);
+  });
+
+  it(`a record nested deeper than ${MAX_DEPTH} levels is rejected; the rest loads`, async () => {
+    const deep = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+    const items = await collect(read(`[{"id": "a"}, ${deep}, {"id": "b"}]`, "", null, 4096).items);
+    expect(items.map((item) => item.ok)).toEqual([true, false, true]);
+    expect(reasons(items)).toEqual([`record 2 (line 1) is nested deeper than ${MAX_DEPTH} levels`]);
+  });
+
+  it("reads a string of 8 MiB of escapes arriving in 1 MiB chunks", () => {
+    const splitter = new JsonSplitter("", null, 16 * MiB);
+    const chunk = "\\n".repeat(MiB / 2);
+    splitter.push('["');
+    for (let index = 0; index < 8; index += 1) splitter.push(chunk);
+    const [item] = splitter.push('"]');
+    splitter.end();
+    expect(item).toMatchObject({ ok: true });
+    expect((item as { record: string }).record).toHaveLength(4 * MiB);
   });
 });

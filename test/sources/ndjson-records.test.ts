@@ -61,8 +61,13 @@ describe("a line over the record limit", () => {
     const head = '{"id":"before"}\n{"id":"x","pad":"';
     const tail = '"}\n{"id":"after"}\n';
     const out = [...splitter.push(head)];
-    for (let index = 0; index < 1024; index += 1) out.push(...splitter.push(chunk));
+    let held = 0;
+    for (let index = 0; index < 1024; index += 1) {
+      out.push(...splitter.push(chunk));
+      held = Math.max(held, splitter.heldChars);
+    }
     out.push(...splitter.push(tail), ...splitter.end());
+    expect(held).toBeLessThanOrEqual(MiB);
     expect(splitter.scannedChars).toBe(head.length + 1024 * chunk.length + tail.length);
     expect(out.map((item) => (item.ok ? (item.record as { id: string }).id : "rejected"))).toEqual(["before", "rejected", "after"]);
     expect(reasons(out)[0]).toBe("line 2 is 64.0 MiB, over the record limit of 1.0 MiB");

@@ -1,7 +1,7 @@
 /** The R2 staging store: fixed-size NDJSON chunks under runs/<runId>/<stage>/, read back in order, deleted per run. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ChunkWriter, deleteRunStaging, MissingChunkError, readChunk, readStaged } from "../../src/staging/staging-store";
+import { ChunkWriter, deleteRunStaging, MissingChunkError, readChunk, readStaged, UnstorableRecord } from "../../src/staging/staging-store";
 import { uniqueName } from "../support/runtime";
 
 describe("ChunkWriter", () => {
@@ -24,6 +24,18 @@ describe("ChunkWriter", () => {
       { offset: 2, records: [{ value: 3 }, { value: 4 }] },
       { offset: 4, records: [{ value: 5 }] },
     ]);
+  });
+
+  it("refuses a record JSON cannot hold on its own, and keeps the others of its chunk", async () => {
+    const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "extract", 1, "part", 10);
+    await writer.add({ value: 1 });
+    const error = await writer.add({ value: 10n }).then(null, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnstorableRecord);
+    expect((error as Error).message).toMatch(/^the record cannot be stored as JSON: /);
+    await writer.add({ value: 2 });
+    const staged = await writer.finish();
+    expect(staged.count).toBe(2);
+    expect(await readChunk(env.STAGING, staged.keys[0]!)).toEqual([{ value: 1 }, { value: 2 }]);
   });
 
   it("writes nothing for no records", async () => {

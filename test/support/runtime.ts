@@ -27,7 +27,7 @@ export function uniqueName(prefix = "test"): string {
  * the last value seen, never a quiet return of it. A probe that throws (an agent caught mid-destroy)
  * counts as "not yet".
  */
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: { value: T } | { error: unknown } | null = null;
   for (;;) {

@@ -24,7 +24,7 @@ export function httpSource(url: string, changes: Partial<HttpSource> = {}): Http
     timeoutMs: 5_000,
     csvDelimiter: ",",
     csvQuoteErrors: "fail",
-    csvMaxRecordLines: 100,
+    csvMaxRecordLines: 1,
     ...changes,
   };
 }

@@ -1,15 +1,15 @@
 import type { PipelineSettings, SourceSettings } from "../../config/settings";
 import { retryDelay } from "../../domain/backoff";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
-import type { RejectionSample } from "../../domain/records";
-import { REDACTED, redactText, redactUrl } from "../../domain/redaction";
+import { rawForStorage, type RejectionSample } from "../../domain/records";
+import { REDACTED, redactText, showUrl } from "../../domain/redaction";
 import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type SourceReport, type StageReport } from "../../domain/run";
 import { SAMPLE_RECORDS } from "../../domain/sample-source";
 import { readHttpSource, resolveSourceSecrets } from "../../sources/http-source";
 import { fillPlaceholders } from "../../sources/placeholders";
 import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
-import { ChunkWriter } from "../../staging/staging-store";
+import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
@@ -88,11 +88,11 @@ export class ExtractStage extends StageAgent {
         break;
       }
       for (const item of next.value) {
-        if (item.ok) await items.add(item.record);
-        else {
-          await items.add(new UnparsableItem(item.raw, item.reason));
+        const refused = item.ok ? await addRecord(items, item.record) : item;
+        if (refused) {
+          await items.add(new UnparsableItem(refused.raw, refused.reason));
           unparsable += 1;
-          if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position, id: null, stage: "extract", reason: item.reason });
+          if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position, id: null, stage: "extract", reason: refused.reason });
         }
         position += 1;
       }
@@ -122,7 +122,7 @@ export class ExtractStage extends StageAgent {
       name: source.name,
       served: false,
       kind: source.kind,
-      url: source.kind === "http" ? (read?.firstUrl ?? redactUrl(fillPlaceholders(source.url, {}, () => REDACTED))) : null,
+      url: source.kind === "http" ? (read?.firstUrl ?? showUrl(fillPlaceholders(source.url, {}, () => REDACTED))) : null,
       format: source.kind === "http" ? source.format : null,
       pages: read?.pages ?? 0,
       truncated: read?.truncated ?? false,
@@ -135,6 +135,17 @@ export class ExtractStage extends StageAgent {
     if (source.kind !== "http") return [];
     const env = this.env as unknown as Record<string, unknown>;
     return source.secrets.map((name) => env[name]).filter((value): value is string => typeof value === "string");
+  }
+}
+
+/** Stages a parsed record; one JSON cannot hold again (nested too deeply) comes back as a refusal instead. */
+async function addRecord(items: ChunkWriter, record: unknown): Promise<{ raw: string; reason: string } | null> {
+  try {
+    await items.add(record);
+    return null;
+  } catch (error) {
+    if (!(error instanceof UnstorableRecord)) throw error;
+    return { raw: rawForStorage("[nested too deeply to store]"), reason: error.message };
   }
 }
 

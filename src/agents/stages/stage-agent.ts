@@ -54,11 +54,12 @@ export abstract class StageAgent extends Agent<Env> {
         return { ok: false, error: describe(controller.signal.reason), transient: false, cancelled: true, counts };
       }
       const message = describe(error);
-      const transient = classifyError(error).kind === "transient";
+      const classified = classifyError(error);
+      const transient = classified.kind === "transient";
       if (!(error instanceof StageFailure)) {
         logEvent("error", { event: "stage_error", pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, shard: task.shard, attempt: task.attempt, error: message });
       }
-      return { ok: false, error: message, transient, counts, ...(error instanceof SourcesFailed ? { source: error.source } : {}) };
+      return { ok: false, error: message, transient, overloaded: classified.overloaded, counts, ...(error instanceof SourcesFailed ? { source: error.source } : {}) };
     } finally {
       settle();
       this.attempts.delete(task.attempt);

@@ -20,11 +20,12 @@ export interface StageTask {
 
 /**
  * Errors lose everything but their message when they cross Durable Object RPC, so failures are values.
- * `transient` says whether another attempt could succeed; `counts` is how far a stopped attempt got.
+ * `transient` says whether another attempt could succeed (`overloaded`: only after the longest backoff);
+ * `counts` is how far a stopped attempt got.
  */
 export type StageOutcome =
   | { ok: true; report: StageReport }
-  | { ok: false; error: string; transient: boolean; cancelled?: boolean; counts?: StageCounts; source?: SourceReport };
+  | { ok: false; error: string; transient: boolean; overloaded?: boolean; cancelled?: boolean; counts?: StageCounts; source?: SourceReport };
 
 /** Handed to a stage's work: a signal that says stop, and a way to report progress. */
 export interface StageContext {

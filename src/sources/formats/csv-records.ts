@@ -1,6 +1,6 @@
 import { rawForStorage } from "../../domain/records";
 import { PayloadError, type SourceItem } from "../source-items";
-import { describeSize, PREVIEW_CHARS, RecordBuffer, textChunks } from "../text-chunks";
+import { describeSize, PREVIEW_CHARS, RecordBuffer, textChunks, utf8LengthExceeds } from "../text-chunks";
 
 /** What a broken quote does to a run: fail it (the default), or reject the row it is on and read on. */
 export const CSV_QUOTE_POLICIES = ["fail", "reject-row"] as const;
@@ -12,7 +12,11 @@ export interface CsvOptions {
   /** Columns the header must have (the fields the pipeline reads). */
   requiredColumns: readonly string[];
   quoteErrors: CsvQuotePolicy;
-  /** A quoted field may run over at most this many lines; more is taken for a quote that never closes. */
+  /**
+   * How many lines one record may span. 1 (the default) means a quoted field may not contain a line
+   * break: a quote that does not close on its own line is a broken quote. Sources whose fields really
+   * hold line breaks raise it.
+   */
   maxRecordLines: number;
   /** A row larger than this is rejected as one record, without being held. */
   maxRecordBytes: number;
@@ -23,12 +27,13 @@ export interface CsvOptions {
  * Streams CSV with a header row (RFC 4180): each row becomes an object keyed by the header, values as text.
  *
  * Quotes are where CSV loses data silently: one quote that never closes swallows the rest of the file
- * into a single field. So a quote error is never guessed around. An unterminated quote (the file ends
- * inside it), a quoted field running over more than `maxRecordLines` lines, a quote inside an unquoted
- * field, or text after a closing quote fails the payload with the line it is on, or with
- * `quoteErrors: "reject-row"` rejects exactly that row and reads on from the line after it. A row with
- * the wrong number of fields, or over the record limit, is one rejected record. Every line ends up in a
- * record, a rejection or an error.
+ * into a single field, and a stray pair of quotes swallows the rows between them. So a quoted field may
+ * span at most `maxRecordLines` lines (by default it may not contain a line break at all), and a quote
+ * error is never guessed around. An unterminated quote, a quoted field running over the line limit, a
+ * quote inside an unquoted field, or text after a closing quote fails the payload with the line it is on,
+ * or with `quoteErrors: "reject-row"` rejects exactly that row and reads on from the line after it (the
+ * lines a broken quote had swallowed are read again). A row with the wrong number of fields, or over the
+ * record limit, is one rejected record. Every line ends up in a record, a rejection or an error.
  */
 export async function* csvRecords(body: ReadableStream<Uint8Array>, options: CsvOptions): AsyncGenerator<SourceItem[]> {
   const splitter = new CsvSplitter(options);
@@ -75,16 +80,30 @@ export class CsvSplitter {
   private quoteLine = 1;
   /** Where the open quote is, as an offset into the record's raw text. */
   private quoteOffset = 0;
-  private quotedLines = 0;
-  private oversized = false;
+  /** Line breaks inside the record's quoted fields so far. */
+  private recordBreaks = 0;
+  /** The record holds a quoted field (so a row of one empty quoted field is a record, not a blank line). */
+  private quoted = false;
+  /**
+   * The record runs over from an earlier piece of text. Then only its raw text is kept (never more than
+   * the record limit) and its fields are split from that text when it ends, rather than held twice.
+   */
+  private spanning = false;
+  /** Fields of the current record so far (kept or not), for messages. */
+  private fieldCount = 0;
   /** Why the row being skipped is broken. */
   private skipReason = "";
   private restart: string[] | null = null;
 
   constructor(private readonly options: Omit<CsvOptions, "signal">) {
-    if (options.delimiter.length !== 1) throw new Error("a CSV delimiter is one character");
+    if (options.delimiter.length !== 1 || /["\r\n]/.test(options.delimiter)) throw new Error("a CSV delimiter is one character other than a quote or a line break");
     this.delimiter = options.delimiter.charCodeAt(0);
     this.raw = new RecordBuffer(options.maxRecordBytes);
+  }
+
+  /** Characters of the current record held in memory, for the tests that pin memory to the limit. */
+  get heldChars(): number {
+    return this.raw.heldChars + this.fieldParts.reduce((sum, part) => sum + part.length, 0) + this.fields.reduce((sum, field) => sum + field.length, 0);
   }
 
   push(text: string): SourceItem[] {
@@ -116,8 +135,8 @@ export class CsvSplitter {
         this.rejectSkipped("", 0, out);
         break;
       case Field.Start:
-        if (this.fields.length > 0) {
-          this.fields.push("");
+        if (this.fieldCount > 0) {
+          if (!this.spanning) this.fields.push("");
           this.endRecord("", 0, out);
         }
         break;
@@ -127,7 +146,7 @@ export class CsvSplitter {
         break;
       case Field.QuoteInQuoted:
       case Field.ClosedReturn:
-        this.endField("", 0);
+        this.endField("", 0, false, 0);
         this.endRecord("", 0, out);
         break;
     }
@@ -147,15 +166,17 @@ export class CsvSplitter {
         case Field.Start:
           if (c === QUOTE) {
             this.state = Field.Quoted;
+            this.quoted = true;
             this.quoteLine = this.line;
             this.quoteOffset = this.raw.length + (i - this.recordStart);
-            this.quotedLines = 0;
             this.fieldStart = i + 1;
           } else if (c === delimiter) {
-            this.fields.push("");
+            if (!this.spanning) this.fields.push("");
+            this.fieldCount += 1;
             this.fieldStart = i + 1;
           } else if (c === NEWLINE) {
-            this.fields.push("");
+            if (!this.spanning) this.fields.push("");
+            this.fieldCount += 1;
             this.endRecord(text, i, out);
           } else {
             this.state = Field.Unquoted;
@@ -170,7 +191,7 @@ export class CsvSplitter {
             this.endField(text, i, true);
             this.endRecord(text, i, out);
           } else if (c === QUOTE) {
-            this.misplacedQuote(`a quote inside an unquoted field (field ${this.fields.length + 1})`);
+            this.misplacedQuote(`a quote inside an unquoted field (field ${this.fieldCount + 1})`);
             i -= 1; // the skip starts here
           }
           break;
@@ -180,9 +201,12 @@ export class CsvSplitter {
             this.state = Field.QuoteInQuoted;
           } else if (c === NEWLINE) {
             this.line += 1;
-            this.quotedLines += 1;
-            if (this.quotedLines > this.options.maxRecordLines) {
-              const why = `a quoted field opened on line ${this.quoteLine} runs over more than ${this.options.maxRecordLines} lines (an unterminated or misplaced quote?)`;
+            this.recordBreaks += 1;
+            if (this.recordBreaks >= this.options.maxRecordLines) {
+              const why =
+                this.options.maxRecordLines === 1
+                  ? `a quoted field opened on line ${this.quoteLine} does not close on that line (an unterminated or misplaced quote; if the source's fields hold line breaks, raise csvMaxRecordLines)`
+                  : `a quoted field opened on line ${this.quoteLine} runs past ${this.options.maxRecordLines} lines (an unterminated or misplaced quote?)`;
               return [...this.quoteError(text, i + 1, why, out), text.slice(i + 1)];
             }
           }
@@ -201,7 +225,8 @@ export class CsvSplitter {
           } else if (c === RETURN) {
             this.state = Field.ClosedReturn;
           } else {
-            this.misplacedQuote(`text after the closing quote of field ${this.fields.length + 1}`);
+            const restart = this.textAfterClosingQuote(text, i, out);
+            if (restart) return restart;
             i -= 1;
           }
           break;
@@ -210,7 +235,8 @@ export class CsvSplitter {
             this.endField(text, i, false, i);
             this.endRecord(text, i, out);
           } else {
-            this.misplacedQuote(`text after the closing quote of field ${this.fields.length + 1}`);
+            const restart = this.textAfterClosingQuote(text, i, out);
+            if (restart) return restart;
             i -= 1;
           }
           break;
@@ -226,31 +252,24 @@ export class CsvSplitter {
         }
       }
     }
-    this.carryOver(text, out);
+    this.carryOver(text);
     const restart = this.restart;
     this.restart = null;
     return restart;
   }
 
-  /** At the end of a piece of text: what belongs to the unfinished field and record is kept (within limits). */
-  private carryOver(text: string, out: SourceItem[]): void {
+  /** At the end of a piece of text: the unfinished record's raw text is kept (within the limit), nothing else. */
+  private carryOver(text: string): void {
     const tail = text.slice(this.recordStart);
-    if (this.state === Field.Quoted && this.options.quoteErrors === "reject-row" && this.raw.length + tail.length > this.options.maxRecordBytes) {
-      // Too big to be a real field for this pipeline: taken as a quote that never closes.
-      const why = `a quoted field opened on line ${this.quoteLine} is over the record limit of ${describeSize(this.options.maxRecordBytes)} (an unterminated or misplaced quote?)`;
-      this.restart = this.quoteError(text, text.length, why, out);
-      return;
-    }
-    if (this.state === Field.Unquoted || this.state === Field.Quoted) this.keepFieldPart(text.slice(this.fieldStart));
+    if (tail.length === 0 && !this.spanning && this.fieldCount === 0 && this.state === Field.Start) return;
     this.raw.add(tail);
-    if (this.raw.isOverflowing && !this.oversized) {
-      this.oversized = true;
-      this.fieldParts = [];
-    }
+    this.spanning = true;
+    this.fields = [];
+    this.fieldParts = [];
   }
 
   private keepFieldPart(part: string): void {
-    if (!this.oversized && part.length > 0) this.fieldParts.push(part);
+    if (!this.spanning && part.length > 0) this.fieldParts.push(part);
   }
 
   /** Ends the field at `i`; `from` is where its text in this piece starts (a quoted field's text is in its parts). */
@@ -261,42 +280,46 @@ export class CsvSplitter {
       this.fieldParts = [];
     }
     if (stripReturn && value.endsWith("\r")) value = value.slice(0, -1);
-    if (!this.oversized) this.fields.push(value);
+    if (!this.spanning) this.fields.push(value);
+    this.fieldCount += 1;
     this.fieldStart = i + 1;
   }
 
   /** The record ending at `i` (a newline, or the end of the input); its fields are complete. */
   private endRecord(text: string, i: number, out: SourceItem[]): void {
     const line = this.recordLine;
-    const fields = this.fields;
-    const oversized = this.oversized || this.raw.isOverflowing;
-    const rawTail = text.slice(this.recordStart, i);
+    const spanning = this.spanning;
+    let fields = this.fields;
+    const quoted = this.quoted;
+    const tail = text.slice(this.recordStart, i);
+    const chars = this.raw.length + tail.length;
+    let whole: string | null = null;
+    let preview = "";
+    if (this.raw.isOverflowing) {
+      const taken = this.raw.take("");
+      preview = "oversized" in taken ? taken.preview : "";
+    } else {
+      whole = this.raw.takeWhole(tail);
+    }
     if (i < text.length) this.line += 1;
-    this.startFresh(i + 1, false);
-    if (oversized) {
-      const taken = this.raw.take(rawTail);
-      const chars = "oversized" in taken ? taken.chars : taken.text.length;
-      const preview = "oversized" in taken ? taken.preview : taken.text.slice(0, PREVIEW_CHARS);
-      out.push({ ok: false, raw: rawForStorage(`${preview}…`), reason: `CSV line ${line} is ${describeSize(chars)}, over the record limit of ${describeSize(this.options.maxRecordBytes)}` });
+    this.startFresh(i + 1);
+    const limit = this.options.maxRecordBytes;
+    if (whole === null || chars > limit || (chars * 3 > limit && utf8LengthExceeds(whole, limit))) {
+      const shown = whole === null ? preview : whole.slice(0, PREVIEW_CHARS);
+      out.push({ ok: false, raw: rawForStorage(`${shown}…`), reason: `CSV line ${line} is ${describeSize(chars)}, over the record limit of ${describeSize(limit)}` });
       return;
     }
-    if (fields.length === 1 && fields[0]!.trim() === "") {
-      this.raw.reset();
-      return; // a blank line is not a record
-    }
+    if (spanning) fields = splitFields(whole, this.options.delimiter);
+    if (!quoted && fields.length === 1 && fields[0]!.trim() === "") return; // a blank line is not a record
     if (this.header === null) {
-      this.raw.reset();
       this.setHeader(fields);
       return;
     }
     if (fields.length !== this.header.length) {
-      const taken = this.raw.take(rawTail);
-      const raw = "text" in taken ? taken.text.replace(/\r$/, "") : `${taken.preview}…`;
       const problem = fields.length < this.header.length ? "Too few fields" : "Too many fields";
-      out.push({ ok: false, raw: rawForStorage(raw), reason: `CSV line ${line}: ${problem}: expected ${this.header.length} fields but parsed ${fields.length}` });
+      out.push({ ok: false, raw: rawForStorage(whole.replace(/\r$/, "")), reason: `CSV line ${line}: ${problem}: expected ${this.header.length} fields but parsed ${fields.length}` });
       return;
     }
-    this.raw.reset();
     // No prototype: a column named "__proto__" is just a column.
     const row: Record<string, string> = Object.create(null);
     for (let index = 0; index < fields.length; index += 1) row[this.header[index]!] = fields[index]!;
@@ -317,8 +340,24 @@ export class CsvSplitter {
   }
 
   /**
-   * A quote in the wrong place (inside an unquoted field, or text after a closing quote): the row is broken
-   * up to the end of its line. Fails the payload, or with "reject-row" skips to the line's end and rejects it.
+   * Text after a closing quote. When the quoted field had run over a line break, the quote that "closed"
+   * it was most likely the opening quote of a later field: the field's own opening quote was the broken
+   * one, so that line is the broken row and the lines after it are read again. Otherwise the row is
+   * broken on this line.
+   */
+  private textAfterClosingQuote(text: string, i: number, out: SourceItem[]): string[] | null {
+    if (this.recordBreaks > 0) {
+      const why = `a quoted field opened on line ${this.quoteLine} does not close where a field can end (an unterminated or misplaced quote?)`;
+      return [...this.quoteError(text, i, why, out), text.slice(i)];
+    }
+    this.misplacedQuote(`text after the closing quote of field ${this.fieldCount + 1}`);
+    return null;
+  }
+
+  /**
+   * A quote in the wrong place on a single line (inside an unquoted field, or text after a closing quote):
+   * the row is broken up to the end of its line. Fails the payload, or with "reject-row" skips to the
+   * line's end and rejects it.
    */
   private misplacedQuote(why: string): void {
     const message = `CSV line ${this.line}: ${why}`;
@@ -345,8 +384,8 @@ export class CsvSplitter {
     if (this.options.quoteErrors === "fail" || this.header === null) throw new PayloadError(`${message}${this.advice()}`);
     const whole = this.raw.takeWhole(text.slice(this.recordStart, i));
     if (whole === null) {
-      // The row was over the limit before its quote opened, so what the quote swallowed was not kept.
-      throw new PayloadError(`${message}, on a row over the record limit of ${describeSize(this.options.maxRecordBytes)}: the lines after it cannot be read again`);
+      // The record grew past the limit, so what the quote swallowed was not kept and cannot be read again.
+      throw new PayloadError(`${message}, in a row over the record limit of ${describeSize(this.options.maxRecordBytes)}: the lines after it cannot be read again`);
     }
     const newline = whole.indexOf("\n", this.quoteOffset);
     const broken = newline === -1 ? whole : whole.slice(0, newline);
@@ -360,7 +399,10 @@ export class CsvSplitter {
     this.state = Field.Start;
     this.fields = [];
     this.fieldParts = [];
-    this.oversized = false;
+    this.quoted = false;
+    this.spanning = false;
+    this.fieldCount = 0;
+    this.recordBreaks = 0;
     if (resetRaw) this.raw.reset();
     this.recordStart = at;
     this.fieldStart = at;
@@ -369,5 +411,42 @@ export class CsvSplitter {
 
   private advice(): string {
     return this.header === null ? "" : ' (set csvQuoteErrors to "reject-row" to reject such rows and read the rest)';
+  }
+}
+
+/** The fields of one complete, well-formed record (the scanner has checked its quotes), without its line end. */
+function splitFields(record: string, delimiter: string): string[] {
+  const fields: string[] = [];
+  const length = record.length;
+  let i = 0;
+  for (;;) {
+    if (record.charCodeAt(i) === QUOTE) {
+      let value = "";
+      i += 1;
+      for (;;) {
+        const quote = record.indexOf('"', i);
+        value += record.slice(i, quote);
+        if (record.charCodeAt(quote + 1) === QUOTE) {
+          value += '"';
+          i = quote + 2;
+        } else {
+          i = quote + 1;
+          break;
+        }
+      }
+      if (record.charCodeAt(i) === RETURN) i += 1;
+      fields.push(value);
+      if (i >= length) return fields;
+      i += 1; // the delimiter
+      continue;
+    }
+    const next = record.indexOf(delimiter, i);
+    let value = record.slice(i, next === -1 ? length : next);
+    if (next === -1) {
+      fields.push(value.endsWith("\r") ? value.slice(0, -1) : value);
+      return fields;
+    }
+    fields.push(value);
+    i = next + 1;
   }
 }

@@ -76,8 +76,10 @@ const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const OPEN_BRACKET = 91;
 const CLOSE_BRACKET = 93;
-/** Keys in the envelope are short; a longer one is not a key we are looking for. */
+/** Keys in the envelope are short; a longer one is not a key we are looking for, so it is not kept. */
 const MAX_KEY_CHARS = 4_096;
+/** Deeper than this, a record could not be written back as JSON by the runtime; it is rejected. */
+export const MAX_DEPTH = 512;
 
 /** The incremental splitter behind `jsonRecords`, exported for its tests. */
 export class JsonSplitter {
@@ -88,6 +90,7 @@ export class JsonSplitter {
   private readonly frames: Frame[] = [];
   private key = "";
   private keyEscape = false;
+  private keyTooLong = false;
   private line = 1;
   private records = 0;
   private foundRecords = false;
@@ -100,12 +103,20 @@ export class JsonSplitter {
   private escape = false;
   private scalar = false;
   private captureLine = 1;
+  /** The brackets open in the captured value (up to MAX_DEPTH), so `[}` is caught even in what is not kept. */
+  private readonly open: number[] = [];
+  private tooDeep = false;
   private readonly buffer: RecordBuffer;
 
   constructor(recordsPath: string, fieldPath: string | null, private readonly maxRecordBytes: number) {
     this.recordsPath = recordsPath === "" ? [] : recordsPath.split(".");
     this.fieldPath = fieldPath ? fieldPath.split(".") : null;
     this.buffer = new RecordBuffer(maxRecordBytes);
+  }
+
+  /** Characters of the current value held in memory, for the tests that pin memory to the limit. */
+  get heldChars(): number {
+    return this.buffer.heldChars + this.key.length;
   }
 
   push(text: string): SourceItem[] {
@@ -215,6 +226,7 @@ export class JsonSplitter {
     const path = [...parent.path, this.key];
     if (parent.path.length === 0 && this.topKeys.length < 20) this.topKeys.push(this.key);
     if (samePath(path, this.recordsPath)) {
+      if (this.foundRecords) throw new PayloadError(`the source's JSON has the records at "${this.recordsPath.join(".")}" twice`);
       if (c !== OPEN_BRACKET) {
         throw new PayloadError(`the records at "${this.recordsPath.join(".")}" must be an array, got ${describeStart(c)}`);
       }
@@ -238,6 +250,8 @@ export class JsonSplitter {
     this.capture = kind;
     this.captureLine = this.line;
     this.depth = 0;
+    this.open.length = 0;
+    this.tooDeep = false;
     this.inString = false;
     this.escape = false;
     this.scalar = c !== OPEN_BRACE && c !== OPEN_BRACKET && c !== QUOTE;
@@ -251,6 +265,7 @@ export class JsonSplitter {
     let inString = this.inString;
     let escape = this.escape;
     let line = this.line;
+    const open = this.open;
     let end = -1;
     if (this.scalar) {
       for (; i < length; i += 1) {
@@ -261,7 +276,9 @@ export class JsonSplitter {
         }
       }
     } else {
-      // Where the next backslash is, found once per stretch: strings jump from quote to quote.
+      // Where the next quote and backslash are, each found once per stretch of text: strings jump from
+      // one to the next, so a string of escapes costs no more than any other string.
+      let quote = -1;
       let backslash = -1;
       for (; i < length; i += 1) {
         if (inString) {
@@ -269,17 +286,20 @@ export class JsonSplitter {
             escape = false;
             continue;
           }
-          const quote = text.indexOf('"', i);
-          if (backslash !== Infinity && backslash < i) {
+          if (quote < i) {
+            quote = text.indexOf('"', i);
+            if (quote === -1) quote = Infinity;
+          }
+          if (backslash < i) {
             backslash = text.indexOf("\\", i);
             if (backslash === -1) backslash = Infinity;
           }
-          if (backslash < (quote === -1 ? length : quote)) {
+          if (backslash < quote) {
             i = backslash;
             escape = true;
             continue;
           }
-          if (quote === -1) {
+          if (quote === Infinity) {
             i = length;
             break;
           }
@@ -293,8 +313,15 @@ export class JsonSplitter {
         }
         const c = text.charCodeAt(i);
         if (c === QUOTE) inString = true;
-        else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth += 1;
-        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+          depth += 1;
+          if (depth <= MAX_DEPTH) open.push(c);
+          else this.tooDeep = true;
+        } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+          if (depth <= MAX_DEPTH && open.pop() !== (c === CLOSE_BRACE ? OPEN_BRACE : OPEN_BRACKET)) {
+            this.line = line;
+            throw this.malformed(`${JSON.stringify(text[i])} does not close what was opened`);
+          }
           depth -= 1;
           if (depth === 0) {
             end = i + 1;
@@ -318,9 +345,15 @@ export class JsonSplitter {
   private finishCapture(value: ReturnType<RecordBuffer["take"]>, out: SourceItem[]): void {
     const kind = this.capture;
     this.capture = Capture.None;
+    const tooDeep = this.tooDeep;
+    this.tooDeep = false;
     if (kind === Capture.Record) {
       this.records += 1;
       this.state = State.AfterElement;
+      if (tooDeep && !("oversized" in value)) {
+        out.push({ ok: false, raw: rawForStorage(`${value.text.slice(0, 1_024)}…`), reason: `record ${this.records} (line ${this.captureLine}) is nested deeper than ${MAX_DEPTH} levels` });
+        return;
+      }
       if ("oversized" in value) {
         out.push({
           ok: false,
@@ -333,10 +366,10 @@ export class JsonSplitter {
       return;
     }
     this.state = State.AfterObjectValue;
-    if ("oversized" in value) {
-      if (kind === Capture.Field) throw new PayloadError(`the value at "${this.fieldPath!.join(".")}" is over the record limit of ${describeSize(this.maxRecordBytes)}`);
-      return;
+    if (kind === Capture.Field && ("oversized" in value || tooDeep)) {
+      throw new PayloadError(`the value at "${this.fieldPath!.join(".")}" is over the record limit of ${describeSize(this.maxRecordBytes)} or nested deeper than ${MAX_DEPTH} levels`);
     }
+    if ("oversized" in value || tooDeep) return;
     const parsed = this.parse(value.text, `the value of "${this.key}"`);
     if (kind === Capture.Field) this.fieldValue = parsed;
   }
@@ -361,7 +394,9 @@ export class JsonSplitter {
       if (c === BACKSLASH) this.keyEscape = true;
       else if (c === QUOTE) {
         this.appendKey(text.slice(start, i));
-        this.key = this.decodeKey(this.key);
+        // A key too long to be one of ours is kept as a name no path can have.
+        this.key = this.keyTooLong ? "\u0000long key" : this.decodeKey(this.key);
+        this.keyTooLong = false;
         this.state = State.Colon;
         return i + 1;
       }
@@ -371,7 +406,12 @@ export class JsonSplitter {
   }
 
   private appendKey(part: string): void {
-    if (this.key.length + part.length > MAX_KEY_CHARS) throw this.malformed(`a key longer than ${MAX_KEY_CHARS} characters`);
+    if (this.keyTooLong) return;
+    if (this.key.length + part.length > MAX_KEY_CHARS) {
+      this.keyTooLong = true;
+      this.key = "";
+      return;
+    }
     this.key += part;
   }
 

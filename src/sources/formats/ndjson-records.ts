@@ -29,8 +29,13 @@ export async function* ndjsonRecords(body: ReadableStream<Uint8Array>, options: 
  * grows past the limit stops being kept: only its length is counted until its newline arrives.
  */
 export class NdjsonSplitter {
-  /** Characters examined so far, for the tests that pin the work to one look per character. */
+  /** Characters the newline search went over, for the tests that pin the work to one look per character. */
   scannedChars = 0;
+
+  /** Characters of the current line held in memory, for the tests that pin memory to the limit. */
+  get heldChars(): number {
+    return this.pending.heldChars;
+  }
   private readonly pending: RecordBuffer;
   private line = 0;
   private sniffed = false;
@@ -48,11 +53,12 @@ export class NdjsonSplitter {
     }
     let start = 0;
     for (let newline = text.indexOf("\n"); newline !== -1; newline = text.indexOf("\n", start)) {
+      this.scannedChars += newline + 1 - start;
       this.line += 1;
       this.take(this.pending.take(text.slice(start, newline)), batch);
       start = newline + 1;
     }
-    this.scannedChars += text.length;
+    this.scannedChars += text.length - start;
     this.pending.add(text.slice(start));
     return batch;
   }
