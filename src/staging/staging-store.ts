@@ -91,7 +91,8 @@ export class MissingChunkError extends Error {
 export async function readChunk(bucket: R2Bucket, key: string): Promise<unknown[]> {
   const object = await bucket.get(key);
   if (object === null) throw new MissingChunkError(`staged chunk ${key} is missing`);
-  return decodeNdjson(await object.text());
+  // Decoded by hand: the body is UTF-8 NDJSON, which workerd does not recognise as text and warns about.
+  return decodeNdjson(new TextDecoder().decode(await object.arrayBuffer()));
 }
 
 /** Reads staged chunks in order, with the position of each chunk's first record (counting from `offset`). */
