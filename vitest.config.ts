@@ -4,13 +4,17 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Three projects:
- * - "pure": the pure modules (domain logic, source format parsers) in plain Node. They import nothing
- *   from Cloudflare, and running them outside workerd keeps it that way.
+ * - "pure": the pure modules (domain logic, source format parsers, the engine's definitions and settings,
+ *   the example pipelines' own logic) in plain Node. They import nothing from Cloudflare, and running them
+ *   outside workerd keeps it that way.
  * - "runtime": inside workerd with the real bindings from wrangler.jsonc (Durable Objects, D1, R2,
  *   alarms) and the default configuration (the built-in sample source).
  * - "http-source": the same, with PIPELINE_SOURCE_URL pointing at a host MSW answers for. A separate
  *   project because a Worker variable cannot change between tests.
  */
+/** Tests of modules that import nothing from Cloudflare, run in plain Node to keep it that way. */
+const PURE = ["test/domain/**/*.test.ts", "test/sources/**/*.test.ts", "test/engine/**/*.test.ts", "test/pipelines/**/*.test.ts"];
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   // The API is closed without a token unless ALLOW_UNAUTHENTICATED is "true", as in local development;
@@ -40,7 +44,7 @@ export default defineConfig(async () => {
       silent: "passed-only" as const,
       projects: [
         {
-          test: { name: "pure", environment: "node", include: ["test/domain/**/*.test.ts", "test/sources/**/*.test.ts"], silent: "passed-only" as const, testTimeout: 20_000 },
+          test: { name: "pure", environment: "node", include: PURE, silent: "passed-only" as const, testTimeout: 20_000 },
         },
         {
           plugins: [workers()],
@@ -48,7 +52,7 @@ export default defineConfig(async () => {
             name: "runtime",
             ...shared,
             include: ["test/**/*.test.ts"],
-            exclude: ["test/domain/**", "test/sources/**", "test/http-source/**"],
+            exclude: [...PURE, "test/http-source/**"],
             setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/shared-pipeline.ts"],
           },
         },

@@ -2,10 +2,14 @@ import { Hono } from "hono";
 import { requireToken } from "./http/auth";
 import { handleError } from "./http/errors";
 import { notFoundOrMethodNotAllowed } from "./http/not-found";
-import { openApiDocument } from "./http/openapi";
 import { apiSecurityHeaders, crossSiteGuard } from "./http/security";
-import { pipelineRoutes } from "./routes/pipeline";
+import { openApiDocument } from "./routes/openapi";
+import { pipelineRoutes } from "./routes/pipelines";
 
+/**
+ * The Worker's HTTP side: security headers on everything, a bearer token on /api/* (but health), the
+ * cross-site guard for open mode, the pipelines API, the OpenAPI document, and one error shape.
+ */
 export function createApp() {
   // strict: false serves "/api/pipeline/last/" like "/api/pipeline/last".
   const app = new Hono<{ Bindings: Env }>({ strict: false });
@@ -14,7 +18,7 @@ export function createApp() {
   const authenticate = requireToken();
   app.use("/api/*", (c, next) => (c.req.path === "/api/health" ? next() : authenticate(c, next)));
   app.use("/api/*", crossSiteGuard());
-  app.route("/api/pipeline", pipelineRoutes);
+  app.route("/", pipelineRoutes);
   app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
   app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError(handleError);

@@ -1,16 +1,19 @@
 /**
- * scheduled-pipeline: a recurring ETL pipeline on Cloudflare Workers and the Agents SDK.
+ * scheduled-pipeline: scheduled ETL pipelines, declared in TypeScript, on Cloudflare Workers and the
+ * Agents SDK.
  *
- *   HTTP /api/pipeline/* ──► Hono (this Worker) ──► PipelineScheduler "default" (alarm per cron slot)
- *                                                        │ startRun(runId)
- *                                                        ▼
- *                                          PipelineCoordinator "default" (run history, checkpoints)
- *                                                        │ runStage(task) in sequence
- *                    ExtractStage "<runId>:extract" ─► TransformStage "<runId>:transform" ─► LoadStage "<runId>:load"
- *                         (records pass through R2 "STAGING" as NDJSON chunks; Load writes D1 "DB")
+ *   HTTP /api/pipelines/:name/* ──► Hono (this Worker) ──► PipelineScheduler "<name>" (alarm per slot)
+ *        /api/pipeline/* (default)         │ reads                 │ startRun(runId)
+ *                                          ▼                       ▼
+ *                                   PipelineCoordinator "<name>" (run history, checkpoints)
+ *                                          │ runStage(task) in sequence
+ *   ExtractStage "<runId>:extract" ─► TransformStage "<runId>:transform" ─► LoadStage "<runId>:load"
+ *   (records pass through R2 "STAGING" as NDJSON chunks; Load upserts into the pipeline's D1 table)
  */
 import { createApp } from "./app";
-import { DEFAULT_PIPELINE } from "./routes/pipeline";
+import { allPipelines } from "./engine/registry";
+import { logEvent } from "./log";
+import "./pipelines";
 
 export { PipelineScheduler } from "./agents/pipeline-scheduler";
 export { PipelineCoordinator } from "./agents/pipeline-coordinator";
@@ -20,14 +23,21 @@ export { LoadStage } from "./agents/stages/load-stage";
 
 const app = createApp();
 
-/** The hourly cron only wakes the scheduler: waking it arms the pipeline's next slot if nothing is armed. */
-export async function wakeScheduler(env: Env): Promise<void> {
-  await env.PipelineScheduler.getByName(DEFAULT_PIPELINE).ensureArmed();
+/**
+ * The hourly cron wakes every pipeline's scheduler: waking it arms the pipeline's next slot if nothing is
+ * armed (after a deploy, or a lost alarm) and catches up on missed slots. One pipeline failing to wake
+ * does not keep the others from it.
+ */
+export async function wakeSchedulers(env: Env): Promise<void> {
+  const results = await Promise.allSettled(allPipelines().map((pipeline) => env.PipelineScheduler.getByName(pipeline.name).ensureArmed()));
+  results.forEach((result, index) => {
+    if (result.status === "rejected") logEvent("error", { event: "wake_failed", pipeline: allPipelines()[index]!.name, error: String(result.reason) });
+  });
 }
 
 export default {
   fetch: app.fetch,
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(wakeScheduler(env));
+    ctx.waitUntil(wakeSchedulers(env));
   },
 } satisfies ExportedHandler<Env>;

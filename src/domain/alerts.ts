@@ -1,12 +1,16 @@
 import { redactText } from "./redaction";
-import { accountFor, type Run, type RunStatus } from "./run";
+import { accountFor } from "./accounting";
+import type { Run, RunStatus } from "./run";
 
-export type AlertEvent = "run_failed" | "run_cancelled" | "run_recovered";
+export const ALERT_EVENTS = ["run_failed", "run_cancelled", "run_recovered"] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+export const ALERT_STATUSES = ["pending", "delivered", "failed"] as const;
 
 /** What the run keeps about an alert: it never changes the run's outcome, but it is visible. */
 export interface AlertRecord {
   event: AlertEvent;
-  status: "pending" | "delivered" | "failed";
+  status: (typeof ALERT_STATUSES)[number];
   attempts: number;
   error?: string;
   at: number;
@@ -50,9 +54,9 @@ export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): Al
   const counts = accountFor(run);
   const stage = run.stages.find((candidate) => candidate.status === "failed" || candidate.status === "cancelled")?.name ?? null;
   const headline = {
-    run_failed: `:red_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} failed${stage ? ` in ${stage}` : ""}`,
-    run_cancelled: `:large_orange_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} was cancelled${stage ? ` in ${stage}` : ""}`,
-    run_recovered: `:large_green_circle: Pipeline *${run.pipeline}*: run ${run.pipelineId} succeeded again`,
+    run_failed: `:red_circle: Pipeline *${run.pipeline}*: run ${run.runId} failed${stage ? ` in ${stage}` : ""}`,
+    run_cancelled: `:large_orange_circle: Pipeline *${run.pipeline}*: run ${run.runId} was cancelled${stage ? ` in ${stage}` : ""}`,
+    run_recovered: `:large_green_circle: Pipeline *${run.pipeline}*: run ${run.runId} succeeded again`,
   }[event];
   const details = `extracted ${counts.extracted}, loaded ${counts.loaded}, rejected ${counts.rejected}`;
   // Run errors are redacted where they arise; this is the last line of defence before a third party.
@@ -62,7 +66,7 @@ export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): Al
     text: `${headline}${error && event !== "run_recovered" ? `: ${error}` : ""}. ${details}.${link}`,
     event,
     pipeline: run.pipeline,
-    runId: run.pipelineId,
+    runId: run.runId,
     status: run.status,
     trigger: run.trigger,
     stage,

@@ -1,4 +1,4 @@
-import type { SourceReport } from "./run";
+import type { SourceReport } from "./stage-report";
 
 /**
  * Which failures are worth retrying. Transient: the network, timeouts, a server that is overloaded or

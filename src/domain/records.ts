@@ -1,27 +1,10 @@
-import type { Category } from "./categories";
 import type { StageName } from "./stages";
 
 /**
  * A record as a source sends it. Sources are untrusted, so nothing is assumed about its shape until the
- * transform stage has validated it; the expected shape is
- * `{ id: string, value: string | number, timestamp: string | number, metadata?: { type?: string } }`.
+ * pipeline's record schema has checked it.
  */
 export type RawRecord = unknown;
-
-/** A validated, categorised record: what the load stage writes to the `metrics` table. */
-export interface CleanRecord {
-  id: string;
-  /** ISO-8601 in UTC. */
-  timestamp: string;
-  value: number;
-  category: Category;
-  /** `metadata.type` of the raw record (for the sample data, the sensor), or null. */
-  type: string | null;
-  cleaned: true;
-}
-
-/** A clean record as staged between transform and load: with its position, so load can keep order. */
-export type StagedRecord = CleanRecord & { position: number };
 
 /** A record a stage refused. `position` is its index in the run's extracted input. */
 export interface Rejection {

@@ -1,5 +1,8 @@
+import { accountFor } from "./accounting";
 import type { AlertRecord } from "./alerts";
-import type { RejectionSample, RejectionSummary } from "./records";
+import type { RejectionSummary } from "./records";
+import { MAX_REJECTED_IN_RUN, type SourceReport, type StageCounts, type StageReport } from "./stage-report";
+import { NOTHING_STAGED, type StageInput, type StagedData } from "./staged-data";
 import { STAGE_NAMES, type StageName } from "./stages";
 
 /**
@@ -7,88 +10,16 @@ import { STAGE_NAMES, type StageName } from "./stages";
  * applies one of these functions and saves the result; nothing here does I/O or reads the clock.
  */
 
-export type Trigger = "manual" | "scheduled";
-export type RunStatus = "running" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type StageStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
+export const TRIGGERS = ["manual", "scheduled"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
 
-/** A reference to records held in the staging store: the object keys, records per key, and the total. */
-export interface StagedData {
-  keys: string[];
-  counts: number[];
-  count: number;
-}
+export const RUN_STATUSES = ["running", "succeeded", "failed", "cancelled", "skipped"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** The statuses of a run that executed and ended (a skipped run never executed). */
+export const FINISHED_STATUSES = ["succeeded", "failed", "cancelled"] as const satisfies readonly RunStatus[];
 
-export const NOTHING_STAGED: StagedData = Object.freeze({ keys: [], counts: [], count: 0 }) as StagedData;
-
-export function concatStaged(parts: readonly StagedData[]): StagedData {
-  return {
-    keys: parts.flatMap((part) => part.keys),
-    counts: parts.flatMap((part) => part.counts),
-    count: parts.reduce((sum, part) => sum + part.count, 0),
-  };
-}
-
-/**
- * What served a run's records, and why earlier sources were passed over. When every source failed, it
- * describes the last one tried (`served: false`), so a failed run still says what was attempted.
- */
-export interface SourceReport {
-  name: string;
-  /** Whether this source delivered the run's records. */
-  served: boolean;
-  kind: "sample" | "http";
-  url: string | null;
-  format: string | null;
-  pages: number;
-  /** The page limit stopped the read while the source still offered more. */
-  truncated: boolean;
-  /** The watermark sent to the source, if any. */
-  watermark: string | null;
-  /** Tries of the serving source, and why the failed ones failed. */
-  attempts: number;
-  attemptErrors: string[];
-  skipped: { name: string; reason: string }[];
-}
-
-/** Counts a stage reports as it goes and when it ends. */
-export interface StageCounts {
-  inputCount: number;
-  outputCount: number;
-  rejectedCount: number;
-}
-
-/** What a stage agent reports when it has finished. Small by design: records travel by reference. */
-export interface StageReport extends StageCounts {
-  /** The records the next stage reads, in partitions (transform writes one per load shard). */
-  output: StagedData[];
-  /** Records refused by this stage, staged for the load stage to persist. */
-  rejected: StagedData;
-  /** The first few rejections, for the run's summary. */
-  rejectedSample: RejectionSample[];
-  /** Extract: which source served the records. */
-  source?: SourceReport;
-  /** Transform: the newest timestamp among the clean records (the next run's watermark). */
-  maxTimestamp?: string | null;
-}
-
-/** Several shards of one stage report as one. Outputs keep shard order, which is position order. */
-export function mergeReports(reports: readonly StageReport[]): StageReport {
-  const partitions = Math.max(0, ...reports.map((report) => report.output.length));
-  const timestamps = reports.map((report) => report.maxTimestamp).filter((value): value is string => typeof value === "string");
-  return {
-    inputCount: reports.reduce((sum, report) => sum + report.inputCount, 0),
-    outputCount: reports.reduce((sum, report) => sum + report.outputCount, 0),
-    rejectedCount: reports.reduce((sum, report) => sum + report.rejectedCount, 0),
-    output: Array.from({ length: partitions }, (_, index) => concatStaged(reports.map((report) => report.output[index] ?? NOTHING_STAGED))),
-    rejected: concatStaged(reports.map((report) => report.rejected)),
-    rejectedSample: reports
-      .flatMap((report) => report.rejectedSample)
-      .sort((a, b) => a.position - b.position)
-      .slice(0, MAX_REJECTED_IN_RUN),
-    ...(reports.some((report) => report.source) ? { source: reports.find((report) => report.source)!.source } : {}),
-    ...(timestamps.length > 0 ? { maxTimestamp: timestamps.sort().at(-1)! } : reports.some((report) => "maxTimestamp" in report) ? { maxTimestamp: null } : {}),
-  };
-}
+export const STAGE_STATUSES = ["pending", "running", "succeeded", "failed", "cancelled", "skipped"] as const;
+export type StageStatus = (typeof STAGE_STATUSES)[number];
 
 export interface StageRun {
   name: StageName;
@@ -113,7 +44,8 @@ export interface RunResult {
 }
 
 export interface Run {
-  pipelineId: string;
+  runId: string;
+  /** The name of the pipeline the run belongs to. */
   pipeline: string;
   trigger: Trigger;
   /** For scheduled runs, the slot the run belongs to (epoch ms). */
@@ -125,19 +57,22 @@ export interface Run {
   endTime: number | null;
   currentStage: StageName | null;
   stages: StageRun[];
+  /** Where the records are loaded, e.g. d1://scheduled-pipeline/metrics. */
   destination: string;
   finalResult: RunResult | null;
   /** The first MAX_REJECTED_IN_RUN rejected records. */
   rejected: RejectionSummary[];
   rejectedCount: number;
+  /** Records the pipeline's transform chose to skip: neither loaded nor rejected, but counted. */
+  skippedCount: number;
   /** How often the run was picked up again after its coordinator stopped driving it. */
   resumes: number;
   /** When any stage last reported progress: what the stall detector watches. */
   lastProgressAt: number;
-  /** Which source served the records (set by extract). */
+  /** Which source served the records (set by extract), or what was tried. */
   source: SourceReport | null;
-  /** The newest clean record's timestamp: becomes the pipeline's watermark if the run succeeds. */
-  maxTimestamp: string | null;
+  /** The newest watermark value among the loaded rows: becomes the pipeline's watermark if the run succeeds. */
+  newestWatermark: string | null;
   /** The pipeline's watermark when the run started (sent to the source by extract). Internal. */
   inputWatermark?: string | null;
   /** Alerts sent about this run (absent on runs saved before alerts existed). */
@@ -146,8 +81,6 @@ export interface Run {
   /** Checkpoints: where each finished stage left its output. Internal, not part of the API. */
   checkpoints: Partial<Record<StageName, { output: StagedData[]; rejected: StagedData }>>;
 }
-
-export const MAX_REJECTED_IN_RUN = 100;
 
 export interface NewRun {
   runId: string;
@@ -161,7 +94,7 @@ export interface NewRun {
 
 export function startRun(input: NewRun): Run {
   return {
-    pipelineId: input.runId,
+    runId: input.runId,
     pipeline: input.pipeline,
     trigger: input.trigger,
     scheduledFor: input.scheduledFor,
@@ -175,10 +108,11 @@ export function startRun(input: NewRun): Run {
     finalResult: null,
     rejected: [],
     rejectedCount: 0,
+    skippedCount: 0,
     resumes: 0,
     lastProgressAt: input.now,
     source: null,
-    maxTimestamp: null,
+    newestWatermark: null,
     checkpoints: {},
   };
 }
@@ -199,16 +133,6 @@ export type NextStep =
   | { kind: "run-stage"; stage: StageName; input: StageInput }
   | { kind: "complete" }
   | { kind: "none" };
-
-/**
- * What a stage reads: the previous stage's records (in partitions), the records refused so far (load
- * persists them), and the extracted records as received (load reads raw forms of duplicates from it).
- */
-export interface StageInput {
-  records: StagedData[];
-  rejected: StagedData[];
-  raw: StagedData;
-}
 
 /**
  * Decides what the coordinator does next. A stage still marked `running` is returned again: that is how
@@ -280,8 +204,9 @@ export function stageSucceeded(run: Run, stage: StageName, report: StageReport, 
     })),
     rejected: room > 0 ? [...run.rejected, ...report.rejectedSample.slice(0, room).map(({ id, stage, reason }) => ({ id, stage, reason }))] : run.rejected,
     rejectedCount: run.rejectedCount + report.rejectedCount,
+    skippedCount: run.skippedCount + (report.skippedCount ?? 0),
     source: report.source ?? run.source,
-    maxTimestamp: report.maxTimestamp === undefined ? run.maxTimestamp : report.maxTimestamp,
+    newestWatermark: report.newestWatermark === undefined ? run.newestWatermark : report.newestWatermark,
     checkpoints: { ...run.checkpoints, [stage]: { output: report.output, rejected: report.rejected } },
   };
 }
@@ -315,29 +240,6 @@ export function runResumed(run: Run, now: number): Run {
   return { ...run, resumes: run.resumes + 1, lastProgressAt: now };
 }
 
-export interface StallPolicy {
-  stallTimeoutMs: number;
-  maxResumes: number;
-}
-
-export type StallVerdict = { kind: "healthy" } | { kind: "resume" } | { kind: "give-up"; reason: string };
-
-/** Whether a running run has stalled, and if so whether to resume it once more or to give up on it. */
-export function judgeStall(run: Run, now: number, policy: StallPolicy): StallVerdict {
-  if (run.status !== "running" || now - run.lastProgressAt < policy.stallTimeoutMs) return { kind: "healthy" };
-  if (run.resumes >= policy.maxResumes) {
-    return {
-      kind: "give-up",
-      reason: `no progress for ${formatDuration(now - run.lastProgressAt)} after ${run.resumes} resume${run.resumes === 1 ? "" : "s"} (limit ${policy.maxResumes})`,
-    };
-  }
-  return { kind: "resume" };
-}
-
-export function formatDuration(ms: number): string {
-  return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
-}
-
 /** A run that cannot be resumed any more: the stage it stood in fails with the reason. */
 export function giveUp(run: Run, reason: string, now: number): Run {
   const stage = run.currentStage ?? run.stages.find((candidate) => candidate.status !== "succeeded")?.name ?? "load";
@@ -346,33 +248,17 @@ export function giveUp(run: Run, reason: string, now: number): Run {
 
 /**
  * Closes a run whose stages all succeeded. The run only counts as succeeded if every extracted record is
- * accounted for: loaded, or rejected with a reason.
+ * accounted for: loaded, rejected with a reason, or skipped by the pipeline's own choice.
  */
 export function completeRun(run: Run, now: number): Run {
   const accounting = accountFor(run);
   if (!accounting.balanced) {
     const message =
       `accounting mismatch: extracted ${accounting.extracted}, loaded ${accounting.loaded}, ` +
-      `rejected ${accounting.rejected}`;
+      `rejected ${accounting.rejected}, skipped ${accounting.skipped}`;
     return finish({ ...run, error: message }, "failed", now, [message]);
   }
   return finish(run, "succeeded", now);
-}
-
-export interface Accounting {
-  extracted: number;
-  loaded: number;
-  rejected: number;
-  /** extracted = loaded + rejected */
-  balanced: boolean;
-}
-
-export function accountFor(run: Run): Accounting {
-  const stage = (name: StageName) => run.stages.find((candidate) => candidate.name === name);
-  // Extract counts what it read from the source, unparsable lines included (it rejects those itself).
-  const extracted = stage("extract")?.inputCount ?? 0;
-  const loaded = stage("load")?.outputCount ?? 0;
-  return { extracted, loaded, rejected: run.rejectedCount, balanced: extracted === loaded + run.rejectedCount };
 }
 
 function finish(run: Run, status: "succeeded" | "failed" | "cancelled", now: number, errors?: string[]): Run {
@@ -422,37 +308,16 @@ function updateStage(run: Run, stage: StageName, change: (current: StageRun) => 
   return run.stages.map((current) => (current.name === stage ? change(current) : current));
 }
 
-/** The run as the API shows it: the seed's fields plus status and per-stage detail, without internals. */
-export type RunView = Omit<Run, "checkpoints" | "destination" | "lastProgressAt" | "maxTimestamp" | "inputWatermark" | "alerts"> & {
-  alerts: AlertRecord[];
-  totalDuration: number | null;
-  stagesCompleted: StageName[];
-  accounting: Accounting;
-  lastProgressAt: number | null;
-};
-
-export function toRunView(run: Run): RunView {
-  return {
-    pipelineId: run.pipelineId,
-    pipeline: run.pipeline,
-    trigger: run.trigger,
-    scheduledFor: run.scheduledFor,
-    note: run.note,
-    status: run.status,
-    startTime: run.startTime,
-    endTime: run.endTime,
-    totalDuration: run.endTime === null ? null : run.endTime - run.startTime,
-    currentStage: run.currentStage,
-    stagesCompleted: run.stages.filter((stage) => stage.status === "succeeded").map((stage) => stage.name),
-    stages: run.stages,
-    finalResult: run.finalResult,
-    rejected: run.rejected,
-    rejectedCount: run.rejectedCount,
-    accounting: accountFor(run),
-    resumes: run.resumes,
-    lastProgressAt: run.status === "running" ? run.lastProgressAt : null,
-    source: run.source,
-    alerts: run.alerts ?? [],
-    ...(run.error === undefined ? {} : { error: run.error }),
-  };
+/**
+ * Run documents saved by earlier versions of the service, brought to today's shape when read, so an
+ * upgrade keeps every run's history.
+ */
+export function upgradeRun(stored: Record<string, unknown>): Run {
+  const run = { ...stored } as Record<string, unknown>;
+  if (run.runId === undefined && typeof run.pipelineId === "string") run.runId = run.pipelineId;
+  delete run.pipelineId;
+  if (run.newestWatermark === undefined) run.newestWatermark = (run.maxTimestamp as string | null | undefined) ?? null;
+  delete run.maxTimestamp;
+  run.skippedCount ??= 0;
+  return run as unknown as Run;
 }

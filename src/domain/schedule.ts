@@ -10,7 +10,8 @@ import { Cron } from "croner";
  *   once, at its first occurrence.
  * Fixed intervals are counted from the Unix epoch, so "6h" runs at 00:00, 06:00, 12:00 and 18:00 UTC.
  */
-export type MissedRunPolicy = "latest" | "skip" | "all";
+export const MISSED_RUN_POLICIES = ["latest", "skip", "all"] as const;
+export type MissedRunPolicy = (typeof MISSED_RUN_POLICIES)[number];
 
 export interface ScheduleSpec {
   /** A 5-field cron expression, read in `timezone`; null for a fixed interval. */

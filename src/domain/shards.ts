@@ -1,4 +1,4 @@
-import { concatStaged, NOTHING_STAGED, type StageInput, type StagedData } from "./run";
+import { concatStaged, NOTHING_STAGED, type StageInput, type StagedData } from "./staged-data";
 import type { StageName } from "./stages";
 
 /**

@@ -52,4 +52,6 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export const STATS_WINDOWS: Record<string, number | null> = { "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, all: null };
+export const STATS_WINDOW_NAMES = ["7d", "30d", "all"] as const;
+export type StatsWindow = (typeof STATS_WINDOW_NAMES)[number];
+export const STATS_WINDOWS: Record<StatsWindow, number | null> = { "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, all: null };

@@ -1,4 +1,4 @@
-import { RESERVED_SECRETS, type HttpSource } from "../config/settings";
+import { RESERVED_SECRETS, type HttpSource } from "../engine/source-config";
 import { classifyHttpStatus, parseRetryAfter, StageFailure } from "../domain/failures";
 import { REDACTED, redactText, showUrl } from "../domain/redaction";
 import { csvRecords } from "./formats/csv-records";

@@ -1,4 +1,4 @@
-import type { StagedData } from "../domain/run";
+import type { StagedData } from "../domain/staged-data";
 import type { StageName } from "../domain/stages";
 import { decodeNdjson, encodeLine } from "./ndjson";
 

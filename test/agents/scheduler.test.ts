@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
-import { readSettings } from "../../src/config/settings";
+import { settingsFor, uniquePipeline } from "../support/settings";
 import worker from "../../src/index";
 import { fireArmedSlot, uniqueName, finished } from "../support/runtime";
 
@@ -35,15 +35,11 @@ async function coordinatorRuns(name: string) {
   return (await coordinator.getHistory(100, null)).runs;
 }
 
-function settings(name: string) {
-  const result = readSettings(env as unknown as Record<string, unknown>, name);
-  if (!result.ok) throw new Error(result.errors.join("; "));
-  return result.settings;
-}
+const settings = (name: string) => settingsFor(name);
 
 describe("arming", () => {
   it("a woken scheduler arms the next 03:00 UTC, once", async () => {
-    const name = uniqueName("scheduler");
+    const name = uniquePipeline("scheduler");
     const scheduler = await getAgentByName(env.PipelineScheduler, name);
     const before = Date.now();
     await scheduler.ensureArmed();
@@ -52,7 +48,7 @@ describe("arming", () => {
   });
 
   it("waking it many times, one after another and all at once, leaves exactly one armed slot", async () => {
-    const name = uniqueName("scheduler");
+    const name = uniquePipeline("scheduler");
     const scheduler = await getAgentByName(env.PipelineScheduler, name);
     for (let i = 0; i < 5; i += 1) await scheduler.ensureArmed();
     await Promise.all(Array.from({ length: 10 }, () => scheduler.ensureArmed()));
@@ -60,7 +56,7 @@ describe("arming", () => {
   });
 
   it("a slot left by an earlier cron expression is replaced, not added to", async () => {
-    const name = uniqueName("scheduler");
+    const name = uniquePipeline("scheduler");
     const scheduler = await getAgentByName(env.PipelineScheduler, name);
     await scheduler.ensureArmed();
     // What a deploy with PIPELINE_CRON="30 6 * * *" would have left armed.
@@ -85,7 +81,7 @@ describe("arming", () => {
 
 describe("a fired slot", () => {
   it("starts one scheduled run named after the slot and arms the following 03:00", async () => {
-    const name = uniqueName("scheduler");
+    const name = uniquePipeline("scheduler");
     const scheduler = await getAgentByName(env.PipelineScheduler, name);
     await scheduler.ensureArmed();
     const [armed] = await armedSlots(name);
@@ -113,7 +109,7 @@ describe("a fired slot", () => {
   });
 
   it("delivered again, in sequence or concurrently, starts no second run and counts once", async () => {
-    const name = uniqueName("scheduler");
+    const name = uniquePipeline("scheduler");
     const scheduler = await getAgentByName(env.PipelineScheduler, name);
     const slot = next0300(Date.now());
     await runInDurableObject(scheduler, (instance: PipelineScheduler) => instance.runScheduledSlot({ slot }));
@@ -133,7 +129,7 @@ describe("a fired slot", () => {
   });
 
   it("during an active run is recorded as skipped, naming the active run", async () => {
-    const name = uniqueName("scheduler");
+    const name = uniquePipeline("scheduler");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const manual = await coordinator.startRun({ runId: "manual-1", trigger: "manual", scheduledFor: null, settings: settings(name) });
     expect(manual.outcome).toBe("started");

@@ -9,10 +9,10 @@ import type { z } from "zod";
 import type { ScheduleView } from "../../src/agents/pipeline-scheduler";
 import { createApp } from "../../src/app";
 import type { HistorySummary } from "../../src/domain/history";
-import type { RunView } from "../../src/domain/run";
+import type { RunView } from "../../src/domain/run-view";
 import type { PipelineStats } from "../../src/domain/stats";
-import { documentedOperations } from "../../src/http/openapi";
-import type { HistorySummarySchema, RunSchema, ScheduleViewSchema, StatsResponse } from "../../src/routes/response-schemas";
+import { documentedOperations } from "../../src/routes/openapi";
+import type { HistorySummarySchema, RunSchema, ScheduleViewSchema, StatsResponse } from "../../src/routes/responses";
 import { api, apiJson, finished } from "../support/runtime";
 
 // Compile-time: each response schema and the type the agents return are assignable both ways.

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { listMetrics, listRejections } from "../../src/db/metrics";
+import { listMetrics, listRejections } from "../support/db";
 import { api, apiJson, finished, stagedKeys, stagedKeysAfterRun, stagesAfterRun } from "../support/runtime";
 
 async function runOnce() {

@@ -5,6 +5,7 @@
  */
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { uniquePipeline } from "../support/settings";
 import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { DEFAULT_SCHEDULE, nextSlot } from "../../src/domain/schedule";
@@ -87,7 +88,7 @@ describe("missed runs", () => {
    * grace in which a late slot still counts as on time, whatever the hour the test runs at.
    */
   async function afterOutage(missedRuns: string, hours: number, maxCatchUp = 10) {
-    const name = uniqueName("outage");
+    const name = uniquePipeline("outage");
     const scheduler = env.PipelineScheduler.getByName(name);
     const minute = (new Date().getUTCMinutes() + 30) % 60;
     expect((await scheduler.updateSchedule({ cron: `${minute} * * * *`, missedRuns: missedRuns as "latest", maxCatchUp }, "replace")).ok).toBe(true);

@@ -7,7 +7,6 @@ import {
   cancelRun,
   completeRun,
   giveUp,
-  judgeStall,
   nextStep,
   runResumed,
   stageAttemptFailed,
@@ -17,10 +16,12 @@ import {
   stageStarted,
   stageSucceeded,
   startRun,
-  toRunView,
+  upgradeRun,
   type Run,
-  type StageReport,
 } from "../../src/domain/run";
+import { toRunView } from "../../src/domain/run-view";
+import type { StageReport } from "../../src/domain/stage-report";
+import { judgeStall } from "../../src/domain/stall";
 import { manualRunId, parseRunId, scheduledRunId } from "../../src/domain/run-ids";
 
 const fresh = { runId: "manual-1000", pipeline: "default", trigger: "manual" as const, scheduledFor: null, destination: "d1://db/metrics", now: 1000 };
@@ -117,7 +118,7 @@ describe("a run of the sample data", () => {
     const lossy = [...sampleReports.slice(0, 2), report({ inputCount: 3, outputCount: 2 })];
     const done = completeRun(runThrough(startRun(fresh), lossy), 2000);
     expect(done.status).toBe("failed");
-    expect(done.error).toBe("accounting mismatch: extracted 4, loaded 2, rejected 1");
+    expect(done.error).toBe("accounting mismatch: extracted 4, loaded 2, rejected 1, skipped 0");
     expect(done.finalResult?.success).toBe(false);
   });
 });
@@ -240,7 +241,7 @@ describe("cancelling", () => {
       ["transform", "succeeded", 3],
       ["load", "cancelled", 2],
     ]);
-    expect(cancelled.accounting).toEqual({ extracted: 4, loaded: 2, rejected: 1, balanced: false });
+    expect(cancelled.accounting).toEqual({ extracted: 4, loaded: 2, rejected: 1, skipped: 0, balanced: false });
   });
 
   it("before any stage started cancels the first stage and skips the rest", () => {
@@ -257,6 +258,32 @@ describe("cancelling", () => {
 describe("the accounting invariant in the view", () => {
   it("is recorded on every run", () => {
     const done = toRunView(completeRun(runThrough(startRun(fresh), sampleReports), 2000));
-    expect(done.accounting).toEqual({ extracted: 4, loaded: 3, rejected: 1, balanced: true });
+    expect(done.accounting).toEqual({ extracted: 4, loaded: 3, rejected: 1, skipped: 0, balanced: true });
+  });
+});
+
+describe("records a pipeline skips", () => {
+  it("are counted and balance the books beside loaded and rejected", () => {
+    const run = runThrough(startRun(fresh), [
+      report({ inputCount: 5, outputCount: 5, output: [staged("extract", 5)] }),
+      report({ inputCount: 5, outputCount: 3, rejectedCount: 1, skippedCount: 1, output: [staged("transform", 3)] }),
+      report({ inputCount: 3, outputCount: 3 }),
+    ]);
+    const done = completeRun(run, 2000);
+    expect(done.status).toBe("succeeded");
+    expect(toRunView(done).accounting).toEqual({ extracted: 5, loaded: 3, rejected: 1, skipped: 1, balanced: true });
+  });
+});
+
+describe("a run saved by an earlier version", () => {
+  it("is read with its id, watermark and a zero skip count", () => {
+    const legacy = { ...startRun(fresh), pipelineId: "manual-7", maxTimestamp: "2024-01-01T00:00:00Z" } as Record<string, unknown>;
+    delete legacy.runId;
+    delete legacy.newestWatermark;
+    delete legacy.skippedCount;
+    const run = upgradeRun(legacy);
+    expect(run).toMatchObject({ runId: "manual-7", newestWatermark: "2024-01-01T00:00:00Z", skippedCount: 0 });
+    expect("pipelineId" in run).toBe(false);
+    expect(toRunView(run).pipelineId).toBe("manual-7");
   });
 });

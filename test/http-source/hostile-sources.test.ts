@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { listMetrics, listRejections } from "../../src/db/metrics";
+import { listMetrics, listRejections } from "../support/db";
 import { ALERT_HOOK, network } from "../support/network";
 import { api, apiJson, eventually } from "../support/runtime";
 import { runPipeline } from "../support/runs";
@@ -40,7 +40,7 @@ describe("no silent loss", () => {
     network.use(http.get(`${API}/orders.csv`, () => new HttpResponse(csvRows(20_000, 10_000, 'r10000,"5"0,0'))));
     const { run, name } = await runPipeline({ sources: [httpSource(`${API}/orders.csv`, { format: "csv", csvQuoteErrors: "reject-row" })], stageTimeoutMs: 60_000 }, undefined, 60_000);
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 20_000, loaded: 19_999, rejected: 1, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 20_000, loaded: 19_999, rejected: 1, skipped: 0, balanced: true });
     expect(run.rejected).toEqual([{ id: null, stage: "extract", reason: "CSV line 10001: text after the closing quote of field 2" }]);
     const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM metrics WHERE pipeline = ?").bind(name).first<{ n: number }>();
     expect(count?.n).toBe(19_999);
@@ -63,7 +63,7 @@ describe("a record nested 400,000 levels deep", () => {
     network.use(http.get(`${API}/deep.ndjson`, () => new HttpResponse([JSON.stringify(reading("a")), deep, JSON.stringify(reading("b"))].join("\n"))));
     const { run } = await runPipeline({ sources: [httpSource(`${API}/deep.ndjson`, { format: "ndjson" })] });
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, skipped: 0, balanced: true });
     expect(run.rejected).toEqual([{ id: "deep", stage: "transform", reason: "value is missing" }]);
   });
 });
@@ -102,7 +102,7 @@ describe("a 32 MiB line between ten good lines", () => {
     running = false;
     await probing;
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 11, loaded: 10, rejected: 1, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 11, loaded: 10, rejected: 1, skipped: 0, balanced: true });
     expect(run.rejected).toEqual([{ id: null, stage: "extract", reason: "line 6 is 32.0 MiB, over the record limit of 1.0 MiB" }]);
     expect((await listMetrics(env.DB, name)).map((row) => row.id).sort()).toEqual(["g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "g9"]);
     // Liveness, not speed: before, a line like this held the only thread for minutes.
@@ -159,7 +159,7 @@ describe("secrets never leave", () => {
     network.use(http.get(`${API}/acct`, () => new HttpResponse("nope", { status: 404, statusText: "Not Found" })));
     const { run } = await runPipeline({
       sources: [httpSource(`${API}/acct?account={{OTHER_TOKEN}}`, { secrets: ["OTHER_TOKEN"] })],
-      watermark: { param: "since", format: "iso" },
+      watermark: { column: "timestamp", param: "since", format: "iso" },
     });
     expect(run.status).toBe("failed");
     const everything = [JSON.stringify(run), ...logged].join("\n");

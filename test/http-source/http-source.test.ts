@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
-import { listMetrics, listRejections } from "../../src/db/metrics";
+import { listMetrics, listRejections } from "../support/db";
 import { network } from "../support/network";
 import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, stageStorage } from "../support/runtime";
 

@@ -10,10 +10,10 @@ import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import type { PipelineCoordinator } from "../../src/agents/pipeline-coordinator";
-import { listMetrics, listRejections } from "../../src/db/metrics";
-import { NOTHING_STAGED } from "../../src/domain/run";
+import { listMetrics, listRejections } from "../support/db";
+import { NOTHING_STAGED } from "../../src/domain/staged-data";
 import { network } from "../support/network";
-import { httpSource, settingsFor } from "../support/settings";
+import { httpSource, settingsFor, uniquePipeline } from "../support/settings";
 import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, uniqueName } from "../support/runtime";
 
 const SOURCE = "https://source.example.test/records";
@@ -48,7 +48,7 @@ describe("retries", () => {
     expect(run.status).toBe("succeeded");
     expect(run.source).toMatchObject({ name: "primary", attempts: 2, attemptErrors: [`the source ${SOURCE} answered HTTP 503 Service Unavailable`], skipped: [] });
     expect(run.stages[0]).toMatchObject({ status: "succeeded", attempts: 1 });
-    expect(run.accounting).toEqual({ extracted: 2, loaded: 2, rejected: 0, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 2, loaded: 2, rejected: 0, skipped: 0, balanced: true });
   });
 
   it("fails at once on a 404: retrying cannot help", async () => {
@@ -149,7 +149,7 @@ describe("resuming", () => {
     const done = await waitUntilFinished(runId);
     expect(done).toMatchObject({ status: "succeeded", resumes: 1, finalResult: { recordCount: 5 } });
     expect(done.stages[0].attempts).toBe(2);
-    expect(done.accounting).toEqual({ extracted: 5, loaded: 5, rejected: 0, balanced: true });
+    expect(done.accounting).toEqual({ extracted: 5, loaded: 5, rejected: 0, skipped: 0, balanced: true });
     const rows = (await listMetrics(env.DB, "default")).filter((row) => row.id.startsWith("resumed-"));
     expect(rows.map((row) => row.id)).toEqual(["resumed-0", "resumed-1", "resumed-2", "resumed-3", "resumed-4"]);
   });
@@ -158,7 +158,7 @@ describe("resuming", () => {
 describe("the stall watchdog", () => {
   it("resumes a run that makes no progress, then fails it after maxResumes, saying why", async () => {
     network.use(http.get(SOURCE, ({ request }) => hang(request)));
-    const name = uniqueName("stalled");
+    const name = uniquePipeline("stalled");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const settings = settingsFor(name, {
       stageTimeoutMs: 60_000,
@@ -189,7 +189,7 @@ describe("the stall watchdog", () => {
 describe("history", () => {
   it("keeps the newest N runs and prunes older runs' rejected records from D1", async () => {
     network.use(http.get(SOURCE, () => HttpResponse.json([{ id: "ok", value: "1", timestamp: 0 }, { id: "bad", value: "x", timestamp: 0 }])));
-    const name = uniqueName("bounded");
+    const name = uniquePipeline("bounded");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const settings = settingsFor(name, { historyLimit: 3, sources: [httpSource(SOURCE)] });
     const ids: string[] = [];
@@ -232,7 +232,7 @@ describe("record-level garbage from a source", () => {
       ["dup-a", 1],
       ["dup-b", 2],
     ]);
-    expect(run.accounting).toEqual({ extracted: 4, loaded: 2, rejected: 2, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 4, loaded: 2, rejected: 2, skipped: 0, balanced: true });
   });
 
   it("handles very long strings, -0, 1e3, unicode and non-string values record by record", async () => {
@@ -253,7 +253,7 @@ describe("record-level garbage from a source", () => {
     );
     const run = await runAndWait();
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 8, loaded: 3, rejected: 5, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 8, loaded: 3, rejected: 5, skipped: 0, balanced: true });
     expect(run.rejected.map((rejection: any) => rejection.reason)).toEqual([
       "id is 100000 characters long, the limit is 256",
       `value "${"x".repeat(60)}…" is not a number`,
@@ -292,6 +292,8 @@ describe("a newer attempt of a stage", () => {
     const stage = env.ExtractStage.getByName(`${runId}:extract`);
     const task = (attempt: number) => ({
       runId,
+      trigger: "manual" as const,
+      scheduledFor: null,
       stage: "extract" as const,
       attempt,
       shard: 0,

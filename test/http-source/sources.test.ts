@@ -8,12 +8,13 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
-import type { HttpSource, PipelineSettings } from "../../src/config/settings";
-import { listMetrics, listRejections } from "../../src/db/metrics";
+import type { PipelineSettings } from "../../src/engine/settings";
+import type { HttpSource } from "../../src/engine/source-config";
+import { listMetrics, listRejections } from "../support/db";
 import { STAGE_NAMES } from "../../src/domain/stages";
 import { network } from "../support/network";
 import { runPipeline } from "../support/runs";
-import { httpSource, settingsFor } from "../support/settings";
+import { httpSource, settingsFor, uniquePipeline } from "../support/settings";
 import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, uniqueName, finished } from "../support/runtime";
 
 const API = "https://api.example.test";
@@ -27,7 +28,7 @@ describe("formats", () => {
     network.use(http.get(`${API}/readings.ndjson`, () => new HttpResponse(lines, { headers: { "content-type": "application/x-ndjson" } })));
     const { run, name } = await runPipeline({ sources: [source("/readings.ndjson", { format: "ndjson" })] });
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, skipped: 0, balanced: true });
     expect(run.rejected[0]).toMatchObject({ id: null, stage: "extract" });
     expect(run.rejected[0]!.reason).toMatch(/^line 2 is not valid JSON/);
     expect((await listMetrics(env.DB, name)).map((row) => [row.id, row.category])).toEqual([
@@ -41,7 +42,7 @@ describe("formats", () => {
     const lines = [JSON.stringify(reading("p0", 1)), "{broken", JSON.stringify({ id: "p2", value: "nope", timestamp: 0 }), "[also", JSON.stringify(reading("p4", 2))].join("\n");
     network.use(http.get(`${API}/positions.ndjson`, () => new HttpResponse(lines)));
     const { run, name } = await runPipeline({ sources: [source("/positions.ndjson", { format: "ndjson" })] });
-    expect(run.accounting).toEqual({ extracted: 5, loaded: 2, rejected: 3, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 5, loaded: 2, rejected: 3, skipped: 0, balanced: true });
     const rejected = await listRejections(env.DB, name, run.pipelineId);
     expect(rejected.map((row) => [row.position, row.stage, row.record_id])).toEqual([
       [1, "extract", null],
@@ -54,12 +55,15 @@ describe("formats", () => {
   it("loads CSV through a field mapping, rejecting a short row", async () => {
     const csv = "sensor_id,reading,time,kind\ns1,42,1714521600000,temp\ns2,250.5,2024-05-01T01:00:00Z,humidity\ns3,7\n";
     network.use(http.get(`${API}/readings.csv`, () => new HttpResponse(csv, { headers: { "content-type": "text/csv" } })));
+    const fields = { id: "sensor_id", value: "reading", timestamp: "time", type: "kind" };
+    const base = settingsFor("default");
     const { run, name } = await runPipeline({
       sources: [source("/readings.csv", { format: "csv" })],
-      fields: { id: "sensor_id", value: "reading", timestamp: "time", type: "kind" },
+      config: { ...(base.config as object), fields },
+      csvColumns: [fields.id, fields.value, fields.timestamp],
     });
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 3, loaded: 2, rejected: 1, skipped: 0, balanced: true });
     expect(run.rejected[0]!.reason).toBe("CSV line 4: Too few fields: expected 4 fields but parsed 2");
     expect((await listMetrics(env.DB, name)).map((row) => [row.id, row.value, row.category, row.type, row.timestamp])).toEqual([
       ["s1", 42, "low", "temp", "2024-05-01T00:00:00.000Z"],
@@ -202,8 +206,8 @@ describe("the watermark", () => {
       sent.push(new URL(request.url).searchParams.get("since"));
       return HttpResponse.json(sent.length === 1 ? [reading("w1", 1, 5), reading("w2", 1, 9)] : [reading("w3", 1, 12)]);
     }));
-    const name = uniqueName("incremental");
-    const changes = { sources: [source("/incremental")], watermark: { param: "since", format: "iso" as const } };
+    const name = uniquePipeline("incremental");
+    const changes = { sources: [source("/incremental")], watermark: { column: "timestamp", param: "since", format: "iso" as const } };
     const first = await runPipeline(changes, name);
     expect(first.run.source?.watermark).toBeNull();
     const second = await runPipeline(changes, name);
@@ -220,7 +224,7 @@ describe("fan-out", () => {
     network.use(http.get(`${API}/wide`, () => HttpResponse.json(records)));
     const { run, name } = await runPipeline({ sources: [source("/wide")], chunkRecords: 10, parallelism: { transform: 3, load: 4 } });
     expect(run.status).toBe("succeeded");
-    expect(run.accounting).toEqual({ extracted: 101, loaded: 80, rejected: 21, balanced: true });
+    expect(run.accounting).toEqual({ extracted: 101, loaded: 80, rejected: 21, skipped: 0, balanced: true });
     expect(run.stages.map((stage) => [stage.name, stage.inputCount, stage.outputCount, stage.rejectedCount])).toEqual([
       ["extract", 101, 101, 0],
       ["transform", 101, 100, 1],
@@ -267,7 +271,7 @@ describe("live progress", () => {
         return new HttpResponse(stream, { headers: { "content-type": "application/x-ndjson" } });
       }),
     );
-    const name = uniqueName("live");
+    const name = uniquePipeline("live");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const runId = `manual-${Date.now()}`;
     await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings: settingsFor(name, { sources: [source("/stream", { format: "ndjson" })], chunkRecords: 500, stageTimeoutMs: 30_000 }) });

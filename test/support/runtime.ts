@@ -16,7 +16,10 @@ export async function apiJson<T = any>(path: string, init?: RequestInit): Promis
 }
 
 let counter = 0;
-/** Storage is shared by the tests of one file, so each test that needs its own agents names them uniquely. */
+/**
+ * Storage is shared by the tests of one worker, so each test that needs its own agents or runs names them
+ * uniquely (lower-case, so a name can also be a pipeline's).
+ */
 export function uniqueName(prefix = "test"): string {
   counter += 1;
   return `${prefix}-${Date.now()}-${counter}`;

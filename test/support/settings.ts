@@ -1,9 +1,34 @@
 import { env } from "cloudflare:workers";
-import { readSettings, type HttpSource, type PipelineSettings } from "../../src/config/settings";
+import type { Pipeline } from "../../src/engine/define-pipeline";
+import { findPipeline, registerPipelines } from "../../src/engine/registry";
+import { resolveSettings, type PipelineSettings } from "../../src/engine/settings";
+import type { HttpSource } from "../../src/engine/source-config";
+import defaultPipeline from "../../src/pipelines/default/pipeline";
+import { uniqueName } from "./runtime";
 
-/** The Worker's own settings for a pipeline, with test-specific changes on top. */
-export function settingsFor(pipeline: string, changes: Partial<PipelineSettings> = {}): PipelineSettings {
-  const result = readSettings(env as unknown as Record<string, unknown>, pipeline);
+/**
+ * A pipeline named `name` for one test: a copy of `base` (the seed's pipeline unless said otherwise),
+ * registered like any other, so its agents, its runs and its stages find it. The registry is shared with
+ * the agents: tests run in the same runtime.
+ */
+export function pipelineNamed(name: string, base: Pipeline = defaultPipeline): Pipeline {
+  const existing = findPipeline(name);
+  if (existing) return existing;
+  const copy = { ...base, name };
+  registerPipelines(copy);
+  return copy;
+}
+
+/** A fresh pipeline for one test (a copy of `base`), named uniquely so its agents and history are its own. */
+export function uniquePipeline(prefix = "pipe", base?: Pipeline): string {
+  const name = uniqueName(prefix);
+  pipelineNamed(name, base);
+  return name;
+}
+
+/** The Worker's own settings for a test pipeline, with test-specific changes on top. */
+export function settingsFor(name: string, changes: Partial<PipelineSettings> = {}, base?: Pipeline): PipelineSettings {
+  const result = resolveSettings(pipelineNamed(name, base), env as unknown as Record<string, unknown>);
   if (!result.ok) throw new Error(result.errors.join("; "));
   return { ...result.settings, ...changes };
 }

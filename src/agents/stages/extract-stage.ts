@@ -1,11 +1,14 @@
-import type { PipelineSettings, SourceSettings } from "../../config/settings";
+import type { PipelineSettings } from "../../engine/settings";
+import type { SourceSettings } from "../../engine/source-config";
+import { pipelineOfRun } from "../../engine/find";
 import { retryDelay } from "../../domain/backoff";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import { rawForStorage, type RejectionSample } from "../../domain/records";
 import { REDACTED, redactText, showUrl } from "../../domain/redaction";
-import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type SourceReport, type StageReport } from "../../domain/run";
-import { SAMPLE_RECORDS } from "../../domain/sample-source";
+import { MAX_REJECTED_IN_RUN, type SourceReport, type StageReport } from "../../domain/stage-report";
+import { NOTHING_STAGED } from "../../domain/staged-data";
 import { readHttpSource, resolveSourceSecrets } from "../../sources/http-source";
+import { readSample } from "../../sources/sample-source";
 import { fillPlaceholders } from "../../sources/placeholders";
 import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
@@ -106,11 +109,15 @@ export class ExtractStage extends StageAgent {
   }
 
   private open(source: SourceSettings, settings: PipelineSettings, watermark: string | null, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
-    if (source.kind === "sample") return sampleItems();
+    if (source.kind === "sample") {
+      const sample = pipelineOfRun(settings.pipeline).sample;
+      if (!sample) throw new StageFailure(`pipeline ${settings.pipeline} has no sample data for its sample source`, "permanent");
+      return readSample(sample, { csvColumns: settings.csvColumns, maxRecordBytes: settings.maxRecordBytes, signal });
+    }
     return readHttpSource(source, {
       secrets: resolveSourceSecrets(source, this.env as unknown as Record<string, unknown>),
       watermark: watermarkParam(settings, watermark),
-      requiredColumns: [settings.fields.id, settings.fields.value, settings.fields.timestamp],
+      requiredColumns: settings.csvColumns,
       maxRecordBytes: settings.maxRecordBytes,
       signal,
     });
@@ -153,11 +160,6 @@ function watermarkParam(settings: PipelineSettings, value: string | null): { par
   if (!settings.watermark || value === null) return null;
   const formatted = settings.watermark.format === "epoch-ms" ? String(Date.parse(value)) : value;
   return { param: settings.watermark.param, value: formatted };
-}
-
-async function* sampleItems(): AsyncGenerator<SourceItem[], SourceRead> {
-  yield SAMPLE_RECORDS.map((record) => ({ ok: true, record }));
-  return { pages: 1, truncated: false, firstUrl: null };
 }
 
 /** Any error as a stage failure whose message is safe to keep: secrets scrubbed, memory errors with advice. */

@@ -1,7 +1,10 @@
-import { loadMetricsOnce, saveRejections, upsertMetrics } from "../../db/metrics";
+import { loadRowsOnce, tableProblem, upsertRows } from "../../db/destination";
+import { saveRejections } from "../../db/rejections";
 import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
-import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord } from "../../domain/records";
-import { MAX_REJECTED_IN_RUN, NOTHING_STAGED, type StagedData, type StageReport } from "../../domain/run";
+import { rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
+import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
+import { NOTHING_STAGED, type StagedData } from "../../domain/staged-data";
+import { idOf, positionOf, type StagedRow } from "../../engine/staged-row";
 import { UnparsableItem } from "../../staging/ndjson";
 import { readChunk, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
@@ -9,17 +12,20 @@ import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
 
 /**
- * Writes one id bucket of clean records to D1 (`metrics`, an upsert by record id) and its share of the
- * records refused by earlier stages to `rejected_records`. Both writes are keyed, so loading the same
- * run twice (a retry, a resumed run) changes nothing.
+ * Writes one key bucket of rows to the pipeline's D1 table (an upsert on its key) and its share of the
+ * records refused by earlier stages to `rejected_records`. Both writes are keyed, so loading the same run
+ * twice (a retry, a resumed run) changes nothing.
  *
- * Duplicate ids are found here: all occurrences of an id arrive in this bucket in position order, and
- * D1's upsert itself tells which records found their id already taken by this run (see loadMetricsOnce).
- * The first occurrence is loaded; later ones are rejected with the position of the first.
+ * Duplicate keys are found here: all occurrences of a key arrive in this bucket in position order, and
+ * D1's upsert itself tells which rows found their key already taken by this run (see loadRowsOnce). With
+ * "reject" the first is loaded and later ones are rejected with the position of the first; with
+ * "last-wins" the last one stays.
  */
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
-    const { pipeline, rules, statementsPerBatch } = task.settings;
+    const { pipeline, destination, statementsPerBatch } = task.settings;
+    const problem = await d1(() => tableProblem(this.env.DB, destination));
+    if (problem) throw new StageFailure(problem, "permanent");
     const now = Date.now();
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
@@ -28,30 +34,29 @@ export class LoadStage extends StageAgent {
     let duplicates = 0;
     const yielder = new Yielder();
 
-
     for await (const chunk of readStaged(this.env.STAGING, bucket)) {
       signal.throwIfAborted();
-      const records = chunk.records as StagedRecord[];
-      let repeated: { record: StagedRecord; first: number }[] = [];
-      if (rules.rejectDuplicates) {
-        const result = await d1(() => loadMetricsOnce(this.env.DB, pipeline, task.runId, records, now, statementsPerBatch));
-        loaded += result.loaded.length;
+      const rows = chunk.records as StagedRow[];
+      let repeated: { row: StagedRow; first: number }[] = [];
+      if (destination.duplicates === "reject") {
+        const result = await d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, statementsPerBatch));
+        loaded += result.loaded;
         repeated = result.duplicates;
       } else {
-        loaded += await d1(() => upsertMetrics(this.env.DB, pipeline, task.runId, records, now, statementsPerBatch));
+        loaded += await d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, statementsPerBatch));
       }
       if (repeated.length > 0) {
         const rejections: Rejection[] = [];
-        for (const { record, first } of repeated) {
-          const reason = `duplicate id ${JSON.stringify(record.id)} (first seen at position ${first})`;
-          rejections.push({ position: record.position, id: record.id, stage: "load", reason, raw: await raw.at(record.position) });
-          if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position: record.position, id: record.id, stage: "load", reason });
+        for (const { row, first } of repeated) {
+          const reason = `duplicate id ${JSON.stringify(idOf(row))} (first seen at position ${first})`;
+          rejections.push({ position: positionOf(row), id: idOf(row), stage: "load", reason, raw: await raw.at(positionOf(row)) });
+          if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position: positionOf(row), id: idOf(row), stage: "load", reason });
         }
         await d1(() => saveRejections(this.env.DB, pipeline, task.runId, rejections, now, statementsPerBatch));
         duplicates += repeated.length;
       }
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
-      await yielder.after(records.length);
+      await yielder.after(rows.length);
     }
     for (const staged of task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {

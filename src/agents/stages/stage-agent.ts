@@ -1,7 +1,7 @@
 import { Agent } from "agents";
 import { classifyError, SourcesFailed, StageFailure } from "../../domain/failures";
 import { logEvent } from "../../log";
-import type { StageCounts, StageReport } from "../../domain/run";
+import type { StageCounts, StageReport } from "../../domain/stage-report";
 import type { StageContext, StageOutcome, StageTask } from "./stage-task";
 
 const SELF_DESTRUCT = "selfDestruct";

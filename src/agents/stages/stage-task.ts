@@ -1,10 +1,15 @@
-import type { PipelineSettings } from "../../config/settings";
-import type { SourceReport, StageCounts, StageInput, StageReport } from "../../domain/run";
+import type { Trigger } from "../../domain/run";
+import type { SourceReport, StageCounts, StageReport } from "../../domain/stage-report";
+import type { StageInput } from "../../domain/staged-data";
 import type { StageName } from "../../domain/stages";
+import type { PipelineSettings } from "../../engine/settings";
 
 /** What the coordinator hands a stage agent: references to staged data, never the records themselves. */
 export interface StageTask {
   runId: string;
+  trigger: Trigger;
+  /** The run's slot (epoch ms), or null for a run without one. */
+  scheduledFor: number | null;
   stage: StageName;
   attempt: number;
   /** Which of the stage's agents this is (0-based) and how many work side by side. */

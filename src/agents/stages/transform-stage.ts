@@ -1,7 +1,10 @@
-import { rawForStorage, type Rejection, type RejectionSample, type StagedRecord } from "../../domain/records";
-import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/run";
+import { StageFailure } from "../../domain/failures";
+import { rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
 import { bucketOf } from "../../domain/shards";
-import { transformRecord } from "../../domain/transform";
+import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
+import { applyTransform, keyOf, TransformCrashed } from "../../engine/apply-transform";
+import { pipelineOfRun } from "../../engine/find";
+import { stagedRow } from "../../engine/staged-row";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
@@ -9,13 +12,16 @@ import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
 
 /**
- * Validates, maps and categorises a range of extracted chunks; refused records are staged with their
- * reason. Clean records are split into one bucket per load shard by a hash of their id, so every
- * occurrence of an id reaches the same load agent, which finds duplicates.
+ * Runs a range of extracted chunks through the pipeline: its record schema, its transform, a check of
+ * each row against the destination's columns. Rows are split into one bucket per load shard by a hash of
+ * their key, so every occurrence of a key reaches the same load agent, which finds duplicates. Refused
+ * records are staged with their reason; skipped ones are counted.
  */
 export class TransformStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
-    const { chunkRecords, fields, thresholds, rules, parallelism } = task.settings;
+    const pipeline = pipelineOfRun(task.settings.pipeline);
+    const { chunkRecords, parallelism, destination, watermark, config } = task.settings;
+    const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, config };
     const buckets = parallelism.load;
     const prefix = task.shards > 1 ? `shard-${task.shard}/` : "";
     const cleaned = Array.from(
@@ -23,11 +29,13 @@ export class TransformStage extends StageAgent {
       (_, bucket) => new ChunkWriter(this.env.STAGING, task.runId, "transform", task.attempt, buckets > 1 ? `${prefix}b${bucket}-part` : `${prefix}part`, chunkRecords),
     );
     const refused = new ChunkWriter(this.env.STAGING, task.runId, "transform", task.attempt, `${prefix}rejected`, chunkRecords);
+    const watermarkIndex = watermark ? destination.columns.findIndex((column) => column.name === watermark.column) : -1;
     const sample: RejectionSample[] = [];
     let inputCount = 0;
     let outputCount = 0;
-    let maxTimestamp: string | null = null;
+    let skippedCount = 0;
     let rejectedHere = 0;
+    let newest: string | number | null = null;
     const yielder = new Yielder();
 
     for await (const chunk of readStaged(this.env.STAGING, task.input.records[0]!, task.offset)) {
@@ -41,18 +49,30 @@ export class TransformStage extends StageAgent {
           continue;
         }
         received += 1;
-        const result = transformRecord(raw, { fields, thresholds, rules });
-        if (result.ok) {
-          const staged: StagedRecord = { ...result.record, position };
-          await cleaned[bucketOf(staged.id, buckets)]!.add(staged);
-          outputCount += 1;
-          if (maxTimestamp === null || staged.timestamp > maxTimestamp) maxTimestamp = staged.timestamp;
-          continue;
+        let outcome;
+        try {
+          outcome = applyTransform(pipeline, destination, raw, context);
+        } catch (error) {
+          if (error instanceof TransformCrashed) throw new StageFailure(`${error.message} (record at position ${position})`, "permanent");
+          throw error;
         }
-        const rejection: Rejection = { position, id: result.id, stage: "transform", reason: result.reason, raw: rawForStorage(raw) };
-        await refused.add(rejection);
-        rejectedHere += 1;
-        if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position, id: result.id, stage: "transform", reason: result.reason });
+        switch (outcome.kind) {
+          case "row": {
+            await cleaned[bucketOf(JSON.stringify(keyOf(destination, outcome.values)), buckets)]!.add(stagedRow(position, outcome.id, outcome.values));
+            outputCount += 1;
+            if (watermarkIndex >= 0) newest = newer(newest, outcome.values[watermarkIndex]);
+            break;
+          }
+          case "rejected": {
+            await refused.add({ position, id: outcome.id, stage: "transform", reason: outcome.reason, raw: rawForStorage(raw) } satisfies Rejection);
+            rejectedHere += 1;
+            if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position, id: outcome.id, stage: "transform", reason: outcome.reason });
+            break;
+          }
+          case "skipped":
+            skippedCount += 1;
+            break;
+        }
       }
       inputCount += received;
       progress({ inputCount, outputCount, rejectedCount: rejectedHere });
@@ -61,6 +81,22 @@ export class TransformStage extends StageAgent {
 
     const output = await Promise.all(cleaned.map((writer) => writer.finish()));
     const rejected = await refused.finish();
-    return { inputCount, outputCount, rejectedCount: rejectedHere, output, rejected, rejectedSample: sample, maxTimestamp };
+    return {
+      inputCount,
+      outputCount,
+      rejectedCount: rejectedHere,
+      skippedCount,
+      output,
+      rejected,
+      rejectedSample: sample,
+      newestWatermark: newest === null ? null : typeof newest === "number" ? new Date(newest).toISOString() : newest,
+    };
   }
+}
+
+/** The newer of two watermark values: ISO text compares as text, epoch numbers as numbers. */
+function newer(current: string | number | null, value: unknown): string | number | null {
+  if (typeof value !== "string" && typeof value !== "number") return current;
+  if (current === null) return value;
+  return typeof value === typeof current && value > current ? value : current;
 }

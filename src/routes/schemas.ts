@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { decodeCursor, decodePositionCursor } from "../domain/history";
+import { MISSED_RUN_POLICIES } from "../domain/schedule";
+import { STATS_WINDOW_NAMES } from "../domain/stats";
 
 /** Query strings carry text: booleans are spelled out, nothing else is accepted. */
 const flag = z
@@ -58,7 +60,7 @@ const scheduleFields = {
   interval: z.string().min(2).max(20).optional(),
   timezone: z.string().min(1).max(64).optional(),
   enabled: z.boolean().optional(),
-  missedRuns: z.enum(["latest", "skip", "all"]).optional(),
+  missedRuns: z.enum(MISSED_RUN_POLICIES).optional(),
   maxCatchUp: z.number().int().min(1).max(100).optional(),
 };
 
@@ -71,5 +73,16 @@ export const SchedulePut = z.strictObject(scheduleFields).refine((body) => (body
 export const SchedulePatch = z.strictObject(scheduleFields).refine((body) => Object.keys(body).length > 0, { message: "change at least one field" });
 
 export const StatsQuery = z.strictObject({
-  window: z.enum(["7d", "30d", "all"], { message: 'must be "7d", "30d" or "all"' }).optional(),
+  window: z.enum(STATS_WINDOW_NAMES, { message: `must be ${orList(STATS_WINDOW_NAMES)}` }).optional(),
 });
+
+/** A pipeline's name in a path: what the API knows is checked against the registry, not here. */
+export const PipelineParam = z.object({
+  name: z.string().min(1).max(63),
+});
+
+/** `"7d", "30d" or "all"` */
+function orList(values: readonly string[]): string {
+  const quoted = values.map((value) => JSON.stringify(value));
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}` : (quoted[0] ?? "");
+}

@@ -1,6 +1,6 @@
 /** Pins down the seed's category boundaries: < 100 low, < 200 medium, otherwise high. */
 import { describe, expect, it } from "vitest";
-import { categorize } from "../../src/domain/categories";
+import { categorize } from "../../../src/pipelines/default/categories";
 
 describe("categorize", () => {
   it.each([

@@ -1,56 +1,8 @@
-/** Field mapping and validation rules, how stages shard, and how shard reports merge. */
+/** How stages shard, how shard reports merge, and the rejected-record cursor. */
 import { describe, expect, it } from "vitest";
 import { decodePositionCursor, encodePositionCursor } from "../../src/domain/history";
-import { DEFAULT_RULES, readField } from "../../src/domain/mapping";
-import { mergeReports, type StageReport } from "../../src/domain/run";
 import { bucketOf, planShards, shardInstanceName, splitContiguous } from "../../src/domain/shards";
-import { DEFAULT_TRANSFORM, transformRecord } from "../../src/domain/transform";
-
-describe("readField", () => {
-  it("prefers a key with dots, then follows the path", () => {
-    expect(readField({ "sensor.type": "flat", sensor: { type: "nested" } }, "sensor.type")).toEqual({ ok: true, value: "flat" });
-    expect(readField({ sensor: { type: "nested" } }, "sensor.type")).toEqual({ ok: true, value: "nested" });
-    expect(readField({}, "a.b.c")).toEqual({ ok: true, value: undefined });
-    expect(readField({ a: 5 }, "a.b")).toEqual({ ok: false, reason: "a must be an object, got number" });
-  });
-});
-
-describe("transformRecord with a mapping and rules", () => {
-  const options = {
-    ...DEFAULT_TRANSFORM,
-    fields: { id: "sensor_id", value: "reading", timestamp: "time", type: "kind" },
-    thresholds: { medium: 10, high: 20 },
-    rules: { ...DEFAULT_RULES, value: { min: 0, max: 100 }, allowedTypes: ["temp", "humidity"], requiredFields: ["site"] },
-  };
-  const good = { sensor_id: "s1", reading: "15", time: "1700000000000", kind: "temp", site: "north" };
-
-  it("reads the mapped fields (CSV epoch text included) and applies its thresholds", () => {
-    expect(transformRecord(good, options)).toEqual({
-      ok: true,
-      record: { id: "s1", timestamp: "2023-11-14T22:13:20.000Z", value: 15, category: "medium", type: "temp", cleaned: true },
-    });
-  });
-
-  it.each([
-    [{ reading: "1" }, null, "sensor_id is missing"],
-    [{ reading: "-1" }, "s1", "reading -1 is below the minimum 0"],
-    [{ reading: "100.5" }, "s1", "reading 100.5 is above the maximum 100"],
-    [{ reading: "abc" }, "s1", 'reading "abc" is not a number'],
-    [{ kind: "pressure" }, "s1", 'kind "pressure" is not one of the allowed types (temp, humidity)'],
-    [{ kind: undefined }, "s1", "kind missing is not one of the allowed types (temp, humidity)"],
-    [{ site: "" }, "s1", "required field site is missing or empty"],
-  ])("refuses %j", (change, id, reason) => {
-    const raw: Record<string, unknown> = { ...good, ...change };
-    if (!("sensor_id" in change) && id === null) delete raw.sensor_id;
-    expect(transformRecord(raw, options)).toEqual({ ok: false, id, reason });
-  });
-
-  it("can refuse numeric strings when only numbers are allowed", () => {
-    const numbersOnly = { ...DEFAULT_TRANSFORM, rules: { ...DEFAULT_RULES, valueTypes: ["number" as const] } };
-    expect(transformRecord({ id: "a", value: "5", timestamp: 0 }, numbersOnly)).toEqual({ ok: false, id: "a", reason: "value must be a number, got string" });
-    expect(transformRecord({ id: "a", value: 5, timestamp: 0 }, numbersOnly).ok).toBe(true);
-  });
-});
+import { mergeReports, type StageReport } from "../../src/domain/stage-report";
 
 describe("sharding", () => {
   const staged = (counts: number[]) => ({ keys: counts.map((_, index) => `k${index}`), counts, count: counts.reduce((a, b) => a + b, 0) });
@@ -105,7 +57,7 @@ describe("mergeReports", () => {
       output: [part(["a0"], 5), part(["a1"], 3)],
       rejected: part(["ar"], 2),
       rejectedSample: [{ position: 7, id: "x", stage: "transform", reason: "r" }],
-      maxTimestamp: "2024-01-02T00:00:00.000Z",
+      newestWatermark: "2024-01-02T00:00:00.000Z",
     };
     const b: StageReport = {
       inputCount: 4,
@@ -114,10 +66,10 @@ describe("mergeReports", () => {
       output: [part(["b0"], 2), part(["b1"], 2)],
       rejected: part([], 0),
       rejectedSample: [{ position: 2, id: "y", stage: "transform", reason: "r" }],
-      maxTimestamp: "2024-03-01T00:00:00.000Z",
+      newestWatermark: "2024-03-01T00:00:00.000Z",
     };
     const merged = mergeReports([a, b]);
-    expect(merged).toMatchObject({ inputCount: 14, outputCount: 12, rejectedCount: 2, maxTimestamp: "2024-03-01T00:00:00.000Z" });
+    expect(merged).toMatchObject({ inputCount: 14, outputCount: 12, rejectedCount: 2, newestWatermark: "2024-03-01T00:00:00.000Z" });
     expect(merged.output.map((bucket) => bucket.keys)).toEqual([
       ["a0", "b0"],
       ["a1", "b1"],

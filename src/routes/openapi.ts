@@ -1,31 +1,25 @@
 import { z } from "zod";
-import { MAX_BODY_BYTES } from "./json-body";
-import {
-  CancelBody,
-  HistoryQuery,
-  RejectedQuery,
-  RunIdParam,
-  SchedulePatch,
-  SchedulePut,
-  StatsQuery,
-  TriggerBody,
-  TriggerQuery,
-} from "../routes/pipeline-schemas";
+import { MAX_BODY_BYTES } from "../http/json-body";
 import {
   CancelResponse,
   ErrorResponse,
   HealthResponse,
   HistoryResponse,
+  PipelineSummarySchema,
+  PipelinesResponse,
   RejectedResponse,
   RunSchema,
   ScheduleResponse,
   StatsResponse,
   TriggerResponse,
-} from "../routes/response-schemas";
+} from "./responses";
+import { CancelBody, HistoryQuery, PipelineParam, RejectedQuery, RunIdParam, SchedulePatch, SchedulePut, StatsQuery, TriggerBody, TriggerQuery } from "./schemas";
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and describe responses
- * (zod's own JSON Schema output, draft 2020-12, which OpenAPI 3.1 uses). Nothing here is written twice.
+ * (zod's own JSON Schema output, draft 2020-12, which OpenAPI 3.1 uses). Nothing here is written twice:
+ * each pipeline operation is listed once and documented under both `/api/pipeline` (the default pipeline)
+ * and `/api/pipelines/{name}`.
  */
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -48,15 +42,16 @@ const common = {
 };
 const withBody = {
   400: err("Invalid query, body or path (the message names every problem)."),
+  403: err("With no token required: a change requested from another web origin (cross_origin_request)."),
   413: err(`Body larger than ${MAX_BODY_BYTES} bytes.`),
   415: err("Body is not application/json."),
 };
 
-const OPERATIONS: Operation[] = [
-  { method: "get", path: "/api/health", summary: "Liveness", public: true, responses: { 200: { description: "Up.", schema: HealthResponse } } },
+/** One pipeline's operations, relative to its base path. */
+const PIPELINE_OPERATIONS: Operation[] = [
   {
     method: "post",
-    path: "/api/pipeline/trigger",
+    path: "/trigger",
     summary: "Start a run now",
     query: TriggerQuery,
     body: TriggerBody,
@@ -70,14 +65,14 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: "get",
-    path: "/api/pipeline/runs/{id}",
+    path: "/runs/{id}",
     summary: "One run, also while it runs",
     params: RunIdParam,
     responses: { 200: { description: "The run.", schema: RunSchema }, 400: err("Invalid id."), 404: err("run_not_found.") },
   },
   {
     method: "post",
-    path: "/api/pipeline/runs/{id}/cancel",
+    path: "/runs/{id}/cancel",
     summary: "Cancel an active run",
     params: RunIdParam,
     body: CancelBody,
@@ -90,7 +85,7 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: "get",
-    path: "/api/pipeline/runs/{id}/rejected",
+    path: "/runs/{id}/rejected",
     summary: "A run's rejected records, with their raw form",
     params: RunIdParam,
     query: RejectedQuery,
@@ -98,47 +93,74 @@ const OPERATIONS: Operation[] = [
   },
   {
     method: "get",
-    path: "/api/pipeline/last",
+    path: "/last",
     summary: "The most recent finished run",
     responses: { 200: { description: "The run, or null before any run finished.", schema: RunSchema.nullable() } },
   },
   {
     method: "get",
-    path: "/api/pipeline/history",
+    path: "/history",
     summary: "Runs, newest first, with a summary",
     query: HistoryQuery,
     responses: { 200: { description: "One page.", schema: HistoryResponse }, 400: err("Invalid query.") },
   },
-  { method: "get", path: "/api/pipeline/schedule", summary: "The schedule", responses: { 200: { description: "The seed's array shape.", schema: ScheduleResponse } } },
+  { method: "get", path: "/schedule", summary: "The schedule", responses: { 200: { description: "The seed's array shape.", schema: ScheduleResponse } } },
   {
     method: "put",
-    path: "/api/pipeline/schedule",
+    path: "/schedule",
     summary: "Replace the schedule",
     body: SchedulePut,
     responses: { 200: { description: "The new schedule.", schema: ScheduleResponse }, ...withBody, 400: err("invalid_body or invalid_schedule, naming the problem.") },
   },
   {
     method: "patch",
-    path: "/api/pipeline/schedule",
+    path: "/schedule",
     summary: "Change part of the schedule",
     body: SchedulePatch,
     responses: { 200: { description: "The new schedule.", schema: ScheduleResponse }, ...withBody, 400: err("invalid_body or invalid_schedule, naming the problem.") },
   },
   {
     method: "delete",
-    path: "/api/pipeline/schedule",
-    summary: "Return to the configured schedule",
-    responses: { 200: { description: "The configured schedule.", schema: ScheduleResponse } },
+    path: "/schedule",
+    summary: "Return to the pipeline's own schedule",
+    responses: { 200: { description: "The pipeline's schedule (its definition and variables).", schema: ScheduleResponse } },
   },
-  { method: "post", path: "/api/pipeline/schedule/pause", summary: "Pause the schedule", responses: { 200: { description: "Paused.", schema: ScheduleResponse } } },
-  { method: "post", path: "/api/pipeline/schedule/resume", summary: "Resume the schedule", responses: { 200: { description: "Resumed.", schema: ScheduleResponse } } },
+  { method: "post", path: "/schedule/pause", summary: "Pause the schedule", responses: { 200: { description: "Paused.", schema: ScheduleResponse } } },
+  { method: "post", path: "/schedule/resume", summary: "Resume the schedule", responses: { 200: { description: "Resumed.", schema: ScheduleResponse } } },
   {
     method: "get",
-    path: "/api/pipeline/stats",
+    path: "/stats",
     summary: "Success rate, durations and a per-run series",
     query: StatsQuery,
     responses: { 200: { description: "Stats over the window (default 30d).", schema: StatsResponse }, 400: err("Invalid window.") },
   },
+];
+
+const notFound = { 404: err("pipeline_not_found: no pipeline of that name.") };
+
+const OPERATIONS: Operation[] = [
+  { method: "get", path: "/api/health", summary: "Liveness", public: true, responses: { 200: { description: "Up.", schema: HealthResponse } } },
+  {
+    method: "get",
+    path: "/api/pipelines",
+    summary: "Every pipeline: schedule, destination, last run",
+    responses: { 200: { description: "The pipelines, in the order they are declared.", schema: PipelinesResponse } },
+  },
+  {
+    method: "get",
+    path: "/api/pipelines/{name}",
+    summary: "One pipeline: schedule, destination, last run",
+    params: PipelineParam,
+    responses: { 200: { description: "The pipeline.", schema: PipelineSummarySchema }, ...notFound },
+  },
+  // The seed's paths, for the default pipeline.
+  ...PIPELINE_OPERATIONS.map((operation) => ({ ...operation, path: `/api/pipeline${operation.path}`, summary: `${operation.summary} (default pipeline)` })),
+  ...PIPELINE_OPERATIONS.map((operation) => ({
+    ...operation,
+    path: `/api/pipelines/{name}${operation.path}`,
+    params: operation.params ? PipelineParam.extend(operation.params.shape) : PipelineParam,
+    responses: { ...operation.responses, ...notFound, ...(operation.responses[404] ? { 404: err(`${operation.responses[404].description.replace(/\.$/, "")}, or pipeline_not_found.`) } : {}) },
+  })),
   { method: "get", path: "/api/openapi.json", summary: "This document", responses: { 200: { description: "OpenAPI 3.1." } } },
 ];
 
@@ -182,7 +204,8 @@ function buildDocument(): Record<string, unknown> {
     info: {
       title: "scheduled-pipeline",
       version: "1.0.0",
-      description: "A recurring ETL pipeline on Cloudflare Workers and the Agents SDK. Bodies are optional JSON; every error has the shape { errors: [{ code, message }] }.",
+      description:
+        "Scheduled ETL pipelines on Cloudflare Workers and the Agents SDK. /api/pipeline/* serves the default pipeline (the seed example); every pipeline is under /api/pipelines/{name}/*. Bodies are optional JSON; every error has the shape { errors: [{ code, message }] }.",
     },
     servers: [{ url: "/" }],
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API_TOKEN (wrangler secret put API_TOKEN)." } } },

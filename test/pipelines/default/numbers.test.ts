@@ -1,6 +1,6 @@
 /** Pins down which metric values count as numbers: the whole input must be a finite decimal. */
 import { describe, expect, it } from "vitest";
-import { parseMetricValue } from "../../src/domain/numbers";
+import { parseMetricValue } from "../../../src/pipelines/default/numbers";
 
 describe("parseMetricValue", () => {
   it.each([

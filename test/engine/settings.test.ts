@@ -1,6 +1,14 @@
-/** How the Worker's variables become a pipeline's settings, and the errors a bad configuration gives. */
+/**
+ * How a pipeline's definition and the Worker's variables become its settings, and the errors a bad
+ * configuration gives. The default pipeline reads PIPELINE_CRON, PIPELINE_SOURCE_URL and PIPELINE_CONFIG
+ * as the seed's single pipeline always did.
+ */
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../src/config/settings";
+import { resolveSettings } from "../../src/engine/settings";
+import type { ReadingsConfig } from "../../src/pipelines/default/config";
+import defaultPipeline from "../../src/pipelines/default/pipeline";
+
+const readSettings = (env: Record<string, unknown>, _name: string) => resolveSettings(defaultPipeline, env);
 
 const base = { PIPELINE_CRON: "0 3 * * *", PIPELINE_SOURCE_URL: "", D1_DATABASE_NAME: "scheduled-pipeline" };
 
@@ -13,8 +21,8 @@ describe("readSettings", () => {
         pipeline: "default",
         schedule: { cron: "0 3 * * *", intervalMs: null, timezone: "UTC", enabled: true, missedRuns: "latest", maxCatchUp: 10 },
         sources: [{ kind: "sample", name: "primary" }],
-        thresholds: { medium: 100, high: 200 },
-        destination: "d1://scheduled-pipeline/metrics",
+        config: { thresholds: { medium: 100, high: 200 } },
+        destination: { uri: "d1://scheduled-pipeline/metrics", table: "metrics", key: ["pipeline", "id"], duplicates: "reject" },
       },
     });
   });
@@ -42,8 +50,8 @@ describe("readSettings", () => {
   });
 
   it.each([
-    [{ PIPELINE_SOURCE_URL: "ftp://example.com/x" }, "PIPELINE_SOURCE_URL must be empty (built-in sample) or an http(s) URL"],
-    [{ PIPELINE_SOURCE_URL: "not a url" }, "PIPELINE_SOURCE_URL must be empty (built-in sample) or an http(s) URL"],
+    [{ PIPELINE_SOURCE_URL: "ftp://example.com/x" }, "PIPELINE_SOURCE_URL must be empty (to use the pipeline's declared sources) or an http(s) URL"],
+    [{ PIPELINE_SOURCE_URL: "not a url" }, "PIPELINE_SOURCE_URL must be empty (to use the pipeline's declared sources) or an http(s) URL"],
     [{ PIPELINE_CRON: "" }, 'PIPELINE_CRON is empty; set a 5-field cron expression such as "0 3 * * *"'],
   ])("refuses %j", (override, message) => {
     expect(readSettings({ ...base, ...override }, "default")).toEqual({ ok: false, errors: [message] });
@@ -107,7 +115,8 @@ describe("PIPELINE_CONFIG sources and rules", () => {
     });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    const { sources, fields, thresholds, rules, watermark, parallelism } = result.settings;
+    const { sources, watermark, parallelism, csvColumns } = result.settings;
+    const { fields, thresholds, validation: rules } = result.settings.config as ReadingsConfig;
     expect(sources.map((source) => [source.name, source.kind, source.kind === "http" ? source.format : null])).toEqual([
       ["api", "http", "json"],
       ["fallback-1", "http", "csv"],
@@ -118,8 +127,9 @@ describe("PIPELINE_CONFIG sources and rules", () => {
     expect(fields).toEqual({ id: "sensor_id", value: "reading", timestamp: "timestamp", type: "metadata.type" });
     expect(thresholds).toEqual({ medium: 10, high: 20 });
     expect(rules).toMatchObject({ value: { min: 0 }, allowedTypes: ["temp"], requiredFields: ["site"], rejectDuplicates: true });
-    expect(watermark).toEqual({ param: "since", format: "iso" });
+    expect(watermark).toEqual({ column: "timestamp", param: "since", format: "iso" });
     expect(parallelism).toEqual({ transform: 2, load: 4 });
+    expect(csvColumns).toEqual(["sensor_id", "reading", "timestamp"]);
   });
 
   it.each([

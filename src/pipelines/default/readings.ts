@@ -1,7 +1,17 @@
-import { categorize, DEFAULT_THRESHOLDS, type CategoryThresholds } from "./categories";
+import { categorize, DEFAULT_THRESHOLDS, type Category, type CategoryThresholds } from "./categories";
 import { DEFAULT_FIELDS, DEFAULT_RULES, readField, type FieldMapping, type ValidationRules } from "./mapping";
 import { describeType, parseMetricValue, quote } from "./numbers";
-import type { CleanRecord, RawRecord } from "./records";
+
+/** A validated, categorised reading: what the seed's pipeline writes to the `metrics` table. */
+export interface CleanRecord {
+  id: string;
+  /** ISO-8601 in UTC. */
+  timestamp: string;
+  value: number;
+  category: Category;
+  /** `metadata.type` of the raw record (for the sample data, the sensor), or null. */
+  type: string | null;
+}
 
 export type TransformResult =
   | { ok: true; record: CleanRecord }
@@ -18,12 +28,12 @@ export const DEFAULT_TRANSFORM: TransformOptions = { fields: DEFAULT_FIELDS, thr
 export const MAX_ID_LENGTH = 256;
 
 /**
- * Validates and categorises one raw record (the seed's Transform stage), reading fields through the
+ * Validates and categorises one raw reading (the seed's Transform stage), reading fields through the
  * pipeline's mapping and applying its rules. Every refusal carries a reason naming the field and the
  * problem; the caller records it, it is never dropped. Duplicate ids are a property of the whole run and
  * are checked by the load stage.
  */
-export function transformRecord(raw: RawRecord, options: TransformOptions = DEFAULT_TRANSFORM): TransformResult {
+export function transformRecord(raw: unknown, options: TransformOptions = DEFAULT_TRANSFORM): TransformResult {
   const { fields, thresholds, rules } = options;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return { ok: false, id: null, reason: `record must be an object, got ${describeType(raw)}` };
@@ -74,7 +84,6 @@ export function transformRecord(raw: RawRecord, options: TransformOptions = DEFA
       value: value.value,
       category: categorize(value.value, thresholds),
       type: type.value,
-      cleaned: true,
     },
   };
 }

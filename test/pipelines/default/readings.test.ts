@@ -3,8 +3,8 @@
  * three cleaned and categorised. Plus the record-level refusals the transform stage reports.
  */
 import { describe, expect, it } from "vitest";
-import { SAMPLE_RECORDS } from "../../src/domain/sample-source";
-import { transformRecord } from "../../src/domain/transform";
+import { SAMPLE_RECORDS } from "../../../src/pipelines/default/sample";
+import { transformRecord } from "../../../src/pipelines/default/readings";
 
 describe("the seed's data flow", () => {
   it("extracts exactly the seed's four records", () => {
@@ -20,10 +20,10 @@ describe("the seed's data flow", () => {
   it("cleans rec-1, rec-3 and rec-4 and refuses rec-2", () => {
     const results = SAMPLE_RECORDS.map((record) => transformRecord(record));
     expect(results).toEqual([
-      { ok: true, record: { id: "rec-1", timestamp: "2024-01-01T00:00:00.000Z", value: 100.5, category: "medium", type: "sensor-a", cleaned: true } },
+      { ok: true, record: { id: "rec-1", timestamp: "2024-01-01T00:00:00.000Z", value: 100.5, category: "medium", type: "sensor-a" } },
       { ok: false, id: "rec-2", reason: 'value "invalid" is not a number' },
-      { ok: true, record: { id: "rec-3", timestamp: "2024-01-01T00:02:00.000Z", value: 250.75, category: "high", type: "sensor-a", cleaned: true } },
-      { ok: true, record: { id: "rec-4", timestamp: "2024-01-01T00:03:00.000Z", value: 99, category: "low", type: "sensor-c", cleaned: true } },
+      { ok: true, record: { id: "rec-3", timestamp: "2024-01-01T00:02:00.000Z", value: 250.75, category: "high", type: "sensor-a" } },
+      { ok: true, record: { id: "rec-4", timestamp: "2024-01-01T00:03:00.000Z", value: 99, category: "low", type: "sensor-c" } },
     ]);
   });
 });

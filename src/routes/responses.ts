@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { ALERT_EVENTS, ALERT_STATUSES } from "../domain/alerts";
+import { RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
+import { MISSED_RUN_POLICIES } from "../domain/schedule";
+import { STAGE_NAMES } from "../domain/stages";
 
 /**
  * The shapes the API answers with, as zod schemas: the OpenAPI document is generated from these and from
@@ -7,8 +11,8 @@ import { z } from "zod";
  */
 
 const nullableNumber = z.number().nullable();
-const stageName = z.enum(["extract", "transform", "load"]);
-const runStatus = z.enum(["running", "succeeded", "failed", "cancelled", "skipped"]);
+const stageName = z.enum(STAGE_NAMES);
+const runStatus = z.enum(RUN_STATUSES);
 
 export const ErrorResponse = z
   .object({ errors: z.array(z.object({ code: z.string(), message: z.string() })).min(1) })
@@ -17,7 +21,7 @@ export const ErrorResponse = z
 
 export const StageRunSchema = z.object({
   name: stageName,
-  status: z.enum(["pending", "running", "succeeded", "failed", "cancelled", "skipped"]),
+  status: z.enum(STAGE_STATUSES),
   startTime: nullableNumber,
   endTime: nullableNumber,
   durationMs: nullableNumber,
@@ -44,8 +48,8 @@ export const SourceReportSchema = z.object({
 });
 
 export const AlertRecordSchema = z.object({
-  event: z.enum(["run_failed", "run_cancelled", "run_recovered"]),
-  status: z.enum(["pending", "delivered", "failed"]),
+  event: z.enum(ALERT_EVENTS),
+  status: z.enum(ALERT_STATUSES),
   attempts: z.number(),
   error: z.string().optional(),
   at: z.number(),
@@ -55,7 +59,7 @@ export const RunSchema = z
   .object({
     pipelineId: z.string(),
     pipeline: z.string(),
-    trigger: z.enum(["manual", "scheduled"]),
+    trigger: z.enum(TRIGGERS),
     scheduledFor: nullableNumber,
     note: z.string().nullable(),
     status: runStatus,
@@ -70,7 +74,7 @@ export const RunSchema = z
       .nullable(),
     rejected: z.array(z.object({ id: z.string().nullable(), stage: stageName, reason: z.string() })),
     rejectedCount: z.number(),
-    accounting: z.object({ extracted: z.number(), loaded: z.number(), rejected: z.number(), balanced: z.boolean() }),
+    accounting: z.object({ extracted: z.number(), loaded: z.number(), rejected: z.number(), skipped: z.number(), balanced: z.boolean() }),
     resumes: z.number(),
     lastProgressAt: nullableNumber,
     source: SourceReportSchema.nullable(),
@@ -112,7 +116,7 @@ export const ScheduleViewSchema = z.object({
   timezone: z.string(),
   interval: nullableNumber,
   enabled: z.boolean(),
-  missedRuns: z.enum(["latest", "skip", "all"]),
+  missedRuns: z.enum(MISSED_RUN_POLICIES),
   maxCatchUp: z.number(),
   source: z.enum(["api", "config"]),
   nextExecuteAt: nullableNumber,
@@ -144,3 +148,13 @@ export const RejectedResponse = z.object({
 });
 
 export const HealthResponse = z.object({ status: z.literal("ok") });
+
+export const PipelineSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  schedule: z.object({ cron: z.string().nullable(), every: z.string().nullable(), timezone: z.string(), enabled: z.boolean(), nextExecuteAt: nullableNumber }),
+  destination: z.string().meta({ description: "d1://<database>/<table>, as in a run's finalResult.destination" }),
+  lastRun: z.object({ pipelineId: z.string(), status: runStatus, endTime: nullableNumber }).nullable(),
+});
+
+export const PipelinesResponse = z.object({ pipelines: z.array(PipelineSummarySchema) });

@@ -1,0 +1,18 @@
+-- The orders pipeline's table (src/pipelines/orders/pipeline.ts): one row per (store_id, order_id), money in
+-- integer cents. run_id, loaded_at and position are written by the engine on every destination table.
+CREATE TABLE orders (
+  store_id          TEXT    NOT NULL,
+  order_id          TEXT    NOT NULL,
+  kind              TEXT    NOT NULL CHECK (kind IN ('sale', 'refund')),
+  amount_cents      INTEGER NOT NULL CHECK (amount_cents >= 0),
+  net_cents         INTEGER NOT NULL,
+  currency          TEXT    NOT NULL,
+  original_order_id TEXT,
+  ordered_at        TEXT    NOT NULL,
+  order_day         TEXT    NOT NULL,
+  run_id            TEXT    NOT NULL,
+  loaded_at         INTEGER NOT NULL,
+  position          INTEGER,
+  PRIMARY KEY (store_id, order_id)
+);
+CREATE INDEX orders_by_day ON orders (order_day);

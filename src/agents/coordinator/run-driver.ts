@@ -1,0 +1,118 @@
+import { retryDelay } from "../../domain/backoff";
+import { completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
+import type { PipelineSettings } from "../../engine/settings";
+import type { RunStore } from "./run-store";
+import { sleep, STOP_GRACE_MS, type StageDispatch } from "./stage-dispatch";
+
+/** What the driver needs from the coordinator it works for. */
+export interface DriverHost {
+  store: RunStore;
+  dispatch: StageDispatch;
+  /** Closes a run: saves it, alerts, cleans up. */
+  finish(run: Run, settings: PipelineSettings): Promise<void>;
+  /** A stage attempt is about to start (live progress counts start again). */
+  stageStarting(runId: string): void;
+  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+  /** Keeps the Durable Object alive while the promise is pending (the Agents SDK's keepAliveWhile). */
+  keepAliveWhile<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** One in-memory driver of a run. A newer generation (after a stall or a cancel) silences older ones. */
+interface Driver {
+  generation: number;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Moves runs forward stage by stage, saving after every transition (the checkpoint a resumed run starts
+ * from). Each run has at most one live driver; stopping a driver silences it before anything else writes.
+ */
+export class RunDriver {
+  private readonly drivers = new Map<string, Driver>();
+  private generations = 0;
+
+  constructor(private readonly host: DriverHost) {}
+
+  isDriving(runId: string): boolean {
+    return this.drivers.has(runId);
+  }
+
+  launch(runId: string): void {
+    if (this.drivers.has(runId)) return;
+    const generation = ++this.generations;
+    const controller = new AbortController();
+    const done = this.host
+      .keepAliveWhile(() => this.drive(runId, generation, controller.signal))
+      .catch((error: unknown) => this.failUnexpectedly(runId, generation, error))
+      .finally(() => {
+        if (this.drivers.get(runId)?.generation === generation) this.drivers.delete(runId);
+      });
+    this.drivers.set(runId, { generation, controller, done });
+  }
+
+  /** Silences the run's current driver and waits (briefly) for its stage attempt to stop. */
+  async stop(runId: string, reason: string): Promise<void> {
+    const driver = this.drivers.get(runId);
+    if (!driver) return;
+    this.drivers.delete(runId);
+    driver.controller.abort(new Error(reason));
+    await Promise.race([driver.done, sleep(STOP_GRACE_MS + 1_000)]);
+  }
+
+  private isCurrent(runId: string, generation: number): boolean {
+    return this.drivers.get(runId)?.generation === generation;
+  }
+
+  private async drive(runId: string, generation: number, signal: AbortSignal): Promise<void> {
+    const { store, dispatch } = this.host;
+    for (;;) {
+      if (!this.isCurrent(runId, generation)) return;
+      const stored = store.load(runId);
+      if (!stored) return;
+      const { run, settings } = stored;
+      const step = nextStep(run);
+      if (step.kind === "none") return;
+
+      if (step.kind === "complete") {
+        await this.host.finish(completeRun(run, Date.now()), settings);
+        return;
+      }
+
+      const started = stageStarted(run, step.stage, Date.now());
+      store.save(started, settings);
+      this.host.stageStarting(runId);
+      const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
+      this.host.log("stage_started", runId, { stage: step.stage, attempt });
+      const call = { runId, trigger: run.trigger, scheduledFor: run.scheduledFor, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null };
+      const outcome = await dispatch.run(call, step.input, signal);
+      if (!this.isCurrent(runId, generation)) return;
+      const current = store.load(runId)!.run;
+
+      if (outcome.ok) {
+        store.save(stageSucceeded(current, step.stage, outcome.report, Date.now()), settings);
+        this.host.log("stage_succeeded", runId, { stage: step.stage, attempt, outputCount: outcome.report.outputCount });
+        continue;
+      }
+      if (outcome.transient && attempt < settings.retry.maxAttempts) {
+        const delay = retryDelay(attempt, settings.retry, { overloaded: outcome.overloaded ?? false });
+        this.host.log("stage_retrying", runId, { stage: step.stage, attempt, error: outcome.error, delayMs: delay });
+        store.save(stageAttemptFailed(current, step.stage, outcome.error, Date.now()), settings);
+        await sleep(delay, signal);
+        continue;
+      }
+      this.host.log("stage_failed", runId, { stage: step.stage, attempt, error: outcome.error, transient: outcome.transient });
+      await this.host.finish(stageFailed(current, step.stage, outcome.error, Date.now(), outcome.source), settings);
+      return;
+    }
+  }
+
+  /** A bug in the driver must not leave a run "running" forever: fail it where it stood. */
+  private async failUnexpectedly(runId: string, generation: number, error: unknown): Promise<void> {
+    this.host.log("driver_error", runId, { error: String(error), stack: error instanceof Error ? error.stack : undefined });
+    if (!this.isCurrent(runId, generation)) return;
+    const stored = this.host.store.load(runId);
+    if (!stored || stored.run.status !== "running") return;
+    await this.host.finish(giveUp(stored.run, `internal error: ${String(error)}`, Date.now()), stored.settings);
+  }
+}

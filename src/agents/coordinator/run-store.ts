@@ -1,0 +1,198 @@
+import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary } from "../../domain/history";
+import { upgradeRun, type Run, type RunStatus } from "../../domain/run";
+import { toRunView, type RunSummary, type RunView } from "../../domain/run-view";
+import type { RunPoint } from "../../domain/stats";
+import type { PipelineSettings } from "../../engine/settings";
+
+/** The Agents SDK's tagged-template SQL over the agent's own SQLite. */
+export type Sql = <T = Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
+
+export interface StoredRun {
+  run: Run;
+  settings: PipelineSettings;
+}
+
+export interface HistoryPage {
+  summary: HistorySummary;
+  runs: RunView[];
+  next: HistoryCursor | null;
+}
+
+
+/**
+ * A pipeline's run history in its coordinator's SQLite: the schema, and every statement the coordinator
+ * runs against it. Runs are stored as documents (the run, and the settings it started with) beside the
+ * columns queries need, plus the run's API view as JSON text, so reads pass text through unparsed.
+ */
+export class RunStore {
+  private cachedSummary: HistorySummary | null = null;
+
+  constructor(private readonly sql: Sql) {}
+
+  /** Creates the tables, and brings older ones up to date (columns added since). */
+  migrate(): void {
+    this.sql`CREATE TABLE IF NOT EXISTS runs (
+      run_id      TEXT PRIMARY KEY,
+      trigger     TEXT NOT NULL,
+      status      TEXT NOT NULL,
+      start_time  INTEGER NOT NULL,
+      end_time    INTEGER,
+      duration_ms INTEGER,
+      doc         TEXT NOT NULL,
+      settings    TEXT NOT NULL
+    )`;
+    this.sql`CREATE INDEX IF NOT EXISTS runs_newest_first ON runs (start_time DESC, run_id DESC)`;
+    this.sql`CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)`;
+    this.sql`CREATE TABLE IF NOT EXISTS pipeline_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`;
+    const columns = new Set(this.sql<{ name: string }>`SELECT name FROM pragma_table_info('runs')`.map((column) => column.name));
+    if (!columns.has("staging_cleaned")) this.sql`ALTER TABLE runs ADD COLUMN staging_cleaned INTEGER NOT NULL DEFAULT 0`;
+    if (!columns.has("view")) this.sql`ALTER TABLE runs ADD COLUMN view TEXT`;
+  }
+
+  load(runId: string): StoredRun | null {
+    const [row] = this.sql<{ doc: string; settings: string }>`SELECT doc, settings FROM runs WHERE run_id = ${runId}`;
+    if (!row) return null;
+    return { run: upgradeRun(JSON.parse(row.doc) as Record<string, unknown>), settings: JSON.parse(row.settings) as PipelineSettings };
+  }
+
+  save(run: Run, settings: PipelineSettings): void {
+    this.cachedSummary = null;
+    const duration = run.endTime === null ? null : run.endTime - run.startTime;
+    this.sql`
+      INSERT INTO runs (run_id, trigger, status, start_time, end_time, duration_ms, doc, settings, view)
+      VALUES (${run.runId}, ${run.trigger}, ${run.status}, ${run.startTime}, ${run.endTime}, ${duration},
+              ${JSON.stringify(run)}, ${JSON.stringify(settings)}, ${JSON.stringify(toRunView(run))})
+      ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, end_time = excluded.end_time,
+        duration_ms = excluded.duration_ms, doc = excluded.doc, view = excluded.view`;
+  }
+
+  activeRunIds(): string[] {
+    return this.sql<{ run_id: string }>`SELECT run_id FROM runs WHERE status = 'running' ORDER BY start_time`.map((row) => row.run_id);
+  }
+
+  /** A run's API view as JSON text, or null. */
+  runJson(runId: string): string | null {
+    const [row] = this.sql<{ doc: string; view: string | null }>`SELECT doc, view FROM runs WHERE run_id = ${runId}`;
+    return row ? viewText(row) : null;
+  }
+
+  /** The most recent run that executed and ended, as JSON text ("null" before any). */
+  lastFinishedJson(): string {
+    const [row] = this.sql<{ doc: string; view: string | null }>`
+      SELECT doc, view FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY start_time DESC, run_id DESC LIMIT 1`;
+    return row ? viewText(row) : "null";
+  }
+
+  lastFinished(): RunView | null {
+    const json = this.lastFinishedJson();
+    return json === "null" ? null : (JSON.parse(json) as RunView);
+  }
+
+  /** The last finished run in brief, for the pipelines list. */
+  lastFinishedSummary(): RunSummary | null {
+    const [row] = this.sql<{ run_id: string; status: RunStatus; end_time: number | null }>`
+      SELECT run_id, status, end_time FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY start_time DESC, run_id DESC LIMIT 1`;
+    return row ? { pipelineId: row.run_id, status: row.status, endTime: row.end_time } : null;
+  }
+
+  /** A history page as the API answers it, as JSON text: the stored run views joined, unparsed. */
+  historyJson(limit: number, cursor: HistoryCursor | null): string {
+    const rows = this.page(limit, cursor);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const next = rows.length > limit && last ? JSON.stringify(encodeCursor({ startTime: last.start_time, runId: last.run_id })) : "null";
+    return `{"summary":${JSON.stringify(this.summary())},"runs":[${page.map(viewText).join(",")}],"nextCursor":${next}}`;
+  }
+
+  history(limit: number, cursor: HistoryCursor | null): HistoryPage {
+    const rows = this.page(limit, cursor);
+    const runs = rows.slice(0, limit).map((row) => JSON.parse(viewText(row)) as RunView);
+    const last = rows.slice(0, limit).at(-1);
+    return { summary: this.summary(), runs, next: rows.length > limit && last ? { startTime: last.start_time, runId: last.run_id } : null };
+  }
+
+  /** The history summary, aggregated by SQLite rather than by loading every run; kept until a run changes. */
+  summary(): HistorySummary {
+    if (this.cachedSummary) return this.cachedSummary;
+    const groups = this.sql<{ status: RunStatus; runs: number; finished_ms: number; finished: number; last_start: number }>`
+      SELECT status, COUNT(*) AS runs,
+             TOTAL(CASE WHEN status IN ('succeeded', 'failed') THEN duration_ms END) AS finished_ms,
+             COUNT(CASE WHEN status IN ('succeeded', 'failed') AND duration_ms IS NOT NULL THEN 1 END) AS finished,
+             MAX(start_time) AS last_start
+      FROM runs GROUP BY status`;
+    this.cachedSummary = summarizeGroups(groups.map((group) => ({ status: group.status, runs: group.runs, durationTotal: group.finished_ms, durationCount: group.finished, lastStart: group.last_start })));
+    return this.cachedSummary;
+  }
+
+  /** Runs that started since `from` and are not running, as the stats see them. */
+  statsPoints(from: number): RunPoint[] {
+    return this.sql<{ doc: string }>`SELECT doc FROM runs WHERE start_time >= ${from} AND status != 'running'`.map((row) => {
+      const run = upgradeRun(JSON.parse(row.doc) as Record<string, unknown>);
+      return {
+        runId: run.runId,
+        trigger: run.trigger,
+        status: run.status,
+        startTime: run.startTime,
+        durationMs: run.endTime === null ? null : run.endTime - run.startTime,
+        loaded: run.finalResult?.recordCount ?? 0,
+        rejected: run.rejectedCount,
+      };
+    });
+  }
+
+  /** The status of the last run before `run` that executed (skipped runs did not). */
+  previousFinishedStatus(run: Run): RunStatus | null {
+    const [row] = this.sql<{ status: RunStatus }>`
+      SELECT status FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND run_id != ${run.runId}
+        AND start_time <= ${run.startTime}
+      ORDER BY start_time DESC, run_id DESC LIMIT 1`;
+    return row?.status ?? null;
+  }
+
+  watermark(): string | null {
+    const [row] = this.sql<{ value: string }>`SELECT value FROM pipeline_state WHERE key = 'watermark'`;
+    return row?.value ?? null;
+  }
+
+  /** Moves the watermark forward, never back. */
+  advanceWatermark(value: string): void {
+    const current = this.watermark();
+    if (current !== null && current >= value) return;
+    this.sql`INSERT INTO pipeline_state (key, value) VALUES ('watermark', ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  }
+
+  /** Finished runs beyond the newest `keep`, oldest last. */
+  runsBeyond(keep: number): string[] {
+    return this.sql<{ run_id: string }>`
+      SELECT run_id FROM runs WHERE status != 'running' ORDER BY start_time DESC, run_id DESC LIMIT -1 OFFSET ${keep}`.map((row) => row.run_id);
+  }
+
+  delete(runIds: readonly string[]): void {
+    for (const runId of runIds) this.sql`DELETE FROM runs WHERE run_id = ${runId}`;
+    this.cachedSummary = null;
+  }
+
+  /** Finished runs whose staged objects may still be in R2. */
+  uncleaned(limit: number): string[] {
+    return this.sql<{ run_id: string }>`SELECT run_id FROM runs WHERE status != 'running' AND staging_cleaned = 0 LIMIT ${limit}`.map((row) => row.run_id);
+  }
+
+  markCleaned(runId: string): void {
+    this.sql`UPDATE runs SET staging_cleaned = 1 WHERE run_id = ${runId}`;
+  }
+
+  private page(limit: number, cursor: HistoryCursor | null) {
+    type Row = { doc: string; view: string | null; run_id: string; start_time: number };
+    return cursor
+      ? this.sql<Row>`
+          SELECT doc, view, run_id, start_time FROM runs WHERE (start_time, run_id) < (${cursor.startTime}, ${cursor.runId})
+          ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`
+      : this.sql<Row>`SELECT doc, view, run_id, start_time FROM runs ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`;
+  }
+}
+
+/** A run's API view as JSON text: stored with every save, derived for rows saved before that existed. */
+function viewText(row: { doc: string; view: string | null }): string {
+  return row.view ?? JSON.stringify(toRunView(upgradeRun(JSON.parse(row.doc) as Record<string, unknown>)));
+}
+

@@ -1,0 +1,186 @@
+import { classifyError, MEMORY_ADVICE } from "../../domain/failures";
+import { planShards, shardInstanceName } from "../../domain/shards";
+import { mergeReports } from "../../domain/stage-report";
+import type { StageInput } from "../../domain/staged-data";
+import { STAGE_NAMES, type StageName } from "../../domain/stages";
+import type { PipelineSettings } from "../../engine/settings";
+import type { StageAgent } from "../stages/stage-agent";
+import type { StageOutcome, StageTask } from "../stages/stage-task";
+
+/** How long a cancelled or superseded stage attempt gets to stop writing before its run is closed. */
+export const STOP_GRACE_MS = 5_000;
+/** Times a stage call is re-dialled when it lands on an instance that is destroying itself. */
+const MAX_DIALS = 5;
+
+export type StageCall = Pick<StageTask, "runId" | "trigger" | "scheduledFor" | "stage" | "attempt" | "settings" | "watermark">;
+
+/**
+ * Calling a run's stage agents: each stage's shards side by side, each call bounded by the stage timeout
+ * and told to stop when it passes or the run is stopped, re-dialled when it lands on an agent that is
+ * destroying itself. The next stage's agents are woken while the current one works, and every agent a
+ * run used is dismissed when it ends.
+ */
+export class StageDispatch {
+  /** Stage agents woken ahead of their turn, by instance name. */
+  private readonly warmed = new Map<string, Promise<DurableObjectStub<StageAgent>>>();
+  /** Stage agents a run has called, dismissed when it ends. */
+  private readonly called = new Set<string>();
+
+  constructor(private readonly env: Env) {}
+
+  /** Runs every shard of a stage attempt side by side; the attempt succeeds only if all of them do. */
+  async run(call: StageCall, input: StageInput, signal: AbortSignal): Promise<StageOutcome> {
+    const plans = planShards(call.stage, input, call.settings.parallelism);
+    for (const plan of plans) this.called.add(shardInstanceName(call.runId, call.stage, plan.shard));
+    const calling = Promise.all(plans.map((plan) => this.callStage({ ...call, shard: plan.shard, shards: plan.shards, offset: plan.offset, input: plan.input }, signal)));
+    // The next stage's agents wake while this one works, queued behind this stage's call.
+    setTimeout(() => this.prewarmAfter(call.runId, call.stage, call.settings), 0);
+    const outcomes = await calling;
+    const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
+    if (failures.length === 0) {
+      return { ok: true, report: mergeReports(outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report)) };
+    }
+    const errors = [...new Set(failures.map((failure) => failure.error))];
+    const source = failures.find((failure) => failure.source)?.source;
+    return {
+      ok: false,
+      error: plans.length > 1 ? `${failures.length} of ${plans.length} shards failed: ${errors.join("; ")}` : errors[0]!,
+      transient: failures.every((failure) => failure.transient),
+      overloaded: failures.some((failure) => failure.overloaded),
+      cancelled: failures.some((failure) => failure.cancelled),
+      ...(source ? { source } : {}),
+    };
+  }
+
+  /** Lets every stage agent of a finished run go: the ones it called and the ones woken for stages it never reached. */
+  dismiss(runId: string): void {
+    const prefix = `${runId}:`;
+    for (const [name, ready] of this.warmed) {
+      if (!name.startsWith(prefix)) continue;
+      this.warmed.delete(name);
+      void ready.then((stub) => stub.dismiss()).catch(() => undefined);
+    }
+    for (const name of this.called) {
+      if (!name.startsWith(prefix)) continue;
+      this.called.delete(name);
+      const stage = name.slice(prefix.length).split(":")[0] as StageName;
+      void this.namespace(stage).getByName(name).dismiss().catch(() => undefined);
+    }
+  }
+
+  /**
+   * One attempt of one shard, bounded by the stage timeout. On timeout or when the run is stopped, the
+   * attempt is told to stop; a timed-out attempt is a transient failure (it may be retried).
+   */
+  private async callStage(task: StageTask, signal: AbortSignal): Promise<StageOutcome> {
+    const timeout = Symbol("timeout");
+    const stopped = Symbol("stopped");
+    const deadline = Date.now() + task.settings.stageTimeoutMs;
+    for (let dial = 1; ; dial += 1) {
+      let stub: DurableObjectStub<StageAgent>;
+      const name = shardInstanceName(task.runId, task.stage, task.shard);
+      const warm = dial === 1 ? this.warmed.get(name) : undefined;
+      // A woken stub serves one call: after it, the agent may destroy itself, and a retry dials afresh.
+      this.warmed.delete(name);
+      try {
+        stub = await (warm ?? this.namespace(task.stage).getByName(name));
+      } catch (error) {
+        if (isGone(error) && dial < MAX_DIALS) continue;
+        return rpcFailure(task, error);
+      }
+      const call = stub.runStage(task).then(
+        (outcome): StageOutcome | "gone" => outcome,
+        (error: unknown): StageOutcome | "gone" => (isGone(error) ? "gone" : rpcFailure(task, error)),
+      );
+      const first = await raceWithTimeout(call, Math.max(0, deadline - Date.now()), signal, timeout, stopped);
+      // The instance was destroying itself after an earlier attempt: a fresh stub reaches a fresh instance.
+      if (first === "gone" && dial < MAX_DIALS) continue;
+      if (first === "gone") return { ok: false, error: `the ${task.stage} stage agent kept disappearing`, transient: true };
+      if (first !== timeout && first !== stopped) return first;
+
+      const reason = first === timeout ? `the ${task.stage} stage did not finish within ${task.settings.stageTimeoutMs} ms` : String((signal.reason as Error | undefined)?.message ?? "stopped");
+      await stub.cancelAttempt(task.attempt, reason).catch(() => false);
+      if (first === stopped) {
+        // Give the attempt a moment to stop writing, so cleanup after a cancel leaves nothing behind.
+        await Promise.race([call, sleep(STOP_GRACE_MS)]);
+        return { ok: false, error: reason, transient: false, cancelled: true };
+      }
+      return { ok: false, error: reason, transient: true };
+    }
+  }
+
+  /**
+   * Wakes the agents of the stage after `stage` while `stage` works, so their start-up (the constructor,
+   * the SDK's tables, onStart) overlaps that work instead of adding to the run.
+   */
+  private prewarmAfter(runId: string, stage: StageName, settings: PipelineSettings): void {
+    const next = STAGE_NAMES[STAGE_NAMES.indexOf(stage) + 1];
+    if (!next) return;
+    const shards = next === "transform" ? settings.parallelism.transform : next === "load" ? settings.parallelism.load : 1;
+    for (let shard = 0; shard < shards; shard += 1) {
+      const name = shardInstanceName(runId, next, shard);
+      if (this.warmed.has(name)) continue;
+      const stub = this.namespace(next).getByName(name);
+      const ready = stub.standBy().then(() => stub);
+      ready.catch(() => this.warmed.delete(name));
+      this.warmed.set(name, ready);
+    }
+  }
+
+  private namespace(stage: StageName): DurableObjectNamespace<StageAgent> {
+    const namespaces = {
+      extract: this.env.ExtractStage,
+      transform: this.env.TransformStage,
+      load: this.env.LoadStage,
+    } satisfies Record<StageName, DurableObjectNamespace<StageAgent>>;
+    return namespaces[stage];
+  }
+}
+
+/** A stage call that failed in the platform (the agent's isolate reset, ran out of memory, was overloaded). */
+function rpcFailure(task: StageTask, error: unknown): StageOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  const classified = classifyError(error);
+  const advice = classified.memory ? `: ${MEMORY_ADVICE} (now ${task.settings.chunkRecords})` : "";
+  return { ok: false, error: `the ${task.stage} stage agent failed: ${message}${advice}`, transient: classified.kind === "transient", overloaded: classified.overloaded };
+}
+
+/** A stub that reached an instance in the middle of destroy() fails with "destroyed"; it is not the stage's failure. */
+function isGone(error: unknown): boolean {
+  return error instanceof Error && /\bdestroyed\b/i.test(error.message);
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+async function raceWithTimeout<T, A extends symbol, B extends symbol>(work: Promise<T>, timeoutMs: number, signal: AbortSignal, timeout: A, stopped: B): Promise<T | A | B> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<A>((resolve) => {
+        timer = setTimeout(() => resolve(timeout), timeoutMs);
+      }),
+      new Promise<B>((resolve) => {
+        if (signal.aborted) resolve(stopped);
+        onAbort = () => resolve(stopped);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,50 @@
+import type { AlertRecord } from "./alerts";
+import { accountFor, type Accounting } from "./accounting";
+import type { Run } from "./run";
+import type { StageName } from "./stages";
+
+/**
+ * The run as the API shows it: the seed's fields (the run id is `pipelineId` there, as in the original
+ * example) plus status and per-stage detail, without internals.
+ */
+export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount"> & {
+  pipelineId: string;
+  alerts: AlertRecord[];
+  totalDuration: number | null;
+  stagesCompleted: StageName[];
+  accounting: Accounting;
+  lastProgressAt: number | null;
+};
+
+export function toRunView(run: Run): RunView {
+  return {
+    pipelineId: run.runId,
+    pipeline: run.pipeline,
+    trigger: run.trigger,
+    scheduledFor: run.scheduledFor,
+    note: run.note,
+    status: run.status,
+    startTime: run.startTime,
+    endTime: run.endTime,
+    totalDuration: run.endTime === null ? null : run.endTime - run.startTime,
+    currentStage: run.currentStage,
+    stagesCompleted: run.stages.filter((stage) => stage.status === "succeeded").map((stage) => stage.name),
+    stages: run.stages,
+    finalResult: run.finalResult,
+    rejected: run.rejected,
+    rejectedCount: run.rejectedCount,
+    accounting: accountFor(run),
+    resumes: run.resumes,
+    lastProgressAt: run.status === "running" ? run.lastProgressAt : null,
+    source: run.source,
+    alerts: run.alerts ?? [],
+    ...(run.error === undefined ? {} : { error: run.error }),
+  };
+}
+
+/** The last run as the pipelines list shows it. */
+export interface RunSummary {
+  pipelineId: string;
+  status: Run["status"];
+  endTime: number | null;
+}

@@ -1,0 +1,75 @@
+import type { RejectionSample } from "./records";
+import { concatStaged, NOTHING_STAGED, type StagedData } from "./staged-data";
+
+/**
+ * What a stage agent tells the coordinator: small by design, since records travel by reference. Several
+ * shards of one stage report as one.
+ */
+
+/** At most this many rejected records are kept on the run itself; all of them are in D1. */
+export const MAX_REJECTED_IN_RUN = 100;
+
+/**
+ * What served a run's records, and why earlier sources were passed over. When every source failed, it
+ * describes the last one tried (`served: false`), so a failed run still says what was attempted.
+ */
+export interface SourceReport {
+  name: string;
+  /** Whether this source delivered the run's records. */
+  served: boolean;
+  kind: "sample" | "http";
+  url: string | null;
+  format: string | null;
+  pages: number;
+  /** The page limit stopped the read while the source still offered more. */
+  truncated: boolean;
+  /** The watermark sent to the source, if any. */
+  watermark: string | null;
+  /** Tries of the serving source, and why the failed ones failed. */
+  attempts: number;
+  attemptErrors: string[];
+  skipped: { name: string; reason: string }[];
+}
+
+/** Counts a stage reports as it goes and when it ends. */
+export interface StageCounts {
+  inputCount: number;
+  outputCount: number;
+  rejectedCount: number;
+}
+
+export interface StageReport extends StageCounts {
+  /** Records the pipeline's transform chose to skip (neither loaded nor rejected), counted. */
+  skippedCount?: number;
+  /** The records the next stage reads, in partitions (transform writes one per load shard). */
+  output: StagedData[];
+  /** Records refused by this stage, staged for the load stage to persist. */
+  rejected: StagedData;
+  /** The first few rejections, for the run's summary. */
+  rejectedSample: RejectionSample[];
+  /** Extract: which source served the records. */
+  source?: SourceReport;
+  /** Transform: the newest value of the watermark column among the loaded rows (the next run's watermark). */
+  newestWatermark?: string | null;
+}
+
+/** Several shards of one stage report as one. Outputs keep shard order, which is position order. */
+export function mergeReports(reports: readonly StageReport[]): StageReport {
+  const partitions = Math.max(0, ...reports.map((report) => report.output.length));
+  const watermarks = reports.map((report) => report.newestWatermark).filter((value): value is string => typeof value === "string");
+  const skipped = reports.some((report) => report.skippedCount !== undefined);
+  return {
+    inputCount: reports.reduce((sum, report) => sum + report.inputCount, 0),
+    outputCount: reports.reduce((sum, report) => sum + report.outputCount, 0),
+    rejectedCount: reports.reduce((sum, report) => sum + report.rejectedCount, 0),
+    ...(skipped ? { skippedCount: reports.reduce((sum, report) => sum + (report.skippedCount ?? 0), 0) } : {}),
+    output: Array.from({ length: partitions }, (_, index) => concatStaged(reports.map((report) => report.output[index] ?? NOTHING_STAGED))),
+    rejected: concatStaged(reports.map((report) => report.rejected)),
+    rejectedSample: reports
+      .flatMap((report) => report.rejectedSample)
+      .sort((a, b) => a.position - b.position)
+      .slice(0, MAX_REJECTED_IN_RUN),
+    ...(reports.some((report) => report.source) ? { source: reports.find((report) => report.source)!.source } : {}),
+    ...(watermarks.length > 0 ? { newestWatermark: watermarks.sort().at(-1)! } : reports.some((report) => "newestWatermark" in report) ? { newestWatermark: null } : {}),
+  };
+}

@@ -1,0 +1,135 @@
+import type { z } from "zod";
+import type { MissedRunPolicy } from "../domain/schedule";
+import type { Trigger } from "../domain/run";
+import { BOOKKEEPING_COLUMNS, type Columns, type RowOf } from "./columns";
+import type { Rejected, Skipped } from "./outcomes";
+import type { HttpOptionsInput, SourceInput } from "./source-config";
+import type { TuningInput } from "./tuning";
+
+/**
+ * A pipeline is one TypeScript file: `export default definePipeline({ … })`, registered in
+ * src/pipelines/index.ts. Configuration first, then one function (the transform), typed end to end: the
+ * record schema's output is the transform's input, and the transform's output must be a row of the
+ * destination's columns, or the file does not compile.
+ */
+
+export const DUPLICATE_POLICIES = ["reject", "last-wins"] as const;
+/** What a second record with the same key in one run does: rejected (the first wins), or it replaces the first. */
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
+
+export const WATERMARK_FORMATS = ["iso", "epoch-ms"] as const;
+export type WatermarkFormat = (typeof WATERMARK_FORMATS)[number];
+
+export interface ScheduleDefinition {
+  /** A 5-field cron expression, read in `timezone`. Set this or `every`. */
+  cron?: string;
+  /** A fixed interval: "15m", "6h", "1d". */
+  every?: string;
+  /** IANA time zone (default UTC). */
+  timezone?: string;
+  /** What happens to slots that passed unseen (default "latest"). */
+  missedRuns?: MissedRunPolicy;
+  maxCatchUp?: number;
+  missedAfterMs?: number;
+}
+
+/** Data for `{ type: "sample" }`: records, or a body in one of the source formats (read by the real parser). */
+export type SampleData = { records: readonly unknown[] } | { format: "csv" | "ndjson" | "json"; text: string };
+
+/** What a transform knows about the run it works for. */
+export interface TransformContext<Config> {
+  runId: string;
+  pipeline: string;
+  trigger: Trigger;
+  /** The slot the run belongs to (epoch ms), or null for a run without one (a manual trigger). */
+  scheduledFor: number | null;
+  /** The pipeline's own configuration (`config`), as the deployment set it. */
+  config: Config;
+}
+
+export interface Destination<C extends Columns, Config> {
+  /** The D1 table (created by a migration in migrations/). */
+  table: string;
+  /** The upsert key: one or more columns. */
+  key: readonly [keyof C & string, ...(keyof C & string)[]];
+  columns: C;
+  /** A second record with the same key in one run (default "reject": the first wins). */
+  duplicates?: DuplicatePolicy | ((config: Config) => DuplicatePolicy);
+}
+
+/** A row with a column the destination does not have: named in the compiler's error. */
+type ExtraColumns<R, C> = R extends Rejected | Skipped ? never : Exclude<keyof R, keyof C>;
+type RowCheck<R, C> = [ExtraColumns<R, C>] extends [never] ? unknown : { "the transform returns columns the destination does not have": ExtraColumns<R, C> };
+
+export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, Config, R = RowOf<C> | Rejected | Skipped> {
+  /** URL-safe and unique: lower-case letters, digits and dashes. Names the pipeline's agents and API paths. */
+  name: string;
+  description: string;
+  schedule: ScheduleDefinition;
+  /** Tried in order: the primary, then fallbacks. `{ type: "sample" }` reads `sample`. */
+  sources: readonly SourceInput[];
+  /** Built-in data for local use (`npm run dev`), read by `{ type: "sample" }`. */
+  sample?: SampleData;
+  /** Worker variables the pipeline reads, so a deployment can change it without a code change. */
+  vars?: {
+    /** A JSON variable: tuning, source list, schedule details and `config` keys. */
+    config?: string;
+    /** A variable whose cron expression replaces `schedule`. */
+    cron?: string;
+    /** A variable holding an http(s) URL: when it is set, the pipeline reads that URL instead of `sources`. */
+    sourceUrl?: string | ({ name: string } & HttpOptionsInput);
+  };
+  /** The pipeline's own settings (a zod object with defaults); given to the transform as `context.config`. */
+  config?: z.ZodType<Config>;
+  /** Checks each input record; one that fails is rejected with the field and the problem. */
+  record: Input;
+  /** How a record is named in rejections and duplicate reports (default: its key values joined by "/"). */
+  recordId?: (raw: unknown, config: Config) => string | null;
+  /** One record in, one row out (exactly the destination's columns), or `reject(reason)`, or `skip()`. */
+  transform: ((record: z.output<Input>, context: TransformContext<Config>) => R) & RowCheck<R, C>;
+  destination: Destination<C, Config>;
+  /** Incremental reads: the newest `column` value loaded by a successful run is sent as `param` next time. */
+  watermark?: { column: keyof C & string; param?: string; format?: WatermarkFormat };
+  /** Columns a CSV header must have (default: the record schema's required keys). */
+  csvColumns?: (config: Config) => string[];
+  tuning?: TuningInput;
+}
+
+/** A pipeline as the engine holds it: the same definition, its types erased. */
+export type Pipeline = PipelineDefinition<z.ZodType, Columns, unknown>;
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Keys of the config variable the engine reads itself; a pipeline's own config may not use them. */
+export const ENGINE_CONFIG_KEYS = ["schedule", "sources", "watermark", "duplicates", "chunkRecords", "maxRecordBytes", "parallelism", "load", "retries", "timeouts", "recovery", "history"] as const;
+
+export function definePipeline<Input extends z.ZodType, const C extends Columns, Config = Record<string, never>, R extends RowOf<C> | Rejected | Skipped = RowOf<C> | Rejected | Skipped>(
+  definition: PipelineDefinition<Input, C, Config, R>,
+): Pipeline {
+  const problems = checkDefinition(definition as unknown as Pipeline);
+  if (problems.length > 0) throw new Error(`pipeline ${JSON.stringify(definition.name)}: ${problems.join("; ")}`);
+  return definition as unknown as Pipeline;
+}
+
+/** What is wrong with a definition beyond what the compiler sees (names that reach SQL and URLs). */
+export function checkDefinition(pipeline: Pipeline): string[] {
+  const problems: string[] = [];
+  if (!NAME.test(pipeline.name)) problems.push("name must be lower-case letters, digits and dashes, starting with a letter (at most 63)");
+  const { table, key, columns } = pipeline.destination;
+  if (!IDENTIFIER.test(table)) problems.push(`destination.table ${JSON.stringify(table)} is not a plain SQL name`);
+  const names = Object.keys(columns);
+  if (names.length === 0) problems.push("destination.columns is empty");
+  for (const name of names) {
+    if (!IDENTIFIER.test(name)) problems.push(`column ${JSON.stringify(name)} is not a plain SQL name`);
+    if ((BOOKKEEPING_COLUMNS as readonly string[]).includes(name)) problems.push(`column ${name} is written by the engine (${BOOKKEEPING_COLUMNS.join(", ")}); name yours otherwise`);
+  }
+  for (const column of key) if (!names.includes(column)) problems.push(`destination.key names ${column}, which is not a column`);
+  if (new Set(key).size !== key.length) problems.push("destination.key names a column twice");
+  if (pipeline.watermark && !names.includes(pipeline.watermark.column)) problems.push(`watermark.column ${pipeline.watermark.column} is not a column`);
+  if ((pipeline.schedule.cron === undefined) === (pipeline.schedule.every === undefined)) problems.push("schedule needs exactly one of cron and every");
+  const configKeys = Object.keys((pipeline.config as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
+  if (pipeline.config && !(pipeline.config as { shape?: unknown }).shape) problems.push("config must be a zod object (z.object({ … }))");
+  for (const key of configKeys) if ((ENGINE_CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`config key ${key} is the engine's own`);
+  if (pipeline.sources.some((source) => source.type === "sample") && !pipeline.sample) problems.push('a { type: "sample" } source needs sample data (sample)');
+  return problems;
+}

@@ -1,0 +1,246 @@
+import { z } from "zod";
+import type { BackoffPolicy } from "../domain/backoff";
+import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseInterval, type ScheduleSpec } from "../domain/schedule";
+import type { StallPolicy } from "../domain/stall";
+import { columnSettings, type ColumnSettings } from "./columns";
+import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type DuplicatePolicy, type Pipeline, type WatermarkFormat } from "./define-pipeline";
+import { checkSourceUrl, HttpOptionsSchema, SourceSchema, toSourceSettings, type SourceSettings } from "./source-config";
+import { mergeTuning, TuningShape } from "./tuning";
+
+/**
+ * A pipeline's definition and the Worker's variables, resolved into everything a run needs. Resolved once
+ * when a run starts and stored with it, so a run that resumes after a restart works as it started. Secrets
+ * are never in here: headers and URLs keep their `{{NAME}}` placeholders until a request is made.
+ */
+export interface PipelineSettings {
+  pipeline: string;
+  schedule: ScheduleSpec;
+  /** Primary source first, then the fallbacks, in order. */
+  sources: SourceSettings[];
+  destination: DestinationSettings;
+  watermark: WatermarkSettings | null;
+  /** The pipeline's own configuration (its `config` schema, filled by the deployment), for its transform. */
+  config: unknown;
+  /** Columns a CSV header must have. */
+  csvColumns: string[];
+  /** Records per staged chunk. */
+  chunkRecords: number;
+  /** A record larger than this is rejected without being held. */
+  maxRecordBytes: number;
+  /** Stage agents working side by side: transform over chunks, load over key buckets. */
+  parallelism: { transform: number; load: number };
+  /** Multi-row statements per D1 batch (one transaction). */
+  statementsPerBatch: number;
+  retry: BackoffPolicy & { maxAttempts: number };
+  /** One stage attempt fails (and may be retried) after this long. */
+  stageTimeoutMs: number;
+  stall: StallPolicy;
+  /** How often the coordinator checks active runs for stalls. */
+  watchdogIntervalMs: number;
+  /** Runs kept in history (with their rejected-record detail); older ones are pruned. */
+  historyLimit: number;
+}
+
+export interface DestinationSettings {
+  database: string;
+  table: string;
+  key: string[];
+  columns: ColumnSettings[];
+  duplicates: DuplicatePolicy;
+  /** `d1://<database>/<table>`, as runs and the API show it. */
+  uri: string;
+}
+
+export interface WatermarkSettings {
+  /** The column whose newest loaded value becomes the watermark. */
+  column: string;
+  /** Query parameter that carries the watermark on the first page request. */
+  param: string;
+  format: WatermarkFormat;
+}
+
+export type SettingsResult = { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] };
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** The keys of a pipeline's config variable the engine reads (its own `config` keys join them). */
+const EngineConfigShape = {
+  ...TuningShape,
+  schedule: z
+    .strictObject({
+      timezone: z.string().min(1).max(64).optional(),
+      missedRuns: z.enum(MISSED_RUN_POLICIES).optional(),
+      maxCatchUp: z.number().int().min(1).max(100).optional(),
+      missedAfterMs: ms(0, 86_400_000).optional(),
+    })
+    .optional(),
+  sources: z.array(SourceSchema).min(1, "needs at least one source").max(10).optional(),
+  watermark: z.strictObject({ param: z.string().min(1).max(100), format: z.enum(WATERMARK_FORMATS).default("iso") }).optional(),
+  duplicates: z.enum(DUPLICATE_POLICIES).optional(),
+};
+
+const configSchemas = new WeakMap<Pipeline, z.ZodType>();
+
+/** The pipeline's config variable: the engine's keys and the pipeline's own, unknown keys refused. */
+export function configSchemaOf(pipeline: Pipeline): z.ZodType {
+  let schema = configSchemas.get(pipeline);
+  if (!schema) {
+    const own = (pipeline.config as unknown as { shape?: z.ZodRawShape } | undefined)?.shape ?? {};
+    schema = z.strictObject({ ...EngineConfigShape, ...own });
+    configSchemas.set(pipeline, schema);
+  }
+  return schema;
+}
+
+/** Reads and checks a pipeline's settings from its definition and the Worker's variables. */
+export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string, unknown>>): SettingsResult {
+  const vars = pipeline.vars ?? {};
+  const configName = vars.config ?? `the config of pipeline ${pipeline.name}`;
+  const database = typeof env.D1_DATABASE_NAME === "string" ? env.D1_DATABASE_NAME.trim() : "";
+  if (database === "") return { ok: false, errors: ["D1_DATABASE_NAME is empty"] };
+
+  const parsed = readConfigVariable(configName, vars.config ? env[vars.config] : undefined, configSchemaOf(pipeline));
+  if (!parsed.ok) return parsed;
+  const config = parsed.config as z.output<z.ZodObject<typeof EngineConfigShape>> & Record<string, unknown>;
+
+  const schedule = resolveSchedule(pipeline, env, config.schedule, configName);
+  if (!schedule.ok) return schedule;
+
+  const tuning = mergeTuning(pipeline.tuning, config);
+  const sources = resolveSources(pipeline, env, config.sources, configName, tuning.timeouts.sourceMs);
+  if (!sources.ok) return sources;
+
+  const own = Object.fromEntries(Object.keys((pipeline.config as unknown as { shape?: object } | undefined)?.shape ?? {}).map((key) => [key, config[key]]));
+  const declared = pipeline.destination.duplicates;
+  const duplicates = config.duplicates ?? (typeof declared === "function" ? declared(own) : declared) ?? "reject";
+  if (config.watermark && !pipeline.watermark) return { ok: false, errors: [`${configName}.watermark: pipeline ${pipeline.name} declares no watermark column`] };
+  const watermarkParam = config.watermark?.param ?? pipeline.watermark?.param;
+  const watermark =
+    pipeline.watermark && watermarkParam
+      ? { column: pipeline.watermark.column, param: watermarkParam, format: config.watermark?.format ?? pipeline.watermark.format ?? ("iso" as const) }
+      : null;
+
+  return {
+    ok: true,
+    settings: {
+      pipeline: pipeline.name,
+      schedule: schedule.spec,
+      sources: sources.sources,
+      destination: {
+        database,
+        table: pipeline.destination.table,
+        key: [...pipeline.destination.key],
+        columns: columnSettings(pipeline.destination.columns),
+        duplicates,
+        uri: `d1://${database}/${pipeline.destination.table}`,
+      },
+      watermark,
+      config: own,
+      csvColumns: pipeline.csvColumns?.(own) ?? requiredKeys(pipeline.record),
+      chunkRecords: tuning.chunkRecords,
+      maxRecordBytes: tuning.maxRecordBytes,
+      parallelism: tuning.parallelism,
+      statementsPerBatch: tuning.load.statementsPerBatch,
+      retry: tuning.retries,
+      stageTimeoutMs: tuning.timeouts.stageMs,
+      stall: { stallTimeoutMs: tuning.recovery.stallTimeoutMs, maxResumes: tuning.recovery.maxResumes },
+      watchdogIntervalMs: tuning.recovery.watchdogIntervalMs,
+      historyLimit: tuning.history.maxRuns,
+    },
+  };
+}
+
+function resolveSchedule(
+  pipeline: Pipeline,
+  env: Readonly<Record<string, unknown>>,
+  overrides: { timezone?: string; missedRuns?: ScheduleSpec["missedRuns"]; maxCatchUp?: number; missedAfterMs?: number } | undefined,
+  configName: string,
+): { ok: true; spec: ScheduleSpec } | { ok: false; errors: string[] } {
+  const declared = pipeline.schedule;
+  let cron = declared.cron ?? null;
+  let intervalMs = declared.every === undefined ? null : parseInterval(declared.every);
+  if (declared.every !== undefined && intervalMs === null) return { ok: false, errors: [`pipeline ${pipeline.name}: schedule.every ${JSON.stringify(declared.every)} is not a duration like "15m", "6h" or "1d"`] };
+  const cronVar = pipeline.vars?.cron;
+  const fromVar = cronVar ? env[cronVar] : undefined;
+  if (typeof fromVar === "string") {
+    if (fromVar.trim() === "") return { ok: false, errors: [`${cronVar} is empty; set a 5-field cron expression such as "0 3 * * *"`] };
+    cron = fromVar.trim();
+    intervalMs = null;
+  }
+  const spec: ScheduleSpec = {
+    cron,
+    intervalMs,
+    timezone: overrides?.timezone ?? declared.timezone ?? DEFAULT_SCHEDULE.timezone,
+    enabled: true,
+    missedRuns: overrides?.missedRuns ?? declared.missedRuns ?? DEFAULT_SCHEDULE.missedRuns,
+    maxCatchUp: overrides?.maxCatchUp ?? declared.maxCatchUp ?? DEFAULT_SCHEDULE.maxCatchUp,
+    missedAfterMs: overrides?.missedAfterMs ?? declared.missedAfterMs ?? DEFAULT_SCHEDULE.missedAfterMs,
+  };
+  const check = checkSchedule(spec);
+  if (check.ok) return { ok: true, spec };
+  const where = check.reason.startsWith("timezone") ? `${configName}.schedule` : typeof fromVar === "string" ? cronVar! : `pipeline ${pipeline.name}: schedule`;
+  return { ok: false, errors: [`${where}: ${check.reason}`] };
+}
+
+function resolveSources(
+  pipeline: Pipeline,
+  env: Readonly<Record<string, unknown>>,
+  fromConfig: z.output<typeof SourceSchema>[] | undefined,
+  configName: string,
+  defaultTimeoutMs: number,
+): { ok: true; sources: SourceSettings[] } | { ok: false; errors: string[] } {
+  const declared = pipeline.vars?.sourceUrl;
+  const variable = typeof declared === "string" ? declared : declared?.name;
+  const url = variable && typeof env[variable] === "string" ? (env[variable] as string).trim() : "";
+  if (url !== "") {
+    if (fromConfig) return { ok: false, errors: [`set either ${variable} or ${configName}.sources, not both`] };
+    if (!/^https?:\/\/[^\s]+$/i.test(url) || !URL.canParse(url)) return { ok: false, errors: [`${variable} must be empty (to use the pipeline's declared sources) or an http(s) URL`] };
+    if (url.includes("{{")) return { ok: false, errors: [`${variable} may not use {{placeholders}}; configure the source in ${configName}.sources, with its secrets`] };
+    const problem = checkSourceUrl(url);
+    if (problem) return { ok: false, errors: [`${variable} ${problem}`] };
+    const { name: _variable, ...options } = typeof declared === "string" ? { name: declared } : declared!;
+    const checked = HttpOptionsSchema.safeParse(options);
+    if (!checked.success) return { ok: false, errors: checked.error.issues.map((issue) => `pipeline ${pipeline.name}: vars.sourceUrl${pathOf(issue.path)}: ${issue.message}`) };
+    return { ok: true, sources: [toSourceSettings({ type: "http", url, ...checked.data }, 0, defaultTimeoutMs)] };
+  }
+  if (fromConfig) return { ok: true, sources: fromConfig.map((source, index) => toSourceSettings(source, index, defaultTimeoutMs)) };
+  const sources: SourceSettings[] = [];
+  for (const [index, source] of pipeline.sources.entries()) {
+    const checked = SourceSchema.safeParse(source);
+    if (!checked.success) return { ok: false, errors: checked.error.issues.map((issue) => `pipeline ${pipeline.name}: sources[${index}]${pathOf(issue.path)}: ${issue.message}`) };
+    sources.push(toSourceSettings(checked.data, index, defaultTimeoutMs));
+  }
+  if (sources.length === 0) return { ok: false, errors: [`pipeline ${pipeline.name} declares no sources`] };
+  return { ok: true, sources };
+}
+
+/** A config variable may be an object (from wrangler.jsonc) or JSON text (from `--var` or the dashboard). */
+function readConfigVariable(name: string, raw: unknown, schema: z.ZodType): { ok: true; config: unknown } | { ok: false; errors: string[] } {
+  let value = raw ?? {};
+  if (typeof value === "string") {
+    if (value.trim() === "") value = {};
+    else {
+      try {
+        value = JSON.parse(value);
+      } catch (error) {
+        return { ok: false, errors: [`${name} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`] };
+      }
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => `${name}${pathOf(issue.path)}: ${issue.message}`) };
+  return { ok: true, config: parsed.data };
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("");
+}
+
+/** The keys a record schema requires, when it is an object schema (for a CSV header check). */
+function requiredKeys(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return [];
+  return Object.entries(shape)
+    .filter(([, field]) => !field.safeParse(undefined).success)
+    .map(([key]) => key);
+}

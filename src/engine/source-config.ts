@@ -1,0 +1,173 @@
+import { z } from "zod";
+import { CSV_QUOTE_POLICIES, type CsvQuotePolicy } from "../sources/formats/csv-records";
+import { placeholderNames } from "../sources/placeholders";
+
+/**
+ * Where a pipeline's records come from: HTTP sources (JSON, NDJSON or CSV, paged, with secrets kept to
+ * their origin) tried in order, or the pipeline's built-in sample. The zod schema checks what a pipeline
+ * file or a config variable declares; the types below are what a run stores.
+ */
+
+export const SOURCE_FORMATS = ["json", "ndjson", "csv"] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/** What happens when a redirect or a next page leads to another origin than the source's own URL. */
+export const CROSS_ORIGIN_POLICIES = ["strip-headers", "refuse"] as const;
+export type CrossOriginPolicy = (typeof CROSS_ORIGIN_POLICIES)[number];
+
+export type Pagination =
+  | { type: "none" }
+  /** Follow `Link: <url>; rel="next"` (RFC 8288). */
+  | { type: "link-header" }
+  /** A JSON body `{ <recordsPath>: [...], <field>: "https://…next page" }`. */
+  | { type: "next-url-field"; field: string }
+  /** A JSON body with a cursor field, sent back as a query parameter for the next page. */
+  | { type: "cursor-field"; field: string; param: string };
+
+export interface HttpSource {
+  kind: "http";
+  name: string;
+  /** May hold `{{NAME}}` placeholders in its path and query, filled from `secrets` at request time. */
+  url: string;
+  format: SourceFormat;
+  /** JSON only: where the records array is, e.g. "data" for `{ "data": [...] }`. Empty: the body is the array. */
+  recordsPath: string;
+  /** Request headers; `{{NAME}}` is replaced by the secret NAME when the request is made. */
+  headers: Record<string, string>;
+  /** The Worker secrets (or variables) this source's placeholders may use. Nothing else is ever read. */
+  secrets: string[];
+  /** Configured headers go to the source's own origin only; elsewhere they are dropped, or the read is refused. */
+  crossOrigin: CrossOriginPolicy;
+  pagination: Pagination;
+  maxPages: number;
+  timeoutMs: number;
+  csvDelimiter: string;
+  csvQuoteErrors: CsvQuotePolicy;
+  /** How many lines one CSV record may span (1: quoted fields hold no line breaks). */
+  csvMaxRecordLines: number;
+}
+
+/** The pipeline's built-in sample data (declared in its file), for local use. */
+export interface SampleSource {
+  kind: "sample";
+  name: string;
+}
+
+export type SourceSettings = SampleSource | HttpSource;
+
+/** The service's own secrets: no source may ever send them anywhere. */
+export const RESERVED_SECRETS = ["API_TOKEN", "ALERT_WEBHOOK_URL"] as const;
+
+/**
+ * A source URL: http(s), no `user:pass@` (credentials belong in a header, where they can be kept to the
+ * source's origin and out of every report), placeholders only after the origin.
+ */
+export function checkSourceUrl(value: string): string | null {
+  const probe = value.replace(/\{\{[^}]*\}\}/g, "x");
+  if (!/^https?:\/\/\S+$/i.test(value) || !URL.canParse(probe)) return "must be an http(s) URL";
+  const url = new URL(probe);
+  if (url.username || url.password) {
+    return 'must not carry credentials (user:password@); send them in a header, e.g. headers: { "Authorization": "Basic {{SOURCE_AUTH}}" } with secrets: ["SOURCE_AUTH"]';
+  }
+  const origin = /^https?:\/\/[^/?#]*/i.exec(value)?.[0] ?? "";
+  if (origin.includes("{{")) return "may use {{placeholders}} in its path and query only, not in its host";
+  return null;
+}
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+const fieldPath = z.string().min(1).max(200);
+const httpUrl = z.string().superRefine((value, ctx) => {
+  const problem = checkSourceUrl(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)")
+  .refine((name) => !(RESERVED_SECRETS as readonly string[]).includes(name), { message: `is the service's own secret; a source may not use ${RESERVED_SECRETS.join(" or ")}` });
+
+const PaginationSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("none") }),
+  z.strictObject({ type: z.literal("link-header") }),
+  z.strictObject({ type: z.literal("next-url-field"), field: fieldPath }),
+  z.strictObject({ type: z.literal("cursor-field"), field: fieldPath, param: z.string().min(1).max(100) }),
+]);
+
+/** Everything about an HTTP source but where it is: shared by declared sources and a URL given in a variable. */
+const httpOptions = {
+  name: z.string().min(1).max(100).optional(),
+  format: z.enum(SOURCE_FORMATS).default("json"),
+  recordsPath: z.string().max(200).default(""),
+  headers: z.record(z.string().min(1).max(200), z.string().max(4_000)).default({}),
+  secrets: z.array(secretName).max(20).default([]),
+  crossOrigin: z.enum(CROSS_ORIGIN_POLICIES).default("strip-headers"),
+  pagination: PaginationSchema.default({ type: "none" }),
+  maxPages: z.number().int().min(1).max(100_000).default(100),
+  timeoutMs: ms(100, 300_000).optional(),
+  csvDelimiter: z
+    .string()
+    .length(1, "must be one character")
+    .refine((delimiter) => !/["\r\n]/.test(delimiter), { message: "may not be a quote or a line break" })
+    .default(","),
+  csvQuoteErrors: z.enum(CSV_QUOTE_POLICIES).default("fail"),
+  csvMaxRecordLines: z.number().int().min(1).max(100_000).default(1),
+};
+
+type HttpShape = { url: string; format: SourceFormat; recordsPath: string; headers: Record<string, string>; secrets: string[]; pagination: Pagination };
+
+function checkHttpSource(source: HttpShape, ctx: z.RefinementCtx): void {
+  const declared = new Set(source.secrets);
+  const uses: [string[], string][] = [
+    [placeholderNames(source.url), "url"],
+    ...Object.entries(source.headers).map(([name, value]): [string[], string] => [placeholderNames(value), `headers.${name}`]),
+  ];
+  for (const [names, where] of uses) {
+    for (const name of names) {
+      if (!declared.has(name)) {
+        ctx.addIssue({ code: "custom", path: where === "url" ? ["url"] : ["headers"], message: `${where} uses {{${name}}}, which is not in this source's secrets (add "secrets": ["${name}"])` });
+      }
+    }
+  }
+  const bodyPagination = source.pagination.type === "next-url-field" || source.pagination.type === "cursor-field";
+  if (bodyPagination && source.format !== "json") {
+    ctx.addIssue({ code: "custom", path: ["pagination"], message: `${source.pagination.type} pagination needs format "json"` });
+  }
+  if (bodyPagination && source.recordsPath === "") {
+    ctx.addIssue({ code: "custom", path: ["recordsPath"], message: `${source.pagination.type} pagination needs recordsPath (the records array beside the ${source.pagination.type === "cursor-field" ? "cursor" : "next URL"})` });
+  }
+  if (source.recordsPath !== "" && source.format !== "json") {
+    ctx.addIssue({ code: "custom", path: ["recordsPath"], message: 'recordsPath only applies to format "json"' });
+  }
+}
+
+export const HttpSourceSchema = z.strictObject({ type: z.literal("http"), url: httpUrl, ...httpOptions }).superRefine(checkHttpSource);
+
+/** An HTTP source whose URL is read from a Worker variable (checked when the variable is read). */
+export const HttpOptionsSchema = z.strictObject(httpOptions);
+
+export const SourceSchema = z.discriminatedUnion("type", [HttpSourceSchema, z.strictObject({ type: z.literal("sample"), name: z.string().min(1).max(100).optional() })]);
+
+/** A source as a pipeline file or a config variable writes it. */
+export type SourceInput = z.input<typeof SourceSchema>;
+export type HttpOptionsInput = z.input<typeof HttpOptionsSchema>;
+
+/** A checked source with its defaults, named by its place in the list unless it has a name. */
+export function toSourceSettings(source: z.output<typeof SourceSchema>, index: number, defaultTimeoutMs: number): SourceSettings {
+  const name = source.name ?? (index === 0 ? "primary" : `fallback-${index}`);
+  if (source.type === "sample") return { kind: "sample", name };
+  return {
+    kind: "http",
+    name,
+    url: source.url,
+    format: source.format,
+    recordsPath: source.recordsPath,
+    headers: source.headers,
+    secrets: source.secrets,
+    crossOrigin: source.crossOrigin,
+    pagination: source.pagination,
+    maxPages: source.maxPages,
+    timeoutMs: source.timeoutMs ?? defaultTimeoutMs,
+    csvDelimiter: source.csvDelimiter,
+    csvQuoteErrors: source.csvQuoteErrors,
+    csvMaxRecordLines: source.csvMaxRecordLines,
+  };
+}

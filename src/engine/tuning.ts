@@ -1,0 +1,74 @@
+import { z } from "zod";
+import type { BackoffPolicy } from "../domain/backoff";
+
+/**
+ * How hard a pipeline's runs work and how patient they are. Every knob has a default, a pipeline file
+ * may change any of them (`tuning`), and a deployment may change them again through the pipeline's config
+ * variable, without a code change.
+ */
+export interface Tuning {
+  /** Records per staged chunk (about 2 MB for typical records). */
+  chunkRecords: number;
+  /** A record (NDJSON line, JSON element, CSV row) larger than this is rejected without being held. */
+  maxRecordBytes: number;
+  /** Stage agents working side by side: transform over chunks, load over key buckets. */
+  parallelism: { transform: number; load: number };
+  /** Multi-row statements per D1 batch (one transaction). */
+  load: { statementsPerBatch: number };
+  retries: BackoffPolicy & { maxAttempts: number };
+  timeouts: { sourceMs: number; stageMs: number };
+  recovery: { stallTimeoutMs: number; maxResumes: number; watchdogIntervalMs: number };
+  history: { maxRuns: number };
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  chunkRecords: 20_000,
+  maxRecordBytes: 1024 * 1024,
+  parallelism: { transform: 1, load: 1 },
+  load: { statementsPerBatch: 100 },
+  retries: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 },
+  timeouts: { sourceMs: 10_000, stageMs: 600_000 },
+  recovery: { stallTimeoutMs: 120_000, maxResumes: 3, watchdogIntervalMs: 30_000 },
+  history: { maxRuns: 1_000 },
+};
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** Any part of the tuning: what a pipeline file or a config variable may set. */
+export const TuningShape = {
+  chunkRecords: z.number().int().min(1).max(100_000).optional(),
+  maxRecordBytes: z.number().int().min(1_024).max(32 * 1024 * 1024).optional(),
+  parallelism: z.strictObject({ transform: z.number().int().min(1).max(32).optional(), load: z.number().int().min(1).max(32).optional() }).optional(),
+  load: z.strictObject({ statementsPerBatch: z.number().int().min(1).max(1_000).optional() }).optional(),
+  retries: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).optional(), baseDelayMs: ms(0, 60_000).optional(), maxDelayMs: ms(0, 600_000).optional() }).optional(),
+  timeouts: z.strictObject({ sourceMs: ms(100, 300_000).optional(), stageMs: ms(100, 3_600_000).optional() }).optional(),
+  recovery: z
+    .strictObject({ stallTimeoutMs: ms(100, 3_600_000).optional(), maxResumes: z.number().int().min(0).max(20).optional(), watchdogIntervalMs: ms(100, 3_600_000).optional() })
+    .optional(),
+  history: z.strictObject({ maxRuns: z.number().int().min(1).max(100_000).optional() }).optional(),
+};
+export const TuningSchema = z.strictObject(TuningShape);
+export type TuningInput = z.input<typeof TuningSchema>;
+
+/** Later layers win, key by key: defaults, then the pipeline file, then the deployment's variable. */
+export function mergeTuning(...layers: (TuningInput | undefined)[]): Tuning {
+  let tuning = structuredClone(DEFAULT_TUNING);
+  for (const layer of layers) {
+    if (!layer) continue;
+    tuning = {
+      chunkRecords: layer.chunkRecords ?? tuning.chunkRecords,
+      maxRecordBytes: layer.maxRecordBytes ?? tuning.maxRecordBytes,
+      parallelism: { ...tuning.parallelism, ...defined(layer.parallelism) },
+      load: { ...tuning.load, ...defined(layer.load) },
+      retries: { ...tuning.retries, ...defined(layer.retries) },
+      timeouts: { ...tuning.timeouts, ...defined(layer.timeouts) },
+      recovery: { ...tuning.recovery, ...defined(layer.recovery) },
+      history: { ...tuning.history, ...defined(layer.history) },
+    };
+  }
+  return tuning;
+}
+
+function defined<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}

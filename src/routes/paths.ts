@@ -1,0 +1,13 @@
+import { DEFAULT_PIPELINE } from "../engine/registry";
+
+/**
+ * Where a pipeline's API lives: the seed's default pipeline keeps its original `/api/pipeline`, and every
+ * pipeline (the default too) is also under `/api/pipelines/<name>`.
+ */
+export function pipelineBase(pipeline: string): string {
+  return pipeline === DEFAULT_PIPELINE ? "/api/pipeline" : `/api/pipelines/${encodeURIComponent(pipeline)}`;
+}
+
+export function runPath(pipeline: string, runId: string, base = pipelineBase(pipeline)): string {
+  return `${base}/runs/${encodeURIComponent(runId)}`;
+}

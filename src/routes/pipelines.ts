@@ -1,0 +1,39 @@
+import { Hono } from "hono";
+import { allPipelines, findPipeline } from "../engine/registry";
+import type { Pipeline } from "../engine/define-pipeline";
+import { ApiError } from "../http/errors";
+import { validate } from "../http/validate";
+import { coordinatorOf, defaultPipeline, namedPipeline, pipelineApp, schedulerOf } from "./context";
+import { runRoutes } from "./runs";
+import { scheduleRoutes } from "./schedule";
+import { PipelineParam } from "./schemas";
+import { statsRoutes } from "./stats";
+
+/** Everything one pipeline answers: its runs, its schedule, its stats. */
+const pipelineResources = pipelineApp().route("/", runRoutes).route("/", scheduleRoutes).route("/", statsRoutes);
+
+/** One pipeline as the list shows it: its schedule in brief, where it loads, and its last run. */
+async function summarize(env: Env, pipeline: Pipeline) {
+  const [[schedule], lastRun] = await Promise.all([schedulerOf(env, pipeline.name).describeSchedule(), coordinatorOf(env, pipeline.name).getLastRunSummary()]);
+  return {
+    name: pipeline.name,
+    description: pipeline.description,
+    schedule: { cron: schedule!.cron, every: schedule!.every, timezone: schedule!.timezone, enabled: schedule!.enabled, nextExecuteAt: schedule!.nextExecuteAt },
+    destination: `d1://${env.D1_DATABASE_NAME}/${pipeline.destination.table}`,
+    lastRun,
+  };
+}
+
+/**
+ * `/api/pipelines`: every pipeline this deployment defines; `/api/pipelines/:name/…` one pipeline's API;
+ * `/api/pipeline/…` the same for the seed's default pipeline, exactly as the original example had it.
+ */
+export const pipelineRoutes = new Hono<{ Bindings: Env }>()
+  .get("/api/pipelines", async (c) => c.json({ pipelines: await Promise.all(allPipelines().map((pipeline) => summarize(c.env, pipeline))) }))
+  .get("/api/pipelines/:name", validate("param", PipelineParam), async (c) => {
+    const pipeline = findPipeline(c.req.valid("param").name);
+    if (!pipeline) throw new ApiError(404, "pipeline_not_found", `no pipeline named ${JSON.stringify(c.req.valid("param").name)} (GET /api/pipelines lists them)`);
+    return c.json(await summarize(c.env, pipeline));
+  })
+  .route("/api/pipeline", pipelineApp().use(defaultPipeline).route("/", pipelineResources))
+  .route("/api/pipelines/:name", pipelineApp().use(namedPipeline).route("/", pipelineResources));

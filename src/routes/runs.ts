@@ -1,0 +1,81 @@
+import type { Context } from "hono";
+import { encodePositionCursor } from "../domain/history";
+import { ApiError } from "../http/errors";
+import { optionalJsonBody } from "../http/json-body";
+import { validate } from "../http/validate";
+import { coordinatorOf, pipelineApp, schedulerOf, type PipelineScope } from "./context";
+import { runPath } from "./paths";
+import { CancelBody, HISTORY_DEFAULT_LIMIT, HistoryQuery, REJECTED_DEFAULT_LIMIT, RejectedQuery, RunIdParam, TriggerBody, TriggerQuery } from "./schemas";
+
+/** How long `?wait=true` holds the request before answering 202 with the run still running. */
+export const WAIT_TIMEOUT_MS = 60_000;
+
+function jsonText(c: Context, text: string): Response {
+  return c.body(text, 200, { "content-type": "application/json" });
+}
+
+/**
+ * A pipeline's runs: trigger one, read one (also while it runs), its rejected records, cancel it, the last
+ * one, the history. Reads pass the coordinator's stored JSON through as text: the hottest paths, no parse
+ * and re-serialise.
+ */
+export const runRoutes = pipelineApp()
+  .post("/trigger", validate("query", TriggerQuery), optionalJsonBody(TriggerBody), async (c) => {
+    const wait = c.req.valid("query").wait ?? false;
+    const note = c.get("body").note ?? null;
+    const result = await schedulerOf(c.env, c.var.pipeline).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS, note });
+    switch (result.outcome) {
+      case "misconfigured":
+        throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
+      case "conflict":
+        throw new ApiError(409, "run_in_progress", `run ${result.active.pipelineId} is still running; trigger again when it has finished`, {
+          pipelineId: result.active.pipelineId,
+          statusUrl: runPath(c.var.pipeline, result.active.pipelineId, c.var.base),
+        });
+      case "started": {
+        const { run } = result;
+        const statusUrl = runPath(c.var.pipeline, run.pipelineId, c.var.base);
+        c.header("Location", statusUrl);
+        const body = { message: "Pipeline triggered", pipelineId: run.pipelineId, status: run.status, statusUrl };
+        if (!wait) return c.json(body, 202);
+        return c.json({ ...body, run }, run.status === "running" ? 202 : 200);
+      }
+    }
+  })
+  .get("/runs/:id", validate("param", RunIdParam), async (c) => {
+    const { id } = c.req.valid("param");
+    const run = await coordinatorOf(c.env, c.var.pipeline).getRunJson(id);
+    if (run === null) throw runNotFound(id);
+    return jsonText(c, run);
+  })
+  .get("/runs/:id/rejected", validate("param", RunIdParam), validate("query", RejectedQuery), async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const page = await coordinatorOf(c.env, c.var.pipeline).listRejected(id, cursor ?? -1, limit ?? REJECTED_DEFAULT_LIMIT);
+    if (!page.found) throw runNotFound(id);
+    return c.json({ pipelineId: id, rejected: page.records, nextCursor: page.nextPosition === null ? null : encodePositionCursor(page.nextPosition) });
+  })
+  .post("/runs/:id/cancel", validate("param", RunIdParam), optionalJsonBody(CancelBody), async (c) => {
+    const { id } = c.req.valid("param");
+    const reason = c.get("body").reason ?? "requested through the API";
+    const result = await coordinatorOf(c.env, c.var.pipeline).cancelRun(id, reason);
+    switch (result.outcome) {
+      case "not_found":
+        throw runNotFound(id);
+      case "not_active":
+        throw new ApiError(409, "run_not_active", `run ${id} is not running (status ${result.run.status})`, { pipelineId: id, status: result.run.status });
+      case "cancelled":
+        return c.json({ message: "Run cancelled", pipelineId: id, status: result.run.status, run: result.run });
+    }
+  })
+  .get("/last", async (c) => jsonText(c, await coordinatorOf(c.env, c.var.pipeline).getLastRunJson()))
+  .get("/history", validate("query", HistoryQuery), async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    return jsonText(c, await coordinatorOf(c.env, c.var.pipeline).getHistoryJson(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null));
+  });
+
+function runNotFound(id: string): ApiError {
+  return new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);
+}
+
+export type { PipelineScope };

@@ -1,0 +1,130 @@
+/**
+ * The D1 queries on their own, for any pipeline's table: upserts keyed by the table's key (one column or
+ * several), packed under the 100-parameter limit from the column count, duplicate keys found by D1's own
+ * upsert, rejections keyed by run and position, and a missing table or column named.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { loadRowsOnce, rowsPerStatement, tableProblem, upsertRows } from "../../src/db/destination";
+import { saveRejections } from "../../src/db/rejections";
+import type { Rejection } from "../../src/domain/records";
+import { resolveSettings, type DestinationSettings } from "../../src/engine/settings";
+import { stagedRow } from "../../src/engine/staged-row";
+import readings from "../../src/pipelines/default/pipeline";
+import orders from "../../src/pipelines/orders/pipeline";
+import { listMetrics, listRejections } from "../support/db";
+import { uniqueName } from "../support/runtime";
+
+function destinationOf(pipeline: typeof readings): DestinationSettings {
+  const resolved = resolveSettings(pipeline, env as unknown as Record<string, unknown>);
+  if (!resolved.ok) throw new Error(resolved.errors.join("; "));
+  return resolved.settings.destination;
+}
+const metrics = destinationOf(readings);
+const ordersTable = destinationOf(orders);
+
+const reading = (pipeline: string, id: string, value: number, position: number) =>
+  stagedRow(position, id, [pipeline, id, "2024-01-01T00:00:00.000Z", value, value < 100 ? "low" : value < 200 ? "medium" : "high", "sensor"]);
+const order = (store: string, id: string, cents: number, position: number) =>
+  stagedRow(position, `${store}/${id}`, [store, id, "sale", cents, cents, "EUR", null, "2026-11-28T09:00:00.000Z", "2026-11-28"]);
+
+describe("rowsPerStatement", () => {
+  it("follows from the columns and the engine's three bookkeeping columns", () => {
+    expect(rowsPerStatement(metrics)).toBe(11); // 6 + 3 = 9 parameters a row
+    expect(rowsPerStatement(ordersTable)).toBe(8); // 9 + 3 = 12
+  });
+});
+
+describe("upsertRows", () => {
+  it("writes many rows in statements of at most 100 parameters", async () => {
+    const pipeline = uniqueName("pipeline");
+    const rows = Array.from({ length: 1_001 }, (_, index) => reading(pipeline, `r-${String(index).padStart(4, "0")}`, index, index));
+    expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, 100)).toBe(1_001);
+    const stored = await listMetrics(env.DB, pipeline);
+    expect(stored).toHaveLength(1_001);
+    expect(stored[1_000]).toMatchObject({ id: "r-1000", value: 1000, category: "high", run_id: "run-1" });
+  });
+
+  it("updates a record loaded again instead of duplicating it, and keeps pipelines apart", async () => {
+    const pipeline = uniqueName("pipeline");
+    const other = uniqueName("pipeline");
+    await upsertRows(env.DB, metrics, "run-1", [reading(pipeline, "a", 1, 0), reading(pipeline, "b", 2, 1)], 1, 100);
+    await upsertRows(env.DB, metrics, "run-1", [reading(other, "a", 5, 0)], 1, 100);
+    await upsertRows(env.DB, metrics, "run-2", [reading(pipeline, "a", 150, 0)], 2, 100);
+    expect((await listMetrics(env.DB, pipeline)).map((row) => [row.id, row.value, row.category, row.run_id])).toEqual([
+      ["a", 150, "medium", "run-2"],
+      ["b", 2, "low", "run-1"],
+    ]);
+    expect((await listMetrics(env.DB, other)).map((row) => [row.id, row.value])).toEqual([["a", 5]]);
+  });
+
+  it("keys a table by several columns: the same order id in two stores is two rows", async () => {
+    const store = uniqueName("store");
+    await upsertRows(env.DB, ordersTable, "run-1", [order(store, "1", 100, 0), order(`${store}-b`, "1", 200, 1), order(store, "1", 300, 2)], 1, 100);
+    const rows = await env.DB.prepare("SELECT store_id, order_id, amount_cents FROM orders WHERE store_id LIKE ? ORDER BY store_id").bind(`${store}%`).all();
+    expect(rows.results).toEqual([
+      { store_id: store, order_id: "1", amount_cents: 300 },
+      { store_id: `${store}-b`, order_id: "1", amount_cents: 200 },
+    ]);
+  });
+});
+
+describe("loadRowsOnce", () => {
+  it("loads the first occurrence of a key in a run and names it for the later ones", async () => {
+    const pipeline = uniqueName("pipeline");
+    const first = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "a", 10, 0), reading(pipeline, "b", 1, 1), reading(pipeline, "a", 99, 2)], 1, 100);
+    expect(first.loaded).toBe(2);
+    expect(first.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual([[2, 0]]);
+    const later = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "b", 1, 7)], 1, 100);
+    expect(later.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual([[7, 1]]);
+    expect((await listMetrics(env.DB, pipeline)).map((row) => [row.id, row.value])).toEqual([
+      ["a", 10],
+      ["b", 1],
+    ]);
+  });
+
+  it("finds duplicates of a composite key", async () => {
+    const store = uniqueName("store");
+    const result = await loadRowsOnce(env.DB, ordersTable, "run-1", [order(store, "1", 100, 0), order(store, "2", 100, 1), order(store, "1", 999, 5)], 1, 100);
+    expect(result.loaded).toBe(2);
+    expect(result.duplicates.map((duplicate) => [duplicate.row[1], duplicate.first])).toEqual([[`${store}/1`, 0]]);
+  });
+
+  it("rewrites the same records when a load is retried, and overwrites rows of earlier runs", async () => {
+    const pipeline = uniqueName("pipeline");
+    const rows = Array.from({ length: 30 }, (_, index) => reading(pipeline, `r${index}`, 1, index));
+    await loadRowsOnce(env.DB, metrics, "run-1", rows, 1, 100);
+    const retried = await loadRowsOnce(env.DB, metrics, "run-1", rows, 2, 100);
+    expect([retried.loaded, retried.duplicates.length]).toEqual([30, 0]);
+    const nextRun = await loadRowsOnce(env.DB, metrics, "run-2", [reading(pipeline, "r3", 150, 0)], 3, 100);
+    expect(nextRun.loaded).toBe(1);
+    expect((await listMetrics(env.DB, pipeline)).find((row) => row.id === "r3")).toMatchObject({ value: 150, run_id: "run-2" });
+  });
+});
+
+describe("tableProblem", () => {
+  it("is nothing for the migrated tables, and names a missing table or column", async () => {
+    expect(await tableProblem(env.DB, metrics)).toBeNull();
+    expect(await tableProblem(env.DB, ordersTable)).toBeNull();
+    expect(await tableProblem(env.DB, { ...metrics, table: "nowhere" })).toBe(
+      "the D1 table nowhere does not exist; add a migration that creates it (migrations/) and apply it (npm run db:migrate:local, or npm run deploy)",
+    );
+    expect(await tableProblem(env.DB, { ...metrics, columns: [...metrics.columns, { name: "unit", type: "text", nullable: true }] })).toBe("the D1 table metrics has no column unit; add a migration for it");
+  });
+});
+
+describe("saveRejections", () => {
+  it("is keyed by run and position, so saving a run's rejections twice keeps one row each", async () => {
+    const pipeline = uniqueName("pipeline");
+    const rejections: Rejection[] = [
+      { position: 1, id: "rec-2", stage: "transform", reason: "bad", raw: '{"id":"rec-2"}' },
+      { position: 4, id: null, stage: "transform", reason: "record must be an object, got null", raw: "null" },
+    ];
+    await saveRejections(env.DB, pipeline, "run-1", rejections, 1);
+    await saveRejections(env.DB, pipeline, "run-1", rejections, 2);
+    expect(await listRejections(env.DB, pipeline, "run-1")).toEqual([
+      { run_id: "run-1", position: 1, record_id: "rec-2", stage: "transform", reason: "bad", raw: '{"id":"rec-2"}' },
+      { run_id: "run-1", position: 4, record_id: null, stage: "transform", reason: "record must be an object, got null", raw: "null" },
+    ]);
+  });
+});
