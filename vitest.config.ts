@@ -53,7 +53,7 @@ export default defineConfig(async () => {
             ...shared,
             include: ["test/**/*.test.ts"],
             exclude: [...PURE, "test/http-source/**"],
-            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/shared-pipeline.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/support/test-pipelines.ts", "./test/setup/shared-pipeline.ts"],
           },
         },
         {
@@ -77,7 +77,7 @@ export default defineConfig(async () => {
             name: "http-source",
             ...shared,
             include: ["test/http-source/**/*.test.ts"],
-            setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/shared-pipeline.ts", "./test/setup/network.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/support/test-pipelines.ts", "./test/setup/shared-pipeline.ts", "./test/setup/network.ts"],
           },
         },
       ],

@@ -7,7 +7,7 @@ import { toRunView, type RunSummary, type RunView } from "../domain/run-view";
 import type { StageCounts } from "../domain/stage-report";
 import { judgeStall } from "../domain/stall";
 import { computeStats } from "../domain/stats";
-import type { StageName } from "../domain/stages";
+import { runKey, type StageName } from "../domain/stages";
 import type { PipelineSettings } from "../engine/settings";
 import { logEvent } from "../log";
 import { runPath } from "../routes/paths";
@@ -328,7 +328,7 @@ export class PipelineCoordinator extends Agent<Env> {
     });
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
     if (alert) await this.schedule(0, ALERT_CALLBACK, { runId: run.runId, event: alert }, { retry: { maxAttempts: 1 } });
-    setTimeout(() => this.dispatch.dismiss(run.runId), DISMISS_DELAY_MS);
+    setTimeout(() => this.dispatch.dismiss(runKey(this.name, run.runId)), DISMISS_DELAY_MS);
     await this.removeStaging(run.runId);
     await this.prune(settings);
   }
@@ -339,7 +339,7 @@ export class PipelineCoordinator extends Agent<Env> {
    */
   private async removeStaging(runId: string): Promise<void> {
     try {
-      await deleteRunStaging(this.env.STAGING, runId);
+      await deleteRunStaging(this.env.STAGING, runKey(this.name, runId));
       this.store.markCleaned(runId);
     } catch (error) {
       // Leftover staging costs storage, not correctness; the run's outcome stands.

@@ -65,7 +65,7 @@ export function bucketOf(id: string, buckets: number): number {
   return (hash >>> 0) % buckets;
 }
 
-/** Agents are named after the run; shard 0 keeps the plain `<runId>:<stage>` name. */
-export function shardInstanceName(runId: string, stage: StageName, shard: number): string {
-  return shard === 0 ? `${runId}:${stage}` : `${runId}:${stage}:${shard}`;
+/** Agents are named after the run (its `runKey`); shard 0 keeps the plain `<runKey>:<stage>` name. */
+export function shardInstanceName(key: string, stage: StageName, shard: number): string {
+  return shard === 0 ? `${key}:${stage}` : `${key}:${stage}:${shard}`;
 }

@@ -10,13 +10,14 @@ import { decodeNdjson, encodeLine } from "./ndjson";
 
 export type ChunkKind = string;
 
-export function runPrefix(runId: string): string {
-  return `runs/${runId}/`;
+/** Everything a run stages, under its run key (`<pipeline>/<runId>`). */
+export function runPrefix(key: string): string {
+  return `runs/${key}/`;
 }
 
 /** Each attempt writes under its own prefix, so an abandoned attempt can never overwrite a newer one's output. */
-export function chunkKey(runId: string, stage: StageName, attempt: number, kind: ChunkKind, index: number): string {
-  return `${runPrefix(runId)}${stage}/attempt-${attempt}/${kind}-${String(index).padStart(5, "0")}.ndjson`;
+export function chunkKey(key: string, stage: StageName, attempt: number, kind: ChunkKind, index: number): string {
+  return `${runPrefix(key)}${stage}/attempt-${attempt}/${kind}-${String(index).padStart(5, "0")}.ndjson`;
 }
 
 /** A record that cannot be written as JSON (nested deeper than the runtime can serialise). */
@@ -37,7 +38,8 @@ export class ChunkWriter {
 
   constructor(
     private readonly bucket: R2Bucket,
-    private readonly runId: string,
+    /** The run's key: `<pipeline>/<runId>`. */
+    private readonly runKey: string,
     private readonly stage: StageName,
     private readonly attempt: number,
     private readonly kind: ChunkKind,
@@ -75,7 +77,7 @@ export class ChunkWriter {
 
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const key = chunkKey(this.runId, this.stage, this.attempt, this.kind, this.keys.length);
+    const key = chunkKey(this.runKey, this.stage, this.attempt, this.kind, this.keys.length);
     await this.bucket.put(key, this.buffer.join(""), { httpMetadata: { contentType: "application/x-ndjson" } });
     this.keys.push(key);
     this.counts.push(this.buffer.length);
@@ -105,11 +107,11 @@ export async function* readStaged(bucket: R2Bucket, staged: StagedData, offset =
 }
 
 /** Deletes everything a run staged. Returns how many objects were removed. */
-export async function deleteRunStaging(bucket: R2Bucket, runId: string): Promise<number> {
+export async function deleteRunStaging(bucket: R2Bucket, key: string): Promise<number> {
   let deleted = 0;
   let cursor: string | undefined;
   do {
-    const page = await bucket.list({ prefix: runPrefix(runId), cursor, limit: 1000 });
+    const page = await bucket.list({ prefix: runPrefix(key), cursor, limit: 1000 });
     const keys = page.objects.map((object) => object.key);
     if (keys.length > 0) {
       await bucket.delete(keys);

@@ -76,6 +76,10 @@ describe("arming", () => {
     const armed = await armedSlots("default");
     expect(armed).toHaveLength(1);
     expect(armed[0]?.slot).toBe(next0300(Date.now()));
+    // Every pipeline, not only the default one: orders runs at minute 15 of every hour, Berlin time.
+    const orders = await armedSlots("orders");
+    expect(orders).toHaveLength(1);
+    expect(new Date(orders[0]!.slot).getUTCMinutes()).toBe(15);
   });
 });
 

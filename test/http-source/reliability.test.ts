@@ -182,7 +182,7 @@ describe("the stall watchdog", () => {
     const failed = await coordinator.getRun("manual-7");
     expect(failed?.status).toBe("failed");
     expect(failed?.error).toMatch(/^extract stage failed: no progress for \d+ ms after 1 resume \(limit 1\)$/);
-    expect(await stagedKeysAfterRun("manual-7")).toEqual([]);
+    expect(await stagedKeysAfterRun("manual-7", name)).toEqual([]);
   });
 });
 

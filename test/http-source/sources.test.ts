@@ -238,10 +238,10 @@ describe("fan-out", () => {
     expect(duplicates).toHaveLength(20);
     expect(duplicates[0]).toMatchObject({ position: 80, record_id: "f0", reason: 'duplicate id "f0" (first seen at position 0)' });
     expect(JSON.parse(duplicates[0]!.raw)).toEqual(records[80]);
-    expect(await stagedKeysAfterRun(run.pipelineId)).toEqual([]);
+    expect(await stagedKeysAfterRun(run.pipelineId, name)).toEqual([]);
     for (const stage of STAGE_NAMES) {
       const shards = stage === "transform" ? 3 : stage === "load" ? 4 : 1;
-      for (let shard = 0; shard < shards; shard += 1) expect(await eventually(() => isPristineShard(run.pipelineId, stage, shard), Boolean)).toBe(true);
+      for (let shard = 0; shard < shards; shard += 1) expect(await eventually(() => isPristineShard(run.pipelineId, stage, shard, name), Boolean)).toBe(true);
     }
   });
 });
@@ -278,9 +278,12 @@ describe("live progress", () => {
     const live = await eventually(() => coordinator.getRun(runId), (run) => (run?.stages[0]?.inputCount ?? 0) >= 2_500, 10_000);
     expect(live).toMatchObject({ status: "running", currentStage: "extract" });
     expect(live!.stages[0]!.inputCount).toBeGreaterThanOrEqual(2_500);
+    // The staged chunks are where the helpers that check cleanup look: under the run's own key.
+    expect((await stagedKeys(runId, name)).length).toBeGreaterThanOrEqual(5);
     release();
     const done = await finished(() => coordinator.getRun(runId), 20_000);
     expect(done).toMatchObject({ status: "succeeded", finalResult: { recordCount: 3_500 } });
+    expect(await stagedKeysAfterRun(runId, name)).toEqual([]);
   }, 30_000);
 });
 

@@ -3,12 +3,16 @@ import { beforeAll } from "vitest";
 
 /**
  * The test files of one Vitest worker share one runtime (isolate: false in vitest.config.ts), so they share
- * storage. Tests name their own agents, except the ones that go through /api/pipeline: the `default`
- * pipeline. Each file starts it from the same place: the configured schedule, and no run active.
+ * storage. Tests name their own agents, except the ones that go through the API of the shipped pipelines
+ * and the test-only one. Each file starts them from the same place: their own schedule, no run active.
  */
+const SHARED = ["default", "orders", "test-events"];
+
 beforeAll(async () => {
-  await env.PipelineScheduler.getByName("default").resetSchedule();
-  const coordinator = env.PipelineCoordinator.getByName("default");
-  const { runs } = await coordinator.getHistory(100, null);
-  for (const run of runs.filter((candidate) => candidate.status === "running")) await coordinator.cancelRun(run.pipelineId, "a new test file starts");
+  for (const name of SHARED) {
+    await env.PipelineScheduler.getByName(name).resetSchedule();
+    const coordinator = env.PipelineCoordinator.getByName(name);
+    const { runs } = await coordinator.getHistory(100, null);
+    for (const run of runs.filter((candidate) => candidate.status === "running")) await coordinator.cancelRun(run.pipelineId, "a new test file starts");
+  }
 });

@@ -1,4 +1,4 @@
-/** The R2 staging store: fixed-size NDJSON chunks under runs/<runId>/<stage>/, read back in order, deleted per run. */
+/** The R2 staging store: fixed-size NDJSON chunks under runs/<pipeline>/<runId>/<stage>/, read back in order, deleted per run. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ChunkWriter, deleteRunStaging, MissingChunkError, readChunk, readStaged, UnstorableRecord } from "../../src/staging/staging-store";

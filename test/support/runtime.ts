@@ -3,7 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { SLOT_CALLBACK } from "../../src/agents/pipeline-scheduler";
 import { shardInstanceName } from "../../src/domain/shards";
-import { stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
+import { runKey, stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
+import { runPrefix } from "../../src/staging/staging-store";
 
 /** Calls the Worker as a client would. */
 export function api(path: string, init?: RequestInit): Promise<Response> {
@@ -77,8 +78,8 @@ export interface StageStorage {
  * What a stage instance holds. Looking means waking it, and a woken agent creates the SDK's empty tables
  * and schema-version keys, so "holds nothing" means "looks exactly like a never-used instance".
  */
-export async function stageStorage(runId: string, stage: StageName): Promise<StageStorage> {
-  return storageOf(stage, stageInstanceName(runId, stage));
+export async function stageStorage(runId: string, stage: StageName, pipeline = "default"): Promise<StageStorage> {
+  return storageOf(stage, stageInstanceName(runKey(pipeline, runId), stage));
 }
 
 export function pristineStageStorage(stage: StageName): Promise<StageStorage> {
@@ -105,28 +106,28 @@ async function storageOf(stage: StageName, name: string): Promise<StageStorage> 
 }
 
 /** Waits (briefly) until every stage instance of a run has destroyed itself; returns each next to a pristine one. */
-export async function stagesAfterRun(runId: string): Promise<Record<StageName, { actual: StageStorage; pristine: StageStorage }>> {
+export async function stagesAfterRun(runId: string, pipeline = "default"): Promise<Record<StageName, { actual: StageStorage; pristine: StageStorage }>> {
   const result = {} as Record<StageName, { actual: StageStorage; pristine: StageStorage }>;
   for (const stage of STAGE_NAMES) {
     const pristine = await pristineStageStorage(stage);
     const same = (storage: StageStorage) => JSON.stringify(storage) === JSON.stringify(pristine);
-    result[stage] = { actual: await eventually(() => stageStorage(runId, stage), same), pristine };
+    result[stage] = { actual: await eventually(() => stageStorage(runId, stage, pipeline), same), pristine };
   }
   return result;
 }
 
 /** Staged objects of a run, once its cleanup (just after the run answers) has had a moment. */
-export async function stagedKeysAfterRun(runId: string): Promise<string[]> {
-  return eventually(() => stagedKeys(runId), (keys) => keys.length === 0);
+export async function stagedKeysAfterRun(runId: string, pipeline = "default"): Promise<string[]> {
+  return eventually(() => stagedKeys(runId, pipeline), (keys) => keys.length === 0);
 }
 
-export async function stagedKeys(runId: string): Promise<string[]> {
-  const listing = await env.STAGING.list({ prefix: `runs/${runId}/` });
+export async function stagedKeys(runId: string, pipeline = "default"): Promise<string[]> {
+  const listing = await env.STAGING.list({ prefix: runPrefix(runKey(pipeline, runId)) });
   return listing.objects.map((object) => object.key);
 }
 
 /** Whether one shard's agent of a run holds exactly what a never-used agent holds. */
-export async function isPristineShard(runId: string, stage: StageName, shard: number): Promise<boolean> {
-  const [actual, pristine] = await Promise.all([storageOf(stage, shardInstanceName(runId, stage, shard)), pristineStageStorage(stage)]);
+export async function isPristineShard(runId: string, stage: StageName, shard: number, pipeline = "default"): Promise<boolean> {
+  const [actual, pristine] = await Promise.all([storageOf(stage, shardInstanceName(runKey(pipeline, runId), stage, shard)), pristineStageStorage(stage)]);
   return JSON.stringify(actual) === JSON.stringify(pristine);
 }

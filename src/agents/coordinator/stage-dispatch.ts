@@ -2,7 +2,7 @@ import { classifyError, MEMORY_ADVICE } from "../../domain/failures";
 import { planShards, shardInstanceName } from "../../domain/shards";
 import { mergeReports } from "../../domain/stage-report";
 import type { StageInput } from "../../domain/staged-data";
-import { STAGE_NAMES, type StageName } from "../../domain/stages";
+import { runKey, STAGE_NAMES, type StageName } from "../../domain/stages";
 import type { PipelineSettings } from "../../engine/settings";
 import type { StageAgent } from "../stages/stage-agent";
 import type { StageOutcome, StageTask } from "../stages/stage-task";
@@ -31,10 +31,11 @@ export class StageDispatch {
   /** Runs every shard of a stage attempt side by side; the attempt succeeds only if all of them do. */
   async run(call: StageCall, input: StageInput, signal: AbortSignal): Promise<StageOutcome> {
     const plans = planShards(call.stage, input, call.settings.parallelism);
-    for (const plan of plans) this.called.add(shardInstanceName(call.runId, call.stage, plan.shard));
+    const key = runKey(call.settings.pipeline, call.runId);
+    for (const plan of plans) this.called.add(shardInstanceName(key, call.stage, plan.shard));
     const calling = Promise.all(plans.map((plan) => this.callStage({ ...call, shard: plan.shard, shards: plan.shards, offset: plan.offset, input: plan.input }, signal)));
     // The next stage's agents wake while this one works, queued behind this stage's call.
-    setTimeout(() => this.prewarmAfter(call.runId, call.stage, call.settings), 0);
+    setTimeout(() => this.prewarmAfter(key, call.stage, call.settings), 0);
     const outcomes = await calling;
     const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
     if (failures.length === 0) {
@@ -53,8 +54,8 @@ export class StageDispatch {
   }
 
   /** Lets every stage agent of a finished run go: the ones it called and the ones woken for stages it never reached. */
-  dismiss(runId: string): void {
-    const prefix = `${runId}:`;
+  dismiss(key: string): void {
+    const prefix = `${key}:`;
     for (const [name, ready] of this.warmed) {
       if (!name.startsWith(prefix)) continue;
       this.warmed.delete(name);
@@ -78,7 +79,7 @@ export class StageDispatch {
     const deadline = Date.now() + task.settings.stageTimeoutMs;
     for (let dial = 1; ; dial += 1) {
       let stub: DurableObjectStub<StageAgent>;
-      const name = shardInstanceName(task.runId, task.stage, task.shard);
+      const name = shardInstanceName(runKey(task.settings.pipeline, task.runId), task.stage, task.shard);
       const warm = dial === 1 ? this.warmed.get(name) : undefined;
       // A woken stub serves one call: after it, the agent may destroy itself, and a retry dials afresh.
       this.warmed.delete(name);
@@ -113,12 +114,12 @@ export class StageDispatch {
    * Wakes the agents of the stage after `stage` while `stage` works, so their start-up (the constructor,
    * the SDK's tables, onStart) overlaps that work instead of adding to the run.
    */
-  private prewarmAfter(runId: string, stage: StageName, settings: PipelineSettings): void {
+  private prewarmAfter(key: string, stage: StageName, settings: PipelineSettings): void {
     const next = STAGE_NAMES[STAGE_NAMES.indexOf(stage) + 1];
     if (!next) return;
     const shards = next === "transform" ? settings.parallelism.transform : next === "load" ? settings.parallelism.load : 1;
     for (let shard = 0; shard < shards; shard += 1) {
-      const name = shardInstanceName(runId, next, shard);
+      const name = shardInstanceName(key, next, shard);
       if (this.warmed.has(name)) continue;
       const stub = this.namespace(next).getByName(name);
       const ready = stub.standBy().then(() => stub);

@@ -13,6 +13,7 @@ import { fillPlaceholders } from "../../sources/placeholders";
 import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
+import { runKey } from "../../domain/stages";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
@@ -76,7 +77,7 @@ export class ExtractStage extends StageAgent {
     // Each try starts over under the same keys, so a failed try leaves nothing the manifest points to.
     // Unparsable input stays in the stream, in its place (transform turns it into rejections), so the
     // items' positions in the chunks are exactly their positions in the run.
-    const items = new ChunkWriter(this.env.STAGING, task.runId, "extract", task.attempt, "part", settings.chunkRecords);
+    const items = new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "extract", task.attempt, "part", settings.chunkRecords);
     const sample: RejectionSample[] = [];
     let position = 0;
     let unparsable = 0;

@@ -7,6 +7,7 @@ import { pipelineOfRun } from "../../engine/find";
 import { stagedRow } from "../../engine/staged-row";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
+import { runKey } from "../../domain/stages";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
@@ -26,9 +27,9 @@ export class TransformStage extends StageAgent {
     const prefix = task.shards > 1 ? `shard-${task.shard}/` : "";
     const cleaned = Array.from(
       { length: buckets },
-      (_, bucket) => new ChunkWriter(this.env.STAGING, task.runId, "transform", task.attempt, buckets > 1 ? `${prefix}b${bucket}-part` : `${prefix}part`, chunkRecords),
+      (_, bucket) => new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "transform", task.attempt, buckets > 1 ? `${prefix}b${bucket}-part` : `${prefix}part`, chunkRecords),
     );
-    const refused = new ChunkWriter(this.env.STAGING, task.runId, "transform", task.attempt, `${prefix}rejected`, chunkRecords);
+    const refused = new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "transform", task.attempt, `${prefix}rejected`, chunkRecords);
     const watermarkIndex = watermark ? destination.columns.findIndex((column) => column.name === watermark.column) : -1;
     const sample: RejectionSample[] = [];
     let inputCount = 0;

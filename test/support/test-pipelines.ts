@@ -1,0 +1,45 @@
+import { env } from "cloudflare:workers";
+import { z } from "zod";
+import { definePipeline } from "../../src/engine/define-pipeline";
+import { reject, skip } from "../../src/engine/outcomes";
+import { findPipeline, registerPipelines } from "../../src/engine/registry";
+
+/**
+ * A pipeline that exists only in the tests, to show the engine is not tied to the two shipped examples:
+ * NDJSON events keyed by one column, the last of two events with one id wins, heartbeats skipped.
+ */
+export const events = definePipeline({
+  name: "test-events",
+  description: "Test-only: click events, last one wins",
+  schedule: { every: "6h" },
+  sources: [{ type: "sample" }],
+  sample: {
+    format: "ndjson",
+    text: [
+      { id: "e1", kind: "click", at: 1_700_000_000_000, weight: 2 },
+      { id: "e2", kind: "heartbeat", at: 1_700_000_001_000, weight: 0 },
+      { id: "e3", kind: "click", at: 1_700_000_002_000, weight: -1 },
+      { id: "e1", kind: "click", at: 1_700_000_003_000, weight: 5 },
+      "not an object",
+      { id: "e4", kind: "scroll", at: 1_700_000_004_000, weight: 1 },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join("\n"),
+  },
+  record: z.object({ id: z.string(), kind: z.enum(["click", "scroll", "heartbeat"]), at: z.number().int(), weight: z.number() }),
+  transform: (event) => {
+    if (event.kind === "heartbeat") return skip();
+    if (event.weight < 0) return reject(`weight ${event.weight} is negative`, { id: event.id });
+    return { event_id: event.id, kind: event.kind, at: event.at, weight: event.weight };
+  },
+  destination: { table: "test_events", key: ["event_id"], columns: { event_id: "text", kind: "text", at: "integer", weight: "real" }, duplicates: "last-wins" },
+  watermark: { column: "at", param: "after", format: "epoch-ms" },
+});
+
+// Setup files run again for every test file, in a runtime that keeps the registry: register once.
+if (!findPipeline(events.name)) registerPipelines(events);
+
+/** The test pipeline's table: a test-only migration. */
+await env.DB.exec(
+  "CREATE TABLE IF NOT EXISTS test_events (event_id TEXT PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL, weight REAL NOT NULL, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)",
+);
