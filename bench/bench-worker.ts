@@ -10,8 +10,11 @@
  *   the load stage uses, generated a chunk at a time.
  */
 import { Agent, getAgentByName } from "agents";
-import { upsertMetrics } from "../src/db/metrics";
+import { upsertRows } from "../src/db/destination";
+import { resolveSettings } from "../src/engine/settings";
+import { stagedRow } from "../src/engine/staged-row";
 import worker from "../src/index";
+import readings from "../src/pipelines/default/pipeline";
 import { syntheticRow } from "./synthetic";
 
 export { PipelineScheduler, PipelineCoordinator, ExtractStage, TransformStage, LoadStage } from "../src/index";
@@ -77,10 +80,15 @@ export default {
       const count = Number(url.searchParams.get("n") ?? "0");
       const perBatch = Number(url.searchParams.get("statements") ?? "100");
       const pipeline = `raw-${Date.now()}`;
+      const resolved = resolveSettings(readings, env as unknown as Record<string, unknown>);
+      if (!resolved.ok) throw new Error(resolved.errors.join("; "));
       const started = Date.now();
       for (let start = 0; start < count; start += 5_000) {
-        const rows = Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => ({ ...syntheticRow(start + offset), position: start + offset }));
-        await upsertMetrics(env.DB, pipeline, "raw-insert", rows, started, perBatch);
+        const rows = Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => {
+          const row = syntheticRow(start + offset);
+          return stagedRow(start + offset, row.id, [pipeline, row.id, row.timestamp, row.value, row.category, row.type]);
+        });
+        await upsertRows(env.DB, resolved.settings.destination, "raw-insert", rows, started, perBatch);
       }
       return Response.json({ rows: count, ms: Date.now() - started });
     }

@@ -25,7 +25,6 @@ export function syntheticRow(index: number) {
     value,
     category: value < 100 ? ("low" as const) : value < 200 ? ("medium" as const) : ("high" as const),
     type: record.metadata.type,
-    cleaned: true as const,
   };
 }
 

@@ -1,9 +1,15 @@
 // The dashboard: reads the same JSON API as curl does, every few seconds (every second while a run is active).
+// Every pipeline is listed; one is shown in detail, and a run of it can be opened. Where you are is in the
+// address (#pipeline=orders&run=manual-1), so a view can be shared and the back button works.
 // If the API answers 401, it asks for the token and keeps it in sessionStorage: this browser tab only.
 
 const TOKEN_KEY = "scheduled-pipeline-token";
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(TOKEN_KEY);
+let pipelines = [];
+let selected = null;
+let openRun = null;
+let nextRejected = null;
 let schedule = null;
 let activeRunId = null;
 let refreshTimer = null;
@@ -49,6 +55,9 @@ function askForToken(reason) {
   return pendingToken;
 }
 
+/** The selected pipeline's API. */
+const base = () => `/api/pipelines/${encodeURIComponent(selected)}`;
+
 function text(tag, content, className) {
   const element = document.createElement(tag);
   element.textContent = content ?? "";
@@ -56,19 +65,86 @@ function text(tag, content, className) {
   return element;
 }
 
+function row(cells, className) {
+  const tr = document.createElement("tr");
+  if (className) tr.className = className;
+  tr.append(...cells.map((cell) => (cell instanceof Node ? cell : text("td", cell))));
+  return tr;
+}
+
+function emptyRow(columns, message) {
+  const cell = text("td", message, "muted");
+  cell.colSpan = columns;
+  return row([cell]);
+}
+
 const when = (ms) => (ms === null || ms === undefined ? "—" : new Date(ms).toLocaleString());
 const duration = (ms) => (ms === null || ms === undefined ? "—" : ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const count = (n) => (n === null || n === undefined ? "—" : n.toLocaleString());
+const cadence = (view) => (view.cron ? `cron ${view.cron}` : `every ${view.every}`);
 
 function say(message, isError = false) {
   $("message").textContent = message;
   $("message").classList.toggle("error", isError);
 }
 
+// Where we are lives in the address: #pipeline=<name>&run=<id>.
+function readLocation() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return { pipeline: params.get("pipeline"), run: params.get("run") };
+}
+
+function go(pipeline, run = null) {
+  const params = new URLSearchParams({ pipeline });
+  if (run) params.set("run", run);
+  const hash = `#${params}`;
+  if (location.hash !== hash) location.hash = hash;
+  else follow();
+}
+
+function follow() {
+  const where = readLocation();
+  const pipeline = pipelines.some((candidate) => candidate.name === where.pipeline) ? where.pipeline : (pipelines[0]?.name ?? null);
+  const changed = pipeline !== selected;
+  selected = pipeline;
+  openRun = where.run;
+  if (changed) {
+    activeRunId = null;
+    say("");
+  }
+  renderPipelines();
+  refresh();
+}
+
+function renderPipelines() {
+  $("pipelines").tBodies[0].replaceChildren(
+    ...pipelines.map((pipeline) => {
+      const last = pipeline.lastRun;
+      const name = text("td", "");
+      name.append(text("strong", pipeline.name), text("div", pipeline.description, "muted"));
+      const tr = row(
+        [
+          name,
+          `${pipeline.schedule.enabled ? "" : "paused · "}${cadence(pipeline.schedule)} (${pipeline.schedule.timezone})`,
+          when(pipeline.schedule.nextExecuteAt),
+          last ? `${last.status} · ${when(last.endTime)}` : "never",
+          pipeline.destination,
+        ],
+        pipeline.name === selected ? "selected" : "",
+      );
+      tr.dataset.pipeline = pipeline.name;
+      tr.onclick = () => go(pipeline.name);
+      return tr;
+    }),
+  );
+  const current = pipelines.find((pipeline) => pipeline.name === selected);
+  $("pipeline-name").textContent = selected ?? "";
+  $("pipeline-description").textContent = current?.description ?? "";
+}
+
 function renderSchedule(view) {
   schedule = view;
-  const what = view.cron ? `cron ${view.cron}` : `every ${view.every}`;
-  $("schedule-line").textContent = `${view.enabled ? "" : "Paused — "}${what} (${view.timezone})`;
+  $("schedule-line").textContent = `${view.enabled ? "" : "Paused — "}${cadence(view)} (${view.timezone})`;
   $("schedule-card").classList.toggle("paused", !view.enabled);
   $("schedule-details").textContent =
     `Missed runs: ${view.missedRuns}. Last scheduled run: ${when(view.lastExecutedAt)}. ${view.executionCount} scheduled runs so far.` +
@@ -105,38 +181,106 @@ function renderStages(container, run) {
       box.dataset.stage = stage.name;
       box.append(text("strong", stage.name), text("span", stage.status, "status"));
       box.append(text("span", `in ${count(stage.inputCount)} · out ${count(stage.outputCount)} · rejected ${count(stage.rejectedCount)}`));
-      box.append(text("span", `${duration(stage.durationMs)}${stage.attempts > 1 ? ` · ${stage.attempts} attempts` : ""}`, "muted"));
+      box.append(text("span", `${duration(stage.durationMs)} · ${stage.attempts} attempt${stage.attempts === 1 ? "" : "s"}`, "muted"));
+      const failures = stage.attemptErrors.filter((error) => error !== stage.error);
+      if (failures.length > 0) {
+        const list = text("ul", "", "attempt-errors");
+        list.append(...failures.map((error) => text("li", error)));
+        box.append(list);
+      }
       if (stage.error) box.append(text("span", stage.error, "error"));
       return box;
     }),
   );
 }
 
-async function renderLast(run) {
-  if (!run) return;
+function renderLast(run) {
   const line = $("last-run");
+  if (!run) {
+    line.className = "muted";
+    line.textContent = "No run has finished yet.";
+    $("last-stages").replaceChildren();
+    return;
+  }
   line.className = `run-line ${run.status}`;
+  const link = text("a", run.pipelineId);
+  link.href = `#${new URLSearchParams({ pipeline: selected, run: run.pipelineId })}`;
   line.replaceChildren(
-    text("strong", run.pipelineId),
+    text("strong", ""),
     text("span", ` ${run.status} · ${run.trigger} · ${when(run.startTime)} · ${duration(run.totalDuration)} · loaded ${count(run.finalResult?.recordCount)} · rejected ${count(run.rejectedCount)}`),
   );
+  line.firstChild.append(link);
   if (run.error) line.append(text("div", run.error, "error"));
   renderStages($("last-stages"), run);
-  const page = await api(`/api/pipeline/runs/${encodeURIComponent(run.pipelineId)}/rejected?limit=20`);
-  $("rejected").tBodies[0].replaceChildren(
-    ...page.rejected.map((rejection) => {
-      const row = document.createElement("tr");
-      row.append(text("td", rejection.position), text("td", rejection.id ?? "—"), text("td", rejection.stage), text("td", rejection.reason));
-      return row;
-    }),
-  );
-  if (page.rejected.length === 0) {
-    const row = document.createElement("tr");
-    const cell = text("td", "None.", "muted");
-    cell.colSpan = 4;
-    row.append(cell);
-    $("rejected").tBodies[0].replaceChildren(row);
+}
+
+function facts(container, entries) {
+  container.replaceChildren(...entries.flatMap(([term, value]) => [text("dt", term), text("dd", value)]));
+}
+
+async function renderRun(runId) {
+  const card = $("run-card");
+  if (!runId) {
+    card.hidden = true;
+    return;
   }
+  const run = await api(`${base()}/runs/${encodeURIComponent(runId)}`).catch((error) => {
+    say(error.message, true);
+    return null;
+  });
+  if (!run) {
+    card.hidden = true;
+    return;
+  }
+  card.hidden = false;
+  card.dataset.runId = run.pipelineId;
+  card.className = `card wide ${run.status}`;
+  $("run-id").textContent = run.pipelineId;
+  $("run-line").textContent =
+    `${run.status} · ${run.trigger}${run.scheduledFor ? ` for ${when(run.scheduledFor)}` : ""} · started ${when(run.startTime)} · ${duration(run.totalDuration)}` +
+    (run.resumes ? ` · resumed ${run.resumes}×` : "") +
+    (run.note ? ` · note: ${run.note}` : "");
+  $("run-error").textContent = run.error ?? "";
+  renderStages($("run-stages"), run);
+  const source = run.source;
+  facts(
+    $("run-source"),
+    source
+      ? [
+          ["source", `${source.name} (${source.kind})${source.served ? "" : " — did not serve the records"}`],
+          ["url", source.url ?? "—"],
+          ["format", source.format ?? "—"],
+          ["pages", `${source.pages}${source.truncated ? " (stopped at the page limit)" : ""}`],
+          ["tries", `${source.attempts}${source.attemptErrors.length ? `: ${source.attemptErrors.join("; ")}` : ""}`],
+          ["watermark", source.watermark ?? "—"],
+          ...source.skipped.map((skipped) => [`skipped ${skipped.name}`, skipped.reason]),
+        ]
+      : [["source", "not read"]],
+  );
+  const books = run.accounting;
+  facts($("run-accounting"), [
+    ["extracted", count(books.extracted)],
+    ["loaded", count(books.loaded)],
+    ["rejected", count(books.rejected)],
+    ["skipped", count(books.skipped)],
+    ["balanced", books.balanced ? "yes" : "no"],
+    ["destination", run.finalResult?.destination ?? "—"],
+  ]);
+  $("run-alerts").textContent = run.alerts.length ? run.alerts.map((alert) => `${alert.event}: ${alert.status}${alert.error ? ` (${alert.error})` : ""}`).join("; ") : "none";
+  $("run-rejected-count").textContent = `(${count(run.rejectedCount)})`;
+  $("run-rejected").tBodies[0].replaceChildren();
+  nextRejected = null;
+  await moreRejected(run.pipelineId);
+}
+
+async function moreRejected(runId) {
+  const query = new URLSearchParams({ limit: "50", ...(nextRejected ? { cursor: nextRejected } : {}) });
+  const page = await api(`${base()}/runs/${encodeURIComponent(runId)}/rejected?${query}`);
+  const body = $("run-rejected").tBodies[0];
+  body.append(...page.rejected.map((rejection) => row([String(rejection.position), rejection.id ?? "—", rejection.stage, rejection.reason, text("td", rejection.raw, "raw")])));
+  if (body.rows.length === 0) body.append(emptyRow(5, "None."));
+  nextRejected = page.nextCursor;
+  $("run-rejected-more").hidden = !nextRejected;
 }
 
 function renderHistory(page) {
@@ -146,22 +290,25 @@ function renderHistory(page) {
     `success rate ${summary.successRate === null ? "—" : `${Math.round(summary.successRate * 100)}%`} · average ${duration(summary.averageDurationMs)}`;
   $("history").tBodies[0].replaceChildren(
     ...page.runs.map((run) => {
-      const row = document.createElement("tr");
-      row.dataset.runId = run.pipelineId;
-      row.className = run.status;
-      row.append(
-        text("td", run.pipelineId),
-        text("td", run.trigger),
-        text("td", run.status, "status"),
-        text("td", when(run.startTime)),
-        text("td", duration(run.totalDuration)),
-        text("td", count(run.finalResult?.recordCount)),
-        text("td", count(run.rejectedCount)),
-        text("td", run.stages.map((stage) => `${stage.name}: ${stage.status}`).join(", ")),
+      const tr = row(
+        [
+          run.pipelineId,
+          run.trigger,
+          text("td", run.status, "status"),
+          when(run.startTime),
+          duration(run.totalDuration),
+          count(run.finalResult?.recordCount),
+          count(run.rejectedCount),
+          run.stages.map((stage) => `${stage.name}: ${stage.status}`).join(", "),
+        ],
+        run.status,
       );
-      return row;
+      tr.dataset.runId = run.pipelineId;
+      tr.onclick = () => go(selected, run.pipelineId);
+      return tr;
     }),
   );
+  if (page.runs.length === 0) $("history").tBodies[0].append(emptyRow(8, "No runs yet."));
   const active = page.runs.find((run) => run.status === "running");
   activeRunId = active?.pipelineId ?? null;
   $("active-card").hidden = !active;
@@ -176,6 +323,8 @@ function chart(id, label, stroke, data) {
   const options = {
     width: Math.max(240, element.clientWidth),
     height: 160,
+    // One run would otherwise stretch the time axis over years.
+    scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 3_600, max + 3_600] : [min, max]) } },
     series: [{}, { label, stroke, width: 2, points: { show: true, size: 5 } }],
     axes: [{}, { size: 60 }],
     legend: { show: false },
@@ -196,18 +345,22 @@ function renderStats(stats) {
 async function refresh() {
   clearTimeout(refreshTimer);
   try {
-    const [scheduleViews, history, last, stats] = await Promise.all([
-      api("/api/pipeline/schedule"),
-      api("/api/pipeline/history?limit=20"),
-      api("/api/pipeline/last"),
-      api("/api/pipeline/stats?window=30d"),
-    ]);
+    const list = await api("/api/pipelines");
+    pipelines = list.pipelines;
+    if (!selected || !pipelines.some((pipeline) => pipeline.name === selected)) {
+      follow();
+      return;
+    }
+    renderPipelines();
+    const [scheduleViews, history, last, stats] = await Promise.all([api(`${base()}/schedule`), api(`${base()}/history?limit=20`), api(`${base()}/last`), api(`${base()}/stats?window=30d`)]);
     renderSchedule(scheduleViews[0]);
     renderHistory(history);
-    await renderLast(last);
+    renderLast(last);
     renderStats(stats);
-    $("health").textContent = history.summary.failed > 0 && history.runs[0]?.status === "failed" ? "last run failed" : "ok";
-    $("health").className = `badge ${history.runs[0]?.status ?? "ok"}`;
+    if (openRun !== ($("run-card").hidden ? null : $("run-card").dataset.runId) || (openRun && openRun === activeRunId)) await renderRun(openRun);
+    const failing = pipelines.filter((pipeline) => pipeline.lastRun?.status === "failed").map((pipeline) => pipeline.name);
+    $("health").textContent = failing.length ? `last run failed: ${failing.join(", ")}` : "ok";
+    $("health").className = `badge ${failing.length ? "failed" : "ok"}`;
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     say(error.message, true);
@@ -227,19 +380,22 @@ async function act(button, work) {
   }
 }
 
-$("pause").onclick = () => act($("pause"), async () => (await api("/api/pipeline/schedule/pause", { method: "POST" }), "Schedule paused."));
-$("resume").onclick = () => act($("resume"), async () => (await api("/api/pipeline/schedule/resume", { method: "POST" }), "Schedule resumed."));
+$("pause").onclick = () => act($("pause"), async () => (await api(`${base()}/schedule/pause`, { method: "POST" }), "Schedule paused."));
+$("resume").onclick = () => act($("resume"), async () => (await api(`${base()}/schedule/resume`, { method: "POST" }), "Schedule resumed."));
 $("trigger").onclick = () =>
   act($("trigger"), async () => {
-    const started = await api("/api/pipeline/trigger", { method: "POST", body: JSON.stringify({ note: "from the dashboard" }) });
+    const started = await api(`${base()}/trigger`, { method: "POST", body: JSON.stringify({ note: "from the dashboard" }) });
     return `Started ${started.pipelineId}.`;
   });
 $("cancel").onclick = () =>
   act($("cancel"), async () => {
     if (!activeRunId) return "Nothing is running.";
-    await api(`/api/pipeline/runs/${encodeURIComponent(activeRunId)}/cancel`, { method: "POST", body: JSON.stringify({ reason: "cancelled from the dashboard" }) });
+    await api(`${base()}/runs/${encodeURIComponent(activeRunId)}/cancel`, { method: "POST", body: JSON.stringify({ reason: "cancelled from the dashboard" }) });
     return `Cancelled ${activeRunId}.`;
   });
+$("run-close").onclick = () => go(selected);
+$("run-rejected-more").onclick = () => act($("run-rejected-more"), async () => (await moreRejected(openRun), ""));
 
+window.addEventListener("hashchange", follow);
 setInterval(tick, 1_000);
 refresh();

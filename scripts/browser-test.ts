@@ -1,9 +1,11 @@
 /**
  * The dashboard in headless Chromium (Debian's chromium, driven by playwright-core) against a real
  * `wrangler dev` whose API needs a token:
- * the page asks for the token and keeps it for the tab only; "Run now" starts a run that appears with its
- * stages; the charts draw; Pause and Resume change the schedule (checked through the API). Saves a
- * screenshot to docs/dashboard.png.
+ * the page asks for the token and keeps it for the tab only; it lists the pipelines; "Run now" starts a run
+ * that appears with its stages; the charts draw; a run opens from the history with its stages, source
+ * report and rejected records; switching to the orders pipeline shows its own schedule and history; Pause
+ * and Resume change the selected pipeline's schedule only (checked through the API). Saves a screenshot to
+ * docs/dashboard.png.
  *
  *   npm run test:browser
  */
@@ -81,7 +83,10 @@ async function main(): Promise<void> {
     await page.click("#token-form button[type=submit]");
     await page.locator("#schedule-line", { hasText: "cron 0 3 * * * (UTC)" }).waitFor();
     check(await page.evaluate(() => sessionStorage.getItem("scheduled-pipeline-token")) === TOKEN, "keeps the token in sessionStorage");
-    check(/\d+h \d+m \d+s|\d+m \d+s/.test(await page.textContent("#countdown") ?? ""), "counts down to the next run");
+    const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
+    check(listed.join(",") === "default,orders", `lists the pipelines (${listed.join(", ")})`);
+    check((await page.textContent("#pipeline-name")) === "default", "shows the default pipeline first");
+    check(/\d+h \d+m \d+s|\d+m \d+s/.test((await page.textContent("#countdown")) ?? ""), "counts down to the next run");
 
     await page.click("#trigger");
     const row = page.locator("#history tbody tr", { hasText: "succeeded" }).first();
@@ -89,20 +94,44 @@ async function main(): Promise<void> {
     const stages = await row.locator("td").nth(7).textContent();
     check(stages === "extract: succeeded, transform: succeeded, load: succeeded", `a triggered run appears with its stages (${stages})`);
     await page.locator("#last-stages .stage.succeeded").nth(2).waitFor();
-    await page.locator("#rejected tbody tr", { hasText: "rec-2" }).waitFor();
-    check(true, "the last run shows its stages and rejected records (rec-2)");
+    check(true, "the last run shows its stages");
 
     // A second run, so the charts have a line to draw.
     await page.click("#trigger");
     await page.locator("#history tbody tr.succeeded").nth(1).waitFor({ timeout: 20_000 });
     for (const id of ["chart-duration", "chart-loaded", "chart-success"]) check(await until(() => chartDrew(page, id)), `chart ${id} drew`);
 
+    // Open a run from the history: its stages, source report, accounting and rejected records.
+    const runId = await page.locator("#history tbody tr.succeeded").first().getAttribute("data-run-id");
+    await page.locator("#history tbody tr.succeeded").first().click();
+    await page.locator(`#run-card[data-run-id="${runId}"]`).waitFor();
+    await page.locator("#run-rejected tbody tr", { hasText: "rec-2" }).waitFor();
+    check(page.url().endsWith(`#pipeline=default&run=${runId}`), "opening a run puts it in the address");
+    check((await page.locator("#run-stages .stage").count()) === 3, "the run shows its three stages");
+    check(((await page.textContent("#run-source")) ?? "").includes("primary (sample)"), "the run shows its source report");
+    check(((await page.textContent("#run-rejected tbody")) ?? "").includes('value "invalid" is not a number'), "the run lists its rejected record rec-2 with the reason");
+
+    // Another pipeline: the orders example.
+    await page.click('#pipelines tbody tr[data-pipeline="orders"]');
+    await page.locator("#pipeline-name", { hasText: "orders" }).waitFor();
+    await page.locator("#schedule-line", { hasText: "cron 15 * * * * (Europe/Berlin)" }).waitFor();
+    check(page.url().endsWith("#pipeline=orders"), "switching pipelines puts the pipeline in the address");
+    check((await page.locator("#run-card").isHidden()) && (await page.locator("#history tbody tr.succeeded").count()) === 0, "the orders pipeline has its own (empty) history");
+    await page.click("#trigger");
+    const ordersRow = page.locator("#history tbody tr.succeeded").first();
+    await ordersRow.waitFor({ timeout: 20_000 });
+    await ordersRow.click();
+    await page.locator("#run-rejected tbody tr", { hasText: "refund 1002 names no original order" }).waitFor();
+    check(((await page.textContent("#run-accounting")) ?? "").replace(/\s+/g, " ").includes("skipped1"), "the orders run shows a skipped record in its accounting");
+    check((await page.locator("#run-rejected tbody tr").count()) === 3, "the orders run lists its three rejected records");
+
     await page.click("#pause");
     await page.locator("#schedule-line", { hasText: "Paused" }).waitFor();
-    check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === false, "Pause pauses the schedule");
+    check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === false, "Pause pauses the selected pipeline's schedule");
+    check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === true, "and leaves the other pipelines' alone");
     await page.click("#resume");
     await page.locator("#schedule-line", { hasText: /^cron/ }).waitFor();
-    check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === true, "Resume resumes it");
+    check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === true, "Resume resumes it");
 
     const other = await browser.newContext();
     const fresh = await other.newPage();
