@@ -2,7 +2,14 @@ import { Agent } from "agents";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
 import { alertFor, alertMessage, type AlertEvent } from "../domain/alerts";
 import type { HistoryCursor } from "../domain/history";
-import { cancelRun, giveUp, runResumed, skipRun, stageProgressed, startRun, type Run, type Trigger } from "../domain/run";
+import { cancelRun, giveUp, runResumed, skipRun, stageProgressed, startRun, type Run, type RunParams, type Trigger } from "../domain/run";
+import type { Backfill } from "../domain/backfill";
+import { checkRetryable, markRetried, planRetry, retryRun } from "../domain/retry";
+import { retryRunId } from "../domain/run-ids";
+import type { SlotRecord } from "../domain/slot-ledger";
+import { defaultParams } from "../engine/params";
+import { findPipeline } from "../engine/registry";
+import { resolveSettings } from "../engine/settings";
 import { toRunView, type RunSummary, type RunView } from "../domain/run-view";
 import type { StageCounts } from "../domain/stage-report";
 import { judgeStall } from "../domain/stall";
@@ -11,17 +18,22 @@ import { runKey, type StageName } from "../domain/stages";
 import type { PipelineSettings } from "../engine/settings";
 import { logEvent } from "../log";
 import { runPath } from "../routes/paths";
-import { deleteRunStaging } from "../staging/staging-store";
-import { postAlert } from "./coordinator/alert-delivery";
+import { postAlert } from "./alert-delivery";
+import { BackfillRunner, type BackfillCancel, type BackfillRequest, type BackfillStart } from "./coordinator/backfill-runner";
+import { BackfillStore } from "./coordinator/backfill-store";
 import { RunDriver } from "./coordinator/run-driver";
 import { RunStore, type HistoryPage, type Sql } from "./coordinator/run-store";
 import { StageDispatch } from "./coordinator/stage-dispatch";
+import { StagingRetention } from "./coordinator/staging-retention";
 
 export interface StartRunRequest {
   runId: string;
   trigger: Trigger;
   scheduledFor: number | null;
   note?: string | null;
+  /** Checked by the caller; a run without them gets the pipeline's defaults. */
+  params?: RunParams;
+  backfillId?: string | null;
   settings: PipelineSettings;
   /** Answer only when the started run has finished (or after this many ms): one call instead of two. */
   waitMs?: number;
@@ -37,7 +49,16 @@ export type StartRunResult =
   /** Another run is active; a manual trigger is refused. */
   | { outcome: "conflict"; active: RunView }
   /** Another run is active; a scheduled slot is recorded as skipped. */
-  | { outcome: "skipped"; run: RunView };
+  | { outcome: "skipped"; run: RunView }
+  /** A backfill is under way; a scheduled slot waits for its current run and goes before its next one. */
+  | { outcome: "queued"; runId: string };
+
+export type RetryResult =
+  | { outcome: "started"; run: RunView }
+  | { outcome: "not_found" }
+  | { outcome: "not_retryable"; run: RunView; reason: string }
+  | { outcome: "conflict"; active: RunView }
+  | { outcome: "misconfigured"; errors: string[] };
 
 export type CancelResult = { outcome: "cancelled"; run: RunView } | { outcome: "not_active"; run: RunView } | { outcome: "not_found" };
 
@@ -54,6 +75,7 @@ export type RejectedPage = { found: false } | { found: true; records: RejectedRe
 export type { HistoryPage };
 
 const WATCHDOG = "watchdog";
+const NEXT_RUN = "startNextRun";
 const ALERT_CALLBACK = "deliverAlert";
 /** Finished runs let their stage agents go this long after answering. */
 const DISMISS_DELAY_MS = 250;
@@ -80,15 +102,32 @@ export class PipelineCoordinator extends Agent<Env> {
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
   });
+  private readonly backfills = new BackfillStore(this.sql.bind(this) as unknown as Sql);
+  private readonly retention = new StagingRetention({
+    env: this.env,
+    store: this.store,
+    pipeline: () => this.name,
+    log: (event, runId, fields) => this.log(event, runId, fields),
+  });
+  private readonly runner = new BackfillRunner({
+    store: this.store,
+    backfills: this.backfills,
+    pipeline: () => this.name,
+    settings: () => this.currentSettings(),
+    startRun: (request) => this.startRun(request),
+    scheduleNext: () => this.scheduleNext(),
+    log: (event, id, fields) => logEvent(/failed|not_started/.test(event) ? "warn" : "info", { event, pipeline: this.name, id, ...fields }),
+  });
   private readonly waiters = new Map<string, Set<(run: RunView) => void>>();
   /** Latest counts of each shard of the stage a run is in, summed into the run as they arrive. */
   private readonly shardCounts = new Map<string, Map<number, StageCounts>>();
 
   override async onStart(): Promise<void> {
     this.store.migrate();
+    this.backfills.migrate();
     // A fresh instance drives nothing, so any run still marked running was interrupted.
     for (const runId of this.store.activeRunIds()) this.resumeOrphan(runId);
-    void this.sweepStaging();
+    void this.retention.sweep(Date.now());
   }
 
   async startRun(request: StartRunRequest): Promise<StartRunResult> {
@@ -103,13 +142,21 @@ export class PipelineCoordinator extends Agent<Env> {
       trigger: request.trigger,
       scheduledFor: request.scheduledFor,
       note: request.note ?? null,
+      params: request.params ?? this.defaultParams(),
+      backfillId: request.backfillId ?? null,
       destination: request.settings.destination.uri,
       now: Date.now(),
     };
     const active = this.store.activeRunIds()[0];
     if (active !== undefined) {
       const activeRun = this.store.load(active)!.run;
-      if (request.trigger === "manual" || request.ifIdle) return { outcome: "conflict", active: toRunView(activeRun) };
+      // A backfill must not cost the schedule its slots: they wait for the backfill's current run.
+      if (request.trigger === "scheduled" && request.scheduledFor !== null && (activeRun.trigger === "backfill" || this.runner.isActive())) {
+        this.store.enqueue(request.runId, request.scheduledFor, fresh.now);
+        this.log("run_queued", request.runId, { activeRunId: active });
+        return { outcome: "queued", runId: request.runId };
+      }
+      if (request.trigger !== "scheduled" || request.ifIdle) return { outcome: "conflict", active: toRunView(activeRun) };
       const skipped = skipRun({ ...fresh, reason: `run ${active} was still active` });
       this.store.save(skipped, request.settings);
       this.log("run_skipped", skipped.runId, { activeRunId: active });
@@ -117,13 +164,65 @@ export class PipelineCoordinator extends Agent<Env> {
       return { outcome: "skipped", run: toRunView(skipped) };
     }
 
-    const run = { ...startRun(fresh), inputWatermark: request.settings.watermark ? this.store.watermark() : null };
-    this.store.save(run, request.settings);
-    this.log("run_started", run.runId, { trigger: run.trigger });
-    this.driver.launch(run.runId);
-    await this.armWatchdog(request.settings);
-    if (request.waitMs !== undefined) return { outcome: "started", run: (await this.waitForRun(run.runId, request.waitMs))! };
-    return { outcome: "started", run: toRunView(run) };
+    // A backfill run reads its slot's data, not what is new since the last run: no watermark is sent.
+    const watermark = request.settings.watermark && request.trigger !== "backfill" ? this.store.watermark() : null;
+    const run = { ...startRun(fresh), inputWatermark: watermark };
+    return { outcome: "started", run: await this.launch(run, request.settings, request.waitMs) };
+  }
+
+  /**
+   * Retries a failed or cancelled run as a new run, from the stage that failed: the stages before it are
+   * taken from the original's staged output (the source is not read again), as long as it is kept.
+   */
+  async retryRun(runId: string, options: { waitMs?: number } = {}): Promise<RetryResult> {
+    const stored = this.store.load(runId);
+    if (!stored) return { outcome: "not_found" };
+    const check = checkRetryable(stored.run);
+    if (!check.ok) return { outcome: "not_retryable", run: toRunView(stored.run), reason: check.reason };
+    const active = this.store.activeRunIds()[0];
+    if (active !== undefined) return { outcome: "conflict", active: toRunView(this.store.load(active)!.run) };
+    // The pipeline as it is defined now: a retry is often what follows a fix.
+    const resolved = this.currentSettings();
+    if (!resolved.ok) return { outcome: "misconfigured", errors: resolved.errors };
+    const { settings } = resolved;
+    const now = Date.now();
+    const plan = planRetry(stored.run, {
+      stagingKept: (owner) => this.store.stagingKept(owner).kept,
+      stagingGone: (owner) => this.retention.gone(owner),
+      destinationChanged: JSON.stringify(stored.settings.destination) !== JSON.stringify(settings.destination),
+    });
+    const retry = retryRun(stored.run, { runId: retryRunId(now), now, destination: settings.destination.uri, plan });
+    this.store.save(markRetried(stored.run, retry.runId), stored.settings);
+    this.log("run_retrying", retry.runId, { of: runId, fromStage: retry.retry!.fromStage, reused: retry.retry!.reused, note: retry.retry!.note });
+    return { outcome: "started", run: await this.launch(retry, settings, options.waitMs) };
+  }
+
+  /** Records a backfill (the scheduler worked out its slots) and starts its first run when the pipeline is free. */
+  async startBackfill(request: BackfillRequest): Promise<BackfillStart> {
+    return this.runner.begin(request, Date.now());
+  }
+
+  async cancelBackfill(backfillId: string): Promise<BackfillCancel> {
+    return this.runner.cancel(backfillId, Date.now());
+  }
+
+  async getBackfill(backfillId: string): Promise<Backfill | null> {
+    return this.backfills.load(backfillId);
+  }
+
+  /** The newest backfills first. */
+  async listBackfills(limit: number): Promise<Backfill[]> {
+    return this.backfills.recent(limit);
+  }
+
+  /** What became of the slots in [from, to) that runs belonged to; the scheduler makes the ledger of them. */
+  async getSlotRecords(from: number, to: number): Promise<{ records: SlotRecord[]; queued: number[] }> {
+    return { records: this.store.slotRecords(from, to), queued: this.store.queuedSlots() };
+  }
+
+  /** From an alarm: starts what waits for the pipeline to be free (a queued slot, the backfill's next run). */
+  async startNextRun(): Promise<void> {
+    await this.runner.next();
   }
 
   /** Posts a run's alert (from this agent's alarm), and records the outcome on the run; the run's status stands. */
@@ -233,6 +332,9 @@ export class PipelineCoordinator extends Agent<Env> {
       }
     }
     if (settings && this.store.activeRunIds().length > 0) await this.armWatchdog(settings);
+    // Hourly (from the Worker's cron) at least: nothing waits forever, and kept staging expires.
+    if (this.store.activeRunIds().length === 0 && this.runner.hasWork()) await this.scheduleNext();
+    await this.retention.sweep(Date.now());
   }
 
   async getRun(runId: string): Promise<RunView | null> {
@@ -329,26 +431,35 @@ export class PipelineCoordinator extends Agent<Env> {
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
     if (alert) await this.schedule(0, ALERT_CALLBACK, { runId: run.runId, event: alert }, { retry: { maxAttempts: 1 } });
     setTimeout(() => this.dispatch.dismiss(runKey(this.name, run.runId)), DISMISS_DELAY_MS);
-    await this.removeStaging(run.runId);
+    this.runner.runEnded(run);
+    if (this.runner.hasWork()) await this.scheduleNext();
+    await this.retention.runEnded(run, settings);
     await this.prune(settings);
   }
 
-  /**
-   * Deletes a finished run's staged objects and marks it done. A run that finished without this (the
-   * process died in between, or R2 failed) is swept again when the coordinator next wakes.
-   */
-  private async removeStaging(runId: string): Promise<void> {
-    try {
-      await deleteRunStaging(this.env.STAGING, runKey(this.name, runId));
-      this.store.markCleaned(runId);
-    } catch (error) {
-      // Leftover staging costs storage, not correctness; the run's outcome stands.
-      this.log("staging_cleanup_failed", runId, { error: String(error) });
-    }
+  /** Saves a new run and starts driving it; answers when it ends if asked to wait (up to `waitMs`). */
+  private async launch(run: Run, settings: PipelineSettings, waitMs: number | undefined): Promise<RunView> {
+    this.store.save(run, settings);
+    this.log("run_started", run.runId, { trigger: run.trigger });
+    this.driver.launch(run.runId);
+    await this.armWatchdog(settings);
+    if (waitMs !== undefined) return (await this.waitForRun(run.runId, waitMs))!;
+    return toRunView(run);
   }
 
-  private async sweepStaging(): Promise<void> {
-    for (const runId of this.store.uncleaned(20)) await this.removeStaging(runId);
+  private async scheduleNext(): Promise<void> {
+    await this.schedule(0, NEXT_RUN, undefined, { idempotent: true });
+  }
+
+  private currentSettings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] } {
+    const pipeline = findPipeline(this.name);
+    if (!pipeline) return { ok: false, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
+    return resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
+  }
+
+  private defaultParams(): RunParams {
+    const pipeline = findPipeline(this.name);
+    return pipeline ? defaultParams(pipeline) : {};
   }
 
   /**
@@ -364,6 +475,7 @@ export class PipelineCoordinator extends Agent<Env> {
       this.log("prune_failed", old[0]!, { error: String(error), runs: old.length });
       return;
     }
+    for (const runId of old) if (!this.store.isCleaned(runId)) await this.retention.remove(runId);
     this.store.delete(old);
     this.log("history_pruned", old[0]!, { runs: old.length });
   }

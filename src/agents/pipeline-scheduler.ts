@@ -1,17 +1,25 @@
 import { Agent } from "agents";
-import { manualRunId, scheduledRunId } from "../domain/run-ids";
+import { alarmProblem } from "../domain/alarm-health";
+import { MAX_BACKFILL_SLOTS, type ReprocessPolicy } from "../domain/backfill";
+import type { RunParams } from "../domain/run";
+import { backfillId, manualRunId, scheduledRunId } from "../domain/run-ids";
 import type { RunView } from "../domain/run-view";
-import { formatInterval, nextSlot, planArming, planCatchUp, slotInterval, type ArmedSlot, type MissedRunPolicy, type ScheduleSpec } from "../domain/schedule";
+import { formatInterval, nextSlot, planArming, planCatchUp, slotInterval, slotsInRange, type ArmedSlot, type MissedRunPolicy, type ScheduleSpec } from "../domain/schedule";
+import { sameSpec } from "../domain/schedule-periods";
 import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-change";
 import { DEFAULT_PIPELINE, findPipeline } from "../engine/registry";
 import { resolveSettings, type PipelineSettings } from "../engine/settings";
 import { logEvent } from "../log";
 import type { Sql } from "./coordinator/run-store";
+import type { BackfillStart } from "./coordinator/backfill-runner";
 import { ScheduleStore } from "./scheduler/schedule-store";
+import { SlotWatch, type DeliveryPayload, type LedgerResult } from "./scheduler/slot-watch";
 
 /** Callbacks the scheduler's alarms invoke. Constants, because schedule rows store them by name. */
 export const SLOT_CALLBACK = "runScheduledSlot";
 export const BACKLOG_CALLBACK = "drainBacklog";
+export const DEADLINE_CALLBACK = "checkDeadlines";
+export const DELIVERY_CALLBACK = "deliverSlotAlert";
 /** The seed's name for the default pipeline's schedule. */
 export const SEED_SCHEDULE_NAME = "daily-etl-pipeline";
 /** How often a backlog of missed slots (policy "all") tries to start its next run. */
@@ -41,8 +49,22 @@ export interface ScheduleView {
   executionCount: number;
   /** Missed slots waiting to run (policy "all"). */
   backlog: number[];
+  /** How long after its slot a run must have succeeded ("2h"), or null: no lateness alerts. */
+  deadline: string | null;
   error?: string;
 }
+
+/** What the hourly check found, for the stats. */
+export interface ScheduleHealth {
+  /** When the hourly check last ran. */
+  lastCheckAt: number | null;
+  /** How often the check (or a wake-up) found the next slot's alarm missing or unset and re-armed it. */
+  rearms: number;
+  lastRearmAt: number | null;
+  lastRearmReason: string | null;
+}
+
+export type BackfillResult = BackfillStart | { outcome: "invalid"; reason: string } | { outcome: "misconfigured"; errors: string[] };
 
 export type TriggerResult =
   | { outcome: "started"; run: RunView }
@@ -62,11 +84,21 @@ type Settings = { ok: true; settings: PipelineSettings } | { ok: false; errors: 
  */
 export class PipelineScheduler extends Agent<Env> {
   private readonly store = new ScheduleStore(this.sql.bind(this) as unknown as Sql);
+  private readonly watch = new SlotWatch({
+    env: this.env,
+    store: this.store,
+    pipeline: () => this.name,
+    slotRecords: (from, to) => this.coordinator().getSlotRecords(from, to),
+    settings: () => this.settings(),
+    scheduleDelivery: async (payload) => void (await this.schedule(0, DELIVERY_CALLBACK, payload, { retry: { maxAttempts: 1 } })),
+    log: (event, fields) => this.log(event, fields),
+  });
 
   override async onStart(): Promise<void> {
     this.store.migrate();
     // A scheduler owes nothing from before it existed: slots are counted from its first start.
     if (this.store.lastSlot() === null) this.store.advanceLastSlot(Date.now());
+    this.notePeriod(Date.now());
     await this.armAfter(Date.now());
   }
 
@@ -77,13 +109,64 @@ export class PipelineScheduler extends Agent<Env> {
    */
   async ensureArmed(): Promise<ScheduleView[]> {
     const now = Date.now();
+    this.notePeriod(now);
     const spec = this.spec();
+    const armed = await this.armedSlots();
     // A due slot whose alarm is about to fire will be handled by it; otherwise look for lost ones.
-    const due = (await this.armedSlots()).some((entry) => entry.slot <= now);
+    const due = armed.some((entry) => entry.slot <= now);
     if (spec && !due) await this.catchUp(spec, now);
+    await this.verifyAlarm(spec, now);
     await this.armAfter(now);
-    if (findPipeline(this.name)) await this.coordinator().watchdog();
+    if (findPipeline(this.name)) {
+      await this.coordinator().watchdog();
+      await this.watch.judge(now);
+    }
+    this.store.setMeta("last_check_at", now);
     return this.describeSchedule();
+  }
+
+  /** From the alarm set at a slot's deadline: judges the slots whose deadline has passed. */
+  async checkDeadlines(): Promise<void> {
+    if (findPipeline(this.name)) await this.watch.judge(Date.now());
+  }
+
+  /** From an alarm: posts a lateness alert. */
+  async deliverSlotAlert(payload: DeliveryPayload): Promise<void> {
+    await this.watch.deliver(payload);
+  }
+
+  /**
+   * Backfills [from, to): this pipeline's own slots in the range (its schedule, in its time zone), run one
+   * at a time by the coordinator once the pipeline is free. At most MAX_BACKFILL_SLOTS slots.
+   */
+  async backfill(request: { from: number; to: number; reprocess: ReprocessPolicy; params: RunParams }): Promise<BackfillResult> {
+    const settings = this.settings();
+    if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
+    const spec = this.store.storedSpec() ?? settings.settings.schedule;
+    const { slots, more } = slotsInRange(spec, request.from, request.to, MAX_BACKFILL_SLOTS);
+    const range = `[${new Date(request.from).toISOString()}, ${new Date(request.to).toISOString()})`;
+    if (more) return { outcome: "invalid", reason: `${range} holds more than ${MAX_BACKFILL_SLOTS} slots of this pipeline's schedule; backfill at most ${MAX_BACKFILL_SLOTS} at a time` };
+    if (slots.length === 0) return { outcome: "invalid", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
+    return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), ...request, slots });
+  }
+
+  /** The slot ledger of [from, to): every slot the schedule expected, and what became of it. */
+  async slots(from: number, to: number, max: number): Promise<LedgerResult> {
+    return this.watch.ledger(from, to, max, Date.now());
+  }
+
+  /** The first slot after `after` of the schedule in force (null: paused, or none). */
+  async nextSlotAfter(after: number): Promise<number | null> {
+    const spec = this.spec();
+    return spec ? nextSlot(spec, after) : null;
+  }
+
+  async health(): Promise<ScheduleHealth> {
+    const number = (key: Parameters<ScheduleStore["meta"]>[0]) => {
+      const value = this.store.meta(key);
+      return value === null ? null : Number(value);
+    };
+    return { lastCheckAt: number("last_check_at"), rearms: number("rearms") ?? 0, lastRearmAt: number("last_rearm_at"), lastRearmReason: this.store.meta("last_rearm_reason") };
   }
 
   /** Invoked by the slot's alarm. Alarms are at-least-once, so every step tolerates a repeat. */
@@ -95,6 +178,8 @@ export class PipelineScheduler extends Agent<Env> {
     if (!spec) return;
     // The slot being delivered, and any that passed unseen before it, go through the missed-run policy.
     await this.catchUp(spec, now);
+    // The slot is judged when its deadline passes (the hourly check does it too, should this alarm be lost).
+    if (spec.deadlineMs !== null) await this.schedule(new Date(payload.slot + spec.deadlineMs + 1_000), DEADLINE_CALLBACK, undefined, { idempotent: true });
   }
 
   /** Runs the oldest missed slot waiting in the backlog once no run is active. */
@@ -104,6 +189,7 @@ export class PipelineScheduler extends Agent<Env> {
     const settings = this.settings();
     if (!settings.ok) return;
     const result = await this.coordinator().startRun({ runId: scheduledRunId(next), trigger: "scheduled", scheduledFor: next, settings: settings.settings, ifIdle: true });
+    // "queued": a backfill run is active, and the coordinator keeps the slot until it ends.
     if (result.outcome !== "conflict") {
       this.store.removeFromBacklog(next);
       this.countExecution(next);
@@ -111,7 +197,7 @@ export class PipelineScheduler extends Agent<Env> {
     if (this.store.backlog().length > 0) await this.schedule(result.outcome === "conflict" ? BACKLOG_RETRY_SECONDS : 1, BACKLOG_CALLBACK, undefined, { idempotent: true });
   }
 
-  async trigger(options: { wait: boolean; waitTimeoutMs: number; note: string | null }): Promise<TriggerResult> {
+  async trigger(options: { wait: boolean; waitTimeoutMs: number; note: string | null; params: RunParams }): Promise<TriggerResult> {
     const settings = this.settings();
     if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
     const result = await this.coordinator().startRun({
@@ -119,6 +205,7 @@ export class PipelineScheduler extends Agent<Env> {
       trigger: "manual",
       scheduledFor: null,
       note: options.note,
+      params: options.params,
       settings: settings.settings,
       ...(options.wait ? { waitMs: options.waitTimeoutMs } : {}),
     });
@@ -131,6 +218,8 @@ export class PipelineScheduler extends Agent<Env> {
         return { outcome: "conflict", active: result.run };
       case "started":
         return { outcome: "started", run: result.run };
+      case "queued":
+        throw new Error("a manual run is never queued");
     }
   }
 
@@ -146,6 +235,7 @@ export class PipelineScheduler extends Agent<Env> {
     const result = applyScheduleChange(base, change);
     if (!result.ok) return result;
     this.store.storeSpec(result.spec);
+    this.notePeriod(Date.now());
     await this.restartFrom(Date.now());
     this.log("schedule_changed", { spec: result.spec });
     return { ok: true, schedule: (await this.describeSchedule())[0]! };
@@ -154,6 +244,7 @@ export class PipelineScheduler extends Agent<Env> {
   /** Back to the pipeline's own schedule (its definition and variables). */
   async resetSchedule(): Promise<ScheduleView[]> {
     this.store.clearSpec();
+    this.notePeriod(Date.now());
     await this.restartFrom(Date.now());
     this.log("schedule_reset", {});
     return this.describeSchedule();
@@ -172,7 +263,7 @@ export class PipelineScheduler extends Agent<Env> {
     const source = stored ? ("api" as const) : ("config" as const);
     if (!spec || !settings.ok) {
       const error = settings.ok ? "no schedule" : settings.errors.join("; ");
-      return [{ ...identity, cron: null, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source, nextExecuteAt: null, ...history, error }];
+      return [{ ...identity, cron: null, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source, nextExecuteAt: null, ...history, deadline: null, error }];
     }
     return [
       {
@@ -187,6 +278,7 @@ export class PipelineScheduler extends Agent<Env> {
         source,
         nextExecuteAt: spec.enabled ? (next?.slot ?? nextSlot(spec, now)) : null,
         ...history,
+        deadline: spec.deadlineMs === null ? null : formatInterval(spec.deadlineMs),
       },
     ];
   }
@@ -226,10 +318,47 @@ export class PipelineScheduler extends Agent<Env> {
     // A removed pipeline keeps no alarm at all, not even one already due.
     const plan = findPipeline(this.name) ? planArming(armed, wanted, reference) : { cancel: armed.map((entry) => entry.id), arm: null };
     for (const id of plan.cancel) await this.cancelSchedule(id);
+    const lastArmed = this.store.meta("armed_slot");
+    if (plan.cancel.length > 0 && armed.some((entry) => plan.cancel.includes(entry.id) && String(entry.slot) === lastArmed)) this.store.deleteMeta("armed_slot");
     if (plan.arm !== null) {
+      // Arming the slot this scheduler armed before, and nobody cancelled: its alarm was lost.
+      if (String(plan.arm) === lastArmed && !plan.cancel.length) this.recordRearm(`the alarm for the next slot (${new Date(plan.arm).toISOString()}) had disappeared`, plan.arm);
       const payload: SlotPayload = { slot: plan.arm };
       await this.schedule(new Date(plan.arm), SLOT_CALLBACK, payload, { idempotent: true });
+      this.store.setMeta("armed_slot", plan.arm);
     }
+  }
+
+  private recordRearm(reason: string, slot: number): void {
+    this.store.setMeta("rearms", Number(this.store.meta("rearms") ?? 0) + 1);
+    this.store.setMeta("last_rearm_at", Date.now());
+    this.store.setMeta("last_rearm_reason", reason);
+    this.log("alarm_rearmed", { reason, slot });
+  }
+
+  /**
+   * The hourly check: is the next slot's alarm really armed? A missing schedule row, or a Durable Object
+   * alarm that is not set (or set too late), would let the schedule die silently. Re-arms and says so.
+   */
+  private async verifyAlarm(spec: ScheduleSpec | null, now: number): Promise<void> {
+    if (!spec?.enabled || !findPipeline(this.name)) return;
+    const armed = await this.armedSlots();
+    const wanted = nextSlot(spec, now);
+    const lastArmed = this.store.meta("armed_slot");
+    const problem = alarmProblem({ wanted, armed, alarmAt: await this.ctx.storage.getAlarm(), lastArmed: lastArmed === null ? null : Number(lastArmed), now });
+    if (problem === null || wanted === null) return;
+    // Cancelling and arming again makes the SDK set the Durable Object's alarm afresh.
+    for (const entry of armed.filter((candidate) => candidate.slot === wanted)) await this.cancelSchedule(entry.id);
+    this.store.deleteMeta("armed_slot");
+    this.recordRearm(problem, wanted);
+  }
+
+  /** A change of the schedule in force (through the API, or by a deploy) starts a new period of the ledger. */
+  private notePeriod(now: number): void {
+    const spec = this.spec();
+    if (!spec) return;
+    const last = this.store.periods().at(-1);
+    if (!last || !sameSpec(last.spec, spec)) this.store.addPeriod(now, spec);
   }
 
   /** After a change of schedule (or pause/resume), start counting from now: nothing before is "missed". */
@@ -271,6 +400,10 @@ export class PipelineScheduler extends Agent<Env> {
   }
 
   private log(event: string, fields: Record<string, unknown>): void {
-    logEvent(/not_run|not_armed|dropped|removed/.test(event) ? "warn" : "info", { event, pipeline: this.name, ...fields });
+    logEvent(/not_run|not_armed|dropped|removed|rearmed|run_late|slot_missed|alert_failed/.test(event) ? "warn" : "info", { event, pipeline: this.name, ...fields });
   }
+}
+
+function describeSpec(spec: ScheduleSpec): string {
+  return spec.cron !== null ? `cron ${JSON.stringify(spec.cron)} in ${spec.timezone}` : `every ${formatInterval(spec.intervalMs!)}`;
 }

@@ -1,6 +1,7 @@
 import { redactText } from "./redaction";
 import { accountFor } from "./accounting";
 import type { Run, RunStatus } from "./run";
+import type { LatenessEvent } from "./slot-ledger";
 
 export const ALERT_EVENTS = ["run_failed", "run_cancelled", "run_recovered"] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
@@ -76,5 +77,48 @@ export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): Al
     statusUrl,
     startedAt: new Date(run.startTime).toISOString(),
     finishedAt: run.endTime === null ? null : new Date(run.endTime).toISOString(),
+  };
+}
+
+/** One slot of a lateness alert. */
+export interface LateSlot {
+  scheduledFor: number;
+  /** The newest run that executed for the slot (null: none did). */
+  runId: string | null;
+  status: RunStatus | null;
+}
+
+/** A lateness alert: slots of one pipeline whose deadline passed without a successful run, judged together. */
+export interface LatenessMessage {
+  text: string;
+  event: LatenessEvent;
+  pipeline: string;
+  deadline: string;
+  slots: { scheduledFor: string; runId: string | null; status: RunStatus | null }[];
+  ledgerUrl: string;
+}
+
+/** Slots listed by name in one message; the rest are counted. */
+const LISTED_SLOTS = 10;
+
+export function latenessMessage(pipeline: string, event: LatenessEvent, slots: readonly LateSlot[], deadline: string, ledgerUrl: string): LatenessMessage {
+  const listed = slots.slice(0, LISTED_SLOTS).map((slot) => {
+    const at = new Date(slot.scheduledFor).toISOString();
+    return event === "slot_missed" ? at : `${at} (${slot.runId ? `run ${slot.runId} ${slot.status}` : "no run"})`;
+  });
+  const more = slots.length > LISTED_SLOTS ? ` and ${slots.length - LISTED_SLOTS} more` : "";
+  const count = slots.length === 1 ? "slot" : `${slots.length} slots`;
+  const headline =
+    event === "slot_missed"
+      ? `:warning: Pipeline *${pipeline}*: ${count} passed without any run: ${listed.join(", ")}${more}`
+      : `:hourglass: Pipeline *${pipeline}*: ${count} had not succeeded ${deadline} after the slot: ${listed.join(", ")}${more}`;
+  const link = /^https?:\/\//.test(ledgerUrl) ? ` <${ledgerUrl}|ledger>` : ` (${ledgerUrl})`;
+  return {
+    text: `${headline}.${link}`,
+    event,
+    pipeline,
+    deadline,
+    slots: slots.map((slot) => ({ scheduledFor: new Date(slot.scheduledFor).toISOString(), runId: slot.runId, status: slot.status })),
+    ledgerUrl,
   };
 }

@@ -1,5 +1,3 @@
-import type { Trigger } from "./run";
-
 /** Manual runs are named after the moment they were requested. */
 export function manualRunId(now: number): string {
   return `manual-${now}`;
@@ -13,10 +11,20 @@ export function scheduledRunId(slotTime: number): string {
   return `scheduled-${slotTime}`;
 }
 
-const RUN_ID = /^(manual|scheduled)-(\d{1,16})$/;
+/** Backfills are named after the moment they were requested. */
+export function backfillId(now: number): string {
+  return `bf-${now}`;
+}
 
-export function parseRunId(id: string): { trigger: Trigger; time: number } | null {
-  const match = RUN_ID.exec(id);
-  if (!match) return null;
-  return { trigger: match[1] as Trigger, time: Number(match[2]) };
+/**
+ * A backfill's run of one slot: named after both, so starting it twice (an alarm delivered again) finds
+ * the same run, and backfilling the slot again later (reprocess) names a new one.
+ */
+export function backfillRunId(backfill: string, slot: number): string {
+  return `backfill-${slot}-${backfill}`;
+}
+
+/** Retries are named after the moment they were requested; the run says what it retries. */
+export function retryRunId(now: number): string {
+  return `retry-${now}`;
 }

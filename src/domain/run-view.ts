@@ -7,7 +7,7 @@ import type { StageName } from "./stages";
  * The run as the API shows it: the seed's fields (the run id is `pipelineId` there, as in the original
  * example) plus status and per-stage detail, without internals.
  */
-export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount"> & {
+export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount" | "asOf"> & {
   pipelineId: string;
   alerts: AlertRecord[];
   totalDuration: number | null;
@@ -23,6 +23,10 @@ export function toRunView(run: Run): RunView {
     trigger: run.trigger,
     scheduledFor: run.scheduledFor,
     note: run.note,
+    params: run.params,
+    backfillId: run.backfillId,
+    retry: run.retry,
+    retriedBy: run.retriedBy,
     status: run.status,
     startTime: run.startTime,
     endTime: run.endTime,

@@ -10,7 +10,16 @@ import { STAGE_NAMES, type StageName } from "./stages";
  * applies one of these functions and saves the result; nothing here does I/O or reads the clock.
  */
 
-export const TRIGGERS = ["manual", "scheduled"] as const;
+/**
+ * What started a run: a person (manual), the schedule (scheduled), a backfill working through past slots,
+ * or a retry of a failed or cancelled run.
+ */
+/** What a run parameter may hold: a scalar, or a list of them (they travel as JSON, and between agents). */
+export type ParamScalar = string | number | boolean | null;
+export type ParamValue = ParamScalar | ParamScalar[];
+export type RunParams = { [name: string]: ParamValue };
+
+export const TRIGGERS = ["manual", "scheduled", "backfill", "retry"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 export const RUN_STATUSES = ["running", "succeeded", "failed", "cancelled", "skipped"] as const;
@@ -33,7 +42,21 @@ export interface StageRun {
   attempts: number;
   /** Errors of attempts that failed and were retried (or the last one, which failed the stage). */
   attemptErrors: string[];
+  /** A retry reused this stage's staged output from that run instead of running it again. */
+  reusedFrom?: string;
   error?: string;
+}
+
+/** A run that retries another: which one, from which stage, and what it reused. */
+export interface RetryOrigin {
+  /** The failed or cancelled run this one retries. */
+  of: string;
+  /** The first stage this run executes. */
+  fromStage: StageName;
+  /** Stages whose staged output was reused instead of run again. */
+  reused: StageName[];
+  /** Why the retry starts earlier than the failed stage, when it does (the staged data expired). */
+  note: string | null;
 }
 
 export interface RunResult {
@@ -52,6 +75,19 @@ export interface Run {
   scheduledFor: number | null;
   /** Free text given with a manual trigger. */
   note: string | null;
+  /** The run's parameters, checked against the pipeline's `params` schema (its defaults for a scheduled run). */
+  params: RunParams;
+  /**
+   * The moment the run's data is for: its slot, or when it was triggered for a run without one; a retry
+   * keeps its original's. Source URLs see it as `{{slot.*}}`. Internal.
+   */
+  asOf: number;
+  /** The backfill this run belongs to, if any. */
+  backfillId: string | null;
+  /** Set on a retry: what it retries and what it reused. */
+  retry: RetryOrigin | null;
+  /** Runs that retried this one, oldest first. */
+  retriedBy: string[];
   status: RunStatus;
   startTime: number;
   endTime: number | null;
@@ -88,6 +124,10 @@ export interface NewRun {
   trigger: Trigger;
   scheduledFor: number | null;
   note?: string | null;
+  params?: RunParams;
+  /** Defaults to the slot, or `now` for a run without one. */
+  asOf?: number;
+  backfillId?: string | null;
   destination: string;
   now: number;
 }
@@ -99,6 +139,11 @@ export function startRun(input: NewRun): Run {
     trigger: input.trigger,
     scheduledFor: input.scheduledFor,
     note: input.note ?? null,
+    params: input.params ?? {},
+    asOf: input.asOf ?? input.scheduledFor ?? input.now,
+    backfillId: input.backfillId ?? null,
+    retry: null,
+    retriedBy: [],
     status: "running",
     startTime: input.now,
     endTime: null,
@@ -319,5 +364,10 @@ export function upgradeRun(stored: Record<string, unknown>): Run {
   if (run.newestWatermark === undefined) run.newestWatermark = (run.maxTimestamp as string | null | undefined) ?? null;
   delete run.maxTimestamp;
   run.skippedCount ??= 0;
+  run.params ??= {};
+  run.asOf ??= (run.scheduledFor as number | null | undefined) ?? run.startTime;
+  run.backfillId ??= null;
+  run.retry ??= null;
+  run.retriedBy ??= [];
   return run as unknown as Run;
 }

@@ -1,4 +1,4 @@
-import { checkSchedule, parseInterval, type MissedRunPolicy, type ScheduleSpec } from "./schedule";
+import { checkSchedule, parseDeadline, parseInterval, type MissedRunPolicy, type ScheduleSpec } from "./schedule";
 
 /** What a client may set on a schedule. Absent fields keep their value (PATCH) or take defaults (PUT). */
 export interface ScheduleChange {
@@ -9,6 +9,8 @@ export interface ScheduleChange {
   enabled?: boolean;
   missedRuns?: MissedRunPolicy;
   maxCatchUp?: number;
+  /** How long after its slot a run must have succeeded ("2h"), or null for no deadline. */
+  deadline?: string | null;
 }
 
 export type ScheduleChangeResult = { ok: true; spec: ScheduleSpec } | { ok: false; reason: string };
@@ -31,8 +33,15 @@ export function applyScheduleChange(base: ScheduleSpec, change: ScheduleChange):
     cron = change.cron.trim();
     intervalMs = null;
   }
+  let deadlineMs = base.deadlineMs ?? null;
+  if (change.deadline !== undefined) {
+    const parsed = change.deadline === null ? null : parseDeadline(change.deadline);
+    if (parsed !== null && !parsed.ok) return parsed;
+    deadlineMs = parsed === null ? null : parsed.ms;
+  }
   const spec: ScheduleSpec = {
     ...base,
+    deadlineMs,
     cron,
     intervalMs,
     timezone: change.timezone ?? base.timezone,

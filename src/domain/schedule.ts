@@ -28,6 +28,11 @@ export interface ScheduleSpec {
   maxCatchUp: number;
   /** A slot delivered more than this late counts as missed. */
   missedAfterMs: number;
+  /**
+   * How long after its slot a run must have succeeded: past it, the slot alerts `run_late` (or
+   * `slot_missed` if nothing ran). Null: no deadline, no lateness alerts.
+   */
+  deadlineMs: number | null;
 }
 
 export const DEFAULT_SCHEDULE: ScheduleSpec = {
@@ -38,6 +43,7 @@ export const DEFAULT_SCHEDULE: ScheduleSpec = {
   missedRuns: "latest",
   maxCatchUp: 10,
   missedAfterMs: 10 * 60_000,
+  deadlineMs: null,
 };
 
 export const MIN_INTERVAL_MS = 60_000;
@@ -141,6 +147,20 @@ export function slotClock(spec: ScheduleSpec): SlotClock {
   };
 }
 
+/**
+ * The slots in [from, to), oldest first: at most `max`; `more` says the range holds further slots. The
+ * work is bounded by `max`, not by the length of the range.
+ */
+export function slotsInRange(spec: ScheduleSpec, from: number, to: number, max: number): { slots: number[]; more: boolean } {
+  const clock = slotClock(spec);
+  const slots: number[] = [];
+  for (let slot = clock.next(from - 1); slot !== null && slot < to; slot = clock.next(slot)) {
+    if (slots.length === max) return { slots, more: true };
+    slots.push(slot);
+  }
+  return { slots, more: false };
+}
+
 /** Slots in (after, until], oldest first, at most `limit` (the most recent ones are kept). */
 export function slotsBetween(spec: ScheduleSpec, after: number, until: number, limit: number): { slots: number[]; dropped: number } {
   const clock = slotClock(spec);
@@ -191,6 +211,17 @@ export function parseInterval(text: string): number | null {
   if (!match) return null;
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "s" | "m" | "h" | "d"];
   return Number(match[1]) * unit;
+}
+
+/** A deadline is at least a minute and at most 30 days after its slot. */
+export const MIN_DEADLINE_MS = 60_000;
+export const MAX_DEADLINE_MS = 30 * 86_400_000;
+
+export function parseDeadline(text: string): { ok: true; ms: number } | { ok: false; reason: string } {
+  const ms = parseInterval(text);
+  if (ms === null) return { ok: false, reason: `deadline ${JSON.stringify(text)} is not a duration like "30m", "2h" or "1d"` };
+  if (ms < MIN_DEADLINE_MS || ms > MAX_DEADLINE_MS) return { ok: false, reason: `deadline must be between 1 minute and 30 days after the slot, got ${JSON.stringify(text)}` };
+  return { ok: true, ms };
 }
 
 export function formatInterval(ms: number): string {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { MissedRunPolicy } from "../domain/schedule";
+import { parseDeadline, type MissedRunPolicy } from "../domain/schedule";
 import type { Trigger } from "../domain/run";
 import { BOOKKEEPING_COLUMNS, type Columns, type RowOf } from "./columns";
 import type { Rejected, Skipped } from "./outcomes";
@@ -31,13 +31,15 @@ export interface ScheduleDefinition {
   missedRuns?: MissedRunPolicy;
   maxCatchUp?: number;
   missedAfterMs?: number;
+  /** How long after its slot a run must have succeeded ("2h"): later, the slot alerts run_late or slot_missed. */
+  deadline?: string;
 }
 
 /** Data for `{ type: "sample" }`: records, or a body in one of the source formats (read by the real parser). */
 export type SampleData = { records: readonly unknown[] } | { format: "csv" | "ndjson" | "json"; text: string };
 
 /** What a transform knows about the run it works for. */
-export interface TransformContext<Config> {
+export interface TransformContext<Config, Params = Record<string, unknown>> {
   runId: string;
   pipeline: string;
   trigger: Trigger;
@@ -45,6 +47,8 @@ export interface TransformContext<Config> {
   scheduledFor: number | null;
   /** The pipeline's own configuration (`config`), as the deployment set it. */
   config: Config;
+  /** The run's parameters (`params`): given with the trigger, or the schema's defaults. */
+  params: Params;
 }
 
 export interface Destination<C extends Columns, Config> {
@@ -61,7 +65,7 @@ export interface Destination<C extends Columns, Config> {
 type ExtraColumns<R, C> = R extends Rejected | Skipped ? never : Exclude<keyof R, keyof C>;
 type RowCheck<R, C> = [ExtraColumns<R, C>] extends [never] ? unknown : { "the transform returns columns the destination does not have": ExtraColumns<R, C> };
 
-export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, Config, R = RowOf<C> | Rejected | Skipped> {
+export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, Config, R = RowOf<C> | Rejected | Skipped, Params = Record<string, never>> {
   /** URL-safe and unique: lower-case letters, digits and dashes. Names the pipeline's agents and API paths. */
   name: string;
   description: string;
@@ -81,12 +85,19 @@ export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, 
   };
   /** The pipeline's own settings (a zod object with defaults); given to the transform as `context.config`. */
   config?: z.ZodType<Config>;
+  /**
+   * Parameters a run may be given (`POST …/trigger` with `{ "params": { … } }`, a backfill, the CLI's
+   * `--param`): a zod object whose fields all have defaults or are optional, since a scheduled run is
+   * given none. Checked at the API (400 naming the field), kept on the run, given to the transform as
+   * `context.params` and to source URLs as `{{params.<name>}}`.
+   */
+  params?: z.ZodType<Params>;
   /** Checks each input record; one that fails is rejected with the field and the problem. */
   record: Input;
   /** How a record is named in rejections and duplicate reports (default: its key values joined by "/"). */
   recordId?: (raw: unknown, config: Config) => string | null;
   /** One record in, one row out (exactly the destination's columns), or `reject(reason)`, or `skip()`. */
-  transform: ((record: z.output<Input>, context: TransformContext<Config>) => R) & RowCheck<R, C>;
+  transform: ((record: z.output<Input>, context: TransformContext<Config, Params>) => R) & RowCheck<R, C>;
   destination: Destination<C, Config>;
   /** Incremental reads: the newest `column` value loaded by a successful run is sent as `param` next time. */
   watermark?: { column: keyof C & string; param?: string; format?: WatermarkFormat };
@@ -96,16 +107,20 @@ export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, 
 }
 
 /** A pipeline as the engine holds it: the same definition, its types erased. */
-export type Pipeline = PipelineDefinition<z.ZodType, Columns, unknown>;
+export type Pipeline = PipelineDefinition<z.ZodType, Columns, unknown, RowOf<Columns> | Rejected | Skipped, Record<string, unknown>>;
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Keys of the config variable the engine reads itself; a pipeline's own config may not use them. */
 export const ENGINE_CONFIG_KEYS = ["schedule", "sources", "watermark", "duplicates", "chunkRecords", "maxRecordBytes", "parallelism", "load", "retries", "timeouts", "recovery", "history"] as const;
 
-export function definePipeline<Input extends z.ZodType, const C extends Columns, Config = Record<string, never>, R extends RowOf<C> | Rejected | Skipped = RowOf<C> | Rejected | Skipped>(
-  definition: PipelineDefinition<Input, C, Config, R>,
-): Pipeline {
+export function definePipeline<
+  Input extends z.ZodType,
+  const C extends Columns,
+  Config = Record<string, never>,
+  R extends RowOf<C> | Rejected | Skipped = RowOf<C> | Rejected | Skipped,
+  Params = Record<string, never>,
+>(definition: PipelineDefinition<Input, C, Config, R, Params>): Pipeline {
   const problems = checkDefinition(definition as unknown as Pipeline);
   if (problems.length > 0) throw new Error(`pipeline ${JSON.stringify(definition.name)}: ${problems.join("; ")}`);
   return definition as unknown as Pipeline;
@@ -131,5 +146,13 @@ export function checkDefinition(pipeline: Pipeline): string[] {
   if (pipeline.config && !(pipeline.config as { shape?: unknown }).shape) problems.push("config must be a zod object (z.object({ … }))");
   for (const key of configKeys) if ((ENGINE_CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`config key ${key} is the engine's own`);
   if (pipeline.sources.some((source) => source.type === "sample") && !pipeline.sample) problems.push('a { type: "sample" } source needs sample data (sample)');
+  if (pipeline.params) {
+    if (!(pipeline.params as { shape?: unknown }).shape) problems.push("params must be a zod object (z.object({ … }))");
+    else if (!pipeline.params.safeParse({}).success) problems.push("every param needs a default or .optional(): a scheduled run is given no params");
+  }
+  if (pipeline.schedule.deadline !== undefined) {
+    const deadline = parseDeadline(pipeline.schedule.deadline);
+    if (!deadline.ok) problems.push(`schedule: ${deadline.reason}`);
+  }
   return problems;
 }

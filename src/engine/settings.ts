@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { BackoffPolicy } from "../domain/backoff";
-import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseInterval, type ScheduleSpec } from "../domain/schedule";
+import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseDeadline, parseInterval, type ScheduleSpec } from "../domain/schedule";
 import type { StallPolicy } from "../domain/stall";
 import { columnSettings, type ColumnSettings } from "./columns";
 import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type DuplicatePolicy, type Pipeline, type WatermarkFormat } from "./define-pipeline";
@@ -39,6 +39,8 @@ export interface PipelineSettings {
   watchdogIntervalMs: number;
   /** Runs kept in history (with their rejected-record detail); older ones are pruned. */
   historyLimit: number;
+  /** How long a failed or cancelled run's staged data is kept for a retry. */
+  keepFailedStagingMs: number;
 }
 
 export interface DestinationSettings {
@@ -72,6 +74,7 @@ const EngineConfigShape = {
       missedRuns: z.enum(MISSED_RUN_POLICIES).optional(),
       maxCatchUp: z.number().int().min(1).max(100).optional(),
       missedAfterMs: ms(0, 86_400_000).optional(),
+      deadline: z.string().min(2).max(20).nullable().optional(),
     })
     .optional(),
   sources: z.array(SourceSchema).min(1, "needs at least one source").max(10).optional(),
@@ -146,6 +149,7 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
       stall: { stallTimeoutMs: tuning.recovery.stallTimeoutMs, maxResumes: tuning.recovery.maxResumes },
       watchdogIntervalMs: tuning.recovery.watchdogIntervalMs,
       historyLimit: tuning.history.maxRuns,
+      keepFailedStagingMs: tuning.history.keepFailedStagingMs,
     },
   };
 }
@@ -153,7 +157,7 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
 function resolveSchedule(
   pipeline: Pipeline,
   env: Readonly<Record<string, unknown>>,
-  overrides: { timezone?: string; missedRuns?: ScheduleSpec["missedRuns"]; maxCatchUp?: number; missedAfterMs?: number } | undefined,
+  overrides: { timezone?: string; missedRuns?: ScheduleSpec["missedRuns"]; maxCatchUp?: number; missedAfterMs?: number; deadline?: string | null } | undefined,
   configName: string,
 ): { ok: true; spec: ScheduleSpec } | { ok: false; errors: string[] } {
   const declared = pipeline.schedule;
@@ -167,6 +171,9 @@ function resolveSchedule(
     cron = fromVar.trim();
     intervalMs = null;
   }
+  const deadlineText = overrides?.deadline !== undefined ? overrides.deadline : (declared.deadline ?? null);
+  const deadline = deadlineText === null ? null : parseDeadline(deadlineText);
+  if (deadline && !deadline.ok) return { ok: false, errors: [`${overrides?.deadline !== undefined ? `${configName}.schedule` : `pipeline ${pipeline.name}: schedule`}: ${deadline.reason}`] };
   const spec: ScheduleSpec = {
     cron,
     intervalMs,
@@ -175,6 +182,7 @@ function resolveSchedule(
     missedRuns: overrides?.missedRuns ?? declared.missedRuns ?? DEFAULT_SCHEDULE.missedRuns,
     maxCatchUp: overrides?.maxCatchUp ?? declared.maxCatchUp ?? DEFAULT_SCHEDULE.maxCatchUp,
     missedAfterMs: overrides?.missedAfterMs ?? declared.missedAfterMs ?? DEFAULT_SCHEDULE.missedAfterMs,
+    deadlineMs: deadline ? deadline.ms : null,
   };
   const check = checkSchedule(spec);
   if (check.ok) return { ok: true, spec };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CSV_QUOTE_POLICIES, type CsvQuotePolicy } from "../sources/formats/csv-records";
-import { placeholderNames } from "../sources/placeholders";
+import { isRunValue, placeholderNames, runValueProblem } from "../sources/placeholders";
 
 /**
  * Where a pipeline's records come from: HTTP sources (JSON, NDJSON or CSV, paged, with secrets kept to
@@ -27,7 +27,10 @@ export type Pagination =
 export interface HttpSource {
   kind: "http";
   name: string;
-  /** May hold `{{NAME}}` placeholders in its path and query, filled from `secrets` at request time. */
+  /**
+   * May hold placeholders in its path and query: `{{NAME}}` filled from `secrets`, `{{slot.date}}` (and
+   * `.iso`, `.epochMs`) and `{{params.<name>}}` from the run, at request time.
+   */
   url: string;
   format: SourceFormat;
   /** JSON only: where the records array is, e.g. "data" for `{ "data": [...] }`. Empty: the body is the array. */
@@ -116,14 +119,17 @@ type HttpShape = { url: string; format: SourceFormat; recordsPath: string; heade
 
 function checkHttpSource(source: HttpShape, ctx: z.RefinementCtx): void {
   const declared = new Set(source.secrets);
-  const uses: [string[], string][] = [
-    [placeholderNames(source.url), "url"],
-    ...Object.entries(source.headers).map(([name, value]): [string[], string] => [placeholderNames(value), `headers.${name}`]),
-  ];
-  for (const [names, where] of uses) {
-    for (const name of names) {
-      if (!declared.has(name)) {
-        ctx.addIssue({ code: "custom", path: where === "url" ? ["url"] : ["headers"], message: `${where} uses {{${name}}}, which is not in this source's secrets (add "secrets": ["${name}"])` });
+  for (const name of placeholderNames(source.url)) {
+    // Whether a {{params.x}} names a declared param is checked with the pipeline (settings).
+    const problem = isRunValue(name) ? runValueProblem(name, null) : declared.has(name) ? null : `url uses {{${name}}}, which is not in this source's secrets (add "secrets": ["${name}"])`;
+    if (problem) ctx.addIssue({ code: "custom", path: ["url"], message: problem });
+  }
+  for (const [header, value] of Object.entries(source.headers)) {
+    for (const name of placeholderNames(value)) {
+      if (isRunValue(name)) {
+        ctx.addIssue({ code: "custom", path: ["headers"], message: `headers.${header} uses {{${name}}}: headers may use secrets only; put slot values and params in the URL` });
+      } else if (!declared.has(name)) {
+        ctx.addIssue({ code: "custom", path: ["headers"], message: `headers.${header} uses {{${name}}}, which is not in this source's secrets (add "secrets": ["${name}"])` });
       }
     }
   }

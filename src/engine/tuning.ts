@@ -18,7 +18,11 @@ export interface Tuning {
   retries: BackoffPolicy & { maxAttempts: number };
   timeouts: { sourceMs: number; stageMs: number };
   recovery: { stallTimeoutMs: number; maxResumes: number; watchdogIntervalMs: number };
-  history: { maxRuns: number };
+  /**
+   * `maxRuns`: runs kept in history. `keepFailedStagingMs`: how long a failed or cancelled run's staged
+   * data is kept, so a retry can start from the stage that failed instead of reading the source again.
+   */
+  history: { maxRuns: number; keepFailedStagingMs: number };
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -29,7 +33,7 @@ export const DEFAULT_TUNING: Tuning = {
   retries: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 },
   timeouts: { sourceMs: 10_000, stageMs: 600_000 },
   recovery: { stallTimeoutMs: 120_000, maxResumes: 3, watchdogIntervalMs: 30_000 },
-  history: { maxRuns: 1_000 },
+  history: { maxRuns: 1_000, keepFailedStagingMs: 7 * 86_400_000 },
 };
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -45,7 +49,7 @@ export const TuningShape = {
   recovery: z
     .strictObject({ stallTimeoutMs: ms(100, 3_600_000).optional(), maxResumes: z.number().int().min(0).max(20).optional(), watchdogIntervalMs: ms(100, 3_600_000).optional() })
     .optional(),
-  history: z.strictObject({ maxRuns: z.number().int().min(1).max(100_000).optional() }).optional(),
+  history: z.strictObject({ maxRuns: z.number().int().min(1).max(100_000).optional(), keepFailedStagingMs: ms(0, 90 * 86_400_000).optional() }).optional(),
 };
 export const TuningSchema = z.strictObject(TuningShape);
 export type TuningInput = z.input<typeof TuningSchema>;

@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { MAX_BODY_BYTES } from "../http/json-body";
 import {
+  BackfillCancelResponse,
+  BackfillResponse,
+  BackfillsResponse,
+  BackfillStarted,
   CancelResponse,
   ErrorResponse,
   HealthResponse,
@@ -9,11 +13,27 @@ import {
   PipelinesResponse,
   RejectedResponse,
   RunSchema,
+  RetryResponse,
   ScheduleResponse,
-  StatsResponse,
+  SlotsResponse,
+  StatsWithHealthResponse,
   TriggerResponse,
 } from "./responses";
-import { CancelBody, HistoryQuery, PipelineParam, RejectedQuery, RunIdParam, SchedulePatch, SchedulePut, StatsQuery, TriggerBody, TriggerQuery } from "./schemas";
+import {
+  BackfillBody,
+  BackfillIdParam,
+  CancelBody,
+  HistoryQuery,
+  PipelineParam,
+  RejectedQuery,
+  RunIdParam,
+  SchedulePatch,
+  SchedulePut,
+  SlotsQuery,
+  StatsQuery,
+  TriggerBody,
+  TriggerQuery,
+} from "./schemas";
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas that validate requests and describe responses
@@ -61,6 +81,66 @@ const PIPELINE_OPERATIONS: Operation[] = [
       409: err("Another run is active: run_in_progress, with its pipelineId and statusUrl."),
       503: err("The pipeline is misconfigured: invalid_configuration, naming the variable."),
       ...withBody,
+      400: err("invalid_query, invalid_body, or invalid_params (naming each parameter that does not fit the pipeline's params schema)."),
+    },
+  },
+  {
+    method: "post",
+    path: "/runs/{id}/retry",
+    summary: "Retry a failed or cancelled run from the stage that failed",
+    params: RunIdParam,
+    query: TriggerQuery,
+    responses: {
+      200: { description: "With wait=true: the retry finished; `run` holds it.", schema: RetryResponse },
+      202: { description: "Started as a new run (`retry` says from which stage and what it reused); follow statusUrl / Location.", schema: RetryResponse },
+      404: err("run_not_found."),
+      409: err("run_not_retryable (it succeeded, is running, or was skipped), or run_in_progress (another run is active)."),
+      503: err("The pipeline is misconfigured: invalid_configuration."),
+      400: err("Invalid id or query."),
+    },
+  },
+  {
+    method: "post",
+    path: "/backfill",
+    summary: "Backfill the pipeline's slots in [from, to), one run at a time",
+    body: BackfillBody,
+    responses: {
+      202: { description: "Started (or queued behind the active run); follow statusUrl / Location.", schema: BackfillStarted },
+      409: err("backfill_in_progress: another backfill is running (its backfillId and statusUrl are in the body)."),
+      503: err("The pipeline is misconfigured: invalid_configuration."),
+      ...withBody,
+      400: err("invalid_body (from >= to, bad times, reprocess), invalid_params, too_many_slots (more than 1,000), or invalid_range (no slot, or slots in the future)."),
+    },
+  },
+  {
+    method: "get",
+    path: "/backfills",
+    summary: "Backfills, newest first",
+    query: HistoryQuery.pick({ limit: true }),
+    responses: { 200: { description: "The newest backfills (at most limit, default 20), without their slots.", schema: BackfillsResponse }, 400: err("Invalid limit.") },
+  },
+  {
+    method: "get",
+    path: "/backfills/{id}",
+    summary: "One backfill's progress, slot by slot",
+    params: BackfillIdParam,
+    responses: { 200: { description: "The backfill.", schema: BackfillResponse }, 400: err("Invalid id."), 404: err("backfill_not_found.") },
+  },
+  {
+    method: "post",
+    path: "/backfills/{id}/cancel",
+    summary: "Stop a backfill after its current run",
+    params: BackfillIdParam,
+    responses: { 200: { description: "Cancelled; slots not started are cancelled.", schema: BackfillCancelResponse }, 400: err("Invalid id."), 404: err("backfill_not_found."), 409: err("backfill_not_active.") },
+  },
+  {
+    method: "get",
+    path: "/slots",
+    summary: "The slot ledger: every expected slot of a range and its fate",
+    query: SlotsQuery,
+    responses: {
+      200: { description: "Slots in [from, to), oldest first (default: the last 7 days and the next slot).", schema: SlotsResponse },
+      400: err("invalid_query, or too_many_slots (more than 1,000 in the range)."),
     },
   },
   {
@@ -132,7 +212,7 @@ const PIPELINE_OPERATIONS: Operation[] = [
     path: "/stats",
     summary: "Success rate, durations and a per-run series",
     query: StatsQuery,
-    responses: { 200: { description: "Stats over the window (default 30d).", schema: StatsResponse }, 400: err("Invalid window.") },
+    responses: { 200: { description: "Stats over the window (default 30d), and the hourly check of the schedule's alarm.", schema: StatsWithHealthResponse }, 400: err("Invalid window.") },
   },
 ];
 

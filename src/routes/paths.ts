@@ -11,3 +11,7 @@ export function pipelineBase(pipeline: string): string {
 export function runPath(pipeline: string, runId: string, base = pipelineBase(pipeline)): string {
   return `${base}/runs/${encodeURIComponent(runId)}`;
 }
+
+export function backfillPath(base: string, backfillId: string): string {
+  return `${base}/backfills/${encodeURIComponent(backfillId)}`;
+}

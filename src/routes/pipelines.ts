@@ -1,16 +1,31 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { allPipelines, findPipeline } from "../engine/registry";
 import type { Pipeline } from "../engine/define-pipeline";
 import { ApiError } from "../http/errors";
 import { validate } from "../http/validate";
 import { coordinatorOf, defaultPipeline, namedPipeline, pipelineApp, schedulerOf } from "./context";
+import { backfillRoutes } from "./backfills";
 import { runRoutes } from "./runs";
 import { scheduleRoutes } from "./schedule";
+import { slotRoutes } from "./slots";
 import { PipelineParam } from "./schemas";
 import { statsRoutes } from "./stats";
 
 /** Everything one pipeline answers: its runs, its schedule, its stats. */
-const pipelineResources = pipelineApp().route("/", runRoutes).route("/", scheduleRoutes).route("/", statsRoutes);
+const pipelineResources = pipelineApp().route("/", runRoutes).route("/", backfillRoutes).route("/", scheduleRoutes).route("/", slotRoutes).route("/", statsRoutes);
+
+const paramSchemas = new WeakMap<Pipeline, Record<string, unknown> | null>();
+
+/** The JSON Schema of the params a run of the pipeline takes (null: it takes none). */
+function paramsSchemaOf(pipeline: Pipeline): Record<string, unknown> | null {
+  if (!paramSchemas.has(pipeline)) {
+    const schema = pipeline.params ? (z.toJSONSchema(pipeline.params, { io: "input", unrepresentable: "any" }) as Record<string, unknown>) : null;
+    if (schema) delete schema.$schema;
+    paramSchemas.set(pipeline, schema);
+  }
+  return paramSchemas.get(pipeline)!;
+}
 
 /** One pipeline as the list shows it: its schedule in brief, where it loads, and its last run. */
 async function summarize(env: Env, pipeline: Pipeline) {
@@ -20,6 +35,7 @@ async function summarize(env: Env, pipeline: Pipeline) {
     description: pipeline.description,
     schedule: { cron: schedule!.cron, every: schedule!.every, timezone: schedule!.timezone, enabled: schedule!.enabled, nextExecuteAt: schedule!.nextExecuteAt },
     destination: `d1://${env.D1_DATABASE_NAME}/${pipeline.destination.table}`,
+    params: paramsSchemaOf(pipeline),
     lastRun,
   };
 }

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { ALERT_EVENTS, ALERT_STATUSES } from "../domain/alerts";
 import { RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
+import { BACKFILL_SLOT_STATUSES, BACKFILL_STATUSES, REPROCESS_POLICIES } from "../domain/backfill";
 import { MISSED_RUN_POLICIES } from "../domain/schedule";
+import { LATENESS_EVENTS, SLOT_STATES } from "../domain/slot-ledger";
 import { STAGE_NAMES } from "../domain/stages";
 
 /**
@@ -13,6 +15,8 @@ import { STAGE_NAMES } from "../domain/stages";
 const nullableNumber = z.number().nullable();
 const stageName = z.enum(STAGE_NAMES);
 const runStatus = z.enum(RUN_STATUSES);
+const paramScalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export const paramValue = z.union([paramScalar, z.array(paramScalar)]);
 
 export const ErrorResponse = z
   .object({ errors: z.array(z.object({ code: z.string(), message: z.string() })).min(1) })
@@ -30,6 +34,7 @@ export const StageRunSchema = z.object({
   rejectedCount: nullableNumber,
   attempts: z.number(),
   attemptErrors: z.array(z.string()),
+  reusedFrom: z.string().optional().meta({ description: "On a retry: the run whose staged output this stage reused instead of running again." }),
   error: z.string().optional(),
 });
 
@@ -62,6 +67,17 @@ export const RunSchema = z
     trigger: z.enum(TRIGGERS),
     scheduledFor: nullableNumber,
     note: z.string().nullable(),
+    params: z.record(z.string(), paramValue).meta({ description: "The run's parameters, checked against the pipeline's params schema ({} when it declares none)." }),
+    backfillId: z.string().nullable().meta({ description: "The backfill this run belongs to (trigger backfill)." }),
+    retry: z
+      .object({
+        of: z.string().meta({ description: "The failed or cancelled run this one retries." }),
+        fromStage: stageName.meta({ description: "The first stage this run executed." }),
+        reused: z.array(stageName).meta({ description: "Stages whose staged output was reused from the original (or the run it reused them from)." }),
+        note: z.string().nullable().meta({ description: "Why the retry started earlier than the failed stage (its staged data had expired)." }),
+      })
+      .nullable(),
+    retriedBy: z.array(z.string()).meta({ description: "Runs that retried this one, oldest first." }),
     status: runStatus,
     startTime: z.number(),
     endTime: nullableNumber,
@@ -123,6 +139,7 @@ export const ScheduleViewSchema = z.object({
   lastExecutedAt: nullableNumber,
   executionCount: z.number(),
   backlog: z.array(z.number()),
+  deadline: z.string().nullable().meta({ description: 'How long after its slot a run must have succeeded ("2h"), or null.' }),
   error: z.string().optional(),
 });
 
@@ -141,6 +158,82 @@ export const StatsResponse = z.object({
   ),
 });
 
+export const ScheduleHealthSchema = z.object({
+  lastCheckAt: nullableNumber.meta({ description: "When the hourly check last verified the schedule's alarm." }),
+  rearms: z.number().meta({ description: "How often the next slot's alarm was found missing or unset and re-armed." }),
+  lastRearmAt: nullableNumber,
+  lastRearmReason: z.string().nullable(),
+});
+
+export const StatsWithHealthResponse = StatsResponse.extend({ schedule: ScheduleHealthSchema });
+
+export const RetryResponse = z.object({
+  message: z.string(),
+  pipelineId: z.string(),
+  status: runStatus,
+  statusUrl: z.string(),
+  retry: RunSchema.shape.retry.unwrap(),
+  run: RunSchema.optional(),
+});
+
+const backfillSlot = z.object({
+  scheduledFor: z.number(),
+  status: z.enum(BACKFILL_SLOT_STATUSES),
+  runId: z.string().nullable(),
+  reason: z.string().nullable(),
+  statusUrl: z.string().nullable(),
+});
+
+const backfillSummary = z.object({
+  backfillId: z.string(),
+  pipeline: z.string(),
+  from: z.number(),
+  to: z.number(),
+  reprocess: z.enum(REPROCESS_POLICIES),
+  params: z.record(z.string(), paramValue),
+  status: z.enum(BACKFILL_STATUSES),
+  createdAt: z.number(),
+  endedAt: nullableNumber,
+  counts: z.object(Object.fromEntries(BACKFILL_SLOT_STATUSES.map((status) => [status, z.number()])) as Record<(typeof BACKFILL_SLOT_STATUSES)[number], z.ZodNumber>),
+  statusUrl: z.string(),
+});
+
+export const BackfillStarted = z.object({
+  backfillId: z.string(),
+  pipeline: z.string(),
+  status: z.enum(BACKFILL_STATUSES),
+  slots: z.array(z.number()).meta({ description: "The pipeline's slots in [from, to), epoch ms, oldest first." }),
+  toRun: z.number().meta({ description: "Slots the backfill runs (the others are skipped, as reprocess says)." }),
+  skipped: z.number(),
+  statusUrl: z.string(),
+});
+
+export const BackfillResponse = backfillSummary.extend({ slots: z.array(backfillSlot) });
+export const BackfillCancelResponse = BackfillResponse.extend({ message: z.string() });
+export const BackfillsResponse = z.object({ backfills: z.array(backfillSummary) });
+
+export const SlotEntrySchema = z.object({
+  scheduledFor: z.number(),
+  state: z.enum(SLOT_STATES),
+  runId: z.string().nullable(),
+  status: runStatus.nullable(),
+  reason: z.string().nullable(),
+  startedLateByMs: nullableNumber,
+  deadlineAt: nullableNumber,
+  deadlineMet: z.boolean().nullable(),
+  alerts: z.array(
+    z.object({
+      event: z.enum(LATENESS_EVENTS),
+      status: z.enum(["pending", "delivered", "failed", "not_sent"]),
+      attempts: z.number(),
+      error: z.string().optional(),
+      at: z.number(),
+    }),
+  ),
+});
+
+export const SlotsResponse = z.object({ from: z.number(), to: z.number(), slots: z.array(SlotEntrySchema) });
+
 export const RejectedResponse = z.object({
   pipelineId: z.string(),
   rejected: z.array(z.object({ position: z.number(), id: z.string().nullable(), stage: z.string(), reason: z.string(), raw: z.string() })),
@@ -154,6 +247,7 @@ export const PipelineSummarySchema = z.object({
   description: z.string(),
   schedule: z.object({ cron: z.string().nullable(), every: z.string().nullable(), timezone: z.string(), enabled: z.boolean(), nextExecuteAt: nullableNumber }),
   destination: z.string().meta({ description: "d1://<database>/<table>, as in a run's finalResult.destination" }),
+  params: z.record(z.string(), z.unknown()).nullable().meta({ description: "The JSON Schema of the params a run takes (POST …/trigger { params }), or null when it takes none." }),
   lastRun: z.object({ pipelineId: z.string(), status: runStatus, endTime: nullableNumber }).nullable(),
 });
 

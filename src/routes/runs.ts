@@ -1,5 +1,9 @@
 import type { Context } from "hono";
 import { encodePositionCursor } from "../domain/history";
+import type { RunParams } from "../domain/run";
+import type { RunView } from "../domain/run-view";
+import { checkParams } from "../engine/params";
+import { findPipeline } from "../engine/registry";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
@@ -23,15 +27,13 @@ export const runRoutes = pipelineApp()
   .post("/trigger", validate("query", TriggerQuery), optionalJsonBody(TriggerBody), async (c) => {
     const wait = c.req.valid("query").wait ?? false;
     const note = c.get("body").note ?? null;
-    const result = await schedulerOf(c.env, c.var.pipeline).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS, note });
+    const params = checkedParams(c.var.pipeline, c.get("body").params);
+    const result = await schedulerOf(c.env, c.var.pipeline).trigger({ wait, waitTimeoutMs: WAIT_TIMEOUT_MS, note, params });
     switch (result.outcome) {
       case "misconfigured":
         throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
       case "conflict":
-        throw new ApiError(409, "run_in_progress", `run ${result.active.pipelineId} is still running; trigger again when it has finished`, {
-          pipelineId: result.active.pipelineId,
-          statusUrl: runPath(c.var.pipeline, result.active.pipelineId, c.var.base),
-        });
+        throw runInProgress(c.var.pipeline, c.var.base, result.active, "trigger");
       case "started": {
         const { run } = result;
         const statusUrl = runPath(c.var.pipeline, run.pipelineId, c.var.base);
@@ -68,11 +70,50 @@ export const runRoutes = pipelineApp()
         return c.json({ message: "Run cancelled", pipelineId: id, status: result.run.status, run: result.run });
     }
   })
+  .post("/runs/:id/retry", validate("param", RunIdParam), validate("query", TriggerQuery), async (c) => {
+    const { id } = c.req.valid("param");
+    const wait = c.req.valid("query").wait ?? false;
+    const result = await coordinatorOf(c.env, c.var.pipeline).retryRun(id, wait ? { waitMs: WAIT_TIMEOUT_MS } : {});
+    switch (result.outcome) {
+      case "not_found":
+        throw runNotFound(id);
+      case "not_retryable":
+        throw new ApiError(409, "run_not_retryable", result.reason, { pipelineId: id, status: result.run.status });
+      case "conflict":
+        throw runInProgress(c.var.pipeline, c.var.base, result.active, "retry");
+      case "misconfigured":
+        throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
+      case "started": {
+        const { run } = result;
+        const statusUrl = runPath(c.var.pipeline, run.pipelineId, c.var.base);
+        c.header("Location", statusUrl);
+        const body = { message: `Retry of ${id} started from ${run.retry!.fromStage}`, pipelineId: run.pipelineId, status: run.status, statusUrl, retry: run.retry! };
+        if (!wait) return c.json(body, 202);
+        return c.json({ ...body, run }, run.status === "running" ? 202 : 200);
+      }
+    }
+  })
   .get("/last", async (c) => jsonText(c, await coordinatorOf(c.env, c.var.pipeline).getLastRunJson()))
   .get("/history", validate("query", HistoryQuery), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     return jsonText(c, await coordinatorOf(c.env, c.var.pipeline).getHistoryJson(limit ?? HISTORY_DEFAULT_LIMIT, cursor ?? null));
   });
+
+/** 409 while a run is active: one run at a time per pipeline. */
+function runInProgress(pipeline: string, base: string, active: RunView, again: "trigger" | "retry"): ApiError {
+  const backfill = active.backfillId ? ` (backfill ${active.backfillId}, whose next run starts when this one ends)` : "";
+  return new ApiError(409, "run_in_progress", `run ${active.pipelineId}${backfill} is still running; ${again} again when it has finished`, {
+    pipelineId: active.pipelineId,
+    statusUrl: runPath(pipeline, active.pipelineId, base),
+  });
+}
+
+/** The trigger's params checked against the pipeline's params schema: 400 naming each field that does not fit. */
+export function checkedParams(pipeline: string, given: Record<string, unknown> | undefined): RunParams {
+  const checked = checkParams(findPipeline(pipeline)!, given);
+  if (checked.ok) return checked.params;
+  throw new ApiError(400, "invalid_params", `invalid params: ${checked.problems.map((problem) => `${problem.field}: ${problem.message}`).join("; ")}`);
+}
 
 function runNotFound(id: string): ApiError {
   return new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)}`);

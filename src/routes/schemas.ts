@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { decodeCursor, decodePositionCursor } from "../domain/history";
+import { REPROCESS_POLICIES } from "../domain/backfill";
 import { MISSED_RUN_POLICIES } from "../domain/schedule";
 import { STATS_WINDOW_NAMES } from "../domain/stats";
 
@@ -10,9 +11,49 @@ const flag = z
 
 export const TriggerQuery = z.strictObject({ wait: flag.optional() });
 
+/** A run's parameters as sent: an object (checked against the pipeline's params schema by the route). */
+const paramsObject = z.record(z.string().max(100), z.unknown(), { message: "must be an object of parameters" });
+
 /** Optional JSON body of a manual trigger. */
 export const TriggerBody = z.strictObject({
   note: z.string().min(1).max(500, "must be at most 500 characters").optional(),
+  params: paramsObject.optional().meta({ description: "The run's parameters, checked against the pipeline's params schema (GET /api/pipelines/:name lists them)." }),
+});
+
+/**
+ * A moment in time as the API takes it: an ISO 8601 time with its offset (`2026-11-01T00:00:00Z`,
+ * `2026-11-01T03:00:00+01:00`), a date (`2026-11-01`, midnight UTC), or epoch milliseconds.
+ */
+export const instant = z.string().transform((text, ctx) => {
+  const value = text.trim();
+  let parsed = Number.NaN;
+  if (/^\d{1,16}$/.test(value)) parsed = Number(value);
+  else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) parsed = Date.parse(`${value}T00:00:00Z`);
+  else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value)) parsed = Date.parse(value);
+  if (!Number.isFinite(parsed)) {
+    ctx.addIssue({ code: "custom", message: "must be an ISO 8601 time with its offset (2026-11-01T00:00:00Z), a date (2026-11-01, midnight UTC) or epoch milliseconds" });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+export const BackfillBody = z
+  .strictObject({
+    from: instant.meta({ description: "The range's start, included." }),
+    to: instant.meta({ description: "The range's end, excluded." }),
+    reprocess: z
+      .enum(REPROCESS_POLICIES)
+      .default("none")
+      .meta({ description: '"none" (default): slots without a succeeded run; "failed": only slots whose newest run failed or was cancelled; "all": every slot.' }),
+    params: paramsObject.optional().meta({ description: "Parameters for every run of the backfill." }),
+  })
+  .refine((body) => body.from < body.to, { message: "from must be before to", path: ["from"] });
+
+export const BackfillIdParam = z.object({ id: z.string().min(1).max(100) });
+
+export const SlotsQuery = z.strictObject({
+  from: instant.optional().meta({ description: "Start of the range, included (default: 7 days before now)." }),
+  to: instant.optional().meta({ description: "End of the range, excluded (default: just after the next slot)." }),
 });
 
 /** Optional JSON body of a cancel request. */
@@ -62,6 +103,7 @@ const scheduleFields = {
   enabled: z.boolean().optional(),
   missedRuns: z.enum(MISSED_RUN_POLICIES).optional(),
   maxCatchUp: z.number().int().min(1).max(100).optional(),
+  deadline: z.string().min(2).max(20).nullable().optional().meta({ description: 'How long after its slot a run must have succeeded ("2h"); null for none.' }),
 };
 
 /** PUT: the whole schedule; exactly one of cron and interval. */

@@ -5,7 +5,7 @@ import { csvRecords } from "./formats/csv-records";
 import { jsonRecords } from "./formats/json-records";
 import { ndjsonRecords } from "./formats/ndjson-records";
 import { nextLink } from "./link-header";
-import { fillPlaceholders } from "./placeholders";
+import { fillPlaceholders, isRunValue } from "./placeholders";
 import { PayloadError, type SourceItem } from "./source-items";
 
 export interface PagesRead {
@@ -19,6 +19,8 @@ export interface PagesRead {
 export interface HttpReadOptions {
   /** Values of the secrets this source declares, by name. Used in requests, and redacted everywhere else. */
   secrets: Readonly<Record<string, string>>;
+  /** The run's `{{slot.*}}` and `{{params.*}}` values, by placeholder name. Not secret: shown as they are. */
+  runValues: Readonly<Record<string, string>>;
   /** Query value for the first page, when the pipeline uses a watermark. */
   watermark: { param: string; value: string } | null;
   /** Columns a CSV header must have (the mapped id, value and timestamp). */
@@ -42,18 +44,19 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  */
 export async function* readHttpSource(source: HttpSource, options: HttpReadOptions): AsyncGenerator<SourceItem[], PagesRead> {
   const secretValues = Object.values(options.secrets);
+  const lookup = (name: string) => (isRunValue(name) ? options.runValues[name] : options.secrets[name]) ?? "";
   const show = (url: string) => showUrl(url, secretValues);
   const context: RequestContext = {
     source,
     secrets: secretValues,
-    home: new URL(fillPlaceholders(source.url, options.secrets, encodeURIComponent)).origin,
+    home: new URL(fillPlaceholders(source.url, (name) => encodeURIComponent(lookup(name)))).origin,
     headers: configuredHeaders(source, options.secrets),
     show,
     signal: options.signal,
   };
-  let url = firstPageUrl(fillPlaceholders(source.url, options.secrets, encodeURIComponent), options.watermark);
-  // Shown from the template, so a placeholder's value never reaches the report in any encoding.
-  const firstUrl = show(firstPageUrl(fillPlaceholders(source.url, {}, () => REDACTED), options.watermark));
+  let url = firstPageUrl(fillPlaceholders(source.url, (name) => encodeURIComponent(lookup(name))), options.watermark);
+  // Shown from the template, so a secret's value never reaches the report in any encoding.
+  const firstUrl = show(firstPageUrl(shownSourceUrl(source.url, options.runValues), options.watermark));
   const visited = new Set<string>();
   for (let page = 1; ; page += 1) {
     visited.add(url);
@@ -241,6 +244,11 @@ function nextPageUrl(source: HttpSource, current: string, link: string | null, f
   }
 }
 
+/** A source URL as reports show it: the run's values filled in, every secret as [redacted]. */
+export function shownSourceUrl(template: string, runValues: Readonly<Record<string, string>>): string {
+  return fillPlaceholders(template, (name) => (isRunValue(name) ? encodeURIComponent(runValues[name] ?? "") : REDACTED));
+}
+
 function firstPageUrl(url: string, watermark: HttpReadOptions["watermark"]): string {
   if (!watermark) return url;
   const first = new URL(url);
@@ -251,7 +259,7 @@ function firstPageUrl(url: string, watermark: HttpReadOptions["watermark"]): str
 /** The source's configured headers with their placeholders filled: sent to the source's own origin only. */
 function configuredHeaders(source: HttpSource, secrets: Readonly<Record<string, string>>): Headers {
   const headers = new Headers({ accept: acceptFor(source.format) });
-  for (const [name, template] of Object.entries(source.headers)) headers.set(name, fillPlaceholders(template, secrets));
+  for (const [name, template] of Object.entries(source.headers)) headers.set(name, fillPlaceholders(template, (secret) => secrets[secret] ?? ""));
   return headers;
 }
 

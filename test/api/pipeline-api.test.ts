@@ -200,6 +200,7 @@ describe("GET /api/pipeline/schedule", () => {
         lastExecutedAt: null,
         executionCount: 0,
         backlog: [],
+        deadline: null,
       },
     ]);
   });

@@ -20,6 +20,7 @@ describe("GET /api/pipelines", () => {
       description: "Sensor readings, categorised low/medium/high by value (the seed example)",
       schedule: { cron: "0 3 * * *", every: null, timezone: "UTC", enabled: true, nextExecuteAt: expect.any(Number) },
       destination: "d1://scheduled-pipeline/metrics",
+      params: null,
       lastRun: body.pipelines[0].lastRun,
     });
     expect(second).toMatchObject({ name: "orders", schedule: { cron: "15 * * * *", every: null, timezone: "Europe/Berlin", enabled: true }, destination: "d1://scheduled-pipeline/orders" });

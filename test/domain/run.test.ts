@@ -22,7 +22,7 @@ import {
 import { toRunView } from "../../src/domain/run-view";
 import type { StageReport } from "../../src/domain/stage-report";
 import { judgeStall } from "../../src/domain/stall";
-import { manualRunId, parseRunId, scheduledRunId } from "../../src/domain/run-ids";
+import { backfillId, backfillRunId, manualRunId, retryRunId, scheduledRunId } from "../../src/domain/run-ids";
 
 const fresh = { runId: "manual-1000", pipeline: "default", trigger: "manual" as const, scheduledFor: null, destination: "d1://db/metrics", now: 1000 };
 const staged = (name: string, count: number) => ({ keys: count > 0 ? [`runs/manual-1000/${name}`] : [], counts: count > 0 ? [count] : [], count });
@@ -166,11 +166,11 @@ describe("a skipped slot", () => {
 });
 
 describe("run ids", () => {
-  it("name manual runs after the request and scheduled runs after their slot", () => {
+  it("name manual runs after the request, scheduled runs after their slot, backfill runs after both", () => {
     expect(manualRunId(1_700_000_000_000)).toBe("manual-1700000000000");
     expect(scheduledRunId(1_700_010_800_000)).toBe("scheduled-1700010800000");
-    expect(parseRunId("scheduled-1700010800000")).toEqual({ trigger: "scheduled", time: 1_700_010_800_000 });
-    expect(parseRunId("manual-abc")).toBeNull();
+    expect(backfillRunId(backfillId(1_700_000_000_000), 1_700_010_800_000)).toBe("backfill-1700010800000-bf-1700000000000");
+    expect(retryRunId(1_700_000_000_001)).toBe("retry-1700000000001");
   });
 });
 

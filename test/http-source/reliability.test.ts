@@ -300,6 +300,8 @@ describe("a newer attempt of a stage", () => {
       shards: 1,
       offset: 0,
       input: { records: [NOTHING_STAGED], rejected: [], raw: NOTHING_STAGED },
+      asOf: Date.now(),
+      params: {},
       settings: settingsFor(runId, { sources: [httpSource(SOURCE, { timeoutMs: 60_000 })] }),
       watermark: null,
     });

@@ -1,6 +1,7 @@
 import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary } from "../../domain/history";
 import { upgradeRun, type Run, type RunStatus } from "../../domain/run";
 import { toRunView, type RunSummary, type RunView } from "../../domain/run-view";
+import { recordRun, type SlotRecord } from "../../domain/slot-ledger";
 import type { RunPoint } from "../../domain/stats";
 import type { PipelineSettings } from "../../engine/settings";
 
@@ -47,6 +48,33 @@ export class RunStore {
     const columns = new Set(this.sql<{ name: string }>`SELECT name FROM pragma_table_info('runs')`.map((column) => column.name));
     if (!columns.has("staging_cleaned")) this.sql`ALTER TABLE runs ADD COLUMN staging_cleaned INTEGER NOT NULL DEFAULT 0`;
     if (!columns.has("view")) this.sql`ALTER TABLE runs ADD COLUMN view TEXT`;
+    // A failed or cancelled run's staged data is kept until then, for a retry.
+    if (!columns.has("staging_keep_until")) this.sql`ALTER TABLE runs ADD COLUMN staging_keep_until INTEGER`;
+    this.sql`CREATE TABLE IF NOT EXISTS slot_ledger (slot INTEGER PRIMARY KEY, record TEXT NOT NULL)`;
+    // Scheduled slots that arrived during a backfill run, waiting for it to end.
+    this.sql`CREATE TABLE IF NOT EXISTS run_queue (run_id TEXT PRIMARY KEY, scheduled_for INTEGER NOT NULL, queued_at INTEGER NOT NULL)`;
+    if (this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM slot_ledger`[0]!.n === 0) this.rebuildLedger();
+  }
+
+  /** The slot ledger of a history saved before the ledger existed: built once from the runs still kept. */
+  private rebuildLedger(): void {
+    for (const row of this.sql<{ doc: string }>`SELECT doc FROM runs ORDER BY start_time`) {
+      this.recordSlot(upgradeRun(JSON.parse(row.doc) as Record<string, unknown>));
+    }
+  }
+
+  /** Keeps the slot's record in step with a run of it; written only when it changes. */
+  private recordSlot(run: Run): void {
+    if (run.scheduledFor === null) return;
+    const [row] = this.sql<{ record: string }>`SELECT record FROM slot_ledger WHERE slot = ${run.scheduledFor}`;
+    const record = JSON.stringify(recordRun(row ? (JSON.parse(row.record) as SlotRecord) : null, run as Run & { scheduledFor: number }));
+    if (record === row?.record) return;
+    this.sql`INSERT INTO slot_ledger (slot, record) VALUES (${run.scheduledFor}, ${record}) ON CONFLICT (slot) DO UPDATE SET record = excluded.record`;
+  }
+
+  /** What became of the slots in [from, to) that any run belonged to, oldest first. */
+  slotRecords(from: number, to: number): SlotRecord[] {
+    return this.sql<{ record: string }>`SELECT record FROM slot_ledger WHERE slot >= ${from} AND slot < ${to} ORDER BY slot`.map((row) => JSON.parse(row.record) as SlotRecord);
   }
 
   load(runId: string): StoredRun | null {
@@ -64,6 +92,7 @@ export class RunStore {
               ${JSON.stringify(run)}, ${JSON.stringify(settings)}, ${JSON.stringify(toRunView(run))})
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, end_time = excluded.end_time,
         duration_ms = excluded.duration_ms, doc = excluded.doc, view = excluded.view`;
+    this.recordSlot(run);
   }
 
   activeRunIds(): string[] {
@@ -172,9 +201,47 @@ export class RunStore {
     this.cachedSummary = null;
   }
 
-  /** Finished runs whose staged objects may still be in R2. */
-  uncleaned(limit: number): string[] {
-    return this.sql<{ run_id: string }>`SELECT run_id FROM runs WHERE status != 'running' AND staging_cleaned = 0 LIMIT ${limit}`.map((row) => row.run_id);
+  /** Finished runs whose staged objects may still be in R2 and are no longer kept for a retry. */
+  uncleaned(limit: number, now: number): string[] {
+    return this.sql<{ run_id: string }>`
+      SELECT run_id FROM runs WHERE status != 'running' AND staging_cleaned = 0 AND (staging_keep_until IS NULL OR staging_keep_until <= ${now})
+      LIMIT ${limit}`.map((row) => row.run_id);
+  }
+
+  /** Keeps a finished run's staged data until `until`, for a retry. */
+  keepStaging(runId: string, until: number): void {
+    this.sql`UPDATE runs SET staging_keep_until = ${until} WHERE run_id = ${runId}`;
+  }
+
+  /** Whether a run's staged data is still there: kept for a retry and not yet removed. */
+  stagingKept(runId: string): { kept: true } | { kept: false; until: number | null; pruned: boolean } {
+    const [row] = this.sql<{ cleaned: number; until: number | null }>`SELECT staging_cleaned AS cleaned, staging_keep_until AS until FROM runs WHERE run_id = ${runId}`;
+    if (row && row.cleaned === 0) return { kept: true };
+    return { kept: false, until: row?.until ?? null, pruned: row === undefined };
+  }
+
+  /** Whether a finished run's staged data was removed already. */
+  isCleaned(runId: string): boolean {
+    return this.sql<{ cleaned: number }>`SELECT staging_cleaned AS cleaned FROM runs WHERE run_id = ${runId}`[0]?.cleaned === 1;
+  }
+
+  /** A scheduled slot that waits for the active backfill run to end. */
+  enqueue(runId: string, scheduledFor: number, now: number): void {
+    this.sql`INSERT OR IGNORE INTO run_queue (run_id, scheduled_for, queued_at) VALUES (${runId}, ${scheduledFor}, ${now})`;
+  }
+
+  /** The oldest waiting slot. */
+  nextQueued(): { runId: string; scheduledFor: number } | null {
+    const [row] = this.sql<{ run_id: string; scheduled_for: number }>`SELECT run_id, scheduled_for FROM run_queue ORDER BY scheduled_for LIMIT 1`;
+    return row ? { runId: row.run_id, scheduledFor: row.scheduled_for } : null;
+  }
+
+  dequeue(runId: string): void {
+    this.sql`DELETE FROM run_queue WHERE run_id = ${runId}`;
+  }
+
+  queuedSlots(): number[] {
+    return this.sql<{ scheduled_for: number }>`SELECT scheduled_for FROM run_queue ORDER BY scheduled_for`.map((row) => row.scheduled_for);
   }
 
   markCleaned(runId: string): void {

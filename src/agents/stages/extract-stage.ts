@@ -4,12 +4,12 @@ import { pipelineOfRun } from "../../engine/find";
 import { retryDelay } from "../../domain/backoff";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import { rawForStorage, type RejectionSample } from "../../domain/records";
-import { REDACTED, redactText, showUrl } from "../../domain/redaction";
+import { redactText, showUrl } from "../../domain/redaction";
 import { MAX_REJECTED_IN_RUN, type SourceReport, type StageReport } from "../../domain/stage-report";
 import { NOTHING_STAGED } from "../../domain/staged-data";
-import { readHttpSource, resolveSourceSecrets } from "../../sources/http-source";
+import { readHttpSource, resolveSourceSecrets, shownSourceUrl } from "../../sources/http-source";
 import { readSample } from "../../sources/sample-source";
-import { fillPlaceholders } from "../../sources/placeholders";
+import { runValues } from "../../sources/placeholders";
 import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
@@ -57,7 +57,7 @@ export class ExtractStage extends StageAgent {
         }
       }
       const reason = errors.length > 1 ? `${errors.at(-1)} (after ${errors.length} tries)` : (errors[0] ?? "failed");
-      last = { ...this.describe(source, settings, task.watermark, null), attempts, attemptErrors: errors, skipped: [...skipped] };
+      last = { ...this.describe(source, task, null), attempts, attemptErrors: errors, skipped: [...skipped] };
       skipped.push({ name: source.name, reason });
     }
     // Every source had its tries already: another stage attempt would only repeat them.
@@ -82,7 +82,7 @@ export class ExtractStage extends StageAgent {
     let position = 0;
     let unparsable = 0;
 
-    const stream = this.open(source, settings, task.watermark, signal);
+    const stream = this.open(source, task, signal);
     const yielder = new Yielder();
     let read: SourceRead;
     for (;;) {
@@ -105,11 +105,12 @@ export class ExtractStage extends StageAgent {
       await yielder.after(next.value.length);
     }
     const output = await items.finish();
-    const report: SourceReport = { ...this.describe(source, settings, task.watermark, read), served: true, attempts: attempt, attemptErrors: [...errors], skipped };
+    const report: SourceReport = { ...this.describe(source, task, read), served: true, attempts: attempt, attemptErrors: [...errors], skipped };
     return { inputCount: position, outputCount: position - unparsable, rejectedCount: unparsable, output: [output], rejected: NOTHING_STAGED, rejectedSample: sample, source: report };
   }
 
-  private open(source: SourceSettings, settings: PipelineSettings, watermark: string | null, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
+  private open(source: SourceSettings, task: StageTask, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
+    const { settings, watermark } = task;
     if (source.kind === "sample") {
       const sample = pipelineOfRun(settings.pipeline).sample;
       if (!sample) throw new StageFailure(`pipeline ${settings.pipeline} has no sample data for its sample source`, "permanent");
@@ -117,6 +118,7 @@ export class ExtractStage extends StageAgent {
     }
     return readHttpSource(source, {
       secrets: resolveSourceSecrets(source, this.env as unknown as Record<string, unknown>),
+      runValues: valuesOf(task),
       watermark: watermarkParam(settings, watermark),
       requiredColumns: settings.csvColumns,
       maxRecordBytes: settings.maxRecordBytes,
@@ -125,12 +127,13 @@ export class ExtractStage extends StageAgent {
   }
 
   /** The parts of a source report that do not depend on how the read went. */
-  private describe(source: SourceSettings, settings: PipelineSettings, watermark: string | null, read: SourceRead | null): Omit<SourceReport, "attempts" | "attemptErrors" | "skipped"> {
+  private describe(source: SourceSettings, task: StageTask, read: SourceRead | null): Omit<SourceReport, "attempts" | "attemptErrors" | "skipped"> {
+    const { settings, watermark } = task;
     return {
       name: source.name,
       served: false,
       kind: source.kind,
-      url: source.kind === "http" ? (read?.firstUrl ?? showUrl(fillPlaceholders(source.url, {}, () => REDACTED))) : null,
+      url: source.kind === "http" ? (read?.firstUrl ?? showUrl(shownSourceUrl(source.url, valuesOf(task)))) : null,
       format: source.kind === "http" ? source.format : null,
       pages: read?.pages ?? 0,
       truncated: read?.truncated ?? false,
@@ -155,6 +158,11 @@ async function addRecord(items: ChunkWriter, record: unknown): Promise<{ raw: st
     if (!(error instanceof UnstorableRecord)) throw error;
     return { raw: rawForStorage("[nested too deeply to store]"), reason: error.message };
   }
+}
+
+/** The run's `{{slot.*}}` and `{{params.*}}` values. */
+function valuesOf(task: StageTask): Record<string, string> {
+  return runValues({ asOf: task.asOf, timezone: task.settings.schedule.timezone, params: task.params });
 }
 
 function watermarkParam(settings: PipelineSettings, value: string | null): { param: string; value: string } | null {

@@ -1,4 +1,4 @@
-import type { Trigger } from "../../domain/run";
+import type { RunParams, Trigger } from "../../domain/run";
 import type { SourceReport, StageCounts, StageReport } from "../../domain/stage-report";
 import type { StageInput } from "../../domain/staged-data";
 import type { StageName } from "../../domain/stages";
@@ -10,6 +10,10 @@ export interface StageTask {
   trigger: Trigger;
   /** The run's slot (epoch ms), or null for a run without one. */
   scheduledFor: number | null;
+  /** The moment the run's data is for (`{{slot.*}}` in source URLs). */
+  asOf: number;
+  /** The run's parameters (`{{params.*}}`, and the transform's `context.params`). */
+  params: RunParams;
   stage: StageName;
   attempt: number;
   /** Which of the stage's agents this is (0-based) and how many work side by side. */

@@ -36,7 +36,7 @@ describe("the orders pipeline on its sample", () => {
     expect(csvColumns).toEqual(["store_id", "order_id", "kind", "amount", "currency", "original_order_id", "ordered_at"]);
     const items = [];
     for await (const batch of readSample(orders.sample!, { csvColumns, maxRecordBytes: 1 << 20, signal: new AbortController().signal })) items.push(...batch);
-    const context = { runId: "manual-1", pipeline: "orders", trigger: "manual" as const, scheduledFor: null, config };
+    const context = { runId: "manual-1", pipeline: "orders", trigger: "manual" as const, scheduledFor: null, config, params: {} };
     const outcomes = items.map((item) => (item.ok ? applyTransform(orders, destination, item.record, context) : item));
     expect(outcomes.map((outcome) => ("kind" in outcome ? (outcome.kind === "row" ? outcome.id : `${outcome.kind}`) : "unparsable"))).toEqual([
       "berlin/1001",

@@ -1,0 +1,146 @@
+import { nextPendingSlot, selectSlots, settle, slotEnded, slotStarted, cancelBackfill, type Backfill, type ReprocessPolicy } from "../../domain/backfill";
+import type { Run, RunParams } from "../../domain/run";
+import { backfillRunId } from "../../domain/run-ids";
+import type { RunView } from "../../domain/run-view";
+import type { PipelineSettings } from "../../engine/settings";
+import type { BackfillStore } from "./backfill-store";
+import type { RunStore } from "./run-store";
+
+export interface BackfillRequest {
+  backfillId: string;
+  from: number;
+  to: number;
+  reprocess: ReprocessPolicy;
+  params: RunParams;
+  /** The pipeline's slots in [from, to), as its scheduler worked them out. */
+  slots: number[];
+}
+
+export type BackfillStart = { outcome: "started"; backfill: Backfill } | { outcome: "conflict"; active: Backfill };
+export type BackfillCancel = { outcome: "cancelled"; backfill: Backfill } | { outcome: "not_active"; backfill: Backfill } | { outcome: "not_found" };
+
+/** A start of one run, as the coordinator does it (the same checks as any trigger). */
+export type StartOne = (request: {
+  runId: string;
+  trigger: "scheduled" | "backfill";
+  scheduledFor: number;
+  params?: RunParams;
+  backfillId?: string;
+  settings: PipelineSettings;
+}) => Promise<{ outcome: "started" | "exists" | "conflict" | "skipped" | "queued"; run?: RunView }>;
+
+export interface RunnerHost {
+  store: RunStore;
+  backfills: BackfillStore;
+  pipeline(): string;
+  /** The pipeline's settings as the deployment defines them now, or why there are none. */
+  settings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] };
+  startRun: StartOne;
+  /** Asks for `next()` again soon, from an alarm (so a crash in between loses nothing). */
+  scheduleNext(): Promise<void>;
+  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * What runs next when the pipeline is free: scheduled slots that arrived during a backfill run first
+ * (they waited for it), then the active backfill's next slot, oldest first. One run at a time, as always;
+ * a backfill moves on from an alarm each time one of its runs ends.
+ */
+export class BackfillRunner {
+  constructor(private readonly host: RunnerHost) {}
+
+  /** Records a backfill and starts its first slot if the pipeline is free. At most one runs at a time. */
+  async begin(request: BackfillRequest, now: number): Promise<BackfillStart> {
+    const active = this.host.backfills.active();
+    if (active) return { outcome: "conflict", active };
+    const records = new Map(this.host.store.slotRecords(request.from, request.to).map((record) => [record.slot, record]));
+    const backfill = settle(
+      {
+        backfillId: request.backfillId,
+        pipeline: this.host.pipeline(),
+        from: request.from,
+        to: request.to,
+        reprocess: request.reprocess,
+        params: request.params,
+        status: "running",
+        createdAt: now,
+        endedAt: null,
+        slots: selectSlots(request.slots, records, request.reprocess),
+      },
+      now,
+    );
+    this.host.backfills.save(backfill);
+    this.host.log("backfill_started", backfill.backfillId, { slots: backfill.slots.length, toRun: backfill.slots.filter((slot) => slot.status === "pending").length, reprocess: backfill.reprocess });
+    if (backfill.status === "running") await this.next();
+    return { outcome: "started", backfill: this.host.backfills.load(backfill.backfillId)! };
+  }
+
+  /** A backfill stops after its current run: the slots not yet started are cancelled. */
+  cancel(backfillId: string, now: number): BackfillCancel {
+    const backfill = this.host.backfills.load(backfillId);
+    if (!backfill) return { outcome: "not_found" };
+    if (backfill.status !== "running") return { outcome: "not_active", backfill };
+    const cancelled = cancelBackfill(backfill, now);
+    this.host.backfills.save(cancelled);
+    this.host.log("backfill_cancelled", backfillId, {});
+    return { outcome: "cancelled", backfill: cancelled };
+  }
+
+  /** Whether a backfill is under way: scheduled slots arriving meanwhile wait for its runs instead of being skipped. */
+  isActive(): boolean {
+    return this.host.backfills.active() !== null;
+  }
+
+  /** Whether anything waits for the pipeline to be free. */
+  hasWork(): boolean {
+    return this.host.store.nextQueued() !== null || this.isActive();
+  }
+
+  /** Starts the next waiting run if the pipeline is free. Safe to call any number of times. */
+  async next(): Promise<void> {
+    const { store, backfills } = this.host;
+    if (store.activeRunIds().length > 0) return; // its end asks again
+    const resolved = this.host.settings();
+    if (!resolved.ok) {
+      this.host.log("next_run_not_started", "-", { errors: resolved.errors });
+      return;
+    }
+    const { settings } = resolved;
+    const queued = store.nextQueued();
+    if (queued) {
+      store.dequeue(queued.runId);
+      await this.host.startRun({ runId: queued.runId, trigger: "scheduled", scheduledFor: queued.scheduledFor, settings });
+      return;
+    }
+    const backfill = backfills.active();
+    if (!backfill) return;
+    const slot = nextPendingSlot(backfill);
+    if (slot === null) {
+      backfills.save(settle(backfill, Date.now()));
+      return;
+    }
+    const runId = backfillRunId(backfill.backfillId, slot);
+    // Marked before the start: a run that ends at once finds its slot running, never pending.
+    backfills.save(slotStarted(backfill, slot, runId));
+    const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, settings });
+    // A repeated start (the alarm delivered twice) finds the run; if it already ended, its end is recorded now.
+    if (result.outcome === "exists" && result.run && result.run.status !== "running") {
+      this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });
+      await this.host.scheduleNext();
+    }
+  }
+
+  /** A run ended: if it belonged to a backfill, its slot takes the run's status. */
+  runEnded(run: Run): void {
+    if (run.backfillId === null || run.scheduledFor === null) return;
+    this.slotRunEnded(run.backfillId, run.scheduledFor, { status: run.status, error: run.error ?? null });
+  }
+
+  private slotRunEnded(backfillId: string, slot: number, run: { status: Run["status"]; error: string | null }): void {
+    const backfill = this.host.backfills.load(backfillId);
+    if (!backfill) return;
+    const ended = slotEnded(backfill, slot, run, Date.now());
+    this.host.backfills.save(ended);
+    if (ended.endedAt !== null) this.host.log(`backfill_${ended.status}`, backfillId, { slots: ended.slots.length });
+  }
+}

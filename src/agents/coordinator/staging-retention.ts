@@ -1,0 +1,74 @@
+import type { Run } from "../../domain/run";
+import { runKey } from "../../domain/stages";
+import { DEFAULT_TUNING } from "../../engine/tuning";
+import type { PipelineSettings } from "../../engine/settings";
+import { deleteRunStaging } from "../../staging/staging-store";
+import type { RunStore } from "./run-store";
+
+/** Finished runs whose staged objects are removed per sweep (the rest wait for the next one). */
+const SWEEP_BATCH = 20;
+
+export interface RetentionHost {
+  env: Env;
+  store: RunStore;
+  pipeline(): string;
+  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * What happens to a run's staged objects in R2 once it ends. A succeeded run's are removed at once; a
+ * failed or cancelled run's are kept for `keepFailedStagingMs` (7 days by default), so a retry can start
+ * from the stage that failed. Sweeps (on wake, hourly, after each run) remove what is due, and what a
+ * crash or an R2 error left behind.
+ */
+export class StagingRetention {
+  constructor(private readonly host: RetentionHost) {}
+
+  async runEnded(run: Run, settings: PipelineSettings): Promise<void> {
+    const keepMs = settings.keepFailedStagingMs ?? DEFAULT_TUNING.history.keepFailedStagingMs;
+    if ((run.status === "failed" || run.status === "cancelled") && keepMs > 0) {
+      this.host.store.keepStaging(run.runId, (run.endTime ?? Date.now()) + keepMs);
+      return;
+    }
+    await this.remove(run.runId);
+  }
+
+  /**
+   * Deletes a finished run's staged objects and marks it done. A run that finished without this (the
+   * process died in between, or R2 failed) is swept again later.
+   */
+  async remove(runId: string): Promise<void> {
+    try {
+      await deleteRunStaging(this.host.env.STAGING, runKey(this.host.pipeline(), runId));
+      this.host.store.markCleaned(runId);
+    } catch (error) {
+      // Leftover staging costs storage, not correctness; the run's outcome stands.
+      this.host.log("staging_cleanup_failed", runId, { error: String(error) });
+    }
+  }
+
+  /** Removes what is due, except what an active run is reading (a retry reusing an earlier run's output). */
+  async sweep(now: number): Promise<void> {
+    const { store } = this.host;
+    const inUse = new Set(
+      store
+        .activeRunIds()
+        .flatMap((runId) => store.load(runId)?.run.stages ?? [])
+        .map((stage) => stage.reusedFrom)
+        .filter((runId): runId is string => runId !== undefined),
+    );
+    for (const runId of store.uncleaned(SWEEP_BATCH, now)) {
+      if (!inUse.has(runId)) await this.remove(runId);
+    }
+  }
+
+  /** Why a run's staged data cannot be reused any more, for a retry's note. */
+  gone(runId: string): string {
+    const state = this.host.store.stagingKept(runId);
+    if (state.kept) return `the staged data of run ${runId} is still kept`;
+    if (state.pruned) return `run ${runId} was pruned from history, and its staged data with it`;
+    return state.until === null
+      ? `the staged data of run ${runId} was removed when it ended (it ended before staged data was kept for retries)`
+      : `the staged data of run ${runId} was removed on ${new Date(state.until).toISOString()} (kept for history.keepFailedStagingMs after the run)`;
+  }
+}

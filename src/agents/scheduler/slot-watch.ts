@@ -1,0 +1,120 @@
+import { latenessMessage, type LateSlot } from "../../domain/alerts";
+import { formatInterval } from "../../domain/schedule";
+import { expectedSlots, specAt } from "../../domain/schedule-periods";
+import { judgeDeadline, ledgerEntries, type LatenessEvent, type SlotEntry, type SlotRecord } from "../../domain/slot-ledger";
+import type { PipelineSettings } from "../../engine/settings";
+import { pipelineBase } from "../../routes/paths";
+import { postAlert } from "../alert-delivery";
+import type { ScheduleStore, SlotAlert } from "./schedule-store";
+
+/** Slots judged against their deadline per check; a longer backlog is judged over the next checks. */
+const JUDGED_PER_CHECK = 500;
+/** Lateness alerts are kept this long after their slot (the ledger keeps the fates). */
+const KEEP_ALERTS_MS = 400 * 86_400_000;
+
+export interface LedgerEntry extends SlotEntry {
+  /** Lateness alerts this slot raised (each event at most once). */
+  alerts: Omit<SlotAlert, "slot">[];
+}
+
+export type LedgerResult = { ok: true; slots: LedgerEntry[] } | { ok: false; reason: string };
+
+export interface DeliveryPayload {
+  event: LatenessEvent;
+  slots: LateSlot[];
+  deadlineMs: number;
+}
+
+export interface WatchHost {
+  env: Env;
+  store: ScheduleStore;
+  pipeline(): string;
+  /** The slot records the pipeline's coordinator keeps, and the slots queued behind a backfill run. */
+  slotRecords(from: number, to: number): Promise<{ records: SlotRecord[]; queued: number[] }>;
+  settings(): { ok: true; settings: PipelineSettings } | { ok: false };
+  /** Sends an alert from an alarm, so it survives a restart. */
+  scheduleDelivery(payload: DeliveryPayload): Promise<void>;
+  log(event: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * The slot ledger and lateness: which slots the schedule expected (by the schedule in force at each
+ * slot's time), what became of each, and, for a pipeline with a deadline, an alert when a slot's deadline
+ * passes without a successful run (`run_late`) or without any run (`slot_missed`). Each slot is judged
+ * once, in order, by the slot's own alarm and by the hourly check, whichever comes first.
+ */
+export class SlotWatch {
+  constructor(private readonly host: WatchHost) {}
+
+  async ledger(from: number, to: number, max: number, now: number): Promise<LedgerResult> {
+    const periods = this.host.store.periods();
+    const expected = expectedSlots(periods, from, to, max);
+    if (expected.more) return { ok: false, reason: `the range holds more than ${max} slots; ask for a shorter range` };
+    const { records, queued } = await this.host.slotRecords(from, to);
+    const current = specAt(periods, now);
+    const entries = ledgerEntries({
+      expected: expected.slots,
+      records,
+      queued,
+      now,
+      missedAfterMs: current?.missedAfterMs ?? 600_000,
+      deadlineMs: (slot) => specAt(periods, slot)?.deadlineMs ?? null,
+    });
+    if (entries.length > max) return { ok: false, reason: `the range holds more than ${max} slots that ran; ask for a shorter range` };
+    const alerts = new Map<number, Omit<SlotAlert, "slot">[]>();
+    for (const { slot, ...alert } of this.host.store.alerts(from, to)) alerts.set(slot, [...(alerts.get(slot) ?? []), alert]);
+    return { ok: true, slots: entries.map((entry) => ({ ...entry, alerts: alerts.get(entry.scheduledFor) ?? [] })) };
+  }
+
+  /** Judges, in order, every slot whose deadline has passed since the last check, and alerts what was late or missed. */
+  async judge(now: number): Promise<void> {
+    const { store } = this.host;
+    const periods = store.periods();
+    if (periods.length === 0) return;
+    const through = Number(store.meta("judged_through") ?? periods[0]!.from - 1);
+    const { slots } = expectedSlots(periods, through + 1, now, JUDGED_PER_CHECK);
+    const due: { slot: number; deadlineMs: number; expectation: (typeof slots)[number]["expectation"] }[] = [];
+    let judgedThrough = through;
+    for (const { slot, expectation } of slots) {
+      const deadlineMs = specAt(periods, slot)?.deadlineMs ?? null;
+      if (deadlineMs !== null && slot + deadlineMs > now) break; // slots are in order; the rest are not due either
+      if (deadlineMs !== null) due.push({ slot, deadlineMs, expectation });
+      judgedThrough = slot;
+    }
+    if (due.length > 0) {
+      const { records } = await this.host.slotRecords(due[0]!.slot, due.at(-1)!.slot + 1);
+      const bySlot = new Map(records.map((record) => [record.slot, record]));
+      const raised = new Map<string, DeliveryPayload>();
+      for (const { slot, deadlineMs, expectation } of due) {
+        const record = bySlot.get(slot) ?? null;
+        const event = judgeDeadline(slot, record, deadlineMs, expectation);
+        if (event === null || !store.claimAlert(slot, event, now)) continue;
+        const key = `${event}/${deadlineMs}`;
+        const payload = raised.get(key) ?? { event, slots: [], deadlineMs };
+        payload.slots.push({ scheduledFor: slot, runId: record?.executed?.runId ?? null, status: record?.executed?.status ?? null });
+        raised.set(key, payload);
+      }
+      for (const payload of raised.values()) {
+        this.host.log(payload.event, { slots: payload.slots.map((slot) => slot.scheduledFor), deadline: formatInterval(payload.deadlineMs) });
+        if (this.host.env.ALERT_WEBHOOK_URL) await this.host.scheduleDelivery(payload);
+        else store.alertDelivered(payload.slots.map((slot) => slot.scheduledFor), payload.event, { status: "not_sent", attempts: 0 }, now);
+      }
+    }
+    if (judgedThrough > through) store.setMeta("judged_through", judgedThrough);
+    store.pruneAlerts(now - KEEP_ALERTS_MS);
+  }
+
+  /** Posts a lateness alert (from an alarm) and records the outcome on its slots. */
+  async deliver(payload: DeliveryPayload): Promise<void> {
+    const url = this.host.env.ALERT_WEBHOOK_URL;
+    if (!url) return;
+    const settings = this.host.settings();
+    const retry = settings.ok ? settings.settings.retry : { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 };
+    const base = (this.host.env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
+    const ledgerUrl = `${base}${pipelineBase(this.host.pipeline())}/slots?from=${new Date(payload.slots[0]!.scheduledFor).toISOString()}`;
+    const message = latenessMessage(this.host.pipeline(), payload.event, payload.slots, formatInterval(payload.deadlineMs), ledgerUrl);
+    const outcome = await postAlert(url, message, retry);
+    this.host.store.alertDelivered(payload.slots.map((slot) => slot.scheduledFor), payload.event, outcome, Date.now());
+    this.host.log(outcome.status === "delivered" ? "alert_delivered" : "alert_failed", { event: payload.event, attempts: outcome.attempts, error: outcome.error });
+  }
+}

@@ -1,0 +1,111 @@
+import type { RunParams, RunStatus } from "./run";
+import type { SlotRecord } from "./slot-ledger";
+
+/**
+ * A backfill: the pipeline's own slots in a range of past time, run one at a time, oldest first, as runs
+ * with trigger "backfill". Which slots run depends on `reprocess`:
+ * - `none` (default): every slot without a succeeded run (never ran, skipped, missed, failed, cancelled);
+ * - `failed`: only slots whose newest run failed or was cancelled;
+ * - `all`: every slot, even those that already succeeded.
+ */
+export const REPROCESS_POLICIES = ["none", "failed", "all"] as const;
+export type ReprocessPolicy = (typeof REPROCESS_POLICIES)[number];
+
+/** A backfill covers at most this many slots; a longer range is split by the caller. */
+export const MAX_BACKFILL_SLOTS = 1_000;
+
+export const BACKFILL_STATUSES = ["running", "succeeded", "failed", "cancelled"] as const;
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
+
+export const BACKFILL_SLOT_STATUSES = ["pending", "running", "succeeded", "failed", "cancelled", "skipped"] as const;
+export type BackfillSlotStatus = (typeof BACKFILL_SLOT_STATUSES)[number];
+
+export interface BackfillSlot {
+  scheduledFor: number;
+  status: BackfillSlotStatus;
+  /** The backfill's run of this slot, once started. */
+  runId: string | null;
+  /** Why the slot is skipped (already succeeded, …) or why its run failed. */
+  reason: string | null;
+}
+
+export interface Backfill {
+  backfillId: string;
+  pipeline: string;
+  from: number;
+  to: number;
+  reprocess: ReprocessPolicy;
+  params: RunParams;
+  status: BackfillStatus;
+  createdAt: number;
+  endedAt: number | null;
+  slots: BackfillSlot[];
+}
+
+/** Which of the range's slots a backfill runs, and why it leaves the others. */
+export function selectSlots(slots: readonly number[], records: ReadonlyMap<number, SlotRecord>, reprocess: ReprocessPolicy): BackfillSlot[] {
+  return slots.map((slot) => {
+    const reason = skipReason(records.get(slot) ?? null, reprocess);
+    return { scheduledFor: slot, status: reason === null ? "pending" : "skipped", runId: null, reason };
+  });
+}
+
+function skipReason(record: SlotRecord | null, reprocess: ReprocessPolicy): string | null {
+  const executed = record?.executed ?? null;
+  if (executed?.status === "running") return `run ${executed.runId} of this slot is still running`;
+  switch (reprocess) {
+    case "all":
+      return null;
+    case "none":
+      return record?.succeeded ? `already succeeded (run ${record.succeeded.runId}); reprocess "all" runs it again` : null;
+    case "failed":
+      if (executed?.status === "failed" || executed?.status === "cancelled") return null;
+      if (executed) return `its newest run ${executed.runId} ${executed.status}; reprocess "failed" only reruns failed slots`;
+      return `never ran; reprocess "failed" only reruns failed slots (reprocess "none" runs it)`;
+  }
+}
+
+/** The next slot to run, oldest first, or null when none is left (or the backfill was cancelled). */
+export function nextPendingSlot(backfill: Backfill): number | null {
+  if (backfill.status !== "running") return null;
+  return backfill.slots.find((slot) => slot.status === "pending")?.scheduledFor ?? null;
+}
+
+export function slotStarted(backfill: Backfill, slot: number, runId: string): Backfill {
+  return updateSlot(backfill, slot, { status: "running", runId, reason: null });
+}
+
+/** A slot's run ended: its status is the run's; the backfill ends with its last slot. */
+export function slotEnded(backfill: Backfill, slot: number, run: { status: RunStatus; error: string | null }, now: number): Backfill {
+  const status: BackfillSlotStatus = run.status === "succeeded" || run.status === "failed" || run.status === "cancelled" ? run.status : "failed";
+  const reason = status === "succeeded" ? null : (run.error ?? `the run ended ${run.status}`);
+  return settle(updateSlot(backfill, slot, { status, reason }), now);
+}
+
+/** Stops after the current run: the slots not started are cancelled. */
+export function cancelBackfill(backfill: Backfill, now: number): Backfill {
+  if (backfill.status !== "running") return backfill;
+  const slots = backfill.slots.map((slot): BackfillSlot => (slot.status === "pending" ? { ...slot, status: "cancelled", reason: "the backfill was cancelled" } : slot));
+  const running = slots.some((slot) => slot.status === "running");
+  return { ...backfill, slots, status: "cancelled", endedAt: running ? null : now };
+}
+
+/** The backfill once nothing is left to run: succeeded only if every slot it ran succeeded. */
+export function settle(backfill: Backfill, now: number): Backfill {
+  if (backfill.slots.some((slot) => slot.status === "pending" || slot.status === "running")) return backfill;
+  if (backfill.endedAt !== null) return backfill;
+  if (backfill.status === "cancelled") return { ...backfill, endedAt: now };
+  const failed = backfill.slots.some((slot) => slot.status === "failed" || slot.status === "cancelled");
+  return { ...backfill, status: failed ? "failed" : "succeeded", endedAt: now };
+}
+
+/** How many slots are in each status. */
+export function countSlots(backfill: Backfill): Record<BackfillSlotStatus, number> {
+  const counts = Object.fromEntries(BACKFILL_SLOT_STATUSES.map((status) => [status, 0])) as Record<BackfillSlotStatus, number>;
+  for (const slot of backfill.slots) counts[slot.status] += 1;
+  return counts;
+}
+
+function updateSlot(backfill: Backfill, slot: number, change: Partial<BackfillSlot>): Backfill {
+  return { ...backfill, slots: backfill.slots.map((entry) => (entry.scheduledFor === slot ? { ...entry, ...change } : entry)) };
+}

@@ -1,0 +1,128 @@
+import { startRun, type Run, type StageRun } from "./run";
+import { STAGE_NAMES, type StageName } from "./stages";
+
+/**
+ * Retrying a failed or cancelled run from the stage that failed: a new run, linked to the original, that
+ * starts from the stages' staged output the original left behind instead of reading the source again.
+ */
+
+export type RetryCheck = { ok: true } | { ok: false; reason: string };
+
+/** Only a run that executed and did not succeed can be retried. */
+export function checkRetryable(run: Run): RetryCheck {
+  switch (run.status) {
+    case "failed":
+    case "cancelled":
+      return { ok: true };
+    case "running":
+      return { ok: false, reason: `run ${run.runId} is still running; cancel it first, or wait for it to end` };
+    case "succeeded":
+      return { ok: false, reason: `run ${run.runId} succeeded; there is nothing to retry (trigger a new run instead)` };
+    case "skipped":
+      return {
+        ok: false,
+        reason: `run ${run.runId} was skipped and never executed; to run its slot, backfill it (POST …/backfill with from = ${new Date(run.scheduledFor ?? run.startTime).toISOString()})`,
+      };
+  }
+}
+
+/** The stages a retry can take from the original as they are: the ones before the stage that did not succeed. */
+export function reusableStages(run: Run): StageName[] {
+  const reusable: StageName[] = [];
+  for (const stage of run.stages) {
+    if (stage.status !== "succeeded" || !run.checkpoints[stage.name]) break;
+    reusable.push(stage.name);
+  }
+  // Every stage succeeded and the run still failed (its books did not balance): nothing in it can be trusted.
+  return reusable.length === STAGE_NAMES.length ? [] : reusable;
+}
+
+/** The runs whose staged objects a retry would read: the original's, or older runs' it had reused itself. */
+export function stagingOwners(run: Run, stages: readonly StageName[]): string[] {
+  return [...new Set(stages.map((name) => run.stages.find((stage) => stage.name === name)?.reusedFrom ?? run.runId))];
+}
+
+/** What the coordinator knows that decides how much of the original a retry may reuse. */
+export interface RetryConditions {
+  /** Whether a run's staged data is still kept (not yet removed after its retention). */
+  stagingKept(runId: string): boolean;
+  /** Why a run's staged data is gone, for the retry's note. */
+  stagingGone(runId: string): string;
+  /** The destination's table or columns changed since the original ran: its transformed rows no longer fit. */
+  destinationChanged: boolean;
+}
+
+export interface RetryPlan {
+  reused: StageName[];
+  /** Why the retry starts earlier than the stage that failed, when it does. */
+  note: string | null;
+}
+
+/** How much of the original a retry reuses: the stages before the failed one, if their staged output is still good. */
+export function planRetry(original: Run, conditions: RetryConditions): RetryPlan {
+  let reused = reusableStages(original);
+  let note: string | null = null;
+  if (conditions.destinationChanged && reused.includes("transform")) {
+    reused = reused.slice(0, reused.indexOf("transform"));
+    note = `the destination's table or columns changed since run ${original.runId}; transform runs again`;
+  }
+  const gone = stagingOwners(original, reused).find((owner) => !conditions.stagingKept(owner));
+  if (gone !== undefined) return { reused: [], note: `${conditions.stagingGone(gone)}; starting from extract` };
+  return { reused, note };
+}
+
+export interface RetryRequest {
+  runId: string;
+  now: number;
+  destination: string;
+  plan: RetryPlan;
+}
+
+/**
+ * The retry as a new run: the reusable stages already succeeded (with the original's counts, rejections
+ * and source report, and `reusedFrom` naming where their output lives), the rest pending. It reads the
+ * same slot, with the same parameters and watermark, as the original.
+ */
+export function retryRun(original: Run, request: RetryRequest): Run {
+  const { reused, note } = request.plan;
+  const fromStage = STAGE_NAMES[reused.length]!;
+  const fresh = startRun({
+    runId: request.runId,
+    pipeline: original.pipeline,
+    trigger: "retry",
+    scheduledFor: original.scheduledFor,
+    note: original.note,
+    params: original.params,
+    asOf: original.asOf,
+    backfillId: null,
+    destination: request.destination,
+    now: request.now,
+  });
+  const reusedStage = (stage: StageRun): StageRun => ({
+    ...stage,
+    startTime: null,
+    endTime: null,
+    durationMs: null,
+    attempts: 0,
+    attemptErrors: [],
+    reusedFrom: stage.reusedFrom ?? original.runId,
+  });
+  const isReused = (name: StageName) => reused.includes(name);
+  return {
+    ...fresh,
+    inputWatermark: original.inputWatermark ?? null,
+    stages: fresh.stages.map((stage) => (isReused(stage.name) ? reusedStage(original.stages.find((candidate) => candidate.name === stage.name)!) : stage)),
+    checkpoints: Object.fromEntries(reused.map((name) => [name, original.checkpoints[name]!])),
+    rejected: original.rejected.filter((entry) => isReused(entry.stage as StageName)),
+    rejectedCount: original.stages.filter((stage) => isReused(stage.name)).reduce((sum, stage) => sum + (stage.rejectedCount ?? 0), 0),
+    // Skips are the transform's choice; they only carry over when its output does.
+    skippedCount: isReused("transform") ? original.skippedCount : 0,
+    source: isReused("extract") ? original.source : null,
+    retry: { of: original.runId, fromStage, reused, note },
+  };
+}
+
+/** The original, marked as retried by `retryRunId`. */
+export function markRetried(original: Run, retryRunId: string): Run {
+  return { ...original, retriedBy: [...original.retriedBy, retryRunId] };
+}

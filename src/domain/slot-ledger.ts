@@ -1,0 +1,140 @@
+import type { Run, RunStatus } from "./run";
+
+/**
+ * The ledger of a pipeline's slots: for every slot its schedule expected, what became of it. The
+ * coordinator keeps one record per slot that any run belonged to (kept when the runs themselves are
+ * pruned from history); the scheduler, which knows which slots were expected, turns records into fates.
+ */
+
+export const SLOT_STATES = ["ran", "skipped", "missed", "pending"] as const;
+export type SlotState = (typeof SLOT_STATES)[number];
+
+/** What the coordinator keeps about one slot, across all the runs that belonged to it. */
+export interface SlotRecord {
+  slot: number;
+  /** The newest run that executed for the slot (a scheduled, backfill or retry run). */
+  executed: { runId: string; status: RunStatus; startedAt: number; error: string | null } | null;
+  /** When the first run that executed for the slot started. */
+  firstStartedAt: number | null;
+  /** The first run that succeeded for the slot, and when it ended. */
+  succeeded: { runId: string; at: number } | null;
+  /** Set when the slot was recorded as skipped (missed-run policy, or another run was active). */
+  skipped: { runId: string; reason: string } | null;
+}
+
+export function emptySlotRecord(slot: number): SlotRecord {
+  return { slot, executed: null, firstStartedAt: null, succeeded: null, skipped: null };
+}
+
+/** The slot's record after a save of `run` (which belongs to the slot). */
+export function recordRun(previous: SlotRecord | null, run: Run & { scheduledFor: number }): SlotRecord {
+  const record = previous ?? emptySlotRecord(run.scheduledFor);
+  if (run.status === "skipped") {
+    return { ...record, skipped: { runId: run.runId, reason: (run.error ?? "skipped").replace(/^skipped: /, "") } };
+  }
+  const newest = record.executed === null || record.executed.runId === run.runId || run.startTime >= record.executed.startedAt;
+  const ended = run.status === "succeeded" && run.endTime !== null;
+  return {
+    ...record,
+    executed: newest ? { runId: run.runId, status: run.status, startedAt: run.startTime, error: run.error ?? null } : record.executed,
+    firstStartedAt: Math.min(record.firstStartedAt ?? run.startTime, run.startTime),
+    succeeded: ended && (record.succeeded === null || run.endTime! < record.succeeded.at) ? { runId: run.runId, at: run.endTime! } : record.succeeded,
+  };
+}
+
+/** Whether the schedule in force at a slot's time wanted it run. */
+export type SlotExpectation = "expected" | "paused";
+
+export interface SlotEntry {
+  scheduledFor: number;
+  state: SlotState;
+  /** The newest run that executed for the slot, or the record of its skip. */
+  runId: string | null;
+  status: RunStatus | null;
+  /** Why the slot was skipped, missed, or why its run failed. */
+  reason: string | null;
+  /** How long after the slot its first run started. */
+  startedLateByMs: number | null;
+  /** When a run of the slot had to have succeeded, if the pipeline has a deadline. */
+  deadlineAt: number | null;
+  /** Whether it did: null while the deadline has not passed, without a deadline, and for a paused slot. */
+  deadlineMet: boolean | null;
+}
+
+export interface FateContext {
+  now: number;
+  /** A due slot whose alarm is this late is missed; until then it is pending (being delivered). */
+  missedAfterMs: number;
+  deadlineMs: number | null;
+  expectation: SlotExpectation;
+}
+
+export function slotFate(slot: number, record: SlotRecord | null, context: FateContext): SlotEntry {
+  const deadlineAt = context.deadlineMs === null ? null : slot + context.deadlineMs;
+  const entry = { scheduledFor: slot, runId: null, status: null, reason: null, startedLateByMs: null, deadlineAt, deadlineMet: deadlineMetBy(slot, record, context) };
+  if (record?.executed) {
+    const { executed } = record;
+    const failed = executed.status === "failed" || executed.status === "cancelled";
+    return {
+      ...entry,
+      state: "ran",
+      runId: executed.runId,
+      status: executed.status,
+      reason: failed ? executed.error : null,
+      startedLateByMs: Math.max(0, record.firstStartedAt! - slot),
+    };
+  }
+  if (record?.skipped) return { ...entry, state: "skipped", runId: record.skipped.runId, status: "skipped", reason: record.skipped.reason };
+  if (context.expectation === "paused") return { ...entry, state: "skipped", reason: "the schedule was paused" };
+  if (context.now - slot <= context.missedAfterMs) return { ...entry, state: "pending" };
+  return { ...entry, state: "missed", reason: "no run was started for this slot" };
+}
+
+function deadlineMetBy(slot: number, record: SlotRecord | null, context: FateContext): boolean | null {
+  if (context.deadlineMs === null || context.expectation === "paused") return null;
+  const deadline = slot + context.deadlineMs;
+  if (record?.succeeded && record.succeeded.at <= deadline) return true;
+  return context.now > deadline ? false : null;
+}
+
+export const LATENESS_EVENTS = ["run_late", "slot_missed"] as const;
+export type LatenessEvent = (typeof LATENESS_EVENTS)[number];
+
+/**
+ * A slot whose deadline has passed, judged once: fine if a run succeeded by then; `run_late` if one ran
+ * (or is running, or failed) without succeeding in time; `slot_missed` if none executed at all. A slot
+ * the schedule did not want (paused) is not judged.
+ */
+export function judgeDeadline(slot: number, record: SlotRecord | null, deadlineMs: number, expectation: SlotExpectation): LatenessEvent | null {
+  if (expectation === "paused") return null;
+  if (record?.succeeded && record.succeeded.at <= slot + deadlineMs) return null;
+  return record?.executed ? "run_late" : "slot_missed";
+}
+
+export interface LedgerInput {
+  /** The slots the schedule expected in the range. */
+  expected: readonly { slot: number; expectation: SlotExpectation }[];
+  /** The coordinator's records of the range's slots (some may be of slots not expected: backfilled before the schedule existed). */
+  records: readonly SlotRecord[];
+  /** Scheduled slots waiting for a backfill's current run. */
+  queued: readonly number[];
+  now: number;
+  missedAfterMs: number;
+  /** The deadline (ms after the slot) in force at a slot's time, or null. */
+  deadlineMs(slot: number): number | null;
+}
+
+/** Every slot of the range with its fate, oldest first: the expected ones, and any other slot that ran. */
+export function ledgerEntries(input: LedgerInput): SlotEntry[] {
+  const records = new Map(input.records.map((record) => [record.slot, record]));
+  const expectations = new Map(input.expected.map((entry) => [entry.slot, entry.expectation]));
+  for (const record of input.records) if (!expectations.has(record.slot)) expectations.set(record.slot, "expected");
+  const queued = new Set(input.queued);
+  return [...expectations.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([slot, expectation]) => {
+      const entry = slotFate(slot, records.get(slot) ?? null, { now: input.now, missedAfterMs: input.missedAfterMs, deadlineMs: input.deadlineMs(slot), expectation });
+      if (queued.has(slot) && entry.state !== "ran") return { ...entry, state: "pending" as const, reason: "waiting for the backfill's current run to end" };
+      return entry;
+    });
+}
