@@ -147,6 +147,8 @@ export class PipelineScheduler extends Agent<Env> {
     const range = `[${new Date(request.from).toISOString()}, ${new Date(request.to).toISOString()})`;
     if (more) return { outcome: "invalid", reason: `${range} holds more than ${MAX_BACKFILL_SLOTS} slots of this pipeline's schedule; backfill at most ${MAX_BACKFILL_SLOTS} at a time` };
     if (slots.length === 0) return { outcome: "invalid", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
+    const future = slots.find((slot) => slot > Date.now());
+    if (future !== undefined) return { outcome: "invalid", reason: `${range} holds slots still to come (the first at ${new Date(future).toISOString()}); a backfill runs past slots, the schedule runs the rest` };
     return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), ...request, slots });
   }
 

@@ -63,7 +63,7 @@ export interface SlotEntry {
 
 export interface FateContext {
   now: number;
-  /** A due slot whose alarm is this late is missed; until then it is pending (being delivered). */
+  /** A due slot whose alarm is this late (or whose deadline passed) is missed; until then it is pending (being delivered). */
   missedAfterMs: number;
   deadlineMs: number | null;
   expectation: SlotExpectation;
@@ -86,7 +86,9 @@ export function slotFate(slot: number, record: SlotRecord | null, context: FateC
   }
   if (record?.skipped) return { ...entry, state: "skipped", runId: record.skipped.runId, status: "skipped", reason: record.skipped.reason };
   if (context.expectation === "paused") return { ...entry, state: "skipped", reason: "the schedule was paused" };
-  if (context.now - slot <= context.missedAfterMs) return { ...entry, state: "pending" };
+  // Due and not yet run: pending while its alarm may still deliver it, and no longer than its deadline.
+  const grace = context.deadlineMs === null ? context.missedAfterMs : Math.min(context.missedAfterMs, context.deadlineMs);
+  if (context.now - slot <= grace) return { ...entry, state: "pending" };
   return { ...entry, state: "missed", reason: "no run was started for this slot" };
 }
 

@@ -6,6 +6,8 @@ import { columnSettings, type ColumnSettings } from "./columns";
 import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type DuplicatePolicy, type Pipeline, type WatermarkFormat } from "./define-pipeline";
 import { checkSourceUrl, HttpOptionsSchema, SourceSchema, toSourceSettings, type SourceSettings } from "./source-config";
 import { mergeTuning, TuningShape } from "./tuning";
+import { paramNames } from "./params";
+import { placeholderNames, runValueProblem } from "../sources/placeholders";
 
 /**
  * A pipeline's definition and the Worker's variables, resolved into everything a run needs. Resolved once
@@ -112,6 +114,16 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
   const tuning = mergeTuning(pipeline.tuning, config);
   const sources = resolveSources(pipeline, env, config.sources, configName, tuning.timeouts.sourceMs);
   if (!sources.ok) return sources;
+  const unknownParams = sources.sources.flatMap((source, index) =>
+    source.kind !== "http"
+      ? []
+      : placeholderNames(source.url)
+          .filter((name) => name.startsWith("params."))
+          .map((name) => runValueProblem(name, paramNames(pipeline)))
+          .filter((problem): problem is string => problem !== null)
+          .map((problem) => `pipeline ${pipeline.name}: sources[${index}].url uses ${problem}`),
+  );
+  if (unknownParams.length > 0) return { ok: false, errors: unknownParams };
 
   const own = Object.fromEntries(Object.keys((pipeline.config as unknown as { shape?: object } | undefined)?.shape ?? {}).map((key) => [key, config[key]]));
   const declared = pipeline.destination.duplicates;

@@ -22,10 +22,11 @@ export const TriggerBody = z.strictObject({
 
 /**
  * A moment in time as the API takes it: an ISO 8601 time with its offset (`2026-11-01T00:00:00Z`,
- * `2026-11-01T03:00:00+01:00`), a date (`2026-11-01`, midnight UTC), or epoch milliseconds.
+ * `2026-11-01T03:00:00+01:00`), a date (`2026-11-01`, midnight UTC), or epoch milliseconds (a number,
+ * or digits in a query string).
  */
-export const instant = z.string().transform((text, ctx) => {
-  const value = text.trim();
+export const instant = z.union([z.number().int().min(0), z.string()]).transform((given, ctx) => {
+  const value = String(given).trim();
   let parsed = Number.NaN;
   if (/^\d{1,16}$/.test(value)) parsed = Number(value);
   else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) parsed = Date.parse(`${value}T00:00:00Z`);

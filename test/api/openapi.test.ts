@@ -12,12 +12,23 @@ import type { HistorySummary } from "../../src/domain/history";
 import type { RunView } from "../../src/domain/run-view";
 import type { PipelineStats } from "../../src/domain/stats";
 import { documentedOperations } from "../../src/routes/openapi";
-import type { HistorySummarySchema, RunSchema, ScheduleViewSchema, StatsResponse } from "../../src/routes/responses";
-import { api, apiJson, finished } from "../support/runtime";
+import type { ScheduleHealth } from "../../src/agents/pipeline-scheduler";
+import type { LedgerEntry } from "../../src/agents/scheduler/slot-watch";
+import type { Backfill } from "../../src/domain/backfill";
+import type { BackfillResponse, HistorySummarySchema, RunSchema, ScheduleHealthSchema, ScheduleViewSchema, SlotEntrySchema, StatsResponse } from "../../src/routes/responses";
+import { api, apiJson, eventually, finished } from "../support/runtime";
 
 // Compile-time: each response schema and the type the agents return are assignable both ways.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const agreements: [Same<z.infer<typeof RunSchema>, RunView>, Same<z.infer<typeof ScheduleViewSchema>, ScheduleView>, Same<z.infer<typeof StatsResponse>, PipelineStats>, Same<z.infer<typeof HistorySummarySchema>, HistorySummary>] = [true, true, true, true];
+const agreements: [
+  Same<z.infer<typeof RunSchema>, RunView>,
+  Same<z.infer<typeof ScheduleViewSchema>, ScheduleView>,
+  Same<z.infer<typeof StatsResponse>, PipelineStats>,
+  Same<z.infer<typeof HistorySummarySchema>, HistorySummary>,
+  Same<z.infer<typeof SlotEntrySchema>, LedgerEntry>,
+  Same<z.infer<typeof ScheduleHealthSchema>, ScheduleHealth>,
+  Same<Omit<z.infer<typeof BackfillResponse>, "counts" | "statusUrl" | "slots">, Omit<Backfill, "slots">>,
+] = [true, true, true, true, true, true, true];
 
 let document: any;
 async function openapi() {
@@ -44,7 +55,7 @@ async function conforms(path: string, template: string, init: RequestInit = {}) 
 
 describe("GET /api/openapi.json", () => {
   it("is OpenAPI 3.1 and documents every route the app serves", async () => {
-    expect(agreements).toEqual([true, true, true, true]);
+    expect(agreements.every(Boolean)).toBe(true);
     const doc = await openapi();
     expect(doc.openapi).toBe("3.1.0");
     const served = createApp()
@@ -88,6 +99,13 @@ describe("real responses validate against the document", () => {
     await conforms("/api/pipeline/schedule/pause", "/api/pipeline/schedule/pause", { method: "POST" });
     await conforms("/api/pipeline/schedule/resume", "/api/pipeline/schedule/resume", { method: "POST" });
     await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", { method: "DELETE" });
+    await conforms("/api/pipeline/slots", "/api/pipeline/slots");
+    const backfill = await conforms("/api/pipelines/test-events/backfill", "/api/pipelines/{name}/backfill", json("POST", { from: "2026-11-01", to: "2026-11-02", reprocess: "all" }));
+    expect(backfill.status).toBe(202);
+    await eventually(() => apiJson(backfill.body.statusUrl), (response) => response.body.status !== "running");
+    await conforms(backfill.body.statusUrl, "/api/pipelines/{name}/backfills/{id}");
+    await conforms("/api/pipelines/test-events/backfills", "/api/pipelines/{name}/backfills");
+    await conforms("/api/pipelines/test-events/slots?from=2026-11-01&to=2026-11-02", "/api/pipelines/{name}/slots");
   });
 
   it("errors", async () => {
@@ -98,5 +116,11 @@ describe("real responses validate against the document", () => {
     await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: "{", headers: { "content-type": "application/json" } });
     await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
     await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", { method: "PUT", body: '{"cron":"nope"}', headers: { "content-type": "application/json" } });
+    await conforms("/api/pipeline/runs/manual-1/retry", "/api/pipeline/runs/{id}/retry", { method: "POST" });
+    await conforms("/api/pipeline/backfill", "/api/pipeline/backfill", { method: "POST", body: '{"from":"2026-11-02","to":"2026-11-01"}', headers: { "content-type": "application/json" } });
+    await conforms("/api/pipeline/backfills/bf-1", "/api/pipeline/backfills/{id}");
+    await conforms("/api/pipeline/backfills/bf-1/cancel", "/api/pipeline/backfills/{id}/cancel", { method: "POST" });
+    await conforms("/api/pipeline/slots?from=yesterday", "/api/pipeline/slots");
+    await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: '{"params":{"x":1}}', headers: { "content-type": "application/json" } });
   });
 });

@@ -1,6 +1,6 @@
 /** Which runs warrant an alert, and what the message says. */
 import { describe, expect, it } from "vitest";
-import { alertFor, alertMessage } from "../../src/domain/alerts";
+import { alertFor, alertMessage, latenessMessage } from "../../src/domain/alerts";
 import { completeRun, stageFailed, stageStarted, startRun, cancelRun } from "../../src/domain/run";
 
 const fresh = startRun({ runId: "manual-1", pipeline: "default", trigger: "manual", scheduledFor: null, destination: "d1://db/metrics", now: 1_000 });
@@ -39,5 +39,27 @@ describe("alertMessage", () => {
     expect(alertMessage(ok, "run_recovered", "https://x.example/api/pipeline/runs/manual-1").text).toBe(
       ":large_green_circle: Pipeline *default*: run manual-1 succeeded again. extracted 0, loaded 0, rejected 0. <https://x.example/api/pipeline/runs/manual-1|details>",
     );
+  });
+});
+
+describe("latenessMessage", () => {
+  const slot = Date.parse("2026-11-28T03:00:00Z");
+  it("names the late slots and their runs, with a link to the ledger", () => {
+    const message = latenessMessage("orders", "run_late", [{ scheduledFor: slot, runId: "scheduled-1", status: "failed" }], "2h", "https://p.example/api/pipelines/orders/slots?from=2026-11-28T03:00:00.000Z");
+    expect(message).toEqual({
+      text: ":hourglass: Pipeline *orders*: slot had not succeeded 2h after the slot: 2026-11-28T03:00:00.000Z (run scheduled-1 failed). <https://p.example/api/pipelines/orders/slots?from=2026-11-28T03:00:00.000Z|ledger>",
+      event: "run_late",
+      pipeline: "orders",
+      deadline: "2h",
+      slots: [{ scheduledFor: "2026-11-28T03:00:00.000Z", runId: "scheduled-1", status: "failed" }],
+      ledgerUrl: "https://p.example/api/pipelines/orders/slots?from=2026-11-28T03:00:00.000Z",
+    });
+  });
+
+  it("counts what it does not list", () => {
+    const slots = Array.from({ length: 12 }, (_, index) => ({ scheduledFor: slot + index * 3_600_000, runId: null, status: null }));
+    const message = latenessMessage("orders", "slot_missed", slots, "1h", "/api/pipelines/orders/slots");
+    expect(message.text).toMatch(/^:warning: Pipeline \*orders\*: 12 slots passed without any run: 2026-11-28T03:00:00.000Z, .* and 2 more\. \(\/api\/pipelines\/orders\/slots\)$/);
+    expect(message.slots).toHaveLength(12);
   });
 });

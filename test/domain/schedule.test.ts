@@ -1,6 +1,7 @@
 /** Pins down slot maths (the next 03:00 UTC) and how the scheduler keeps exactly one future slot armed. */
 import { describe, expect, it } from "vitest";
-import { checkSchedule, DEFAULT_SCHEDULE, nextSlot, planArming, slotInterval, type ScheduleSpec } from "../../src/domain/schedule";
+import { applyScheduleChange } from "../../src/domain/schedule-change";
+import { checkSchedule, DEFAULT_SCHEDULE, nextSlot, parseDeadline, planArming, slotInterval, slotsInRange, type ScheduleSpec } from "../../src/domain/schedule";
 
 const at = (iso: string) => Date.parse(iso);
 const cron = (expression: string, timezone = "UTC"): ScheduleSpec => ({ ...DEFAULT_SCHEDULE, cron: expression, timezone });
@@ -76,5 +77,42 @@ describe("planArming keeps exactly one future slot armed", () => {
 
   it("disarms every future slot when there is no wanted slot", () => {
     expect(planArming([{ id: "a", slot: tomorrow }], null, now)).toEqual({ cancel: ["a"], arm: null });
+  });
+});
+
+describe("slotsInRange: a schedule's slots in [from, to)", () => {
+  const HOUR = 3_600_000;
+  const berlin: ScheduleSpec = { ...DEFAULT_SCHEDULE, cron: "0 3 * * *", timezone: "Europe/Berlin" };
+
+  it("includes from and excludes to, in the schedule's time zone, across a daylight-saving change", () => {
+    // Berlin leaves summer time on 2026-10-25: 03:00 local is 01:00 UTC before, 02:00 UTC after.
+    const { slots, more } = slotsInRange(berlin, Date.parse("2026-10-23T01:00:00Z"), Date.parse("2026-10-27T02:00:00Z"), 10);
+    expect(slots.map((slot) => new Date(slot).toISOString())).toEqual(["2026-10-23T01:00:00.000Z", "2026-10-24T01:00:00.000Z", "2026-10-25T02:00:00.000Z", "2026-10-26T02:00:00.000Z"]);
+    expect(more).toBe(false);
+  });
+
+  it("stops at max and says there is more, whatever the length of the range", () => {
+    const everyMinute: ScheduleSpec = { ...DEFAULT_SCHEDULE, cron: null, intervalMs: 60_000 };
+    const started = Date.now();
+    expect(slotsInRange(everyMinute, 0, 100 * 365 * 24 * HOUR, 3)).toEqual({ slots: [0, 60_000, 120_000], more: true });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(slotsInRange(everyMinute, 30_000, 120_000, 10)).toEqual({ slots: [60_000], more: false });
+  });
+});
+
+describe("deadlines", () => {
+  it("parse like intervals, between a minute and 30 days", () => {
+    expect(parseDeadline("2h")).toEqual({ ok: true, ms: 7_200_000 });
+    expect(parseDeadline("90s")).toEqual({ ok: true, ms: 90_000 });
+    expect(parseDeadline("31d")).toMatchObject({ ok: false });
+    expect(parseDeadline("2 hours")).toEqual({ ok: false, reason: 'deadline "2 hours" is not a duration like "30m", "2h" or "1d"' });
+  });
+
+  it("are set and cleared through a schedule change", () => {
+    const set = applyScheduleChange(DEFAULT_SCHEDULE, { deadline: "45m" });
+    expect(set.ok && set.spec.deadlineMs).toBe(45 * 60_000);
+    const cleared = set.ok ? applyScheduleChange(set.spec, { deadline: null }) : set;
+    expect(cleared.ok && cleared.spec.deadlineMs).toBeNull();
+    expect(applyScheduleChange(DEFAULT_SCHEDULE, { deadline: "0m" })).toEqual({ ok: false, reason: 'deadline must be between 1 minute and 30 days after the slot, got "0m"' });
   });
 });

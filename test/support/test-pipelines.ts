@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { z } from "zod";
-import { definePipeline } from "../../src/engine/define-pipeline";
+import { definePipeline, type Pipeline } from "../../src/engine/define-pipeline";
 import { reject, skip } from "../../src/engine/outcomes";
 import { findPipeline, registerPipelines } from "../../src/engine/registry";
 
@@ -43,3 +43,39 @@ if (!findPipeline(events.name)) registerPipelines(events);
 await env.DB.exec(
   "CREATE TABLE IF NOT EXISTS test_events (event_id TEXT PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL, weight REAL NOT NULL, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)",
 );
+
+/** Where the daily test pipeline reads: one file per day, answered by MSW in the http-source tests. */
+export const DAILY_SOURCE = "https://source.example.test/daily";
+
+/**
+ * A pipeline that exists only in the tests, reading one file per day: `{{slot.date}}` (the slot's day in
+ * Berlin) and `{{params.region}}` in its URL, a params schema with defaults, a transform that uses both.
+ */
+export const daily = definePipeline({
+  name: "test-daily",
+  description: "Test-only: one file of readings per day, by region",
+  schedule: { cron: "0 3 * * *", timezone: "Europe/Berlin" },
+  sources: [{ type: "http", url: `${DAILY_SOURCE}/{{slot.date}}.json?region={{params.region}}` }],
+  params: z.object({ region: z.enum(["eu", "us"]).default("eu"), factor: z.number().positive().default(1) }),
+  record: z.object({ id: z.string(), day: z.string(), value: z.number() }),
+  transform: (reading, context) => ({ reading_id: reading.id, day: reading.day, region: context.params.region, value: reading.value * context.params.factor, slot: context.scheduledFor }),
+  destination: { table: "test_daily", key: ["reading_id", "day"], columns: { reading_id: "text", day: "text", region: "text", value: "real", slot: { type: "integer", nullable: true } } },
+  tuning: { retries: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } },
+});
+
+if (!findPipeline(daily.name)) registerPipelines(daily);
+
+/** A copy of the daily pipeline for one test, with changes (another table, a deadline, tuning). */
+export function dailyPipeline(name: string, changes: Partial<Pipeline> = {}): string {
+  if (!findPipeline(name)) registerPipelines({ ...daily, ...changes, name });
+  return name;
+}
+
+/** The daily pipeline's table, or one like it under another name. */
+export async function createDailyTable(table = "test_daily"): Promise<void> {
+  await env.DB.exec(
+    `CREATE TABLE IF NOT EXISTS ${table} (reading_id TEXT NOT NULL, day TEXT NOT NULL, region TEXT NOT NULL, value REAL NOT NULL, slot INTEGER, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER, PRIMARY KEY (reading_id, day))`,
+  );
+}
+
+await createDailyTable();

@@ -26,9 +26,9 @@ export class StagingRetention {
 
   async runEnded(run: Run, settings: PipelineSettings): Promise<void> {
     const keepMs = settings.keepFailedStagingMs ?? DEFAULT_TUNING.history.keepFailedStagingMs;
-    if ((run.status === "failed" || run.status === "cancelled") && keepMs > 0) {
+    if (run.status === "failed" || run.status === "cancelled") {
       this.host.store.keepStaging(run.runId, (run.endTime ?? Date.now()) + keepMs);
-      return;
+      if (keepMs > 0) return;
     }
     await this.remove(run.runId);
   }
