@@ -1,0 +1,164 @@
+/**
+ * npm run test:cli: the CLI end to end against a real `wrangler dev` (local D1, R2, Durable Objects),
+ * closed with an API token as a deployment is, reading the default pipeline from a local HTTP source.
+ * Every command is run as a user would (`node src/cli/main.ts …`, and the bundled bin once), and its
+ * output and exit code are checked: 0 succeeded, 1 failed or cancelled, 2 usage, 3 unreachable or refused.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
+import { freePort, migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const TOKEN = "cli-test-token";
+const failures: string[] = [];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command and collects what it printed. Asynchronously: the local source server lives in this
+ * process, and a blocking spawn would keep it from answering the Worker.
+ */
+function run(command: string, args: string[], env: Record<string, string>): Promise<Result> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+function cli(server: DevServer, args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return run(process.execPath, [join(ROOT, "src/cli/main.ts"), ...args], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN, ...env });
+}
+
+/** The same command in a terminal (a pty of 40 × 120 from util-linux's `script`), as a person sees it. */
+async function inTerminal(server: DevServer, args: string[]): Promise<Result> {
+  const command = `stty rows 40 cols 120; ${process.execPath} ${join(ROOT, "src/cli/main.ts")} ${args.join(" ")}`;
+  const result = await run("script", ["-qec", command, "/dev/null"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN });
+  return { ...result, stdout: result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") };
+}
+
+function check(name: string, result: Result, code: number, expectations: (RegExp | string)[] = [], where: "stdout" | "stderr" = "stdout"): void {
+  const text = result[where];
+  const missing = expectations.filter((expected) => (typeof expected === "string" ? !text.includes(expected) : !expected.test(text)));
+  if (result.code === code && missing.length === 0) {
+    console.log(`  ok  ${name}`);
+    return;
+  }
+  failures.push(name);
+  console.log(`  FAIL ${name}: exit ${result.code} (wanted ${code}); missing ${missing.map(String).join(", ") || "nothing"}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
+}
+
+/** Waits until the source has started answering its `target`-th request. */
+async function waitForRequest(server: SourceServer, target: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (server.started < target) {
+    if (Date.now() > deadline) throw new Error("the source was never asked");
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  }
+}
+
+const persistTo = mkdtempSync(join(tmpdir(), "cli-test-"));
+const source = await startSourceServer();
+const records = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `r${index}`, value: index % 97, timestamp: 1_700_000_000_000 + index * 1_000, type: "sensor" }));
+source.serve(records(4));
+migrateLocal(persistTo);
+const server = await startDev({
+  persistTo,
+  vars: {
+    API_TOKEN: TOKEN,
+    PIPELINE_SOURCE_URL: source.url,
+    PIPELINE_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }),
+  },
+});
+console.log(`CLI against ${server.url} (token required), source ${source.url}`);
+const closedPort = await freePort();
+
+try {
+  check("list shows every pipeline", await cli(server, ["list"]), 0, [/PIPELINE\s+SCHEDULE\s+NEXT RUN/, /^default\s+0 3 \* \* \* UTC/m, /^orders\s+15 \* \* \* \* Europe\/Berlin/m, "d1://scheduled-pipeline/orders"]);
+
+  const waited = await cli(server, ["trigger", "--wait", "--note", "from the CLI test"]);
+  check("trigger --wait follows the run to its end (exit 0)", waited, 0, [/^manual-\d+ · default · manual$/m, /extract\s+succeeded\s+4 read/, /load\s+succeeded\s+4 loaded/, "extracted 4 = loaded 4 + rejected 0 + skipped 0"]);
+  const runId = /^(manual-\d+)/m.exec(waited.stdout)?.[1] ?? "missing";
+
+  const json = await cli(server, ["--json", "status", runId]);
+  check("--json prints the API's JSON", json, 0, [`"pipelineId": "${runId}"`, '"note": "from the CLI test"']);
+  check("status shows the run", await cli(server, ["status", runId]), 0, [`${runId} · default · manual · succeeded`, "source primary http://127.0.0.1"]);
+  check("history lists the runs", await cli(server, ["history", "-n", "5"]), 0, [/default: 1 runs, 100% succeeded/, /RUN\s+TRIGGER\s+STATUS/, runId]);
+
+  check("orders runs on its built-in sample, with params refused as it takes none (exit 2)", await cli(server, ["trigger", "orders", "--param", "region=eu"]), 2, ["params.region: is not a param: pipeline orders takes no params (invalid_params)"], "stderr");
+  check("a bad --param is a usage error (exit 2)", await cli(server, ["trigger", "--param", "novalue"]), 2, ['--param takes name=value, got "novalue"'], "stderr");
+  check("an unknown command is a usage error (exit 2)", await cli(server, ["frobnicate"]), 2, ["unknown command 'frobnicate'"], "stderr");
+  check("an unknown run is a usage error (exit 2)", await cli(server, ["status", "manual-1"]), 2, ['no run with id "manual-1" (run_not_found)'], "stderr");
+  check("an unknown pipeline is a usage error (exit 2)", await cli(server, ["history", "nope"]), 2, ['no pipeline named "nope"'], "stderr");
+
+  source.serve([], { status: 503 });
+  const failed = await cli(server, ["trigger", "--wait"]);
+  check("a failed run exits 1 and says why", failed, 1, [/extract\s+failed/, "error: extract stage failed: the source"]);
+  const failedId = /^(manual-\d+)/m.exec(failed.stdout)?.[1] ?? "missing";
+  check("status of a failed run exits 1", await cli(server, ["status", failedId]), 1, [`${failedId} · default · manual · failed`]);
+
+  source.serve(records(4));
+  const retried = await cli(server, ["retry", failedId, "--wait"]);
+  check("retry --wait reruns the failed run and exits 0", retried, 0, [/^retry-\d+ · default · retry$/m, `retry of ${failedId} from extract`, "extracted 4 = loaded 4"]);
+  check("a succeeded run cannot be retried (exit 1)", await cli(server, ["retry", runId]), 1, [`run ${runId} succeeded; there is nothing to retry`], "stderr");
+  check("a finished run cannot be cancelled (exit 1)", await cli(server, ["cancel", runId]), 1, [`run ${runId} is not running (status succeeded) (run_not_active)`], "stderr");
+
+  // Live progress in a terminal: a slow source, so the run is seen at work, then its end.
+  source.serve(records(30_000), { slowMs: 3_000 });
+  const live = await inTerminal(server, ["trigger", "--wait"]);
+  check("trigger --wait in a terminal shows live progress per stage", live, 0, [/extract\s+running\s+[\d,]+ read\s+[\d,]+\/s/, /load\s+succeeded\s+30,000 loaded/, "extracted 30,000 = loaded 30,000"]);
+  // A run caught at work, cancelled.
+  const asked = source.started;
+  const slow = await cli(server, ["--json", "trigger"]);
+  const slowId = (JSON.parse(slow.stdout) as { pipelineId: string }).pipelineId;
+  await waitForRequest(source, asked + 1);
+  check("cancel stops a running run (exit 0)", await cli(server, ["cancel", slowId]), 0, [`cancelled ${slowId} in extract`]);
+  check("status of the cancelled run exits 1", await cli(server, ["status", slowId]), 1, [`${slowId} · default · manual · cancelled`]);
+  source.serve(records(4));
+
+  const backfill = await cli(server, ["backfill", "default", "--from", "2026-11-01", "--to", "2026-11-04", "--wait"]);
+  check("backfill --wait runs each slot and lists them (exit 0)", backfill, 0, [/backfill bf-\d+ succeeded: 3\/3 slots done \(3 succeeded, 0 failed\)/, /2026-11-01 03:00:00Z\s+succeeded\s+backfill-/, /2026-11-03 03:00:00Z\s+succeeded/]);
+  check("backfill again runs nothing", await cli(server, ["backfill", "default", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/backfill bf-\d+: 3 slots, 0 to run, 3 skipped/]);
+  check("backfill of a reversed range is a usage error (exit 2)", await cli(server, ["backfill", "default", "--from", "2026-11-04", "--to", "2026-11-01"]), 2, ["from must be before to"], "stderr");
+  check("slots shows the ledger", await cli(server, ["slots", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/default: 3 ran/, /2026-11-02 03:00:00Z\s+ran\s+backfill-\d+-bf-\d+\s+succeeded/]);
+
+  check("schedule shows the schedule", await cli(server, ["schedule", "orders"]), 0, [/schedule\s+15 \* \* \* \*/, /timezone\s+Europe\/Berlin/, /deadline\s+none/]);
+  check("pause pauses it", await cli(server, ["pause", "orders"]), 0, [/enabled\s+no \(paused\)/]);
+  check("list shows it paused", await cli(server, ["list"]), 0, [/^orders\s+.*\(paused\)\s+paused/m]);
+  check("resume resumes it", await cli(server, ["resume", "orders"]), 0, [/enabled\s+yes/]);
+
+  check("without the token: refused, exit 3, saying so", await cli(server, ["list"], { PIPELINE_API_TOKEN: "" }), 3, ["not authorised by the API", "set PIPELINE_API_TOKEN"], "stderr");
+  check("a wrong token: exit 3", await cli(server, ["list"], { PIPELINE_API_TOKEN: "wrong" }), 3, ["the token in PIPELINE_API_TOKEN was refused"], "stderr");
+  check("nothing listening: exit 3, saying so", await cli(server, ["list"], { PIPELINE_API_URL: `http://127.0.0.1:${closedPort}` }), 3, [`cannot reach the API at http://127.0.0.1:${closedPort}: connection refused`], "stderr");
+  check("help exits 0", await cli(server, ["--help"]), 0, ["Usage: pipeline", "backfill", "slots"]);
+
+  // The package's bin: the same CLI, bundled (npm run build:cli, run by prepare on install).
+  const bin = join(ROOT, "dist/cli/pipeline.mjs");
+  if (!existsSync(bin)) spawnSync("npm", ["run", "build:cli"], { cwd: ROOT, stdio: "inherit" });
+  check("the bundled bin works the same", await run(process.execPath, [bin, "list"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN }), 0, [/^default\s+/m]);
+} finally {
+  await stopDev(server);
+  await source.close();
+  rmSync(persistTo, { recursive: true, force: true });
+}
+
+if (failures.length > 0) {
+  console.log(`CLI test failed: ${failures.length} check(s): ${failures.join("; ")}`);
+  process.exit(1);
+}
+console.log("CLI test passed");

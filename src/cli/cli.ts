@@ -1,0 +1,349 @@
+/**
+ * `npm run pipeline -- <command>`: the HTTP API from a terminal. Human tables by default, the API's JSON
+ * with --json; `trigger --wait` (and retry, backfill) follow the run live. Exit codes in exit-codes.ts.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { createLogUpdate } from "log-update";
+import type { ScheduleView } from "../agents/pipeline-scheduler.ts";
+import type { RunView } from "../domain/run-view.ts";
+import { ApiClient } from "./api-client.ts";
+import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
+import { count, duration, relative, table, time } from "./format.ts";
+import { parseParams } from "./params.ts";
+import { canRedraw, LiveProgress, outcomeLines, runLines } from "./progress.ts";
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** How often a followed run is read again (ms). */
+  pollMs?: number;
+}
+
+const DEFAULT_URL = "http://localhost:8787";
+const DEFAULT_PIPELINE = "default";
+
+interface Context {
+  api: ApiClient;
+  io: CliIo;
+  json: boolean;
+  exit: ExitCode;
+}
+
+/** Runs one command line; resolves with the exit code (never exits the process itself). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const context: Context = { api: new ApiClient({ baseUrl: io.env.PIPELINE_API_URL || DEFAULT_URL, token: io.env.PIPELINE_API_TOKEN || null }), io, json: false, exit: EXIT.ok };
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return context.exit;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are not errors; anything else commander refuses is a usage error.
+      return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      if (context.json && error.body !== null) context.io.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
+      context.io.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    context.io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+function buildProgram(context: Context): Command {
+  const { io } = context;
+  const program = new Command("pipeline")
+    .description("Operate scheduled-pipeline through its HTTP API (PIPELINE_API_URL, PIPELINE_API_TOKEN).")
+    .option("--json", "print the API's JSON instead of tables")
+    .option("--url <url>", `the API (default: PIPELINE_API_URL or ${DEFAULT_URL})`)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError("(run with --help for usage)")
+    .hook("preAction", (command) => {
+      const options = command.opts<{ json?: boolean; url?: string }>();
+      context.json = options.json ?? false;
+      if (options.url) context.api = new ApiClient({ baseUrl: options.url, token: io.env.PIPELINE_API_TOKEN || null });
+    });
+
+  const pipelineOption = () => new Option("-p, --pipeline <name>", "the pipeline the run belongs to").default(DEFAULT_PIPELINE);
+  const paramOption = () => new Option("--param <name=value>", "a run parameter (repeat for more; JSON values like 2.5 or true are typed)").argParser(collect).default([]);
+
+  program
+    .command("list")
+    .description("every pipeline: schedule, next run, last run, destination")
+    .action(() => list(context));
+  program
+    .command("trigger")
+    .description("start a run now")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .option("-w, --wait", "follow the run until it ends (live progress in a terminal)")
+    .addOption(paramOption())
+    .option("--note <text>", "a note kept on the run")
+    .action((pipeline: string, options: { wait?: boolean; param: string[]; note?: string }) => trigger(context, pipeline, options));
+  program
+    .command("status")
+    .description("one run: stages, counts, errors")
+    .argument("<runId>", "the run")
+    .addOption(pipelineOption())
+    .action((runId: string, options: { pipeline: string }) => status(context, options.pipeline, runId));
+  program
+    .command("history")
+    .description("the newest runs of a pipeline")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .option("-n, --limit <n>", "how many runs (1-100)", "20")
+    .action((pipeline: string, options: { limit: string }) => history(context, pipeline, options.limit));
+  program
+    .command("backfill")
+    .description("run the pipeline's slots in [from, to), one at a time, oldest first")
+    .argument("<pipeline>", "the pipeline")
+    .requiredOption("--from <time>", "start, included: 2026-11-01, 2026-11-01T00:00:00Z or epoch ms")
+    .requiredOption("--to <time>", "end, excluded")
+    .addOption(new Option("--reprocess <policy>", "which slots run again").choices(["none", "failed", "all"]).default("none"))
+    .addOption(paramOption())
+    .option("-w, --wait", "follow the backfill until it ends")
+    .action((pipeline: string, options: { from: string; to: string; reprocess: string; param: string[]; wait?: boolean }) => backfill(context, pipeline, options));
+  program
+    .command("retry")
+    .description("rerun a failed or cancelled run from the stage that failed")
+    .argument("<runId>", "the failed or cancelled run")
+    .addOption(pipelineOption())
+    .option("-w, --wait", "follow the retry until it ends")
+    .action((runId: string, options: { pipeline: string; wait?: boolean }) => retry(context, options.pipeline, runId, options.wait ?? false));
+  program
+    .command("cancel")
+    .description("stop a running run between chunks or stages")
+    .argument("<runId>", "the run")
+    .addOption(pipelineOption())
+    .action((runId: string, options: { pipeline: string }) => cancel(context, options.pipeline, runId));
+  program
+    .command("schedule")
+    .description("a pipeline's schedule")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .action((pipeline: string) => schedule(context, pipeline, "GET", "/schedule"));
+  program
+    .command("pause")
+    .description("pause a pipeline's schedule")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .action((pipeline: string) => schedule(context, pipeline, "POST", "/schedule/pause"));
+  program
+    .command("resume")
+    .description("resume a pipeline's schedule")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .action((pipeline: string) => schedule(context, pipeline, "POST", "/schedule/resume"));
+  program
+    .command("slots")
+    .description("the slot ledger: every expected slot of a range and its fate")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .option("--from <time>", "start, included (default: 7 days ago)")
+    .option("--to <time>", "end, excluded (default: just after the next slot)")
+    .action((pipeline: string, options: { from?: string; to?: string }) => slots(context, pipeline, options));
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const base = (pipeline: string) => `/api/pipelines/${encodeURIComponent(pipeline)}`;
+const runUrl = (pipeline: string, runId: string) => `${base(pipeline)}/runs/${encodeURIComponent(runId)}`;
+
+function print(context: Context, text: string): void {
+  context.io.stdout.write(`${text}\n`);
+}
+
+function printJson(context: Context, value: unknown): void {
+  print(context, JSON.stringify(value, null, 2));
+}
+
+/** A run that failed or was cancelled makes the command exit 1. */
+function exitFor(run: { status: string }): ExitCode {
+  return run.status === "failed" || run.status === "cancelled" ? EXIT.failed : EXIT.ok;
+}
+
+async function list(context: Context): Promise<void> {
+  const { body } = await context.api.get<{ pipelines: { name: string; schedule: { cron: string | null; every: string | null; timezone: string; enabled: boolean; nextExecuteAt: number | null }; destination: string; lastRun: { pipelineId: string; status: string; endTime: number | null } | null }[] }>("/api/pipelines");
+  if (context.json) return printJson(context, body);
+  const now = Date.now();
+  print(
+    context,
+    table(
+      ["PIPELINE", "SCHEDULE", "NEXT RUN", "LAST RUN", "DESTINATION"],
+      body.pipelines.map((pipeline) => [
+        pipeline.name,
+        `${pipeline.schedule.cron ?? `every ${pipeline.schedule.every}`} ${pipeline.schedule.timezone}${pipeline.schedule.enabled ? "" : " (paused)"}`,
+        pipeline.schedule.enabled ? relative(pipeline.schedule.nextExecuteAt, now) : "paused",
+        pipeline.lastRun ? `${pipeline.lastRun.status} ${relative(pipeline.lastRun.endTime, now)}` : "never",
+        pipeline.destination,
+      ]),
+    ),
+  );
+}
+
+async function trigger(context: Context, pipeline: string, options: { wait?: boolean; param: string[]; note?: string }): Promise<void> {
+  const params = parseParams(options.param);
+  const body = { ...(params ? { params } : {}), ...(options.note ? { note: options.note } : {}) };
+  const { body: started } = await context.api.post<{ pipelineId: string; statusUrl: string }>(`${base(pipeline)}/trigger`, body);
+  if (!options.wait) {
+    if (context.json) return printJson(context, started);
+    print(context, `started ${started.pipelineId}\nfollow: npm run pipeline -- status ${started.pipelineId} --pipeline ${pipeline}   (${context.api.baseUrl}${started.statusUrl})`);
+    return;
+  }
+  await follow(context, pipeline, started.pipelineId);
+}
+
+/** Reads the run until it ends, showing its progress; the command's exit code is the run's. */
+async function follow(context: Context, pipeline: string, runId: string): Promise<void> {
+  const progress = context.json ? null : new LiveProgress(context.io.stdout);
+  for (;;) {
+    const { body: run } = await context.api.get<RunView>(runUrl(pipeline, runId));
+    if (run.status !== "running") {
+      if (progress) progress.done(run);
+      else printJson(context, run);
+      context.exit = exitFor(run);
+      return;
+    }
+    progress?.show(run);
+    await sleep(context.io.pollMs ?? 500);
+  }
+}
+
+async function status(context: Context, pipeline: string, runId: string): Promise<void> {
+  const { body: run } = await context.api.get<RunView>(runUrl(pipeline, runId));
+  context.exit = exitFor(run);
+  if (context.json) return printJson(context, run);
+  const lines = [...runLines(run, Date.now())];
+  if (run.scheduledFor !== null) lines.push(`slot ${time(run.scheduledFor)}`);
+  if (Object.keys(run.params).length > 0) lines.push(`params ${JSON.stringify(run.params)}`);
+  if (run.source) lines.push(`source ${run.source.name}${run.source.url ? ` ${run.source.url}` : ""}${run.source.served ? "" : " (not served)"}`);
+  if (run.status !== "running") lines.push(...outcomeLines(run));
+  if (run.retriedBy.length > 0) lines.push(`retried by ${run.retriedBy.join(", ")}`);
+  for (const rejected of run.rejected.slice(0, 5)) lines.push(`rejected ${rejected.id ?? "(no id)"} in ${rejected.stage}: ${rejected.reason}`);
+  if (run.rejectedCount > 5) lines.push(`… ${count(run.rejectedCount - 5)} more rejected: ${context.api.baseUrl}${runUrl(pipeline, runId)}/rejected`);
+  print(context, lines.join("\n"));
+}
+
+async function history(context: Context, pipeline: string, limit: string): Promise<void> {
+  const { body } = await context.api.get<{ summary: { totalRuns: number; successRate: number | null }; runs: RunView[] }>(`${base(pipeline)}/history?limit=${encodeURIComponent(limit)}`);
+  if (context.json) return printJson(context, body);
+  const rate = body.summary.successRate === null ? "-" : `${Math.round(body.summary.successRate * 100)}%`;
+  print(context, `${pipeline}: ${count(body.summary.totalRuns)} runs, ${rate} succeeded`);
+  print(
+    context,
+    table(
+      ["RUN", "TRIGGER", "STATUS", "SLOT", "STARTED", "DURATION", "LOADED", "REJECTED"],
+      body.runs.map((run) => [run.pipelineId, run.trigger, run.status, time(run.scheduledFor), time(run.startTime), duration(run.totalDuration), count(run.accounting.loaded), count(run.rejectedCount)]),
+    ),
+  );
+}
+
+interface BackfillView {
+  backfillId: string;
+  status: string;
+  counts: Record<string, number>;
+  slots: { scheduledFor: number; status: string; runId: string | null; reason: string | null }[];
+  statusUrl: string;
+}
+
+async function backfill(context: Context, pipeline: string, options: { from: string; to: string; reprocess: string; param: string[]; wait?: boolean }): Promise<void> {
+  const params = parseParams(options.param);
+  const request = { from: timeArgument(options.from), to: timeArgument(options.to), reprocess: options.reprocess, ...(params ? { params } : {}) };
+  const { body: started } = await context.api.post<{ backfillId: string; slots: number[]; toRun: number; skipped: number; statusUrl: string }>(`${base(pipeline)}/backfill`, request);
+  if (!options.wait) {
+    if (context.json) return printJson(context, started);
+    print(context, `backfill ${started.backfillId}: ${count(started.slots.length)} slots, ${count(started.toRun)} to run, ${count(started.skipped)} skipped\nfollow: ${context.api.baseUrl}${started.statusUrl}`);
+    return;
+  }
+  const redraw = !context.json && canRedraw(context.io.stdout) ? createLogUpdate(context.io.stdout) : null;
+  let last = "";
+  for (;;) {
+    const { body: view } = await context.api.get<BackfillView>(started.statusUrl);
+    const done = view.status !== "running" && !view.slots.some((slot) => slot.status === "running");
+    const line = backfillLine(view);
+    if (redraw) redraw(line);
+    else if (!context.json && line !== last) print(context, line);
+    last = line;
+    if (done) {
+      redraw?.done();
+      if (context.json) printJson(context, view);
+      else print(context, table(["SLOT", "STATUS", "RUN", "REASON"], view.slots.map((slot) => [time(slot.scheduledFor), slot.status, slot.runId, slot.reason])));
+      context.exit = view.status === "succeeded" ? EXIT.ok : EXIT.failed;
+      return;
+    }
+    await sleep(context.io.pollMs ?? 500);
+  }
+}
+
+function backfillLine(view: BackfillView): string {
+  const { counts } = view;
+  const total = view.slots.length - (counts.skipped ?? 0);
+  const finished = (counts.succeeded ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0);
+  const running = view.slots.find((slot) => slot.status === "running");
+  return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded ?? 0} succeeded, ${counts.failed ?? 0} failed)${running ? `, running ${time(running.scheduledFor)}` : ""}`;
+}
+
+async function retry(context: Context, pipeline: string, runId: string, wait: boolean): Promise<void> {
+  const { body } = await context.api.post<{ pipelineId: string; statusUrl: string; retry: NonNullable<RunView["retry"]> }>(`${runUrl(pipeline, runId)}/retry`);
+  if (!wait) {
+    if (context.json) return printJson(context, body);
+    const reused = body.retry.reused.length > 0 ? `, reusing ${body.retry.reused.join(" and ")}` : "";
+    print(context, `started ${body.pipelineId}: retry of ${runId} from ${body.retry.fromStage}${reused}${body.retry.note ? ` (${body.retry.note})` : ""}`);
+    return;
+  }
+  await follow(context, pipeline, body.pipelineId);
+}
+
+async function cancel(context: Context, pipeline: string, runId: string): Promise<void> {
+  const { body } = await context.api.post<{ run: RunView }>(`${runUrl(pipeline, runId)}/cancel`);
+  if (context.json) return printJson(context, body);
+  const stage = body.run.stages.find((candidate) => candidate.status === "cancelled")?.name;
+  print(context, `cancelled ${runId}${stage ? ` in ${stage}` : ""}`);
+}
+
+async function schedule(context: Context, pipeline: string, method: "GET" | "POST", path: string): Promise<void> {
+  const { body } = await context.api.request<ScheduleView[]>(method, `${base(pipeline)}${path}`);
+  if (context.json) return printJson(context, body);
+  const [view] = body;
+  if (!view) return;
+  const rows: [string, string][] = [
+    ["schedule", view.cron ?? `every ${view.every}`],
+    ["timezone", view.timezone],
+    ["enabled", view.enabled ? "yes" : "no (paused)"],
+    ["next run", view.nextExecuteAt === null ? "-" : `${time(view.nextExecuteAt)} (${relative(view.nextExecuteAt, Date.now())})`],
+    ["missed runs", `${view.missedRuns} (at most ${view.maxCatchUp})`],
+    ["deadline", view.deadline ?? "none"],
+    ["source", view.source === "api" ? "set through the API" : "the pipeline's definition"],
+    ["executions", `${count(view.executionCount)}, last ${time(view.lastExecutedAt)}`],
+  ];
+  if (view.error) rows.push(["error", view.error]);
+  print(context, table(["", ""], rows).split("\n").slice(1).join("\n"));
+}
+
+async function slots(context: Context, pipeline: string, options: { from?: string; to?: string }): Promise<void> {
+  const query = new URLSearchParams();
+  if (options.from) query.set("from", String(timeArgument(options.from)));
+  if (options.to) query.set("to", String(timeArgument(options.to)));
+  const { body } = await context.api.get<{ slots: { scheduledFor: number; state: string; runId: string | null; status: string | null; reason: string | null; startedLateByMs: number | null; deadlineMet: boolean | null }[] }>(
+    `${base(pipeline)}/slots${query.size > 0 ? `?${query}` : ""}`,
+  );
+  if (context.json) return printJson(context, body);
+  const states = body.slots.reduce<Record<string, number>>((counts, slot) => ({ ...counts, [slot.state]: (counts[slot.state] ?? 0) + 1 }), {});
+  print(context, `${pipeline}: ${Object.entries(states).map(([state, n]) => `${n} ${state}`).join(", ") || "no slots in the range"}`);
+  print(
+    context,
+    table(
+      ["SLOT", "STATE", "RUN", "STATUS", "STARTED LATE BY", "DEADLINE", "REASON"],
+      body.slots.map((slot) => [time(slot.scheduledFor), slot.state, slot.runId, slot.status, duration(slot.startedLateByMs), slot.deadlineMet === null ? "-" : slot.deadlineMet ? "met" : "missed", slot.reason]),
+    ),
+  );
+}
+
+/** Epoch ms stay numbers; anything else goes to the API as written (it names what is wrong). */
+function timeArgument(value: string): string | number {
+  return /^\d{1,16}$/.test(value) ? Number(value) : value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
