@@ -10,10 +10,16 @@ let pipelines = [];
 let selected = null;
 let openRun = null;
 let nextRejected = null;
+/** Renders of the open run can overlap (a refresh, a click): only the newest one may fill in the rejected records. */
+let runRender = 0;
 let schedule = null;
 let activeRunId = null;
 let refreshTimer = null;
 const charts = {};
+/** The last 30 days of each pipeline's slot ledger, fetched at most once a minute: { at, slots }. */
+const ledgers = {};
+const DAY = 86_400_000;
+const LEDGER_DAYS = 30;
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -110,6 +116,8 @@ function follow() {
   openRun = where.run;
   if (changed) {
     activeRunId = null;
+    // Nothing of the previous pipeline stays on screen while the new one loads.
+    $("run-card").hidden = true;
     say("");
   }
   renderPipelines();
@@ -128,6 +136,7 @@ function renderPipelines() {
           `${pipeline.schedule.enabled ? "" : "paused · "}${cadence(pipeline.schedule)} (${pipeline.schedule.timezone})`,
           when(pipeline.schedule.nextExecuteAt),
           last ? `${last.status} · ${when(last.endTime)}` : "never",
+          strip(ledgers[pipeline.name]?.slots ?? [], false),
           pipeline.destination,
         ],
         pipeline.name === selected ? "selected" : "",
@@ -140,6 +149,112 @@ function renderPipelines() {
   const current = pipelines.find((pipeline) => pipeline.name === selected);
   $("pipeline-name").textContent = selected ?? "";
   $("pipeline-description").textContent = current?.description ?? "";
+  const params = current?.params?.properties ?? null;
+  $("params-row").hidden = !params;
+  $("params-hint").textContent = params ? `JSON, e.g. ${JSON.stringify(Object.fromEntries(Object.entries(params).map(([name, schema]) => [name, schema.default ?? schema.enum?.[0] ?? ""])))}` : "";
+}
+
+// The slot ledger as a strip of days: each day takes the colour of its worst slot.
+const WORST_FIRST = ["failed", "missed", "late", "running", "skipped", "ok", "pending"];
+
+function slotClass(slot) {
+  if (slot.state === "missed") return "missed";
+  if (slot.state === "skipped") return "skipped";
+  if (slot.state === "pending") return "pending";
+  if (slot.status === "running") return "running";
+  if (slot.status !== "succeeded") return "failed";
+  return slot.deadlineMet === false ? "late" : "ok";
+}
+
+function dayStart(ms) {
+  const date = new Date(ms);
+  date.setHours(0, 0, 0, 0);
+  return date.getTime();
+}
+
+function strip(slots, big) {
+  const container = text(big ? "div" : "td", "", big ? "" : "strip-cell");
+  const cells = text("div", "", `strip${big ? " big" : ""}`);
+  const today = dayStart(Date.now());
+  for (let day = LEDGER_DAYS - 1; day >= 0; day -= 1) {
+    const from = today - day * DAY;
+    const inDay = slots.filter((slot) => slot.scheduledFor >= from && slot.scheduledFor < from + DAY);
+    const classes = inDay.map(slotClass);
+    const worst = WORST_FIRST.find((name) => classes.includes(name)) ?? "none";
+    const cell = text("span", "", `cell ${worst}`);
+    cell.dataset.day = new Date(from).toISOString().slice(0, 10);
+    cell.title = `${new Date(from).toLocaleDateString()}: ${inDay.length === 0 ? "no slot" : WORST_FIRST.filter((name) => classes.includes(name)).map((name) => `${classes.filter((entry) => entry === name).length} ${name}`).join(", ")}`;
+    cells.append(cell);
+  }
+  container.append(cells);
+  return big ? cells : container;
+}
+
+/** A pipeline's slots of the last 30 days (fewer days when its schedule has more than 1,000 slots in them). */
+async function ledgerOf(name, force = false) {
+  const cached = ledgers[name];
+  if (cached && !force && Date.now() - cached.at < 60_000) return cached.slots;
+  const path = `/api/pipelines/${encodeURIComponent(name)}/slots`;
+  let page;
+  // Up to just after the next slot (the API's default end), from as far back as 1,000 slots allow.
+  for (const span of [LEDGER_DAYS * DAY, 2 * DAY, DAY / 24]) {
+    page = await api(`${path}?from=${dayStart(Date.now()) - span + DAY}`).catch((error) => (error.status === 400 ? null : Promise.reject(error)));
+    if (page) break;
+  }
+  ledgers[name] = { at: Date.now(), slots: page?.slots ?? [] };
+  return ledgers[name].slots;
+}
+
+function renderLedger(slots) {
+  $("ledger-strip").replaceWith(Object.assign(strip(slots, true), { id: "ledger-strip" }));
+  const states = {};
+  for (const slot of slots) states[slot.state] = (states[slot.state] ?? 0) + 1;
+  $("ledger-line").textContent = `last ${LEDGER_DAYS} days · ${Object.entries(states).map(([state, n]) => `${n} ${state}`).join(" · ") || "no slots yet"}`;
+  const recent = slots.slice(-15).reverse();
+  $("ledger").tBodies[0].replaceChildren(
+    ...recent.map((slot) => {
+      const run = text("td", "");
+      if (slot.runId && slot.state === "ran") {
+        const link = text("a", slot.runId);
+        link.href = `#${new URLSearchParams({ pipeline: selected, run: slot.runId })}`;
+        run.append(link);
+      } else run.textContent = slot.runId ?? "—";
+      const deadline = slot.deadlineAt === null ? "—" : `${slot.deadlineMet === null ? "due" : slot.deadlineMet ? "met" : "missed"} ${when(slot.deadlineAt)}`;
+      const alerts = slot.alerts.map((alert) => `${alert.event} ${alert.status}`).join(", ");
+      return row([when(slot.scheduledFor), text("td", slot.state, "status"), run, slot.status ?? "—", duration(slot.startedLateByMs), deadline, [slot.reason, alerts].filter(Boolean).join(" · ") || "—"], slot.state === "ran" ? (slot.status ?? "") : slot.state);
+    }),
+  );
+  if (recent.length === 0) $("ledger").tBodies[0].append(emptyRow(7, "No slots in the last 30 days."));
+}
+
+function renderBackfills(page) {
+  $("backfills").tBodies[0].replaceChildren(
+    ...page.backfills.map((backfill) => {
+      const { counts } = backfill;
+      const ran = counts.succeeded + counts.failed + counts.cancelled + counts.running;
+      const cancel = text("td", "");
+      if (backfill.status === "running") {
+        const button = text("button", "Cancel", "link");
+        button.type = "button";
+        button.onclick = () => act(button, async () => (await api(`${backfill.statusUrl}/cancel`, { method: "POST" }), `Backfill ${backfill.backfillId} stops after its current run.`));
+        cancel.append(button);
+      }
+      const tr = row(
+        [
+          backfill.backfillId,
+          `${when(backfill.from)} – ${when(backfill.to)}`,
+          backfill.reprocess,
+          text("td", backfill.status, "status"),
+          `${counts.succeeded} succeeded · ${counts.failed} failed · ${counts.pending + counts.running} to go · ${counts.skipped} skipped (${ran} run)`,
+          cancel,
+        ],
+        backfill.status,
+      );
+      tr.dataset.backfillId = backfill.backfillId;
+      return tr;
+    }),
+  );
+  if (page.backfills.length === 0) $("backfills").tBodies[0].append(emptyRow(6, "No backfills yet."));
 }
 
 function renderSchedule(view) {
@@ -164,8 +279,9 @@ function tick() {
   }
   let left = Math.max(0, Math.round((schedule.nextExecuteAt - Date.now()) / 1000));
   const parts = [];
+  // Once a unit shows, every smaller one does too: "22h 0m 15s", not "22h 15s".
   for (const [size, unit] of [[86_400, "d"], [3_600, "h"], [60, "m"]]) {
-    if (left >= size) {
+    if (left >= size || parts.length > 0) {
       parts.push(`${Math.floor(left / size)}${unit}`);
       left %= size;
     }
@@ -239,7 +355,22 @@ async function renderRun(runId) {
   $("run-line").textContent =
     `${run.status} · ${run.trigger}${run.scheduledFor ? ` for ${when(run.scheduledFor)}` : ""} · started ${when(run.startTime)} · ${duration(run.totalDuration)}` +
     (run.resumes ? ` · resumed ${run.resumes}×` : "") +
-    (run.note ? ` · note: ${run.note}` : "");
+    (run.note ? ` · note: ${run.note}` : "") +
+    (Object.keys(run.params).length ? ` · params ${JSON.stringify(run.params)}` : "");
+  const links = [];
+  const runLink = (id) => {
+    const link = text("a", id);
+    link.href = `#${new URLSearchParams({ pipeline: selected, run: id })}`;
+    return link;
+  };
+  if (run.retry) links.push(text("span", "retry of "), runLink(run.retry.of), text("span", ` from ${run.retry.fromStage}${run.retry.reused.length ? `, reusing ${run.retry.reused.join(" and ")}` : ""}${run.retry.note ? ` (${run.retry.note})` : ""}. `));
+  if (run.retriedBy.length) links.push(text("span", "retried by "), ...run.retriedBy.flatMap((id, index) => (index ? [text("span", ", "), runLink(id)] : [runLink(id)])), text("span", ". "));
+  if (run.backfillId) links.push(text("span", `part of backfill ${run.backfillId}.`));
+  $("run-links").replaceChildren(...links);
+  const retryable = run.status === "failed" || run.status === "cancelled";
+  const retryFrom = run.stages.find((stage) => stage.status !== "succeeded")?.name ?? "extract";
+  $("run-retry").hidden = !retryable;
+  $("run-retry").textContent = `Retry from ${retryFrom}`;
   $("run-error").textContent = run.error ?? "";
   renderStages($("run-stages"), run);
   const source = run.source;
@@ -268,15 +399,17 @@ async function renderRun(runId) {
   ]);
   $("run-alerts").textContent = run.alerts.length ? run.alerts.map((alert) => `${alert.event}: ${alert.status}${alert.error ? ` (${alert.error})` : ""}`).join("; ") : "none";
   $("run-rejected-count").textContent = `(${count(run.rejectedCount)})`;
-  $("run-rejected").tBodies[0].replaceChildren();
+  const render = ++runRender;
   nextRejected = null;
-  await moreRejected(run.pipelineId);
+  await moreRejected(run.pipelineId, render, true);
 }
 
-async function moreRejected(runId) {
-  const query = new URLSearchParams({ limit: "50", ...(nextRejected ? { cursor: nextRejected } : {}) });
+async function moreRejected(runId, render = runRender, first = false) {
+  const query = new URLSearchParams({ limit: "50", ...(nextRejected && !first ? { cursor: nextRejected } : {}) });
   const page = await api(`${base()}/runs/${encodeURIComponent(runId)}/rejected?${query}`);
+  if (render !== runRender) return;
   const body = $("run-rejected").tBodies[0];
+  if (first) body.replaceChildren();
   body.append(...page.rejected.map((rejection) => row([String(rejection.position), rejection.id ?? "—", rejection.stage, rejection.reason, text("td", rejection.raw, "raw")])));
   if (body.rows.length === 0) body.append(emptyRow(5, "None."));
   nextRejected = page.nextCursor;
@@ -352,11 +485,24 @@ async function refresh() {
       return;
     }
     renderPipelines();
-    const [scheduleViews, history, last, stats] = await Promise.all([api(`${base()}/schedule`), api(`${base()}/history?limit=20`), api(`${base()}/last`), api(`${base()}/stats?window=30d`)]);
+    const [scheduleViews, history, last, stats, backfills] = await Promise.all([
+      api(`${base()}/schedule`),
+      api(`${base()}/history?limit=20`),
+      api(`${base()}/last`),
+      api(`${base()}/stats?window=30d`),
+      api(`${base()}/backfills?limit=10`),
+    ]);
     renderSchedule(scheduleViews[0]);
     renderHistory(history);
     renderLast(last);
     renderStats(stats);
+    renderBackfills(backfills);
+    // The selected pipeline's ledger follows its runs; the others' strips refresh once a minute.
+    const busy = history.runs.some((run) => run.status === "running") || backfills.backfills.some((backfill) => backfill.status === "running");
+    renderLedger(await ledgerOf(selected, busy || ledgers[selected]?.history !== history.summary.totalRuns));
+    ledgers[selected].history = history.summary.totalRuns;
+    await Promise.all(pipelines.filter((pipeline) => pipeline.name !== selected).map((pipeline) => ledgerOf(pipeline.name)));
+    renderPipelines();
     if (openRun !== ($("run-card").hidden ? null : $("run-card").dataset.runId) || (openRun && openRun === activeRunId)) await renderRun(openRun);
     const failing = pipelines.filter((pipeline) => pipeline.lastRun?.status === "failed").map((pipeline) => pipeline.name);
     $("health").textContent = failing.length ? `last run failed: ${failing.join(", ")}` : "ok";
@@ -384,9 +530,34 @@ $("pause").onclick = () => act($("pause"), async () => (await api(`${base()}/sch
 $("resume").onclick = () => act($("resume"), async () => (await api(`${base()}/schedule/resume`, { method: "POST" }), "Schedule resumed."));
 $("trigger").onclick = () =>
   act($("trigger"), async () => {
-    const started = await api(`${base()}/trigger`, { method: "POST", body: JSON.stringify({ note: "from the dashboard" }) });
+    const body = { note: "from the dashboard" };
+    const typed = $("params-row").hidden ? "" : $("params-input").value.trim();
+    if (typed) {
+      try {
+        body.params = JSON.parse(typed);
+      } catch {
+        throw new Error(`params must be JSON, e.g. ${$("params-hint").textContent.replace(/^JSON, e.g. /, "")}`);
+      }
+    }
+    const started = await api(`${base()}/trigger`, { method: "POST", body: JSON.stringify(body) });
     return `Started ${started.pipelineId}.`;
   });
+$("run-retry").onclick = () =>
+  act($("run-retry"), async () => {
+    const started = await api(`${base()}/runs/${encodeURIComponent(openRun)}/retry`, { method: "POST" });
+    go(selected, started.pipelineId);
+    return `Started ${started.pipelineId}: retry of ${started.retry.of} from ${started.retry.fromStage}.`;
+  });
+$("backfill-form").onsubmit = (event) => {
+  event.preventDefault();
+  act($("backfill-start"), async () => {
+    const started = await api(`${base()}/backfill`, {
+      method: "POST",
+      body: JSON.stringify({ from: $("backfill-from").value, to: $("backfill-to").value, reprocess: $("backfill-reprocess").value }),
+    });
+    return `Backfill ${started.backfillId}: ${started.slots.length} slots, ${started.toRun} to run, ${started.skipped} skipped.`;
+  });
+};
 $("cancel").onclick = () =>
   act($("cancel"), async () => {
     if (!activeRunId) return "Nothing is running.";

@@ -4,8 +4,9 @@
  * the page asks for the token and keeps it for the tab only; it lists the pipelines; "Run now" starts a run
  * that appears with its stages; the charts draw; a run opens from the history with its stages, source
  * report and rejected records; switching to the orders pipeline shows its own schedule and history; Pause
- * and Resume change the selected pipeline's schedule only (checked through the API). Saves a screenshot to
- * docs/dashboard.png.
+ * and Resume change the selected pipeline's schedule only (checked through the API); the slot ledger shows
+ * as a strip of 30 days, a backfill started from the form fills its days; an orders run that failed (its
+ * source answered 503) is retried with the Retry button. Saves a screenshot to docs/dashboard.png.
  *
  *   npm run test:browser
  */
@@ -13,6 +14,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Page } from "playwright-core";
+import { ORDERS_SAMPLE_CSV } from "../src/pipelines/orders/sample.ts";
+import { startSourceServer } from "./lib/source-server.ts";
 import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -56,7 +59,21 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Pro
 async function main(): Promise<void> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-browser-"));
   migrateLocal(persistTo);
-  const server = await startDev({ persistTo, vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN } });
+  // The orders pipeline reads its CSV from a local source that can be made to fail.
+  const source = await startSourceServer();
+  let ordersStatus = 200;
+  source.route("/orders.csv", async (response) => {
+    if (ordersStatus !== 200) {
+      response.writeHead(ordersStatus).end("unavailable");
+      return;
+    }
+    response.writeHead(200, { "content-type": "text/csv" }).end(ORDERS_SAMPLE_CSV);
+  });
+  const ordersUrl = source.url.replace(/\/records$/, "/orders.csv");
+  const server = await startDev({
+    persistTo,
+    vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN, ORDERS_SOURCE_URL: ordersUrl, ORDERS_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }) },
+  });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   try {
     const context = await browser.newContext({ viewport: { width: 1360, height: 1100 } });
@@ -86,7 +103,8 @@ async function main(): Promise<void> {
     const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
     check(listed.join(",") === "default,orders", `lists the pipelines (${listed.join(", ")})`);
     check((await page.textContent("#pipeline-name")) === "default", "shows the default pipeline first");
-    check(/\d+h \d+m \d+s|\d+m \d+s/.test((await page.textContent("#countdown")) ?? ""), "counts down to the next run");
+    const countdown = (await page.textContent("#countdown")) ?? "";
+    check(/\d+h \d+m \d+s|\d+m \d+s/.test(countdown), `counts down to the next run (${countdown})`);
 
     await page.click("#trigger");
     const row = page.locator("#history tbody tr", { hasText: "succeeded" }).first();
@@ -111,16 +129,39 @@ async function main(): Promise<void> {
     check(((await page.textContent("#run-source")) ?? "").includes("primary (sample)"), "the run shows its source report");
     check(((await page.textContent("#run-rejected tbody")) ?? "").includes('value "invalid" is not a number'), "the run lists its rejected record rec-2 with the reason");
 
-    // Another pipeline: the orders example.
+    // The slot ledger: a strip of 30 days; a backfill from the form fills the days it ran.
+    check((await page.locator("#ledger-strip .cell").count()) === 30, "the slot ledger shows the last 30 days");
+    const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
+    await page.fill("#backfill-from", day(6));
+    await page.fill("#backfill-to", day(2));
+    await page.click("#backfill-start");
+    await page.locator("#backfills tbody tr.succeeded").first().waitFor({ timeout: 30_000 });
+    check(((await page.textContent("#backfills tbody tr")) ?? "").includes("4 succeeded"), "a backfill started from the form ran its four daily slots");
+    check(await until(async () => (await page.locator("#ledger-strip .cell.ok").count()) >= 4), "the ledger strip shows the backfilled days as succeeded");
+    check(await until(async () => (await page.locator('#pipelines tbody tr[data-pipeline="default"] .cell.ok').count()) >= 4), "and so does the pipelines list");
+    await page.locator("#ledger tbody tr", { hasText: "backfill-" }).first().waitFor();
+    check(true, "the ledger table lists the slots with their backfill runs");
+
+    // Another pipeline: the orders example, whose source fails the first time.
+    ordersStatus = 503;
     await page.click('#pipelines tbody tr[data-pipeline="orders"]');
     await page.locator("#pipeline-name", { hasText: "orders" }).waitFor();
     await page.locator("#schedule-line", { hasText: "cron 15 * * * * (Europe/Berlin)" }).waitFor();
     check(page.url().endsWith("#pipeline=orders"), "switching pipelines puts the pipeline in the address");
     check((await page.locator("#run-card").isHidden()) && (await page.locator("#history tbody tr.succeeded").count()) === 0, "the orders pipeline has its own (empty) history");
     await page.click("#trigger");
-    const ordersRow = page.locator("#history tbody tr.succeeded").first();
-    await ordersRow.waitFor({ timeout: 20_000 });
-    await ordersRow.click();
+    const failedRow = page.locator("#history tbody tr.failed").first();
+    await failedRow.waitFor({ timeout: 20_000 });
+    const failedId = await failedRow.getAttribute("data-run-id");
+    await failedRow.click();
+    await page.locator(`#run-card[data-run-id="${failedId}"]`).waitFor();
+    check((await page.textContent("#run-retry")) === "Retry from extract", "a failed run offers a retry from the stage that failed");
+    ordersStatus = 200;
+    await page.click("#run-retry");
+    await page.locator("#run-links", { hasText: `retry of ${failedId} from extract` }).waitFor({ timeout: 20_000 });
+    check(/run=retry-\d+$/.test(page.url()), "Retry opens the new run");
+    await page.locator("#run-card.succeeded").waitFor({ timeout: 20_000 });
+    check(true, "the retry succeeds once the source answers again");
     await page.locator("#run-rejected tbody tr", { hasText: "refund 1002 names no original order" }).waitFor();
     check(((await page.textContent("#run-accounting")) ?? "").replace(/\s+/g, " ").includes("skipped1"), "the orders run shows a skipped record in its accounting");
     check((await page.locator("#run-rejected tbody tr").count()) === 3, "the orders run lists its three rejected records");
@@ -147,6 +188,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await stopDev(server);
+    await source.close();
     rmSync(persistTo, { recursive: true, force: true });
   }
 }
