@@ -1,8 +1,8 @@
 import { Agent } from "agents";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
-import { alertFor, alertMessage, type AlertEvent } from "../domain/alerts";
 import type { HistoryCursor } from "../domain/history";
-import { cancelRun, giveUp, runResumed, skipRun, stageProgressed, startRun, type Run, type RunParams, type Trigger } from "../domain/run";
+import { cancelRun, giveUp, runResumed, skipRun, stageProgressed, startRun, type Run, type RunParams } from "../domain/run";
+import { admitRun } from "../domain/admission";
 import type { Backfill } from "../domain/backfill";
 import { checkRetryable, markRetried, planRetry, retryRun } from "../domain/retry";
 import { retryRunId } from "../domain/run-ids";
@@ -17,62 +17,18 @@ import { computeStats } from "../domain/stats";
 import { runKey, type StageName } from "../domain/stages";
 import type { PipelineSettings } from "../engine/settings";
 import { logEvent } from "../log";
-import { runPath } from "../routes/paths";
-import { postAlert } from "./alert-delivery";
+import { RunAlerts, type AlertPayload } from "./coordinator/run-alerts";
+import { RunWaiters } from "./coordinator/run-waiters";
+import { ShardProgress } from "./coordinator/shard-progress";
 import { BackfillRunner, type BackfillCancel, type BackfillRequest, type BackfillStart } from "./coordinator/backfill-runner";
 import { BackfillStore } from "./coordinator/backfill-store";
 import { RunDriver } from "./coordinator/run-driver";
 import { RunStore, type HistoryPage, type Sql } from "./coordinator/run-store";
 import { StageDispatch } from "./coordinator/stage-dispatch";
 import { StagingRetention } from "./coordinator/staging-retention";
+import type { CancelResult, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult } from "./coordinator/requests";
 
-export interface StartRunRequest {
-  runId: string;
-  trigger: Trigger;
-  scheduledFor: number | null;
-  note?: string | null;
-  /** Checked by the caller; a run without them gets the pipeline's defaults. */
-  params?: RunParams;
-  backfillId?: string | null;
-  settings: PipelineSettings;
-  /** Answer only when the started run has finished (or after this many ms): one call instead of two. */
-  waitMs?: number;
-  /** A scheduled run that must not be recorded as skipped when another run is active (a backlog start). */
-  ifIdle?: boolean;
-}
-
-export type StartRunResult =
-  /** A new run was started. */
-  | { outcome: "started"; run: RunView }
-  /** A run with this id already exists (a second delivery of the same slot, or a same-millisecond trigger). */
-  | { outcome: "exists"; run: RunView }
-  /** Another run is active; a manual trigger is refused. */
-  | { outcome: "conflict"; active: RunView }
-  /** Another run is active; a scheduled slot is recorded as skipped. */
-  | { outcome: "skipped"; run: RunView }
-  /** A backfill is under way; a scheduled slot waits for its current run and goes before its next one. */
-  | { outcome: "queued"; runId: string };
-
-export type RetryResult =
-  | { outcome: "started"; run: RunView }
-  | { outcome: "not_found" }
-  | { outcome: "not_retryable"; run: RunView; reason: string }
-  | { outcome: "conflict"; active: RunView }
-  | { outcome: "misconfigured"; errors: string[] };
-
-export type CancelResult = { outcome: "cancelled"; run: RunView } | { outcome: "not_active"; run: RunView } | { outcome: "not_found" };
-
-export interface RejectedRecord {
-  position: number;
-  id: string | null;
-  stage: string;
-  reason: string;
-  /** The record as received, as JSON text (cut at 16 KB). */
-  raw: string;
-}
-
-export type RejectedPage = { found: false } | { found: true; records: RejectedRecord[]; nextPosition: number | null };
-export type { HistoryPage };
+export type { CancelResult, HistoryPage, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult };
 
 const WATCHDOG = "watchdog";
 const NEXT_RUN = "startNextRun";
@@ -83,7 +39,8 @@ const DISMISS_DELAY_MS = 250;
 /**
  * Runs a pipeline's stages and keeps its run history: one instance per pipeline, named after it. This
  * class is the RPC surface; the parts have names: the run store (its SQLite), the driver (stage by stage,
- * checkpointed), stage dispatch (calling the stage agents), alert delivery.
+ * checkpointed), stage dispatch (calling the stage agents), run alerts, the backfill runner (what runs
+ * next when the pipeline is free), staging retention (kept for retries), waiters and live progress.
  *
  * Crash safety: every transition is saved before the next stage starts, with the staged output of every
  * finished stage. A run marked running that no driver in this instance is driving was interrupted; it is
@@ -98,7 +55,7 @@ export class PipelineCoordinator extends Agent<Env> {
     store: this.store,
     dispatch: this.dispatch,
     finish: (run, settings) => this.finishRun(run, settings),
-    stageStarting: (runId) => this.shardCounts.delete(runId),
+    stageStarting: (runId) => this.progress.reset(runId),
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
   });
@@ -118,9 +75,9 @@ export class PipelineCoordinator extends Agent<Env> {
     scheduleNext: () => this.scheduleNext(),
     log: (event, id, fields) => logEvent(/failed|not_started/.test(event) ? "warn" : "info", { event, pipeline: this.name, id, ...fields }),
   });
-  private readonly waiters = new Map<string, Set<(run: RunView) => void>>();
-  /** Latest counts of each shard of the stage a run is in, summed into the run as they arrive. */
-  private readonly shardCounts = new Map<string, Map<number, StageCounts>>();
+  private readonly alerts = new RunAlerts({ env: this.env, store: this.store, pipeline: () => this.name, log: (event, runId, fields) => this.log(event, runId, fields) });
+  private readonly waiters = new RunWaiters();
+  private readonly progress = new ShardProgress();
 
   override async onStart(): Promise<void> {
     this.store.migrate();
@@ -134,8 +91,9 @@ export class PipelineCoordinator extends Agent<Env> {
     // No await between the checks and the insert: the Durable Object runs this turn alone, which is what
     // makes "one active run" and "one run per id" hold under concurrent triggers.
     const existing = this.store.load(request.runId);
-    if (existing) return { outcome: "exists", run: toRunView(existing.run) };
-
+    const activeId = this.store.activeRunIds()[0];
+    const active = activeId === undefined ? null : this.store.load(activeId)!.run;
+    const now = Date.now();
     const fresh = {
       runId: request.runId,
       pipeline: this.name,
@@ -145,29 +103,31 @@ export class PipelineCoordinator extends Agent<Env> {
       params: request.params ?? this.defaultParams(),
       backfillId: request.backfillId ?? null,
       destination: request.settings.destination.uri,
-      now: Date.now(),
+      now,
     };
-    const active = this.store.activeRunIds()[0];
-    if (active !== undefined) {
-      const activeRun = this.store.load(active)!.run;
-      // A backfill must not cost the schedule its slots: they wait for the backfill's current run.
-      if (request.trigger === "scheduled" && request.scheduledFor !== null && (activeRun.trigger === "backfill" || this.runner.isActive())) {
-        this.store.enqueue(request.runId, request.scheduledFor, fresh.now);
-        this.log("run_queued", request.runId, { activeRunId: active });
+    switch (admitRun(request, { exists: existing !== null, active, backfillActive: this.runner.isActive() })) {
+      case "exists":
+        return { outcome: "exists", run: toRunView(existing!.run) };
+      case "refuse":
+        return { outcome: "conflict", active: toRunView(active!) };
+      case "queue":
+        this.store.enqueue(request.runId, request.scheduledFor!, now);
+        this.log("run_queued", request.runId, { activeRunId: activeId });
         return { outcome: "queued", runId: request.runId };
+      case "skip": {
+        const skipped = skipRun({ ...fresh, reason: `run ${activeId} was still active` });
+        this.store.save(skipped, request.settings);
+        this.log("run_skipped", skipped.runId, { activeRunId: activeId });
+        await this.prune(request.settings);
+        return { outcome: "skipped", run: toRunView(skipped) };
       }
-      if (request.trigger !== "scheduled" || request.ifIdle) return { outcome: "conflict", active: toRunView(activeRun) };
-      const skipped = skipRun({ ...fresh, reason: `run ${active} was still active` });
-      this.store.save(skipped, request.settings);
-      this.log("run_skipped", skipped.runId, { activeRunId: active });
-      await this.prune(request.settings);
-      return { outcome: "skipped", run: toRunView(skipped) };
+      case "start": {
+        // A backfill run reads its slot's data, not what is new since the last run: no watermark is sent.
+        const watermark = request.settings.watermark && request.trigger !== "backfill" ? this.store.watermark() : null;
+        const run = { ...startRun(fresh), inputWatermark: watermark };
+        return { outcome: "started", run: await this.launch(run, request.settings, request.waitMs) };
+      }
     }
-
-    // A backfill run reads its slot's data, not what is new since the last run: no watermark is sent.
-    const watermark = request.settings.watermark && request.trigger !== "backfill" ? this.store.watermark() : null;
-    const run = { ...startRun(fresh), inputWatermark: watermark };
-    return { outcome: "started", run: await this.launch(run, request.settings, request.waitMs) };
   }
 
   /**
@@ -225,23 +185,9 @@ export class PipelineCoordinator extends Agent<Env> {
     await this.runner.next();
   }
 
-  /** Posts a run's alert (from this agent's alarm), and records the outcome on the run; the run's status stands. */
-  async deliverAlert(payload: { runId: string; event: AlertEvent }): Promise<void> {
-    const stored = this.store.load(payload.runId);
-    const url = this.env.ALERT_WEBHOOK_URL;
-    if (!stored || !url) return;
-    const base = (this.env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
-    const message = alertMessage(stored.run, payload.event, `${base}${runPath(this.name, payload.runId)}`);
-    const outcome = await postAlert(url, message, stored.settings.retry);
-    const latest = this.store.load(payload.runId);
-    if (!latest) return;
-    const alerts = [...(latest.run.alerts ?? [])];
-    const index = alerts.findLastIndex((entry) => entry.event === payload.event && entry.status === "pending");
-    const record = { event: payload.event, ...outcome, at: Date.now() };
-    if (index === -1) alerts.push(record);
-    else alerts[index] = record;
-    this.store.save({ ...latest.run, alerts }, latest.settings);
-    this.log(outcome.status === "delivered" ? "alert_delivered" : "alert_failed", payload.runId, { event: payload.event, attempts: outcome.attempts, error: outcome.error });
+  /** From an alarm: posts a run's alert and records the outcome on the run; the run's status stands. */
+  async deliverAlert(payload: AlertPayload): Promise<void> {
+    await this.alerts.deliver(payload);
   }
 
   /** A scheduled slot the scheduler decided not to run (missed-run policy): recorded, so history shows it. */
@@ -257,17 +203,7 @@ export class PipelineCoordinator extends Agent<Env> {
     const stored = this.store.load(runId);
     if (!stored) return null;
     if (stored.run.status !== "running") return toRunView(stored.run);
-    return new Promise<RunView>((resolve) => {
-      const waiters = this.waiters.get(runId) ?? new Set();
-      this.waiters.set(runId, waiters);
-      const done = (run: RunView) => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve(run);
-      };
-      const timer = setTimeout(() => done(toRunView(this.store.load(runId)!.run)), timeoutMs);
-      waiters.add(done);
-    });
+    return this.waiters.wait(runId, timeoutMs, () => toRunView(this.store.load(runId)!.run));
   }
 
   /** Stops an active run between chunks or stages; what it had done so far stays in the run. */
@@ -289,14 +225,7 @@ export class PipelineCoordinator extends Agent<Env> {
     const stored = this.store.load(runId);
     if (!stored || stored.run.status !== "running" || stored.run.currentStage !== stage) return;
     if (stored.run.stages.find((candidate) => candidate.name === stage)?.attempts !== attempt) return;
-    const shards = this.shardCounts.get(runId) ?? new Map<number, StageCounts>();
-    this.shardCounts.set(runId, shards.set(shard, counts));
-    const total = { inputCount: 0, outputCount: 0, rejectedCount: 0 };
-    for (const part of shards.values()) {
-      total.inputCount += part.inputCount;
-      total.outputCount += part.outputCount;
-      total.rejectedCount += part.rejectedCount;
-    }
+    const total = this.progress.record(runId, shard, counts);
     this.store.save(stageProgressed(stored.run, stage, total, Date.now()), stored.settings);
   }
 
@@ -413,14 +342,12 @@ export class PipelineCoordinator extends Agent<Env> {
    * agents dismissed, the staged objects deleted and the history pruned.
    */
   private async finishRun(finished: Run, settings: PipelineSettings): Promise<void> {
-    const alert = this.env.ALERT_WEBHOOK_URL ? alertFor(finished, this.store.previousFinishedStatus(finished)) : null;
-    const run: Run = alert ? { ...finished, alerts: [...(finished.alerts ?? []), { event: alert, status: "pending", attempts: 0, at: Date.now() }] } : finished;
+    const { run, alert } = this.alerts.raise(finished);
     this.store.save(run, settings);
-    this.shardCounts.delete(run.runId);
+    this.progress.reset(run.runId);
     if (run.status === "succeeded" && run.newestWatermark !== null) this.store.advanceWatermark(run.newestWatermark);
     const view = toRunView(run);
-    for (const notify of this.waiters.get(run.runId) ?? []) notify(view);
-    this.waiters.delete(run.runId);
+    this.waiters.ended(view);
     this.log(`run_${run.status}`, run.runId, {
       durationMs: view.totalDuration,
       recordCount: run.finalResult?.recordCount ?? 0,
@@ -429,7 +356,7 @@ export class PipelineCoordinator extends Agent<Env> {
       error: run.error,
     });
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
-    if (alert) await this.schedule(0, ALERT_CALLBACK, { runId: run.runId, event: alert }, { retry: { maxAttempts: 1 } });
+    if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
     setTimeout(() => this.dispatch.dismiss(runKey(this.name, run.runId)), DISMISS_DELAY_MS);
     this.runner.runEnded(run);
     if (this.runner.hasWork()) await this.scheduleNext();

@@ -1,10 +1,9 @@
 import { Agent } from "agents";
-import { alarmProblem } from "../domain/alarm-health";
 import { MAX_BACKFILL_SLOTS, type ReprocessPolicy } from "../domain/backfill";
 import type { RunParams } from "../domain/run";
 import { backfillId, manualRunId, scheduledRunId } from "../domain/run-ids";
 import type { RunView } from "../domain/run-view";
-import { formatInterval, nextSlot, planArming, planCatchUp, slotInterval, slotsInRange, type ArmedSlot, type MissedRunPolicy, type ScheduleSpec } from "../domain/schedule";
+import { formatInterval, nextSlot, planCatchUp, slotsInRange, type ScheduleSpec } from "../domain/schedule";
 import { sameSpec } from "../domain/schedule-periods";
 import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-change";
 import { DEFAULT_PIPELINE, findPipeline } from "../engine/registry";
@@ -12,11 +11,13 @@ import { resolveSettings, type PipelineSettings } from "../engine/settings";
 import { logEvent } from "../log";
 import type { Sql } from "./coordinator/run-store";
 import type { BackfillStart } from "./coordinator/backfill-runner";
+import { SLOT_CALLBACK, SlotAlarm, type SlotPayload } from "./scheduler/slot-alarm";
+import { scheduleHealth, scheduleView, type ScheduleHealth, type ScheduleView } from "./scheduler/schedule-view";
 import { ScheduleStore } from "./scheduler/schedule-store";
 import { SlotWatch, type DeliveryPayload, type LedgerResult } from "./scheduler/slot-watch";
 
 /** Callbacks the scheduler's alarms invoke. Constants, because schedule rows store them by name. */
-export const SLOT_CALLBACK = "runScheduledSlot";
+export { SLOT_CALLBACK };
 export const BACKLOG_CALLBACK = "drainBacklog";
 export const DEADLINE_CALLBACK = "checkDeadlines";
 export const DELIVERY_CALLBACK = "deliverSlotAlert";
@@ -25,46 +26,7 @@ export const SEED_SCHEDULE_NAME = "daily-etl-pipeline";
 /** How often a backlog of missed slots (policy "all") tries to start its next run. */
 const BACKLOG_RETRY_SECONDS = 15;
 
-export interface SlotPayload {
-  slot: number;
-}
-
-export interface ScheduleView {
-  id: string | null;
-  name: string;
-  scheduleType: "recurring";
-  cron: string | null;
-  /** Fixed interval, as written ("6h"); null for a cron schedule. */
-  every: string | null;
-  timezone: string;
-  /** The gap to the slot after the next one, in ms (86,400,000 for a daily schedule). */
-  interval: number | null;
-  enabled: boolean;
-  missedRuns: MissedRunPolicy;
-  maxCatchUp: number;
-  /** Where the schedule comes from: set through the API, or the pipeline's definition and variables. */
-  source: "api" | "config";
-  nextExecuteAt: number | null;
-  lastExecutedAt: number | null;
-  executionCount: number;
-  /** Missed slots waiting to run (policy "all"). */
-  backlog: number[];
-  /** How long after its slot a run must have succeeded ("2h"), or null: no lateness alerts. */
-  deadline: string | null;
-  error?: string;
-}
-
-/** What the hourly check found, for the stats. */
-export interface ScheduleHealth {
-  /** When the hourly check last ran. */
-  lastCheckAt: number | null;
-  /** How often the check (or a wake-up) found the next slot's alarm missing or unset and re-armed it. */
-  rearms: number;
-  lastRearmAt: number | null;
-  lastRearmReason: string | null;
-}
-
-export type BackfillResult = BackfillStart | { outcome: "invalid"; reason: string } | { outcome: "misconfigured"; errors: string[] };
+export type { ScheduleHealth, ScheduleView };
 
 export type TriggerResult =
   | { outcome: "started"; run: RunView }
@@ -72,6 +34,8 @@ export type TriggerResult =
   | { outcome: "misconfigured"; errors: string[] };
 
 export type ScheduleUpdate = { ok: true; schedule: ScheduleView } | { ok: false; reason: string };
+
+export type BackfillResult = BackfillStart | { outcome: "invalid"; reason: string } | { outcome: "misconfigured"; errors: string[] };
 
 type Settings = { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean };
 
@@ -84,6 +48,15 @@ type Settings = { ok: true; settings: PipelineSettings } | { ok: false; errors: 
  */
 export class PipelineScheduler extends Agent<Env> {
   private readonly store = new ScheduleStore(this.sql.bind(this) as unknown as Sql);
+  private readonly slotAlarm = new SlotAlarm({
+    store: this.store,
+    listSchedules: () => this.listSchedules(),
+    schedule: (when, callback, payload) => this.schedule(when, callback as keyof this & string, payload, { idempotent: true }),
+    cancelSchedule: (id) => this.cancelSchedule(id),
+    getAlarm: () => this.ctx.storage.getAlarm(),
+    defined: () => findPipeline(this.name) !== undefined,
+    log: (event, fields) => this.log(event, fields),
+  });
   private readonly watch = new SlotWatch({
     env: this.env,
     store: this.store,
@@ -111,11 +84,10 @@ export class PipelineScheduler extends Agent<Env> {
     const now = Date.now();
     this.notePeriod(now);
     const spec = this.spec();
-    const armed = await this.armedSlots();
     // A due slot whose alarm is about to fire will be handled by it; otherwise look for lost ones.
-    const due = armed.some((entry) => entry.slot <= now);
+    const due = (await this.slotAlarm.armed()).some((entry) => entry.slot <= now);
     if (spec && !due) await this.catchUp(spec, now);
-    await this.verifyAlarm(spec, now);
+    await this.slotAlarm.verify(spec, now);
     await this.armAfter(now);
     if (findPipeline(this.name)) {
       await this.coordinator().watchdog();
@@ -164,11 +136,7 @@ export class PipelineScheduler extends Agent<Env> {
   }
 
   async health(): Promise<ScheduleHealth> {
-    const number = (key: Parameters<ScheduleStore["meta"]>[0]) => {
-      const value = this.store.meta(key);
-      return value === null ? null : Number(value);
-    };
-    return { lastCheckAt: number("last_check_at"), rearms: number("rearms") ?? 0, lastRearmAt: number("last_rearm_at"), lastRearmReason: this.store.meta("last_rearm_reason") };
+    return scheduleHealth(this.store);
   }
 
   /** Invoked by the slot's alarm. Alarms are at-least-once, so every step tolerates a repeat. */
@@ -253,36 +221,19 @@ export class PipelineScheduler extends Agent<Env> {
   }
 
   async describeSchedule(): Promise<ScheduleView[]> {
-    const now = Date.now();
-    const armed = (await this.armedSlots()).sort((a, b) => a.slot - b.slot);
-    const next = armed.find((entry) => entry.slot > now) ?? armed[0];
     const settings = this.settings();
     const stored = this.store.storedSpec();
     const spec = stored ?? (settings.ok ? settings.settings.schedule : null);
-    const { executionCount, lastExecutedAt } = this.store.state();
-    const identity = { id: next?.id ?? null, name: this.name === DEFAULT_PIPELINE ? SEED_SCHEDULE_NAME : this.name, scheduleType: "recurring" as const };
-    const history = { lastExecutedAt, executionCount, backlog: this.store.backlog() };
-    const source = stored ? ("api" as const) : ("config" as const);
-    if (!spec || !settings.ok) {
-      const error = settings.ok ? "no schedule" : settings.errors.join("; ");
-      return [{ ...identity, cron: null, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source, nextExecuteAt: null, ...history, deadline: null, error }];
-    }
-    return [
-      {
-        ...identity,
-        cron: spec.cron,
-        every: spec.intervalMs === null ? null : formatInterval(spec.intervalMs),
-        timezone: spec.timezone,
-        interval: slotInterval(spec, now),
-        enabled: spec.enabled,
-        missedRuns: spec.missedRuns,
-        maxCatchUp: spec.maxCatchUp,
-        source,
-        nextExecuteAt: spec.enabled ? (next?.slot ?? nextSlot(spec, now)) : null,
-        ...history,
-        deadline: spec.deadlineMs === null ? null : formatInterval(spec.deadlineMs),
-      },
-    ];
+    const view = scheduleView({
+      name: this.name === DEFAULT_PIPELINE ? SEED_SCHEDULE_NAME : this.name,
+      spec: spec && settings.ok ? { ok: true, spec } : { ok: false, error: settings.ok ? "no schedule" : settings.errors.join("; ") },
+      source: stored ? "api" : "config",
+      armed: await this.slotAlarm.armed(),
+      state: this.store.state(),
+      backlog: this.store.backlog(),
+      now: Date.now(),
+    });
+    return [view];
   }
 
   /** Applies the missed-run policy to every slot due since the last one handled. */
@@ -312,47 +263,8 @@ export class PipelineScheduler extends Agent<Env> {
     }
   }
 
-  /** Arms the next slot after `reference` (or nothing, when paused or removed), cancelling any other. */
   private async armAfter(reference: number): Promise<void> {
-    const spec = this.spec();
-    const wanted = spec?.enabled ? nextSlot(spec, reference) : null;
-    const armed = await this.armedSlots();
-    // A removed pipeline keeps no alarm at all, not even one already due.
-    const plan = findPipeline(this.name) ? planArming(armed, wanted, reference) : { cancel: armed.map((entry) => entry.id), arm: null };
-    for (const id of plan.cancel) await this.cancelSchedule(id);
-    const lastArmed = this.store.meta("armed_slot");
-    if (plan.cancel.length > 0 && armed.some((entry) => plan.cancel.includes(entry.id) && String(entry.slot) === lastArmed)) this.store.deleteMeta("armed_slot");
-    if (plan.arm !== null) {
-      // Arming the slot this scheduler armed before, and nobody cancelled: its alarm was lost.
-      if (String(plan.arm) === lastArmed && !plan.cancel.length) this.recordRearm(`the alarm for the next slot (${new Date(plan.arm).toISOString()}) had disappeared`, plan.arm);
-      const payload: SlotPayload = { slot: plan.arm };
-      await this.schedule(new Date(plan.arm), SLOT_CALLBACK, payload, { idempotent: true });
-      this.store.setMeta("armed_slot", plan.arm);
-    }
-  }
-
-  private recordRearm(reason: string, slot: number): void {
-    this.store.setMeta("rearms", Number(this.store.meta("rearms") ?? 0) + 1);
-    this.store.setMeta("last_rearm_at", Date.now());
-    this.store.setMeta("last_rearm_reason", reason);
-    this.log("alarm_rearmed", { reason, slot });
-  }
-
-  /**
-   * The hourly check: is the next slot's alarm really armed? A missing schedule row, or a Durable Object
-   * alarm that is not set (or set too late), would let the schedule die silently. Re-arms and says so.
-   */
-  private async verifyAlarm(spec: ScheduleSpec | null, now: number): Promise<void> {
-    if (!spec?.enabled || !findPipeline(this.name)) return;
-    const armed = await this.armedSlots();
-    const wanted = nextSlot(spec, now);
-    const lastArmed = this.store.meta("armed_slot");
-    const problem = alarmProblem({ wanted, armed, alarmAt: await this.ctx.storage.getAlarm(), lastArmed: lastArmed === null ? null : Number(lastArmed), now });
-    if (problem === null || wanted === null) return;
-    // Cancelling and arming again makes the SDK set the Durable Object's alarm afresh.
-    for (const entry of armed.filter((candidate) => candidate.slot === wanted)) await this.cancelSchedule(entry.id);
-    this.store.deleteMeta("armed_slot");
-    this.recordRearm(problem, wanted);
+    await this.slotAlarm.armAfter(this.spec(), reference);
   }
 
   /** A change of the schedule in force (through the API, or by a deploy) starts a new period of the ledger. */
@@ -368,11 +280,6 @@ export class PipelineScheduler extends Agent<Env> {
     this.store.resetLastSlot(now);
     this.store.clearBacklog();
     await this.armAfter(now);
-  }
-
-  private async armedSlots(): Promise<ArmedSlot[]> {
-    const schedules = await this.listSchedules();
-    return schedules.filter((schedule) => schedule.callback === SLOT_CALLBACK).map((schedule) => ({ id: schedule.id, slot: (schedule.payload as SlotPayload).slot }));
   }
 
   /** The schedule in force: set through the API, else the pipeline's own; null if it is misconfigured or removed. */

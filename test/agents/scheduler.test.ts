@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { settingsFor, uniquePipeline } from "../support/settings";
 import worker from "../../src/index";
-import { fireArmedSlot, uniqueName, finished } from "../support/runtime";
+import { fireArmedSlot, finished } from "../support/runtime";
 
 const DAY = 86_400_000;
 

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { listMetrics, listRejections } from "../support/db";
-import { api, apiJson, finished, stagedKeys, stagedKeysAfterRun, stagesAfterRun } from "../support/runtime";
+import { api, apiJson, finished, stagedKeysAfterRun, stagesAfterRun } from "../support/runtime";
 
 async function runOnce() {
   const { status, body, headers } = await apiJson("/api/pipeline/trigger?wait=true", { method: "POST" });

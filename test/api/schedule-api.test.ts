@@ -9,7 +9,7 @@ import { uniquePipeline } from "../support/settings";
 import { describe, expect, it } from "vitest";
 import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { DEFAULT_SCHEDULE, nextSlot } from "../../src/domain/schedule";
-import { apiJson, eventually, uniqueName, finished } from "../support/runtime";
+import { apiJson, eventually, finished } from "../support/runtime";
 
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
 

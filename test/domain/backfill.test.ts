@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { cancelBackfill, countSlots, nextPendingSlot, selectSlots, settle, slotEnded, slotStarted, type Backfill } from "../../src/domain/backfill";
+import { admitRun } from "../../src/domain/admission";
 import { emptySlotRecord, type SlotRecord } from "../../src/domain/slot-ledger";
 
 const DAY = 86_400_000;
@@ -83,5 +84,27 @@ describe("a backfill's progress", () => {
   it("a backfill with nothing to run is over at once", () => {
     const nothing = settle({ ...backfillOf("none"), slots: selectSlots([DAY], records, "none") }, 10);
     expect(nothing).toMatchObject({ status: "succeeded", endedAt: 10 });
+  });
+});
+
+describe("admitting a run while the pipeline is busy", () => {
+  const free = { exists: false, active: null, backfillActive: false };
+  const slot = { trigger: "scheduled" as const, scheduledFor: 1_000 };
+  it("starts on a free pipeline, and never twice under one id", () => {
+    expect(admitRun(slot, free)).toBe("start");
+    expect(admitRun({ trigger: "manual", scheduledFor: null }, free)).toBe("start");
+    expect(admitRun(slot, { ...free, exists: true })).toBe("exists");
+  });
+
+  it("queues a scheduled slot behind a backfill run, or any run while a backfill is under way", () => {
+    expect(admitRun(slot, { ...free, active: { trigger: "backfill" } })).toBe("queue");
+    expect(admitRun(slot, { ...free, active: { trigger: "manual" }, backfillActive: true })).toBe("queue");
+    expect(admitRun({ ...slot, ifIdle: true }, { ...free, active: { trigger: "backfill" } })).toBe("queue");
+  });
+
+  it("otherwise skips a scheduled slot (the seed's rule), and refuses everything else", () => {
+    expect(admitRun(slot, { ...free, active: { trigger: "manual" } })).toBe("skip");
+    expect(admitRun({ ...slot, ifIdle: true }, { ...free, active: { trigger: "manual" } })).toBe("refuse");
+    for (const trigger of ["manual", "retry", "backfill"] as const) expect(admitRun({ trigger, scheduledFor: trigger === "backfill" ? 1_000 : null }, { ...free, active: { trigger: "scheduled" } })).toBe("refuse");
   });
 });

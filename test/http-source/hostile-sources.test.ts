@@ -9,7 +9,7 @@ import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMetrics, listRejections } from "../support/db";
 import { ALERT_HOOK, network } from "../support/network";
-import { api, apiJson, eventually } from "../support/runtime";
+import { api, eventually } from "../support/runtime";
 import { runPipeline } from "../support/runs";
 import { httpSource } from "../support/settings";
 

@@ -8,7 +8,7 @@ import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { listMetrics, listRejections } from "../support/db";
 import { network } from "../support/network";
-import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, stageStorage } from "../support/runtime";
+import { api, apiJson, eventually, stagedKeysAfterRun, stagesAfterRun, stageStorage } from "../support/runtime";
 
 const SOURCE = "https://source.example.test/records";
 

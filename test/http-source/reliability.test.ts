@@ -14,7 +14,7 @@ import { listMetrics, listRejections } from "../support/db";
 import { NOTHING_STAGED } from "../../src/domain/staged-data";
 import { network } from "../support/network";
 import { httpSource, settingsFor, uniquePipeline } from "../support/settings";
-import { api, apiJson, eventually, stagedKeys, stagedKeysAfterRun, stagesAfterRun, uniqueName } from "../support/runtime";
+import { api, apiJson, eventually, stagedKeysAfterRun, stagesAfterRun, uniqueName } from "../support/runtime";
 
 const SOURCE = "https://source.example.test/records";
 const records = (prefix: string, count: number) =>

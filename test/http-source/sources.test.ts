@@ -8,14 +8,13 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
-import type { PipelineSettings } from "../../src/engine/settings";
 import type { HttpSource } from "../../src/engine/source-config";
 import { listMetrics, listRejections } from "../support/db";
 import { STAGE_NAMES } from "../../src/domain/stages";
 import { network } from "../support/network";
 import { runPipeline } from "../support/runs";
 import { httpSource, settingsFor, uniquePipeline } from "../support/settings";
-import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, uniqueName, finished } from "../support/runtime";
+import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, finished } from "../support/runtime";
 
 const API = "https://api.example.test";
 const reading = (id: string, value: number | string, minute = 0) => ({ id, value: String(value), timestamp: `2024-05-01T00:${String(minute).padStart(2, "0")}:00Z`, metadata: { type: "t" } });

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import type { PipelineSettings } from "../../src/engine/settings";
 import type { RunView } from "../../src/domain/run-view";
 import { settingsFor, uniquePipeline } from "./settings";
-import { finished, uniqueName } from "./runtime";
+import { finished } from "./runtime";
 
 /** Runs a pipeline (a fresh coordinator unless named) with changed settings, and waits for the run to end. */
 export async function runPipeline(changes: Partial<PipelineSettings>, name = uniquePipeline("pipe"), timeoutMs = 20_000) {

@@ -1,0 +1,54 @@
+import { alertFor, alertMessage, type AlertEvent } from "../../domain/alerts";
+import type { Run } from "../../domain/run";
+import { runPath } from "../../routes/paths";
+import { postAlert } from "../alert-delivery";
+import type { RunStore } from "./run-store";
+
+export interface RunAlertsHost {
+  env: Env;
+  store: RunStore;
+  pipeline(): string;
+  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AlertPayload {
+  runId: string;
+  event: AlertEvent;
+}
+
+/**
+ * Alerts about runs (failed, cancelled, recovered), sent to ALERT_WEBHOOK_URL from an alarm so they
+ * survive a restart. The run records each alert and its delivery; an alert's outcome never changes the
+ * run's.
+ */
+export class RunAlerts {
+  constructor(private readonly host: RunAlertsHost) {}
+
+  /** The finished run, with a pending alert when it warrants one (and a webhook is set). */
+  raise(finished: Run): { run: Run; alert: AlertPayload | null } {
+    const event = this.host.env.ALERT_WEBHOOK_URL ? alertFor(finished, this.host.store.previousFinishedStatus(finished)) : null;
+    if (event === null) return { run: finished, alert: null };
+    const run: Run = { ...finished, alerts: [...(finished.alerts ?? []), { event, status: "pending", attempts: 0, at: Date.now() }] };
+    return { run, alert: { runId: run.runId, event } };
+  }
+
+  /** Posts the alert and records the outcome on the run. */
+  async deliver(payload: AlertPayload): Promise<void> {
+    const { env, store } = this.host;
+    const stored = store.load(payload.runId);
+    const url = env.ALERT_WEBHOOK_URL;
+    if (!stored || !url) return;
+    const base = (env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
+    const message = alertMessage(stored.run, payload.event, `${base}${runPath(this.host.pipeline(), payload.runId)}`);
+    const outcome = await postAlert(url, message, stored.settings.retry);
+    const latest = store.load(payload.runId);
+    if (!latest) return;
+    const alerts = [...(latest.run.alerts ?? [])];
+    const index = alerts.findLastIndex((entry) => entry.event === payload.event && entry.status === "pending");
+    const record = { event: payload.event, ...outcome, at: Date.now() };
+    if (index === -1) alerts.push(record);
+    else alerts[index] = record;
+    store.save({ ...latest.run, alerts }, latest.settings);
+    this.host.log(outcome.status === "delivered" ? "alert_delivered" : "alert_failed", payload.runId, { event: payload.event, attempts: outcome.attempts, error: outcome.error });
+  }
+}
