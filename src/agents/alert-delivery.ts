@@ -1,5 +1,5 @@
 import { retryDelay, type BackoffPolicy } from "../domain/backoff";
-import type { AlertMessage, LatenessMessage } from "../domain/alerts";
+import type { AlertMessage, BackfillAlertMessage, LatenessMessage } from "../domain/alerts";
 import { classifyHttpStatus, parseRetryAfter } from "../domain/failures";
 import { redactText } from "../domain/redaction";
 import { sleep } from "./coordinator/stage-dispatch";
@@ -17,7 +17,7 @@ export interface AlertOutcome {
  * the receiver's Retry-After asks, within maxDelayMs). The webhook's address is a secret: it is never
  * followed to another address, and never shown.
  */
-export async function postAlert(url: string, message: AlertMessage | LatenessMessage, retry: BackoffPolicy & { maxAttempts: number }): Promise<AlertOutcome> {
+export async function postAlert(url: string, message: AlertMessage | LatenessMessage | BackfillAlertMessage, retry: BackoffPolicy & { maxAttempts: number }): Promise<AlertOutcome> {
   let error: string | undefined;
   let attempts = 0;
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt += 1) {

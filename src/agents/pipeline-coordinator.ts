@@ -10,6 +10,7 @@ import type { SlotRecord } from "../domain/slot-ledger";
 import { defaultParams } from "../engine/params";
 import { findPipeline } from "../engine/registry";
 import { resolveSettings } from "../engine/settings";
+import { DEFAULT_TUNING } from "../engine/tuning";
 import { toRunView, type RunSummary, type RunView } from "../domain/run-view";
 import type { StageCounts } from "../domain/stage-report";
 import { judgeStall } from "../domain/stall";
@@ -33,6 +34,7 @@ export type { CancelResult, HistoryPage, RejectedPage, RejectedRecord, RetryResu
 const WATCHDOG = "watchdog";
 const NEXT_RUN = "startNextRun";
 const ALERT_CALLBACK = "deliverAlert";
+const BACKFILL_ALERT_CALLBACK = "deliverBackfillAlert";
 /** Finished runs let their stage agents go this long after answering. */
 const DISMISS_DELAY_MS = 250;
 
@@ -73,6 +75,11 @@ export class PipelineCoordinator extends Agent<Env> {
     settings: () => this.currentSettings(),
     startRun: (request) => this.startRun(request),
     scheduleNext: () => this.scheduleNext(),
+    alertBackfill: async (backfillId) => {
+      if (!this.env.ALERT_WEBHOOK_URL) return false;
+      await this.schedule(0, BACKFILL_ALERT_CALLBACK, { backfillId }, { retry: { maxAttempts: 1 } });
+      return true;
+    },
     log: (event, id, fields) => logEvent(/failed|not_started/.test(event) ? "warn" : "info", { event, pipeline: this.name, id, ...fields }),
   });
   private readonly alerts = new RunAlerts({ env: this.env, store: this.store, pipeline: () => this.name, log: (event, runId, fields) => this.log(event, runId, fields) });
@@ -188,6 +195,12 @@ export class PipelineCoordinator extends Agent<Env> {
   /** From an alarm: posts a run's alert and records the outcome on the run; the run's status stands. */
   async deliverAlert(payload: AlertPayload): Promise<void> {
     await this.alerts.deliver(payload);
+  }
+
+  /** From an alarm: posts the alert of a backfill that ended with failed slots. */
+  async deliverBackfillAlert(payload: { backfillId: string }): Promise<void> {
+    const settings = this.currentSettings();
+    await this.alerts.deliverBackfill(payload.backfillId, this.backfills, settings.ok ? settings.settings.retry : DEFAULT_TUNING.retries);
   }
 
   /** A scheduled slot the scheduler decided not to run (missed-run policy): recorded, so history shows it. */
@@ -358,7 +371,7 @@ export class PipelineCoordinator extends Agent<Env> {
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
     if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
     setTimeout(() => this.dispatch.dismiss(runKey(this.name, run.runId)), DISMISS_DELAY_MS);
-    this.runner.runEnded(run);
+    await this.runner.runEnded(run);
     if (this.runner.hasWork()) await this.scheduleNext();
     await this.retention.runEnded(run, settings);
     await this.prune(settings);

@@ -1,5 +1,6 @@
 import { redactText } from "./redaction";
 import { accountFor } from "./accounting";
+import type { Backfill } from "./backfill";
 import type { Run, RunStatus } from "./run";
 import type { LatenessEvent } from "./slot-ledger";
 
@@ -19,9 +20,12 @@ export interface AlertRecord {
 
 /**
  * Which alert a finished run warrants: a failure or a cancellation always; a success only if the run
- * before it (the last one that executed) failed or was cancelled.
+ * before it (the last one that executed, backfill runs aside) failed or was cancelled. A backfill's runs
+ * alert nothing one by one (a backfill against a source that is down would send one alert per slot): the
+ * backfill alerts once, when it ends with failures.
  */
 export function alertFor(run: Run, previousStatus: RunStatus | null): AlertEvent | null {
+  if (run.trigger === "backfill") return null;
   switch (run.status) {
     case "failed":
       return "run_failed";
@@ -120,5 +124,34 @@ export function latenessMessage(pipeline: string, event: LatenessEvent, slots: r
     deadline,
     slots: slots.map((slot) => ({ scheduledFor: new Date(slot.scheduledFor).toISOString(), runId: slot.runId, status: slot.status })),
     ledgerUrl,
+  };
+}
+
+/** The one alert of a backfill that ended with failed slots. */
+export interface BackfillAlertMessage {
+  text: string;
+  event: "backfill_failed";
+  pipeline: string;
+  backfillId: string;
+  counts: { succeeded: number; failed: number; cancelled: number; skipped: number };
+  failed: { scheduledFor: string; runId: string | null; reason: string | null }[];
+  statusUrl: string;
+}
+
+export function backfillAlertMessage(backfill: Backfill, statusUrl: string): BackfillAlertMessage {
+  const counts = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
+  for (const slot of backfill.slots) if (slot.status in counts) counts[slot.status as keyof typeof counts] += 1;
+  const failed = backfill.slots.filter((slot) => slot.status === "failed" || slot.status === "cancelled");
+  const first = failed[0];
+  const link = /^https?:\/\//.test(statusUrl) ? ` <${statusUrl}|details>` : ` (${statusUrl})`;
+  const why = first?.reason ? `; first: ${redactText(first.reason)}` : "";
+  return {
+    text: `:red_circle: Pipeline *${backfill.pipeline}*: backfill ${backfill.backfillId} ended with ${failed.length} of ${failed.length + counts.succeeded} slots failed${why}.${link}`,
+    event: "backfill_failed",
+    pipeline: backfill.pipeline,
+    backfillId: backfill.backfillId,
+    counts,
+    failed: failed.slice(0, LISTED_SLOTS).map((slot) => ({ scheduledFor: new Date(slot.scheduledFor).toISOString(), runId: slot.runId, reason: slot.reason === null ? null : redactText(slot.reason) })),
+    statusUrl,
   };
 }

@@ -40,6 +40,8 @@ export interface Backfill {
   createdAt: number;
   endedAt: number | null;
   slots: BackfillSlot[];
+  /** The alert sent when the backfill ended with failed slots (null: none was due, or no webhook is set). */
+  alert: { status: "pending" | "delivered" | "failed"; attempts: number; error?: string; at: number } | null;
 }
 
 /** Which of the range's slots a backfill runs, and why it leaves the others. */
@@ -88,6 +90,11 @@ export function cancelBackfill(backfill: Backfill, now: number): Backfill {
   const slots = backfill.slots.map((slot): BackfillSlot => (slot.status === "pending" ? { ...slot, status: "cancelled", reason: "the backfill was cancelled" } : slot));
   const running = slots.some((slot) => slot.status === "running");
   return { ...backfill, slots, status: "cancelled", endedAt: running ? null : now };
+}
+
+/** Whether the backfill just ended with failed slots and should say so, once. */
+export function needsAlert(backfill: Backfill): boolean {
+  return backfill.status === "failed" && backfill.endedAt !== null && backfill.alert === null;
 }
 
 /** The backfill once nothing is left to run: succeeded only if every slot it ran succeeded. */

@@ -195,6 +195,10 @@ const backfillSummary = z.object({
   createdAt: z.number(),
   endedAt: nullableNumber,
   counts: z.object(Object.fromEntries(BACKFILL_SLOT_STATUSES.map((status) => [status, z.number()])) as Record<(typeof BACKFILL_SLOT_STATUSES)[number], z.ZodNumber>),
+  alert: z
+    .object({ status: z.enum(["pending", "delivered", "failed"]), attempts: z.number(), error: z.string().optional(), at: z.number() })
+    .nullable()
+    .meta({ description: "The one alert a backfill sends when it ends with failed slots (its runs send none one by one)." }),
   statusUrl: z.string(),
 });
 

@@ -19,6 +19,11 @@ describe("alertFor", () => {
     expect(alertFor(run, previous)).toBe(event);
   });
 
+  it("a backfill's runs alert nothing one by one (the backfill alerts once when it ends with failures)", () => {
+    expect(alertFor({ ...failed, trigger: "backfill" }, null)).toBeNull();
+    expect(alertFor({ ...fresh, trigger: "backfill", status: "succeeded" as const, endTime: 1_500 }, "failed")).toBeNull();
+  });
+
   it("is never sent for a running or skipped run", () => {
     expect(alertFor(fresh, "failed")).toBeNull();
     expect(alertFor({ ...fresh, status: "skipped" }, "failed")).toBeNull();

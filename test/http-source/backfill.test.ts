@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
-import { network } from "../support/network";
+import { ALERT_HOOK, network } from "../support/network";
 import { apiJson, eventually, fireArmedSlot, uniqueName } from "../support/runtime";
 import { createDailyTable, DAILY_SOURCE, dailyPipeline } from "../support/test-pipelines";
 
@@ -132,6 +132,39 @@ describe("backfill", () => {
     const done = await eventually(() => apiJson(backfill.statusUrl), (response) => response.body.endedAt !== null);
     expect(done.body.slots.map((slot: any) => slot.status)).toEqual(["succeeded", "cancelled", "cancelled", "cancelled"]);
     expect((await runsOf(name)).length).toBe(1);
+  });
+});
+
+describe("backfill alerts", () => {
+  it("a backfill against a source that is down alerts once, when it ends, not once per slot", async () => {
+    const name = dailyPipeline(uniqueName("down"));
+    const base = `/api/pipelines/${name}`;
+    const received: any[] = [];
+    network.use(
+      http.post(ALERT_HOOK, async ({ request }) => (received.push(await request.json()), new HttpResponse(null, { status: 204 }))),
+      http.get(`${DAILY_SOURCE}/:file`, ({ params }) => (String(params.file).startsWith("2026-11-02") ? HttpResponse.json([]) : new HttpResponse("down", { status: 503 }))),
+    );
+    const backfill = (await post(`${base}/backfill`, { from: "2026-11-01", to: "2026-11-04" })).body;
+    const done = await backfillDone(base, backfill.backfillId);
+    expect(done.counts).toMatchObject({ succeeded: 1, failed: 2 });
+    const alert = await eventually(() => apiJson(backfill.statusUrl), (response) => response.body.alert?.status === "delivered");
+    expect(alert.body.alert).toEqual({ status: "delivered", attempts: 1, at: expect.any(Number) });
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({
+      event: "backfill_failed",
+      pipeline: name,
+      backfillId: backfill.backfillId,
+      counts: { succeeded: 1, failed: 2, cancelled: 0, skipped: 0 },
+      failed: [
+        { scheduledFor: "2026-11-01T02:00:00.000Z", runId: `backfill-${Date.parse("2026-11-01T02:00:00Z")}-${backfill.backfillId}` },
+        { scheduledFor: "2026-11-03T02:00:00.000Z" },
+      ],
+      statusUrl: `https://pipeline.example.test${base}/backfills/${backfill.backfillId}`,
+    });
+    expect(received[0].text).toMatch(new RegExp(`^:red_circle: Pipeline \\*${name}\\*: backfill ${backfill.backfillId} ended with 2 of 3 slots failed; first: extract stage failed: the source`));
+    // Its runs alerted nothing one by one.
+    const runs = await runsOf(name);
+    expect(runs.flatMap((run: any) => run.alerts)).toEqual([]);
   });
 });
 

@@ -38,9 +38,9 @@ describe("lateness", () => {
     const backfill = (await apiJson(`${base}/backfill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from: late, to: late + 1 }) })).body;
     await eventually(() => apiJson(backfill.statusUrl), (response) => response.body.status === "failed");
 
-    // The failed run alerted run_failed as any failed run does; lateness is judged by the hourly check.
-    await eventually(async () => received.map((message) => message.event), (events) => events.includes("run_failed"));
-    const lateness = () => received.filter((message) => message.event !== "run_failed");
+    // The backfill alerted its failure once; lateness is judged by the hourly check.
+    await eventually(async () => received.map((message) => message.event), (events) => events.includes("backfill_failed"));
+    const lateness = () => received.filter((message) => message.event !== "backfill_failed");
     expect(lateness()).toEqual([]);
     await scheduler.ensureArmed(); // the hourly check
     await eventually(async () => lateness().length, (count) => count === 2);

@@ -1,4 +1,4 @@
-import { nextPendingSlot, selectSlots, settle, slotEnded, slotStarted, cancelBackfill, type Backfill, type ReprocessPolicy } from "../../domain/backfill";
+import { cancelBackfill, needsAlert, nextPendingSlot, selectSlots, settle, slotEnded, slotStarted, type Backfill, type ReprocessPolicy } from "../../domain/backfill";
 import type { Run, RunParams } from "../../domain/run";
 import { backfillRunId } from "../../domain/run-ids";
 import type { RunView } from "../../domain/run-view";
@@ -38,6 +38,8 @@ export interface RunnerHost {
   startRun: StartOne;
   /** Asks for `next()` again soon, from an alarm (so a crash in between loses nothing). */
   scheduleNext(): Promise<void>;
+  /** Sends the alert of a backfill that ended with failed slots (from an alarm); false without a webhook. */
+  alertBackfill(backfillId: string): Promise<boolean>;
   log(event: string, runId: string, fields?: Record<string, unknown>): void;
 }
 
@@ -66,6 +68,7 @@ export class BackfillRunner {
         createdAt: now,
         endedAt: null,
         slots: selectSlots(request.slots, records, request.reprocess),
+        alert: null,
       },
       now,
     );
@@ -125,21 +128,22 @@ export class BackfillRunner {
     const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, settings });
     // A repeated start (the alarm delivered twice) finds the run; if it already ended, its end is recorded now.
     if (result.outcome === "exists" && result.run && result.run.status !== "running") {
-      this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });
+      await this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });
       await this.host.scheduleNext();
     }
   }
 
   /** A run ended: if it belonged to a backfill, its slot takes the run's status. */
-  runEnded(run: Run): void {
+  async runEnded(run: Run): Promise<void> {
     if (run.backfillId === null || run.scheduledFor === null) return;
-    this.slotRunEnded(run.backfillId, run.scheduledFor, { status: run.status, error: run.error ?? null });
+    await this.slotRunEnded(run.backfillId, run.scheduledFor, { status: run.status, error: run.error ?? null });
   }
 
-  private slotRunEnded(backfillId: string, slot: number, run: { status: Run["status"]; error: string | null }): void {
+  private async slotRunEnded(backfillId: string, slot: number, run: { status: Run["status"]; error: string | null }): Promise<void> {
     const backfill = this.host.backfills.load(backfillId);
     if (!backfill) return;
-    const ended = slotEnded(backfill, slot, run, Date.now());
+    let ended = slotEnded(backfill, slot, run, Date.now());
+    if (needsAlert(ended) && (await this.host.alertBackfill(backfillId))) ended = { ...ended, alert: { status: "pending", attempts: 0, at: Date.now() } };
     this.host.backfills.save(ended);
     if (ended.endedAt !== null) this.host.log(`backfill_${ended.status}`, backfillId, { slots: ended.slots.length });
   }

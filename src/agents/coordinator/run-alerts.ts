@@ -1,7 +1,9 @@
-import { alertFor, alertMessage, type AlertEvent } from "../../domain/alerts";
+import type { BackoffPolicy } from "../../domain/backoff";
+import { alertFor, alertMessage, backfillAlertMessage, type AlertEvent } from "../../domain/alerts";
 import type { Run } from "../../domain/run";
-import { runPath } from "../../routes/paths";
+import { backfillPath, pipelineBase, runPath } from "../../routes/paths";
 import { postAlert } from "../alert-delivery";
+import type { BackfillStore } from "./backfill-store";
 import type { RunStore } from "./run-store";
 
 export interface RunAlertsHost {
@@ -30,6 +32,20 @@ export class RunAlerts {
     if (event === null) return { run: finished, alert: null };
     const run: Run = { ...finished, alerts: [...(finished.alerts ?? []), { event, status: "pending", attempts: 0, at: Date.now() }] };
     return { run, alert: { runId: run.runId, event } };
+  }
+
+  /** Posts a backfill's alert and records the outcome on the backfill. */
+  async deliverBackfill(backfillId: string, backfills: BackfillStore, retry: BackoffPolicy & { maxAttempts: number }): Promise<void> {
+    const { env } = this.host;
+    const backfill = backfills.load(backfillId);
+    const url = env.ALERT_WEBHOOK_URL;
+    if (!backfill || !url) return;
+    const base = (env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
+    const statusUrl = `${base}${backfillPath(pipelineBase(this.host.pipeline()), backfillId)}`;
+    const outcome = await postAlert(url, backfillAlertMessage(backfill, statusUrl), retry);
+    const latest = backfills.load(backfillId);
+    if (latest) backfills.save({ ...latest, alert: { ...outcome, at: Date.now() } });
+    this.host.log(outcome.status === "delivered" ? "alert_delivered" : "alert_failed", backfillId, { event: "backfill_failed", attempts: outcome.attempts, error: outcome.error });
   }
 
   /** Posts the alert and records the outcome on the run. */

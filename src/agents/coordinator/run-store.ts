@@ -169,11 +169,11 @@ export class RunStore {
     });
   }
 
-  /** The status of the last run before `run` that executed (skipped runs did not). */
+  /** The status of the last run before `run` that executed (skipped runs did not), backfill runs aside. */
   previousFinishedStatus(run: Run): RunStatus | null {
     const [row] = this.sql<{ status: RunStatus }>`
       SELECT status FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND run_id != ${run.runId}
-        AND start_time <= ${run.startTime}
+        AND trigger != 'backfill' AND start_time <= ${run.startTime}
       ORDER BY start_time DESC, run_id DESC LIMIT 1`;
     return row?.status ?? null;
   }
