@@ -100,7 +100,9 @@ try {
   check("status shows the run", await cli(server, ["status", runId]), 0, [`${runId} · default · manual · succeeded`, "source primary http://127.0.0.1"]);
   check("history lists the runs", await cli(server, ["history", "-n", "5"]), 0, [/default: 1 runs, 100% succeeded/, /RUN\s+TRIGGER\s+STATUS/, runId]);
 
-  check("orders runs on its built-in sample, with params refused as it takes none (exit 2)", await cli(server, ["trigger", "orders", "--param", "region=eu"]), 2, ["params.region: is not a param: pipeline orders takes no params (invalid_params)"], "stderr");
+  check("a param the pipeline does not declare is refused (exit 2)", await cli(server, ["trigger", "orders", "--param", "region=eu"]), 2, ["params.region: is not a param: pipeline orders takes store (invalid_params)"], "stderr");
+  check("a param that does not fit is refused, naming it (exit 2)", await cli(server, ["trigger", "orders", "--param", "store=Berlin!"]), 2, ["params.store: must be a store code"], "stderr");
+  check("--param reaches the run: orders for one store", await cli(server, ["trigger", "orders", "--wait", "--param", "store=berlin"]), 0, ["extracted 10 = loaded 3 + rejected 1 + skipped 6"]);
   check("a bad --param is a usage error (exit 2)", await cli(server, ["trigger", "--param", "novalue"]), 2, ['--param takes name=value, got "novalue"'], "stderr");
   check("an unknown command is a usage error (exit 2)", await cli(server, ["frobnicate"]), 2, ["unknown command 'frobnicate'"], "stderr");
   check("an unknown run is a usage error (exit 2)", await cli(server, ["status", "manual-1"]), 2, ['no run with id "manual-1" (run_not_found)'], "stderr");

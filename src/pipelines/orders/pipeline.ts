@@ -15,6 +15,12 @@ const Order = z.object({
   ordered_at: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time with a zone, such as 2026-11-28T09:15:00Z" }),
 });
 
+/** What one run may be given: reload a single store (`{ "params": { "store": "berlin" } }`). */
+const OrdersParams = z.object({
+  /** Only this store's orders are loaded; the others are counted as skipped. */
+  store: z.string().regex(/^[a-z0-9-]{1,40}$/, "must be a store code (lower-case letters, digits, dashes)").optional(),
+});
+
 /** Settings a deployment can change in ORDERS_CONFIG. */
 const OrdersConfig = z.object({
   /** Stores whose orders are test traffic: counted as skipped, never loaded. */
@@ -24,23 +30,26 @@ const OrdersConfig = z.object({
 /**
  * Orders from a CSV export, keyed by (store_id, order_id): money as integer cents, a signed net amount
  * and the order's UTC day derived, a refund that names no original order rejected, test stores skipped.
- * Hourly at minute 15, Berlin time; ORDERS_SOURCE_URL points it at a real export.
+ * Hourly at minute 15, Berlin time, due 45 minutes later; ORDERS_SOURCE_URL points it at a real export.
+ * A run may be limited to one store (`params.store`).
  */
 export default definePipeline({
   name: "orders",
   description: "Point-of-sale orders from a CSV export, money in integer cents",
-  schedule: { cron: "15 * * * *", timezone: "Europe/Berlin" },
+  schedule: { cron: "15 * * * *", timezone: "Europe/Berlin", deadline: "45m" },
   sources: [{ type: "sample" }],
   sample: { format: "csv", text: ORDERS_SAMPLE_CSV },
   vars: { config: "ORDERS_CONFIG", sourceUrl: { name: "ORDERS_SOURCE_URL", format: "csv" } },
   config: OrdersConfig,
+  params: OrdersParams,
   record: Order,
   recordId: (raw) => {
     const line = raw as { store_id?: unknown; order_id?: unknown } | null;
     return typeof line?.store_id === "string" && typeof line.order_id === "string" ? `${line.store_id}/${line.order_id}` : null;
   },
-  transform: (order, { config }) => {
+  transform: (order, { config, params }) => {
     if (config.testStores.includes(order.store_id)) return skip();
+    if (params.store !== undefined && order.store_id !== params.store) return skip();
     if (order.kind === "refund" && order.original_order_id === "") return reject(`refund ${order.order_id} names no original order`);
     const cents = toCents(order.amount)!;
     const orderedAt = new Date(order.ordered_at);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { applyTransform } from "../../../src/engine/apply-transform";
+import { checkParams } from "../../../src/engine/params";
 import { resolveSettings } from "../../../src/engine/settings";
 import { toCents } from "../../../src/pipelines/orders/money";
 import orders from "../../../src/pipelines/orders/pipeline";
@@ -54,6 +55,18 @@ describe("the orders pipeline on its sample", () => {
     expect(outcomes[7]).toMatchObject({ values: ["munich", "2002", "sale", 125_000, 125_000, "EUR", null, "2026-11-28T13:12:00.000Z", "2026-11-28"] });
     expect(outcomes[4]).toEqual({ kind: "rejected", id: "hamburg/1002", reason: "refund 1002 names no original order" });
     expect(outcomes[5]).toEqual({ kind: "rejected", id: "hamburg/1003", reason: 'amount: must be an amount with at most two decimals, such as "19.99"' });
+
+    // A run for one store loads only its orders; the others are skipped, and still counted.
+    const berlin = items.map((item) => (item.ok ? applyTransform(orders, destination, item.record, { ...context, params: { store: "berlin" } }).kind : "unparsable"));
+    // (hamburg/1003 is still rejected: the record schema checks every line before the transform sees it.)
+    expect(berlin).toEqual(["row", "row", "row", "skipped", "skipped", "rejected", "skipped", "skipped", "skipped", "row"]);
+  });
+
+  it("takes a store as its one param, and is due 45 minutes after each slot", () => {
+    expect(checkParams(orders, { store: "berlin" })).toEqual({ ok: true, params: { store: "berlin" } });
+    expect(checkParams(orders, { store: "Berlin!" })).toEqual({ ok: false, problems: [{ field: "params.store", message: "must be a store code (lower-case letters, digits, dashes)" }] });
+    const resolved = resolveSettings(orders, env);
+    expect(resolved.ok && resolved.settings.schedule.deadlineMs).toBe(45 * 60_000);
   });
 
   it("reads ORDERS_SOURCE_URL as a CSV source, and ORDERS_CONFIG for its own settings", () => {
