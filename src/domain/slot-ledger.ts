@@ -70,26 +70,27 @@ export interface FateContext {
 }
 
 export function slotFate(slot: number, record: SlotRecord | null, context: FateContext): SlotEntry {
-  const deadlineAt = context.deadlineMs === null ? null : slot + context.deadlineMs;
-  const entry = { scheduledFor: slot, runId: null, status: null, reason: null, startedLateByMs: null, deadlineAt, deadlineMet: deadlineMetBy(slot, record, context) };
+  const deadline = { deadlineAt: context.deadlineMs === null ? null : slot + context.deadlineMs, deadlineMet: deadlineMetBy(slot, record, context) };
+  const entry = (state: SlotState, fields: Partial<Pick<SlotEntry, "runId" | "status" | "reason" | "startedLateByMs">> = {}): SlotEntry => ({
+    scheduledFor: slot,
+    state,
+    runId: fields.runId ?? null,
+    status: fields.status ?? null,
+    reason: fields.reason ?? null,
+    startedLateByMs: fields.startedLateByMs ?? null,
+    ...deadline,
+  });
   if (record?.executed) {
     const { executed } = record;
     const failed = executed.status === "failed" || executed.status === "cancelled";
-    return {
-      ...entry,
-      state: "ran",
-      runId: executed.runId,
-      status: executed.status,
-      reason: failed ? executed.error : null,
-      startedLateByMs: Math.max(0, record.firstStartedAt! - slot),
-    };
+    return entry("ran", { runId: executed.runId, status: executed.status, reason: failed ? executed.error : null, startedLateByMs: Math.max(0, record.firstStartedAt! - slot) });
   }
-  if (record?.skipped) return { ...entry, state: "skipped", runId: record.skipped.runId, status: "skipped", reason: record.skipped.reason };
-  if (context.expectation === "paused") return { ...entry, state: "skipped", reason: "the schedule was paused" };
+  if (record?.skipped) return entry("skipped", { runId: record.skipped.runId, status: "skipped", reason: record.skipped.reason });
+  if (context.expectation === "paused") return entry("skipped", { reason: "the schedule was paused" });
   // Due and not yet run: pending while its alarm may still deliver it, and no longer than its deadline.
   const grace = context.deadlineMs === null ? context.missedAfterMs : Math.min(context.missedAfterMs, context.deadlineMs);
-  if (context.now - slot <= grace) return { ...entry, state: "pending" };
-  return { ...entry, state: "missed", reason: "no run was started for this slot" };
+  if (context.now - slot <= grace) return entry("pending");
+  return entry("missed", { reason: "no run was started for this slot" });
 }
 
 function deadlineMetBy(slot: number, record: SlotRecord | null, context: FateContext): boolean | null {

@@ -51,13 +51,14 @@ export interface ViewInput {
 export function scheduleView(input: ViewInput): ScheduleView {
   const armed = [...input.armed].sort((a, b) => a.slot - b.slot);
   const next = armed.find((entry) => entry.slot > input.now) ?? armed[0];
-  const common = { id: next?.id ?? null, name: input.name, scheduleType: "recurring" as const, source: input.source, ...input.state, backlog: input.backlog };
+  const identity = { id: next?.id ?? null, name: input.name, scheduleType: "recurring" as const };
+  const history = { lastExecutedAt: input.state.lastExecutedAt, executionCount: input.state.executionCount, backlog: input.backlog };
   if (!input.spec.ok) {
-    return { ...common, cron: null, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, nextExecuteAt: null, deadline: null, error: input.spec.error };
+    return { ...identity, cron: null, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source: input.source, nextExecuteAt: null, ...history, deadline: null, error: input.spec.error };
   }
   const { spec } = input.spec;
   return {
-    ...common,
+    ...identity,
     cron: spec.cron,
     every: spec.intervalMs === null ? null : formatInterval(spec.intervalMs),
     timezone: spec.timezone,
@@ -65,7 +66,9 @@ export function scheduleView(input: ViewInput): ScheduleView {
     enabled: spec.enabled,
     missedRuns: spec.missedRuns,
     maxCatchUp: spec.maxCatchUp,
+    source: input.source,
     nextExecuteAt: spec.enabled ? (next?.slot ?? nextSlot(spec, input.now)) : null,
+    ...history,
     deadline: spec.deadlineMs === null ? null : formatInterval(spec.deadlineMs),
   };
 }
