@@ -391,9 +391,9 @@ export class PipelineCoordinator extends Agent<Env> {
     await this.schedule(0, NEXT_RUN, undefined, { idempotent: true });
   }
 
-  private currentSettings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] } {
+  private currentSettings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean } {
     const pipeline = findPipeline(this.name);
-    if (!pipeline) return { ok: false, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
+    if (!pipeline) return { ok: false, removed: true, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
     return resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
   }
 

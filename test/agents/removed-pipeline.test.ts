@@ -28,6 +28,16 @@ describe("a removed pipeline's alarm", () => {
     expect(view).toMatchObject({ enabled: false, nextExecuteAt: null, error: `pipeline ${name} is no longer defined in this deployment` });
   });
 
+  it("a backfill it had under way is cancelled rather than left running forever", async () => {
+    const coordinator = env.PipelineCoordinator.getByName(uniqueName("retired"));
+    const started = await coordinator.startBackfill({ backfillId: "bf-1", from: 0, to: 3 * 86_400_000, reprocess: "none", params: {}, slots: [0, 86_400_000, 2 * 86_400_000] });
+    expect(started.outcome).toBe("started");
+    const backfill = await coordinator.getBackfill("bf-1");
+    expect(backfill).toMatchObject({ status: "cancelled", endedAt: expect.any(Number) });
+    expect(backfill!.slots.map((slot) => slot.status)).toEqual(["cancelled", "cancelled", "cancelled"]);
+    expect((await coordinator.getHistory(10, null)).runs).toEqual([]);
+  });
+
   it("is not reachable through the API", async () => {
     expect((await apiJson(`/api/pipelines/${uniqueName("retired")}/history`)).status).toBe(404);
   });

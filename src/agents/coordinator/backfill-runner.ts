@@ -34,7 +34,7 @@ export interface RunnerHost {
   backfills: BackfillStore;
   pipeline(): string;
   /** The pipeline's settings as the deployment defines them now, or why there are none. */
-  settings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] };
+  settings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean };
   startRun: StartOne;
   /** Asks for `next()` again soon, from an alarm (so a crash in between loses nothing). */
   scheduleNext(): Promise<void>;
@@ -106,6 +106,9 @@ export class BackfillRunner {
     const resolved = this.host.settings();
     if (!resolved.ok) {
       this.host.log("next_run_not_started", "-", { errors: resolved.errors });
+      // A removed pipeline never comes back to its backfill; a misconfigured one waits for the fix.
+      const active = backfills.active();
+      if (resolved.removed && active) this.cancel(active.backfillId, Date.now());
       return;
     }
     const { settings } = resolved;
