@@ -387,8 +387,13 @@ export class PipelineCoordinator extends Agent<Env> {
     return toRunView(run);
   }
 
+  /**
+   * Asks for `startNextRun` from an alarm. Not idempotent: a run can end while a `startNextRun` alarm is
+   * still executing, and an idempotent request would match that row (the SDK matches by callback and
+   * payload), which is deleted when it returns. A spare call finds nothing to start.
+   */
   private async scheduleNext(): Promise<void> {
-    await this.schedule(0, NEXT_RUN, undefined, { idempotent: true });
+    await this.schedule(0, NEXT_RUN);
   }
 
   private currentSettings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean } {

@@ -149,7 +149,8 @@ export class PipelineScheduler extends Agent<Env> {
     // The slot being delivered, and any that passed unseen before it, go through the missed-run policy.
     await this.catchUp(spec, now);
     // The slot is judged when its deadline passes (the hourly check does it too, should this alarm be lost).
-    if (spec.deadlineMs !== null) await this.schedule(new Date(payload.slot + spec.deadlineMs + 1_000), DEADLINE_CALLBACK, undefined, { idempotent: true });
+    // One alarm per slot (the payload tells them apart: the SDK matches schedules by callback and payload).
+    if (spec.deadlineMs !== null) await this.schedule(new Date(payload.slot + spec.deadlineMs + 1_000), DEADLINE_CALLBACK, { slot: payload.slot }, { idempotent: true });
   }
 
   /** Runs the oldest missed slot waiting in the backlog once no run is active. */
@@ -164,7 +165,9 @@ export class PipelineScheduler extends Agent<Env> {
       this.store.removeFromBacklog(next);
       this.countExecution(next);
     }
-    if (this.store.backlog().length > 0) await this.schedule(result.outcome === "conflict" ? BACKLOG_RETRY_SECONDS : 1, BACKLOG_CALLBACK, undefined, { idempotent: true });
+    // Not idempotent: this runs inside the backlog's own alarm, whose row an idempotent request would match
+    // (the SDK matches by callback and payload) and which is deleted when this returns.
+    if (this.store.backlog().length > 0) await this.schedule(result.outcome === "conflict" ? BACKLOG_RETRY_SECONDS : 1, BACKLOG_CALLBACK);
   }
 
   async trigger(options: { wait: boolean; waitTimeoutMs: number; note: string | null; params: RunParams }): Promise<TriggerResult> {

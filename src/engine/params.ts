@@ -24,7 +24,7 @@ export function checkParams(pipeline: Pipeline, input: Readonly<Record<string, u
     const params = asJson(parsed.data);
     const nested = Object.entries(params).filter(([, value]) => !isParamValue(value));
     if (nested.length === 0) return { ok: true, params: params as RunParams };
-    return { ok: false, problems: nested.map(([name]) => ({ field: `params.${name}`, message: "must be a string, number, boolean, null or a list of them" })) };
+    return { ok: false, problems: nested.map(([name]) => ({ field: `params.${name}`, message: "must be a string (valid Unicode), number, boolean, null or a list of them" })) };
   }
   return {
     ok: false,
@@ -38,7 +38,8 @@ function asJson(value: unknown): Record<string, unknown> {
 }
 
 function isScalar(value: unknown): boolean {
-  return value === null || ["string", "number", "boolean"].includes(typeof value);
+  if (typeof value === "string") return value.isWellFormed();
+  return value === null || typeof value === "number" || typeof value === "boolean";
 }
 
 function isParamValue(value: unknown): value is ParamValue {

@@ -25,18 +25,32 @@ export const TriggerBody = z.strictObject({
  * `2026-11-01T03:00:00+01:00`), a date (`2026-11-01`, midnight UTC), or epoch milliseconds (a number,
  * or digits in a query string).
  */
-export const instant = z.union([z.number().int().min(0), z.string()]).transform((given, ctx) => {
+export const instant = z.union([z.number().int(), z.string()]).transform((given, ctx) => {
   const value = String(given).trim();
   let parsed = Number.NaN;
   if (/^\d{1,16}$/.test(value)) parsed = Number(value);
-  else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) parsed = Date.parse(`${value}T00:00:00Z`);
-  else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value)) parsed = Date.parse(value);
+  else if (/^\d{4}-\d{2}-\d{2}$/.test(value) && realDate(value)) parsed = Date.parse(`${value}T00:00:00Z`);
+  else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value) && realDate(value.slice(0, 10))) parsed = Date.parse(value);
   if (!Number.isFinite(parsed)) {
     ctx.addIssue({ code: "custom", message: "must be an ISO 8601 time with its offset (2026-11-01T00:00:00Z), a date (2026-11-01, midnight UTC) or epoch milliseconds" });
     return z.NEVER;
   }
+  if (parsed < 0 || parsed > LATEST_INSTANT) {
+    ctx.addIssue({ code: "custom", message: "must be between 1970-01-01 and 9999-12-31" });
+    return z.NEVER;
+  }
   return parsed;
 });
+
+/** The latest moment the API takes: the end of year 9999 (dates and cron maths stop not far beyond). */
+const LATEST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A calendar date that exists: 2026-02-30 is not read as 2 March. */
+function realDate(text: string): boolean {
+  const [year, month, day] = text.split("-").map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
 
 export const BackfillBody = z
   .strictObject({

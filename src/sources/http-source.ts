@@ -44,7 +44,13 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  */
 export async function* readHttpSource(source: HttpSource, options: HttpReadOptions): AsyncGenerator<SourceItem[], PagesRead> {
   const secretValues = Object.values(options.secrets);
-  const lookup = (name: string) => (isRunValue(name) ? options.runValues[name] : options.secrets[name]) ?? "";
+  const lookup = (name: string) => {
+    if (!isRunValue(name)) return options.secrets[name] ?? "";
+    const value = options.runValues[name] ?? "";
+    // A URL reads "." and ".." (even percent-encoded) as directory steps: a param could walk the path.
+    if (value === "." || value === "..") throw new StageFailure(`{{${name}}} is "${value}", which a URL reads as a directory step; refused`, "permanent");
+    return value;
+  };
   const show = (url: string) => showUrl(url, secretValues);
   const context: RequestContext = {
     source,

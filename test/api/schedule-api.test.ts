@@ -7,9 +7,9 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { uniquePipeline } from "../support/settings";
 import { describe, expect, it } from "vitest";
-import { SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
+import { BACKLOG_CALLBACK, SLOT_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { DEFAULT_SCHEDULE, nextSlot } from "../../src/domain/schedule";
-import { apiJson, eventually, finished } from "../support/runtime";
+import { apiJson, eventually, finished, fireJob, hasJob } from "../support/runtime";
 
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
 
@@ -136,6 +136,18 @@ describe("missed runs", () => {
       [`scheduled-${lastSlot + 3 * HOUR}`, "succeeded"],
       [`scheduled-${lastSlot + 4 * HOUR}`, "succeeded"],
     ]);
+    expect((await scheduler.describeSchedule())[0]!.backlog).toEqual([]);
+  });
+
+  it("all: the backlog's own alarm carries it to the end, one slot per firing", async () => {
+    const { scheduler, coordinator, lastSlot } = await afterOutage("all", 4, 3);
+    await finished(() => coordinator.getRun(`scheduled-${lastSlot + 2 * HOUR}`), 10_000);
+    for (const hour of [3, 4]) {
+      // The alarm that drains the backlog must leave the next one armed while slots remain.
+      expect(await hasJob(scheduler, BACKLOG_CALLBACK)).toBe(true);
+      await fireJob(scheduler, BACKLOG_CALLBACK);
+      await finished(() => coordinator.getRun(`scheduled-${lastSlot + hour * HOUR}`), 10_000);
+    }
     expect((await scheduler.describeSchedule())[0]!.backlog).toEqual([]);
   });
 

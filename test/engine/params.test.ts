@@ -48,7 +48,11 @@ describe("checkParams", () => {
 
   it("refuses a value params cannot carry (a nested object)", () => {
     const nested = { ...daily, params: z.object({ filter: z.record(z.string(), z.string()).default({}) }) } as unknown as Pipeline;
-    expect(checkParams(nested, { filter: { a: "b" } })).toEqual({ ok: false, problems: [{ field: "params.filter", message: "must be a string, number, boolean, null or a list of them" }] });
+    expect(checkParams(nested, { filter: { a: "b" } })).toEqual({ ok: false, problems: [{ field: "params.filter", message: "must be a string (valid Unicode), number, boolean, null or a list of them" }] });
+  });
+
+  it("refuses text that is not valid Unicode (a lone surrogate cannot be put in a URL)", () => {
+    expect(checkParams(daily, { region: "eu", tags: ["x\ud800y"] })).toEqual({ ok: false, problems: [{ field: "params.tags", message: "must be a string (valid Unicode), number, boolean, null or a list of them" }] });
   });
 });
 

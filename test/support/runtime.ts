@@ -60,11 +60,20 @@ export async function finished<Run extends { status: string }>(read: () => Promi
  * row in the SDK's job table is moved into the past first; this is the one place that touches that table.
  */
 export async function fireArmedSlot(schedulerName: string): Promise<boolean> {
-  const stub = await getAgentByName(env.PipelineScheduler, schedulerName);
+  return fireJob(await getAgentByName(env.PipelineScheduler, schedulerName), SLOT_CALLBACK);
+}
+
+/** Fires an agent's pending schedule for `callback` now (its row moved into the past, then the alarm run). */
+export async function fireJob(stub: DurableObjectStub, callback: string): Promise<boolean> {
   await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec("UPDATE cf_agents_jobs SET time = ? WHERE fn = ?", Date.now() - 1_000, SLOT_CALLBACK);
+    state.storage.sql.exec("UPDATE cf_agents_jobs SET time = ? WHERE fn = ?", Date.now() - 1_000, callback);
   });
   return runDurableObjectAlarm(stub);
+}
+
+/** Whether an agent has a pending schedule for `callback`. */
+export async function hasJob(stub: DurableObjectStub, callback: string): Promise<boolean> {
+  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM cf_agents_jobs WHERE fn = ?", callback).one().n !== 0);
 }
 
 export interface StageStorage {
