@@ -3,11 +3,11 @@ import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
 import type { HistoryCursor } from "../domain/history";
 import { cancelRun, giveUp, runResumed, skipRun, stageProgressed, startRun, type Run, type RunParams } from "../domain/run";
 import { admitRun } from "../domain/admission";
-import type { Backfill } from "../domain/backfill";
+import type { Backfill, BackfillSummary } from "../domain/backfill";
 import { checkRetryable, markRetried, planRetry, retryRun } from "../domain/retry";
 import { retryRunId } from "../domain/run-ids";
 import type { SlotRecord } from "../domain/slot-ledger";
-import { defaultParams } from "../engine/params";
+import { checkParams, defaultParams } from "../engine/params";
 import { findPipeline } from "../engine/registry";
 import { resolveSettings } from "../engine/settings";
 import { DEFAULT_TUNING } from "../engine/tuning";
@@ -74,7 +74,6 @@ export class PipelineCoordinator extends Agent<Env> {
     pipeline: () => this.name,
     settings: () => this.currentSettings(),
     startRun: (request) => this.startRun(request),
-    scheduleNext: () => this.scheduleNext(),
     alertBackfill: async (backfillId) => {
       if (!this.env.ALERT_WEBHOOK_URL) return false;
       await this.schedule(0, BACKFILL_ALERT_CALLBACK, { backfillId }, { retry: { maxAttempts: 1 } });
@@ -112,13 +111,18 @@ export class PipelineCoordinator extends Agent<Env> {
       destination: request.settings.destination.uri,
       now,
     };
-    switch (admitRun(request, { exists: existing !== null, active, backfillActive: this.runner.isActive() })) {
+    const slotRun = request.scheduledFor === null ? null : (this.store.slotRecords(request.scheduledFor, request.scheduledFor + 1)[0]?.executed ?? null);
+    const slotCovered = slotRun !== null && (slotRun.status === "running" || slotRun.status === "succeeded");
+    switch (admitRun(request, { exists: existing !== null, slotCovered, active, backfillActive: this.runner.isActive() })) {
       case "exists":
         return { outcome: "exists", run: toRunView(existing!.run) };
+      case "covered":
+        this.log("slot_covered", request.runId, { by: slotRun!.runId });
+        return { outcome: "covered", runId: slotRun!.runId };
       case "refuse":
         return { outcome: "conflict", active: toRunView(active!) };
       case "queue":
-        this.store.enqueue(request.runId, request.scheduledFor!, now);
+        this.store.enqueue(request.runId, request.scheduledFor!, now, request.settings.schedule.timezone);
         this.log("run_queued", request.runId, { activeRunId: activeId });
         return { outcome: "queued", runId: request.runId };
       case "skip": {
@@ -129,9 +133,9 @@ export class PipelineCoordinator extends Agent<Env> {
         return { outcome: "skipped", run: toRunView(skipped) };
       }
       case "start": {
+        const started = startRun(fresh);
         // A backfill run reads its slot's data, not what is new since the last run: no watermark is sent.
-        const watermark = request.settings.watermark && request.trigger !== "backfill" ? this.store.watermark() : null;
-        const run = { ...startRun(fresh), inputWatermark: watermark };
+        const run = { ...started, inputWatermark: request.settings.watermark && started.incremental ? this.store.watermark() : null };
         return { outcome: "started", run: await this.launch(run, request.settings, request.waitMs) };
       }
     }
@@ -148,17 +152,23 @@ export class PipelineCoordinator extends Agent<Env> {
     if (!check.ok) return { outcome: "not_retryable", run: toRunView(stored.run), reason: check.reason };
     const active = this.store.activeRunIds()[0];
     if (active !== undefined) return { outcome: "conflict", active: toRunView(this.store.load(active)!.run) };
-    // The pipeline as it is defined now: a retry is often what follows a fix.
+    // The pipeline as it is defined now (a retry is often what follows a fix), with the original's slot
+    // read in the original's time zone, and its params checked against today's schema.
     const resolved = this.currentSettings();
     if (!resolved.ok) return { outcome: "misconfigured", errors: resolved.errors };
-    const { settings } = resolved;
+    const settings = { ...resolved.settings, schedule: { ...resolved.settings.schedule, timezone: stored.settings.schedule.timezone } };
+    const params = checkParams(findPipeline(this.name)!, stored.run.params);
+    if (!params.ok) {
+      const problems = params.problems.map((problem) => `${problem.field}: ${problem.message}`).join("; ");
+      return { outcome: "not_retryable", run: toRunView(stored.run), reason: `run ${runId}'s params no longer fit the pipeline (${problems}); trigger a new run with params that do` };
+    }
     const now = Date.now();
     const plan = planRetry(stored.run, {
       stagingKept: (owner) => this.store.stagingKept(owner).kept,
       stagingGone: (owner) => this.retention.gone(owner),
       destinationChanged: JSON.stringify(stored.settings.destination) !== JSON.stringify(settings.destination),
     });
-    const retry = retryRun(stored.run, { runId: retryRunId(now), now, destination: settings.destination.uri, plan });
+    const retry = { ...retryRun(stored.run, { runId: retryRunId(now), now, destination: settings.destination.uri, plan }), params: params.params };
     this.store.save(markRetried(stored.run, retry.runId), stored.settings);
     this.log("run_retrying", retry.runId, { of: runId, fromStage: retry.retry!.fromStage, reused: retry.retry!.reused, note: retry.retry!.note });
     return { outcome: "started", run: await this.launch(retry, settings, options.waitMs) };
@@ -177,14 +187,14 @@ export class PipelineCoordinator extends Agent<Env> {
     return this.backfills.load(backfillId);
   }
 
-  /** The newest backfills first. */
-  async listBackfills(limit: number): Promise<Backfill[]> {
+  /** The newest backfills first, in brief. */
+  async listBackfills(limit: number): Promise<BackfillSummary[]> {
     return this.backfills.recent(limit);
   }
 
   /** What became of the slots in [from, to) that runs belonged to; the scheduler makes the ledger of them. */
-  async getSlotRecords(from: number, to: number): Promise<{ records: SlotRecord[]; queued: number[] }> {
-    return { records: this.store.slotRecords(from, to), queued: this.store.queuedSlots() };
+  async getSlotRecords(from: number, to: number, limit?: number): Promise<{ records: SlotRecord[]; queued: number[] }> {
+    return { records: this.store.slotRecords(from, to, limit), queued: this.store.queuedSlots() };
   }
 
   /** From an alarm: starts what waits for the pipeline to be free (a queued slot, the backfill's next run). */
@@ -277,6 +287,7 @@ export class PipelineCoordinator extends Agent<Env> {
     // Hourly (from the Worker's cron) at least: nothing waits forever, and kept staging expires.
     if (this.store.activeRunIds().length === 0 && this.runner.hasWork()) await this.scheduleNext();
     await this.retention.sweep(Date.now());
+    this.store.pruneSlotRecords();
   }
 
   async getRun(runId: string): Promise<RunView | null> {
@@ -358,7 +369,7 @@ export class PipelineCoordinator extends Agent<Env> {
     const { run, alert } = this.alerts.raise(finished);
     this.store.save(run, settings);
     this.progress.reset(run.runId);
-    if (run.status === "succeeded" && run.newestWatermark !== null) this.store.advanceWatermark(run.newestWatermark);
+    if (run.status === "succeeded" && run.incremental && run.newestWatermark !== null) this.store.advanceWatermark(run.newestWatermark);
     const view = toRunView(run);
     this.waiters.ended(view);
     this.log(`run_${run.status}`, run.runId, {
@@ -412,7 +423,9 @@ export class PipelineCoordinator extends Agent<Env> {
    * so a failure there leaves the run rows in place to be pruned next time.
    */
   private async prune(settings: PipelineSettings): Promise<void> {
-    const old = this.store.runsBeyond(settings.historyLimit);
+    // A run whose staged data a retry is reading stays until that retry is over.
+    const inUse = this.store.stagingInUse();
+    const old = this.store.runsBeyond(settings.historyLimit).filter((runId) => !inUse.has(runId));
     if (old.length === 0) return;
     try {
       await deleteRejectionsOfRuns(this.env.DB, this.name, old);
@@ -420,9 +433,15 @@ export class PipelineCoordinator extends Agent<Env> {
       this.log("prune_failed", old[0]!, { error: String(error), runs: old.length });
       return;
     }
-    for (const runId of old) if (!this.store.isCleaned(runId)) await this.retention.remove(runId);
-    this.store.delete(old);
-    this.log("history_pruned", old[0]!, { runs: old.length });
+    let pruned = 0;
+    for (const runId of old) {
+      // Checked again for each run: a retry may have started during a wait.
+      if (this.store.stagingInUse().has(runId)) continue;
+      if (!this.store.isCleaned(runId)) await this.retention.remove(runId);
+      this.store.delete([runId]);
+      pruned += 1;
+    }
+    if (pruned > 0) this.log("history_pruned", old[0]!, { runs: pruned });
   }
 
   private log(event: string, runId: string, fields: Record<string, unknown> = {}): void {

@@ -61,7 +61,7 @@ export class PipelineScheduler extends Agent<Env> {
     env: this.env,
     store: this.store,
     pipeline: () => this.name,
-    slotRecords: (from, to) => this.coordinator().getSlotRecords(from, to),
+    slotRecords: (from, to, limit) => this.coordinator().getSlotRecords(from, to, limit),
     settings: () => this.settings(),
     scheduleDelivery: async (payload) => void (await this.schedule(0, DELIVERY_CALLBACK, payload, { retry: { maxAttempts: 1 } })),
     log: (event, fields) => this.log(event, fields),
@@ -121,7 +121,7 @@ export class PipelineScheduler extends Agent<Env> {
     if (slots.length === 0) return { outcome: "invalid", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
     const future = slots.find((slot) => slot > Date.now());
     if (future !== undefined) return { outcome: "invalid", reason: `${range} holds slots still to come (the first at ${new Date(future).toISOString()}); a backfill runs past slots, the schedule runs the rest` };
-    return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), ...request, slots });
+    return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), ...request, slots, timezone: spec.timezone });
   }
 
   /** The slot ledger of [from, to): every slot the schedule expected, and what became of it. */
@@ -192,7 +192,8 @@ export class PipelineScheduler extends Agent<Env> {
       case "started":
         return { outcome: "started", run: result.run };
       case "queued":
-        throw new Error("a manual run is never queued");
+      case "covered":
+        throw new Error(`a manual run is never ${result.outcome}`);
     }
   }
 
@@ -300,10 +301,16 @@ export class PipelineScheduler extends Agent<Env> {
     this.log("slot_executed", { slot });
   }
 
+  /**
+   * The pipeline's settings with the schedule in force (one set through the API wins over the file's), so
+   * every run this scheduler starts reads `{{slot.date}}` in the time zone its slots are counted in.
+   */
   private settings(): Settings {
     const pipeline = findPipeline(this.name);
     if (!pipeline) return { ok: false, removed: true, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
-    return resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
+    const resolved = resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
+    if (!resolved.ok) return resolved;
+    return { ok: true, settings: { ...resolved.settings, schedule: this.store.storedSpec() ?? resolved.settings.schedule } };
   }
 
   /** A plain stub: the SDK starts the coordinator (onStart, which resumes interrupted runs) before any call. */

@@ -58,17 +58,23 @@ export class ApiClient {
     }
     const text = await response.text();
     let parsed: unknown = null;
+    let json = true;
     try {
       parsed = text.length > 0 ? JSON.parse(text) : null;
     } catch {
-      throw new CliError(EXIT.failed, `the API at ${this.baseUrl} answered ${method} ${path} with HTTP ${response.status} and a body that is not JSON`);
+      json = false;
+    }
+    // Checked before the body: a proxy or an access gate in front of the API answers 401/403 in HTML.
+    if (response.status === 401 || response.status === 403) {
+      const hint = this.token ? "the token in PIPELINE_API_TOKEN was refused" : "set PIPELINE_API_TOKEN to the API's token";
+      throw new CliError(EXIT.unreachable, `not authorised by the API at ${this.baseUrl}: ${apiMessage(parsed) ?? `HTTP ${response.status}`} (${hint})`, parsed);
+    }
+    if (!json) {
+      const where = `${method} ${path} at ${this.baseUrl} answered HTTP ${response.status} with a body that is not JSON`;
+      throw new CliError(response.ok ? EXIT.unreachable : EXIT.failed, `${where}${response.ok ? " (is PIPELINE_API_URL this service's address?)" : ""}`);
     }
     if (response.ok) return { status: response.status, body: parsed as T };
     const message = apiMessage(parsed) ?? `HTTP ${response.status}`;
-    if (response.status === 401 || response.status === 403) {
-      const hint = this.token ? "the token in PIPELINE_API_TOKEN was refused" : "set PIPELINE_API_TOKEN to the API's token";
-      throw new CliError(EXIT.unreachable, `not authorised by the API at ${this.baseUrl}: ${message} (${hint})`, parsed);
-    }
     throw new CliError(response.status === 400 || response.status === 404 ? EXIT.usage : EXIT.failed, message, parsed);
   }
 }

@@ -18,6 +18,8 @@ export function parseParams(pairs: readonly string[]): Record<string, unknown> |
 
 function typed(text: string): unknown {
   if (!/^(-?\d|true$|false$|null$|\[|")/.test(text)) return text;
+  // An integer JSON cannot hold exactly (an id, an account number) stays text.
+  if (/^-?\d+$/.test(text) && !Number.isSafeInteger(Number(text))) return text;
   try {
     return JSON.parse(text);
   } catch {

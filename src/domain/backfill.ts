@@ -36,6 +36,8 @@ export interface Backfill {
   to: number;
   reprocess: ReprocessPolicy;
   params: RunParams;
+  /** The time zone of the schedule the slots come from (`{{slot.date}}` is read in it). */
+  timezone: string;
   status: BackfillStatus;
   createdAt: number;
   endedAt: number | null;
@@ -77,6 +79,27 @@ export function slotStarted(backfill: Backfill, slot: number, runId: string): Ba
   return updateSlot(backfill, slot, { status: "running", runId, reason: null });
 }
 
+/** A slot found covered when its turn came (another run did it meanwhile): skipped, saying by what. */
+export function slotCovered(backfill: Backfill, slot: number, reason: string): Backfill {
+  return updateSlot(backfill, slot, { status: "skipped", runId: null, reason });
+}
+
+/** A slot marked running whose run was never saved (a crash in between): it is started again. */
+export function slotRestarted(backfill: Backfill, slot: number): Backfill {
+  return updateSlot(backfill, slot, { status: backfill.status === "running" ? "pending" : "cancelled", runId: null, reason: backfill.status === "running" ? null : "the backfill was cancelled" });
+}
+
+/**
+ * Why a slot need not run when its turn comes, or null: it is running, it ran since the backfill started
+ * (a scheduled run that waited in the queue, or a backlog slot), or its record no longer calls for it.
+ */
+export function coveredReason(backfill: Backfill, record: SlotRecord | null): string | null {
+  const executed = record?.executed ?? null;
+  if (executed?.status === "running") return `run ${executed.runId} of this slot is running`;
+  if (executed && executed.startedAt >= backfill.createdAt) return `ran since the backfill started (run ${executed.runId}, ${executed.status})`;
+  return skipReason(record, backfill.reprocess);
+}
+
 /** A slot's run ended: its status is the run's; the backfill ends with its last slot. */
 export function slotEnded(backfill: Backfill, slot: number, run: { status: RunStatus; error: string | null }, now: number): Backfill {
   const status: BackfillSlotStatus = run.status === "succeeded" || run.status === "failed" || run.status === "cancelled" ? run.status : "failed";
@@ -104,6 +127,14 @@ export function settle(backfill: Backfill, now: number): Backfill {
   if (backfill.status === "cancelled") return { ...backfill, endedAt: now };
   const failed = backfill.slots.some((slot) => slot.status === "failed" || slot.status === "cancelled");
   return { ...backfill, status: failed ? "failed" : "succeeded", endedAt: now };
+}
+
+/** A backfill without its slots, with how many are in each status. */
+export type BackfillSummary = Omit<Backfill, "slots"> & { counts: Record<BackfillSlotStatus, number> };
+
+export function summarizeBackfill(backfill: Backfill): BackfillSummary {
+  const { slots: _slots, ...rest } = backfill;
+  return { ...rest, counts: countSlots(backfill) };
 }
 
 /** How many slots are in each status. */

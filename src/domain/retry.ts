@@ -111,6 +111,7 @@ export function retryRun(original: Run, request: RetryRequest): Run {
   return {
     ...fresh,
     inputWatermark: original.inputWatermark ?? null,
+    incremental: original.incremental,
     stages: fresh.stages.map((stage) => (isReused(stage.name) ? reusedStage(original.stages.find((candidate) => candidate.name === stage.name)!) : stage)),
     checkpoints: Object.fromEntries(reused.map((name) => [name, original.checkpoints[name]!])),
     rejected: original.rejected.filter((entry) => isReused(entry.stage as StageName)),
@@ -118,6 +119,8 @@ export function retryRun(original: Run, request: RetryRequest): Run {
     // Skips are the transform's choice; they only carry over when its output does.
     skippedCount: isReused("transform") ? original.skippedCount : 0,
     source: isReused("extract") ? original.source : null,
+    // The newest watermark value is found by transform: it carries over with transform's output.
+    newestWatermark: isReused("transform") ? original.newestWatermark : null,
     retry: { of: original.runId, fromStage, reused, note },
   };
 }

@@ -111,6 +111,12 @@ export interface Run {
   newestWatermark: string | null;
   /** The pipeline's watermark when the run started (sent to the source by extract). Internal. */
   inputWatermark?: string | null;
+  /**
+   * Whether the run reads what is new since the watermark, and moves it forward when it succeeds. A
+   * backfill run reads its slot's data instead, and leaves the watermark alone (its newest value may be
+   * past data never read); a retry does as its original did. Internal.
+   */
+  incremental: boolean;
   /** Alerts sent about this run (absent on runs saved before alerts existed). */
   alerts?: AlertRecord[];
   error?: string;
@@ -141,6 +147,7 @@ export function startRun(input: NewRun): Run {
     note: input.note ?? null,
     params: input.params ?? {},
     asOf: input.asOf ?? input.scheduledFor ?? input.now,
+    incremental: input.trigger !== "backfill",
     backfillId: input.backfillId ?? null,
     retry: null,
     retriedBy: [],
@@ -366,6 +373,7 @@ export function upgradeRun(stored: Record<string, unknown>): Run {
   run.skippedCount ??= 0;
   run.params ??= {};
   run.asOf ??= (run.scheduledFor as number | null | undefined) ?? run.startTime;
+  run.incremental ??= run.trigger !== "backfill";
   run.backfillId ??= null;
   run.retry ??= null;
   run.retriedBy ??= [];

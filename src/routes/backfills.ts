@@ -1,4 +1,4 @@
-import { countSlots, type Backfill } from "../domain/backfill";
+import { countSlots, summarizeBackfill, type Backfill } from "../domain/backfill";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
@@ -51,7 +51,7 @@ export const backfillRoutes = pipelineApp()
   })
   .get("/backfills", validate("query", HistoryQuery.pick({ limit: true })), async (c) => {
     const backfills = await coordinatorOf(c.env, c.var.pipeline).listBackfills(c.req.valid("query").limit ?? LIST_LIMIT);
-    return c.json({ backfills: backfills.map((backfill) => summarize(backfill, c.var.base)) });
+    return c.json({ backfills: backfills.map((backfill) => ({ ...backfill, statusUrl: backfillPath(c.var.base, backfill.backfillId) })) });
   })
   .get("/backfills/:id", validate("param", BackfillIdParam), async (c) => {
     const { id } = c.req.valid("param");
@@ -72,14 +72,10 @@ export const backfillRoutes = pipelineApp()
     }
   });
 
-function summarize(backfill: Backfill, base: string) {
-  const { slots: _slots, ...rest } = backfill;
-  return { ...rest, counts: countSlots(backfill), statusUrl: backfillPath(base, backfill.backfillId) };
-}
-
 function describe(backfill: Backfill, pipeline: string, base: string) {
   return {
-    ...summarize(backfill, base),
+    ...summarizeBackfill(backfill),
+    statusUrl: backfillPath(base, backfill.backfillId),
     slots: backfill.slots.map((slot) => ({ ...slot, statusUrl: slot.runId === null ? null : runPath(pipeline, slot.runId, base) })),
   };
 }

@@ -191,6 +191,7 @@ const backfillSummary = z.object({
   to: z.number(),
   reprocess: z.enum(REPROCESS_POLICIES),
   params: z.record(z.string(), paramValue),
+  timezone: z.string().meta({ description: "The time zone of the schedule the slots come from; {{slot.date}} is read in it." }),
   status: z.enum(BACKFILL_STATUSES),
   createdAt: z.number(),
   endedAt: nullableNumber,

@@ -48,7 +48,9 @@ const LATEST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** A calendar date that exists: 2026-02-30 is not read as 2 March. */
 function realDate(text: string): boolean {
   const [year, month, day] = text.split("-").map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  date.setUTCFullYear(year, month - 1, day);
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 

@@ -30,7 +30,7 @@ describe("a removed pipeline's alarm", () => {
 
   it("a backfill it had under way is cancelled rather than left running forever", async () => {
     const coordinator = env.PipelineCoordinator.getByName(uniqueName("retired"));
-    const started = await coordinator.startBackfill({ backfillId: "bf-1", from: 0, to: 3 * 86_400_000, reprocess: "none", params: {}, slots: [0, 86_400_000, 2 * 86_400_000] });
+    const started = await coordinator.startBackfill({ backfillId: "bf-1", from: 0, to: 3 * 86_400_000, reprocess: "none", params: {}, slots: [0, 86_400_000, 2 * 86_400_000], timezone: "UTC" });
     expect(started.outcome).toBe("started");
     const backfill = await coordinator.getBackfill("bf-1");
     expect(backfill).toMatchObject({ status: "cancelled", endedAt: expect.any(Number) });

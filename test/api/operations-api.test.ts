@@ -34,6 +34,10 @@ describe("backfill requests", () => {
       [{ from: "2026-01-01", to: "2026-12-01" }, "too_many_slots", "holds more than 1000 slots of this pipeline's schedule; backfill at most 1000 at a time"],
       [{ from: Date.now() - DAY, to: Date.now() + DAY }, "invalid_range", "holds slots still to come"],
       [{ from: "2026-11-01", to: "2026-11-02", params: { x: 1 } }, "invalid_params", "invalid params: params.x: is not a param"],
+      [{ from: 0, to: 9_000_000_000_000_000 }, "invalid_body", "invalid body: to: must be between 1970-01-01 and 9999-12-31"],
+      [{ from: "0000-01-01", to: "2026-11-02" }, "invalid_body", "invalid body: from: must be between 1970-01-01 and 9999-12-31"],
+      [{ from: "2026-02-30", to: "2026-03-02" }, "invalid_body", "invalid body: from: must be an ISO 8601 time"],
+      [{ from: "9999-12-30", to: "9999-12-31" }, "invalid_range", "holds slots still to come"],
     ];
     for (const [body, code, message] of cases) {
       const response = await post(`${base}/backfill`, body);
@@ -74,6 +78,8 @@ describe("the slot ledger", () => {
     const future = await apiJson(`${base}/slots?from=${Date.now()}&to=${Date.now() + 60 * DAY}`);
     expect(future.body.errors[0]).toEqual({ code: "too_many_slots", message: "the range holds more than 1000 slots; ask for a shorter range" });
     expect((await apiJson(`${base}/slots?from=2026-11-02&to=2026-11-01`)).body.errors[0]).toEqual({ code: "invalid_query", message: "invalid query: from must be before to" });
+    expect((await apiJson(`${base}/slots?from=8999999999999990&to=9000000000000000`)).body.errors[0].code).toBe("invalid_query");
+    expect((await apiJson(`${base}/slots?from=9999-12-30&to=9999-12-31`)).status).toBe(200);
   });
 });
 

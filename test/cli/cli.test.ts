@@ -31,6 +31,7 @@ describe("--param", () => {
   it("types JSON-looking values and keeps the rest as text", () => {
     expect(parseParams(["region=eu", "factor=2.5", "dry=true", "tags=[\"a\",\"b\"]", "empty=", "note=a=b", "id=007x"])).toEqual({ region: "eu", factor: 2.5, dry: true, tags: ["a", "b"], empty: "", note: "a=b", id: "007x" });
     expect(parseParams([])).toBeNull();
+    expect(parseParams(["account=12345678901234567890", "small=42"])).toEqual({ account: "12345678901234567890", small: 42 });
   });
 
   it("refuses a pair without a name", () => {
@@ -62,7 +63,31 @@ describe("formatting", () => {
   });
 });
 
+/** A local HTTP server answering every request with `status` and `body`, as a proxy in front of the API might. */
+async function answering(status: number, body: string, type = "text/html"): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer: createHttpServer } = await import("node:http");
+  const server = createHttpServer((_request, response) => response.writeHead(status, { "content-type": type }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 describe("exit codes", () => {
+  it("3 when an access gate answers 401 or 403 in HTML, or the address is not this API at all", async () => {
+    for (const status of [401, 403]) {
+      const gate = await answering(status, "<html>Sign in</html>");
+      const result = await cli(["list"], { PIPELINE_API_URL: gate.url });
+      expect(result.code).toBe(EXIT.unreachable);
+      expect(result.stderr).toContain(`not authorised by the API at ${gate.url}: HTTP ${status} (set PIPELINE_API_TOKEN to the API's token)`);
+      await gate.close();
+    }
+    const elsewhere = await answering(200, "<html>a blog</html>");
+    const result = await cli(["list"], { PIPELINE_API_URL: elsewhere.url });
+    expect(result.code).toBe(EXIT.unreachable);
+    expect(result.stderr).toContain("with a body that is not JSON (is PIPELINE_API_URL this service's address?)");
+    await elsewhere.close();
+  });
+
   it("2 for a usage error, 0 for help", async () => {
     expect((await cli(["frobnicate"])).code).toBe(EXIT.usage);
     expect((await cli(["backfill", "default", "--from", "2026-11-01"])).stderr).toContain("required option '--to <time>' not specified");

@@ -45,7 +45,7 @@ describe("which slots a backfill runs", () => {
 });
 
 function backfillOf(policy: "none" | "all"): Backfill {
-  return { backfillId: "bf-1", pipeline: "p", from: DAY, to: 6 * DAY, reprocess: policy, params: {}, status: "running", createdAt: 0, endedAt: null, slots: selectSlots(slots, records, policy), alert: null };
+  return { backfillId: "bf-1", pipeline: "p", from: DAY, to: 6 * DAY, reprocess: policy, params: {}, timezone: "UTC", status: "running", createdAt: 0, endedAt: null, slots: selectSlots(slots, records, policy), alert: null };
 }
 
 describe("a backfill's progress", () => {

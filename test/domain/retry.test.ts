@@ -146,3 +146,15 @@ describe("the retry run", () => {
     expect(markRetried(markRetried(original, "retry-5000"), "retry-6000").retriedBy).toEqual(["retry-5000", "retry-6000"]);
   });
 });
+
+describe("a retry and the watermark", () => {
+  it("carries the newest watermark value transform found, and reads incrementally as its original did", () => {
+    const original = { ...failedAtLoad(), newestWatermark: "2026-11-28T03:00:00Z" };
+    const retry = retryRun(original, { runId: "retry-5000", now: 5000, destination: "d1://db/metrics", plan: planRetry(original, keptEverything) });
+    expect(retry).toMatchObject({ newestWatermark: "2026-11-28T03:00:00Z", incremental: true });
+    const fromExtract = retryRun(original, { runId: "retry-5001", now: 5001, destination: "d1://db/metrics", plan: { reused: ["extract"], note: null } });
+    expect(fromExtract.newestWatermark).toBeNull();
+    const ofBackfill = retryRun({ ...original, trigger: "backfill", incremental: false }, { runId: "retry-5002", now: 5002, destination: "d1://db/metrics", plan: planRetry(original, keptEverything) });
+    expect(ofBackfill.incremental).toBe(false);
+  });
+});

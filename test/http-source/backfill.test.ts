@@ -3,12 +3,14 @@
  * oldest first, each reading its own day; asking again runs nothing that succeeded; a scheduled slot that
  * fires during a backfill run waits for it and is not lost; a manual trigger is refused meanwhile.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { ALERT_HOOK, network } from "../support/network";
 import { apiJson, eventually, fireArmedSlot, uniqueName } from "../support/runtime";
+import { settingsFor } from "../support/settings";
 import { createDailyTable, DAILY_SOURCE, dailyPipeline } from "../support/test-pipelines";
 
 const post = (path: string, body?: unknown) =>
@@ -135,6 +137,71 @@ describe("backfill", () => {
   });
 });
 
+describe("a slot is never run twice", () => {
+  it("a backfill skips a slot the schedule ran meanwhile, and the schedule does not rerun a slot a backfill covered", async () => {
+    const name = dailyPipeline(uniqueName("twice"));
+    const base = `/api/pipelines/${name}`;
+    let release!: () => void;
+    const reads: string[] = [];
+    dayFiles(reads, new Promise<void>((resolve) => (release = resolve)));
+    const coordinator = await getAgentByName(env.PipelineCoordinator, name);
+    const slots = ["01", "02", "03"].map((day) => Date.parse(`2026-11-${day}T02:00:00Z`));
+    const backfill = (await post(`${base}/backfill`, { from: "2026-11-01", to: "2026-11-04" })).body;
+    await eventually(() => apiJson(backfill.statusUrl), (response) => response.body.slots[0].status === "running");
+    // The third slot's scheduled delivery (a backlog slot after an outage) arrives during the first backfill run.
+    const settings = settingsFor(name);
+    expect((await coordinator.startRun({ runId: `scheduled-${slots[2]}`, trigger: "scheduled", scheduledFor: slots[2]!, settings, ifIdle: true })).outcome).toBe("queued");
+    release();
+    const done = await backfillDone(base, backfill.backfillId);
+    expect(done.slots.map((slot: any) => [slot.status, slot.reason])).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+      ["skipped", `ran since the backfill started (run scheduled-${slots[2]}, succeeded)`],
+    ]);
+    expect((await runsOf(name)).map((run: any) => run.pipelineId)).toEqual([`backfill-${slots[0]}-${backfill.backfillId}`, `scheduled-${slots[2]}`, `backfill-${slots[1]}-${backfill.backfillId}`]);
+    // The other way round: the second slot's scheduled delivery after the backfill ran it starts nothing.
+    expect(await coordinator.startRun({ runId: `scheduled-${slots[1]}`, trigger: "scheduled", scheduledFor: slots[1]!, settings })).toEqual({ outcome: "covered", runId: `backfill-${slots[1]}-${backfill.backfillId}` });
+    expect(reads).toHaveLength(3);
+  });
+
+  it("a backfill left with a slot marked running by a crash finishes on the next wake", async () => {
+    const name = dailyPipeline(uniqueName("crash"));
+    const base = `/api/pipelines/${name}`;
+    dayFiles([]);
+    const backfill = (await post(`${base}/backfill`, { from: "2026-11-01", to: "2026-11-03" })).body;
+    await backfillDone(base, backfill.backfillId);
+    const coordinator = await getAgentByName(env.PipelineCoordinator, name);
+    // What a crash between marking a slot running and saving its run would leave behind.
+    await runInDurableObject(coordinator, (_instance, state) => {
+      const [row] = state.storage.sql.exec("SELECT doc FROM backfills WHERE backfill_id = ?", backfill.backfillId).toArray() as { doc: string }[];
+      const doc = JSON.parse(row!.doc);
+      doc.status = "running";
+      doc.endedAt = null;
+      doc.slots[1] = { ...doc.slots[1], status: "running", runId: `backfill-${doc.slots[1].scheduledFor}-never-saved` };
+      state.storage.sql.exec("UPDATE backfills SET status = 'running', doc = ? WHERE backfill_id = ?", JSON.stringify(doc), backfill.backfillId);
+    });
+    await coordinator.startNextRun();
+    const done = await backfillDone(base, backfill.backfillId);
+    // The slot is taken up again; its earlier run had succeeded, so it is not run twice.
+    expect(done).toMatchObject({ status: "succeeded", endedAt: expect.any(Number), counts: { succeeded: 1, skipped: 1, running: 0 } });
+    expect(done.slots[1].reason).toMatch(/^ran since the backfill started \(run backfill-\d+-bf-\d+, succeeded\)$/);
+    expect(await runsOf(name)).toHaveLength(2);
+  });
+
+  it("a slot's day is read in the time zone of the schedule in force, also one set through the API", async () => {
+    const name = dailyPipeline(uniqueName("tokyo"));
+    const base = `/api/pipelines/${name}`;
+    const reads: string[] = [];
+    dayFiles(reads);
+    await apiJson(`${base}/schedule`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ cron: "0 0 * * *", timezone: "Asia/Tokyo" }) });
+    // Midnight in Tokyo on 2 November is 15:00 UTC on 1 November.
+    const backfill = (await post(`${base}/backfill`, { from: "2026-11-01T12:00:00Z", to: "2026-11-01T18:00:00Z" })).body;
+    expect(backfill.slots).toEqual([Date.parse("2026-11-01T15:00:00Z")]);
+    expect((await backfillDone(base, backfill.backfillId)).status).toBe("succeeded");
+    expect(reads).toEqual(["2026-11-02?region=eu"]);
+  });
+});
+
 describe("backfill alerts", () => {
   it("a backfill against a source that is down alerts once, when it ends, not once per slot", async () => {
     const name = dailyPipeline(uniqueName("down"));
@@ -169,7 +236,7 @@ describe("backfill alerts", () => {
 });
 
 describe("the slot reaches the source", () => {
-  it("a backfill run sends no watermark and does not move it back", async () => {
+  it("a backfill run sends no watermark and leaves it alone, back or forward", async () => {
     const table = `test_daily_wm_${Date.now()}`;
     await createDailyTable(table);
     const name = dailyPipeline(uniqueName("watermark"), {
@@ -182,7 +249,8 @@ describe("the slot reaches the source", () => {
       http.get(`${DAILY_SOURCE}/:file`, ({ params, request }) => {
         urls.push(request.url);
         const day = String(params.file).replace(/\.json$/, "");
-        return HttpResponse.json([{ id: "a", day, value: 1 }]);
+        // An old day's file that holds a row corrected much later: its value is past the watermark.
+        return HttpResponse.json([{ id: "a", day, value: 1 }, ...(day === "2026-01-01" ? [{ id: "corrected", day: "2099-12-31", value: 2 }] : [])]);
       }),
     );
     // A manual run today: the watermark becomes today's file's day.

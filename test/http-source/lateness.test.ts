@@ -51,8 +51,9 @@ describe("lateness", () => {
     expect(runLate).toMatchObject({ slots: [{ scheduledFor: new Date(late).toISOString(), runId: `backfill-${late}-${backfill.backfillId}`, status: "failed" }] });
     expect(runLate.ledgerUrl).toBe(`https://pipeline.example.test${base}/slots?from=${new Date(late).toISOString()}`);
 
-    // Once each: the next check sends nothing more.
+    // Once each: the next check sends nothing more, nor does a repeated delivery of the same alarm.
     await scheduler.ensureArmed();
+    await scheduler.deliverSlotAlert({ event: "slot_missed", deadlineMs: MINUTE, slots: missed.slots.map((slot: any) => ({ scheduledFor: Date.parse(slot.scheduledFor), runId: null, status: null })) });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(lateness()).toHaveLength(2);
 

@@ -1,4 +1,17 @@
-import { cancelBackfill, needsAlert, nextPendingSlot, selectSlots, settle, slotEnded, slotStarted, type Backfill, type ReprocessPolicy } from "../../domain/backfill";
+import {
+  cancelBackfill,
+  coveredReason,
+  needsAlert,
+  nextPendingSlot,
+  selectSlots,
+  settle,
+  slotCovered,
+  slotEnded,
+  slotRestarted,
+  slotStarted,
+  type Backfill,
+  type ReprocessPolicy,
+} from "../../domain/backfill";
 import type { Run, RunParams } from "../../domain/run";
 import { backfillRunId } from "../../domain/run-ids";
 import type { RunView } from "../../domain/run-view";
@@ -14,6 +27,8 @@ export interface BackfillRequest {
   params: RunParams;
   /** The pipeline's slots in [from, to), as its scheduler worked them out. */
   slots: number[];
+  /** The time zone of the schedule they come from: `{{slot.date}}` is read in it. */
+  timezone: string;
 }
 
 export type BackfillStart = { outcome: "started"; backfill: Backfill } | { outcome: "conflict"; active: Backfill };
@@ -27,7 +42,7 @@ export type StartOne = (request: {
   params?: RunParams;
   backfillId?: string;
   settings: PipelineSettings;
-}) => Promise<{ outcome: "started" | "exists" | "conflict" | "skipped" | "queued"; run?: RunView }>;
+}) => Promise<{ outcome: "started" | "exists" | "conflict" | "skipped" | "queued" | "covered"; run?: RunView }>;
 
 export interface RunnerHost {
   store: RunStore;
@@ -36,8 +51,6 @@ export interface RunnerHost {
   /** The pipeline's settings as the deployment defines them now, or why there are none. */
   settings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean };
   startRun: StartOne;
-  /** Asks for `next()` again soon, from an alarm (so a crash in between loses nothing). */
-  scheduleNext(): Promise<void>;
   /** Sends the alert of a backfill that ended with failed slots (from an alarm); false without a webhook. */
   alertBackfill(backfillId: string): Promise<boolean>;
   log(event: string, runId: string, fields?: Record<string, unknown>): void;
@@ -64,6 +77,7 @@ export class BackfillRunner {
         to: request.to,
         reprocess: request.reprocess,
         params: request.params,
+        timezone: request.timezone,
         status: "running",
         createdAt: now,
         endedAt: null,
@@ -102,6 +116,7 @@ export class BackfillRunner {
   /** Starts the next waiting run if the pipeline is free. Safe to call any number of times. */
   async next(): Promise<void> {
     const { store, backfills } = this.host;
+    await this.reconcile();
     if (store.activeRunIds().length > 0) return; // its end asks again
     const resolved = this.host.settings();
     if (!resolved.ok) {
@@ -115,24 +130,33 @@ export class BackfillRunner {
     const queued = store.nextQueued();
     if (queued) {
       store.dequeue(queued.runId);
-      await this.host.startRun({ runId: queued.runId, trigger: "scheduled", scheduledFor: queued.scheduledFor, settings });
+      await this.host.startRun({ runId: queued.runId, trigger: "scheduled", scheduledFor: queued.scheduledFor, settings: inZone(settings, queued.timezone) });
       return;
     }
-    const backfill = backfills.active();
-    if (!backfill) return;
-    const slot = nextPendingSlot(backfill);
-    if (slot === null) {
-      backfills.save(settle(backfill, Date.now()));
+    for (;;) {
+      const backfill = backfills.active();
+      if (!backfill) return;
+      const slot = nextPendingSlot(backfill);
+      if (slot === null) {
+        await this.save(settle(backfill, Date.now()));
+        return;
+      }
+      // Looked at again when its turn comes: a scheduled slot may have run it meanwhile.
+      const covered = coveredReason(backfill, store.slotRecords(slot, slot + 1)[0] ?? null);
+      if (covered !== null) {
+        await this.save(slotCovered(backfill, slot, covered));
+        continue;
+      }
+      const runId = backfillRunId(backfill.backfillId, slot);
+      // Marked before the start: a run that ends at once finds its slot running, never pending.
+      backfills.save(slotStarted(backfill, slot, runId));
+      const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, settings: inZone(settings, backfill.timezone) });
+      // A repeated start (the alarm delivered twice) finds the run; if it already ended, its end is recorded now.
+      if (result.outcome === "exists" && result.run && result.run.status !== "running") {
+        await this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });
+        continue;
+      }
       return;
-    }
-    const runId = backfillRunId(backfill.backfillId, slot);
-    // Marked before the start: a run that ends at once finds its slot running, never pending.
-    backfills.save(slotStarted(backfill, slot, runId));
-    const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, settings });
-    // A repeated start (the alarm delivered twice) finds the run; if it already ended, its end is recorded now.
-    if (result.outcome === "exists" && result.run && result.run.status !== "running") {
-      await this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });
-      await this.host.scheduleNext();
     }
   }
 
@@ -142,12 +166,41 @@ export class BackfillRunner {
     await this.slotRunEnded(run.backfillId, run.scheduledFor, { status: run.status, error: run.error ?? null });
   }
 
+  /**
+   * Slots a crash left marked running: a run that ended gives its slot its status, a run that was never
+   * saved is started again. Without this, such a backfill would never end.
+   */
+  private async reconcile(): Promise<void> {
+    for (const backfill of this.host.backfills.unsettled()) {
+      for (const slot of backfill.slots.filter((entry) => entry.status === "running" && entry.runId !== null)) {
+        const run = this.host.store.load(slot.runId!)?.run;
+        if (!run) {
+          this.host.backfills.save(slotRestarted(this.host.backfills.load(backfill.backfillId)!, slot.scheduledFor));
+        } else if (run.status !== "running") {
+          await this.slotRunEnded(backfill.backfillId, slot.scheduledFor, { status: run.status, error: run.error ?? null });
+        }
+      }
+    }
+  }
+
   private async slotRunEnded(backfillId: string, slot: number, run: { status: Run["status"]; error: string | null }): Promise<void> {
     const backfill = this.host.backfills.load(backfillId);
     if (!backfill) return;
-    let ended = slotEnded(backfill, slot, run, Date.now());
-    if (needsAlert(ended) && (await this.host.alertBackfill(backfillId))) ended = { ...ended, alert: { status: "pending", attempts: 0, at: Date.now() } };
-    this.host.backfills.save(ended);
-    if (ended.endedAt !== null) this.host.log(`backfill_${ended.status}`, backfillId, { slots: ended.slots.length });
+    await this.save(slotEnded(backfill, slot, run, Date.now()));
   }
+
+  /** Saves a backfill; when that ends it with failed slots, its one alert goes out (the end is saved first). */
+  private async save(backfill: Backfill): Promise<void> {
+    this.host.backfills.save(backfill);
+    if (backfill.endedAt !== null && backfill.alert === null) this.host.log(`backfill_${backfill.status}`, backfill.backfillId, { slots: backfill.slots.length });
+    if (needsAlert(backfill) && (await this.host.alertBackfill(backfill.backfillId))) {
+      const latest = this.host.backfills.load(backfill.backfillId)!;
+      this.host.backfills.save({ ...latest, alert: { status: "pending", attempts: 0, at: Date.now() } });
+    }
+  }
+}
+
+/** Settings whose schedule is read in `timezone` (the zone the run's slot came from). */
+function inZone(settings: PipelineSettings, timezone: string | null | undefined): PipelineSettings {
+  return timezone ? { ...settings, schedule: { ...settings.schedule, timezone } } : settings;
 }

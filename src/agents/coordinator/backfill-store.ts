@@ -1,4 +1,4 @@
-import type { Backfill } from "../../domain/backfill";
+import { summarizeBackfill, type Backfill, type BackfillSummary } from "../../domain/backfill";
 import type { Sql } from "./run-store";
 
 /** Backfills kept for reading after they end (the newest ones). */
@@ -18,6 +18,7 @@ export class BackfillStore {
       created_at  INTEGER NOT NULL,
       doc         TEXT NOT NULL
     )`;
+    if (!this.sql<{ name: string }>`SELECT name FROM pragma_table_info('backfills')`.some((column) => column.name === "summary")) this.sql`ALTER TABLE backfills ADD COLUMN summary TEXT`;
   }
 
   load(backfillId: string): Backfill | null {
@@ -31,15 +32,25 @@ export class BackfillStore {
     return row ? (JSON.parse(row.doc) as Backfill) : null;
   }
 
+  /** Backfills not yet over: running, or cancelled with a run still going. */
+  unsettled(): Backfill[] {
+    return this.sql<{ doc: string }>`SELECT doc FROM backfills WHERE status IN ('running', 'cancelled') ORDER BY created_at`
+      .map((row) => JSON.parse(row.doc) as Backfill)
+      .filter((backfill) => backfill.endedAt === null);
+  }
+
   save(backfill: Backfill): void {
+    const summary = JSON.stringify(summarizeBackfill(backfill));
     this.sql`
-      INSERT INTO backfills (backfill_id, status, created_at, doc) VALUES (${backfill.backfillId}, ${backfill.status}, ${backfill.createdAt}, ${JSON.stringify(backfill)})
-      ON CONFLICT (backfill_id) DO UPDATE SET status = excluded.status, doc = excluded.doc`;
+      INSERT INTO backfills (backfill_id, status, created_at, doc, summary) VALUES (${backfill.backfillId}, ${backfill.status}, ${backfill.createdAt}, ${JSON.stringify(backfill)}, ${summary})
+      ON CONFLICT (backfill_id) DO UPDATE SET status = excluded.status, doc = excluded.doc, summary = excluded.summary`;
     this.sql`DELETE FROM backfills WHERE backfill_id IN (SELECT backfill_id FROM backfills ORDER BY created_at DESC LIMIT -1 OFFSET ${KEEP_BACKFILLS})`;
   }
 
-  /** The newest backfills first, whole. */
-  recent(limit: number): Backfill[] {
-    return this.sql<{ doc: string }>`SELECT doc FROM backfills ORDER BY created_at DESC LIMIT ${limit}`.map((row) => JSON.parse(row.doc) as Backfill);
+  /** The newest backfills first, in brief (without their slots: a list need not read 1,000 slots each). */
+  recent(limit: number): BackfillSummary[] {
+    return this.sql<{ doc: string; summary: string | null }>`SELECT summary, CASE WHEN summary IS NULL THEN doc END AS doc FROM backfills ORDER BY created_at DESC LIMIT ${limit}`.map((row) =>
+      row.summary ? (JSON.parse(row.summary) as BackfillSummary) : summarizeBackfill(JSON.parse(row.doc) as Backfill),
+    );
   }
 }

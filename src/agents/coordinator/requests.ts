@@ -29,7 +29,9 @@ export type StartRunResult =
   /** Another run is active; a scheduled slot is recorded as skipped. */
   | { outcome: "skipped"; run: RunView }
   /** A backfill is under way; a scheduled slot waits for its current run and goes before its next one. */
-  | { outcome: "queued"; runId: string };
+  | { outcome: "queued"; runId: string }
+  /** The scheduled slot already has a running or succeeded run under another id (a backfill's). */
+  | { outcome: "covered"; runId: string };
 
 export type RetryResult =
   | { outcome: "started"; run: RunView }

@@ -39,7 +39,8 @@ export class RunAlerts {
     const { env } = this.host;
     const backfill = backfills.load(backfillId);
     const url = env.ALERT_WEBHOOK_URL;
-    if (!backfill || !url) return;
+    // Alarms are at-least-once: an alert already sent is not sent again.
+    if (!backfill || !url || backfill.alert?.status !== "pending") return;
     const base = (env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
     const statusUrl = `${base}${backfillPath(pipelineBase(this.host.pipeline()), backfillId)}`;
     const outcome = await postAlert(url, backfillAlertMessage(backfill, statusUrl), retry);
@@ -53,7 +54,8 @@ export class RunAlerts {
     const { env, store } = this.host;
     const stored = store.load(payload.runId);
     const url = env.ALERT_WEBHOOK_URL;
-    if (!stored || !url) return;
+    // Alarms are at-least-once: an alert already sent is not sent again.
+    if (!stored || !url || !(stored.run.alerts ?? []).some((alert) => alert.event === payload.event && alert.status === "pending")) return;
     const base = (env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
     const message = alertMessage(stored.run, payload.event, `${base}${runPath(this.host.pipeline(), payload.runId)}`);
     const outcome = await postAlert(url, message, stored.settings.retry);

@@ -20,6 +20,9 @@ export interface HistoryPage {
 }
 
 
+/** Slot records kept: a year of an hourly schedule, ten of a daily one, about 70 days of a per-minute one. */
+export const MAX_SLOT_RECORDS = 100_000;
+
 /**
  * A pipeline's run history in its coordinator's SQLite: the schema, and every statement the coordinator
  * runs against it. Runs are stored as documents (the run, and the settings it started with) beside the
@@ -52,7 +55,8 @@ export class RunStore {
     if (!columns.has("staging_keep_until")) this.sql`ALTER TABLE runs ADD COLUMN staging_keep_until INTEGER`;
     this.sql`CREATE TABLE IF NOT EXISTS slot_ledger (slot INTEGER PRIMARY KEY, record TEXT NOT NULL)`;
     // Scheduled slots that arrived during a backfill run, waiting for it to end.
-    this.sql`CREATE TABLE IF NOT EXISTS run_queue (run_id TEXT PRIMARY KEY, scheduled_for INTEGER NOT NULL, queued_at INTEGER NOT NULL)`;
+    this.sql`CREATE TABLE IF NOT EXISTS run_queue (run_id TEXT PRIMARY KEY, scheduled_for INTEGER NOT NULL, queued_at INTEGER NOT NULL, timezone TEXT)`;
+    if (!this.sql<{ name: string }>`SELECT name FROM pragma_table_info('run_queue')`.some((column) => column.name === "timezone")) this.sql`ALTER TABLE run_queue ADD COLUMN timezone TEXT`;
     if (this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM slot_ledger`[0]!.n === 0) this.rebuildLedger();
   }
 
@@ -72,9 +76,14 @@ export class RunStore {
     this.sql`INSERT INTO slot_ledger (slot, record) VALUES (${run.scheduledFor}, ${record}) ON CONFLICT (slot) DO UPDATE SET record = excluded.record`;
   }
 
-  /** What became of the slots in [from, to) that any run belonged to, oldest first. */
-  slotRecords(from: number, to: number): SlotRecord[] {
-    return this.sql<{ record: string }>`SELECT record FROM slot_ledger WHERE slot >= ${from} AND slot < ${to} ORDER BY slot`.map((row) => JSON.parse(row.record) as SlotRecord);
+  /** What became of the slots in [from, to) that any run belonged to, oldest first (at most `limit`). */
+  slotRecords(from: number, to: number, limit = MAX_SLOT_RECORDS): SlotRecord[] {
+    return this.sql<{ record: string }>`SELECT record FROM slot_ledger WHERE slot >= ${from} AND slot < ${to} ORDER BY slot LIMIT ${limit}`.map((row) => JSON.parse(row.record) as SlotRecord);
+  }
+
+  /** Keeps the newest MAX_SLOT_RECORDS slot records (years of a per-minute schedule would grow without end). */
+  pruneSlotRecords(): void {
+    this.sql`DELETE FROM slot_ledger WHERE slot < (SELECT slot FROM slot_ledger ORDER BY slot DESC LIMIT 1 OFFSET ${MAX_SLOT_RECORDS - 1})`;
   }
 
   load(runId: string): StoredRun | null {
@@ -204,7 +213,7 @@ export class RunStore {
   /** Finished runs whose staged objects may still be in R2 and are no longer kept for a retry. */
   uncleaned(limit: number, now: number): string[] {
     return this.sql<{ run_id: string }>`
-      SELECT run_id FROM runs WHERE status != 'running' AND staging_cleaned = 0 AND (staging_keep_until IS NULL OR staging_keep_until <= ${now})
+      SELECT run_id FROM runs WHERE status != 'running' AND staging_cleaned != 1 AND (staging_keep_until IS NULL OR staging_keep_until <= ${now})
       LIMIT ${limit}`.map((row) => row.run_id);
   }
 
@@ -225,15 +234,21 @@ export class RunStore {
     return this.sql<{ cleaned: number }>`SELECT staging_cleaned AS cleaned FROM runs WHERE run_id = ${runId}`[0]?.cleaned === 1;
   }
 
-  /** A scheduled slot that waits for the active backfill run to end. */
-  enqueue(runId: string, scheduledFor: number, now: number): void {
-    this.sql`INSERT OR IGNORE INTO run_queue (run_id, scheduled_for, queued_at) VALUES (${runId}, ${scheduledFor}, ${now})`;
+  /** Runs whose staged data an active run is reading (a retry reusing their output). */
+  stagingInUse(): Set<string> {
+    const owners = this.activeRunIds().flatMap((runId) => this.load(runId)?.run.stages ?? []).map((stage) => stage.reusedFrom);
+    return new Set(owners.filter((runId): runId is string => runId !== undefined));
+  }
+
+  /** A scheduled slot that waits for the active backfill run to end, with the time zone its slot is read in. */
+  enqueue(runId: string, scheduledFor: number, now: number, timezone: string): void {
+    this.sql`INSERT OR IGNORE INTO run_queue (run_id, scheduled_for, queued_at, timezone) VALUES (${runId}, ${scheduledFor}, ${now}, ${timezone})`;
   }
 
   /** The oldest waiting slot. */
-  nextQueued(): { runId: string; scheduledFor: number } | null {
-    const [row] = this.sql<{ run_id: string; scheduled_for: number }>`SELECT run_id, scheduled_for FROM run_queue ORDER BY scheduled_for LIMIT 1`;
-    return row ? { runId: row.run_id, scheduledFor: row.scheduled_for } : null;
+  nextQueued(): { runId: string; scheduledFor: number; timezone: string | null } | null {
+    const [row] = this.sql<{ run_id: string; scheduled_for: number; timezone: string | null }>`SELECT run_id, scheduled_for, timezone FROM run_queue ORDER BY scheduled_for LIMIT 1`;
+    return row ? { runId: row.run_id, scheduledFor: row.scheduled_for, timezone: row.timezone } : null;
   }
 
   dequeue(runId: string): void {
@@ -246,6 +261,14 @@ export class RunStore {
 
   markCleaned(runId: string): void {
     this.sql`UPDATE runs SET staging_cleaned = 1 WHERE run_id = ${runId}`;
+  }
+
+  /**
+   * Marks a run's staged data as being removed (2) or back to kept (0, when removal failed). While it is
+   * being removed no retry may plan to reuse it.
+   */
+  markRemoving(runId: string, removing: boolean): void {
+    this.sql`UPDATE runs SET staging_cleaned = ${removing ? 2 : 0} WHERE run_id = ${runId} AND staging_cleaned != 1`;
   }
 
   private page(limit: number, cursor: HistoryCursor | null) {

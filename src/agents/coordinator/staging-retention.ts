@@ -38,10 +38,13 @@ export class StagingRetention {
    * process died in between, or R2 failed) is swept again later.
    */
   async remove(runId: string): Promise<void> {
+    // Marked first, in the same turn as the caller's checks: from here on no retry plans to reuse it.
+    this.host.store.markRemoving(runId, true);
     try {
       await deleteRunStaging(this.host.env.STAGING, runKey(this.host.pipeline(), runId));
       this.host.store.markCleaned(runId);
     } catch (error) {
+      this.host.store.markRemoving(runId, false);
       // Leftover staging costs storage, not correctness; the run's outcome stands.
       this.host.log("staging_cleanup_failed", runId, { error: String(error) });
     }
@@ -50,15 +53,9 @@ export class StagingRetention {
   /** Removes what is due, except what an active run is reading (a retry reusing an earlier run's output). */
   async sweep(now: number): Promise<void> {
     const { store } = this.host;
-    const inUse = new Set(
-      store
-        .activeRunIds()
-        .flatMap((runId) => store.load(runId)?.run.stages ?? [])
-        .map((stage) => stage.reusedFrom)
-        .filter((runId): runId is string => runId !== undefined),
-    );
     for (const runId of store.uncleaned(SWEEP_BATCH, now)) {
-      if (!inUse.has(runId)) await this.remove(runId);
+      // Checked again for each run: a retry may have started while the previous one was being removed.
+      if (!store.stagingInUse().has(runId)) await this.remove(runId);
     }
   }
 

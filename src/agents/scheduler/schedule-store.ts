@@ -88,6 +88,15 @@ export class ScheduleStore {
     }
   }
 
+  /** Of `slots`, the ones whose `event` alert is still to be sent. */
+  pendingAlerts(slots: readonly number[], event: LatenessEvent): Set<number> {
+    const pending = new Set<number>();
+    for (const slot of slots) {
+      if (this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM slot_alerts WHERE slot = ${slot} AND event = ${event} AND status = 'pending'`[0]!.n > 0) pending.add(slot);
+    }
+    return pending;
+  }
+
   /** The alerts of the slots in [from, to). */
   alerts(from: number, to: number): SlotAlert[] {
     return this.sql<{ slot: number; event: LatenessEvent; status: SlotAlert["status"]; attempts: number; error: string | null; at: number }>`

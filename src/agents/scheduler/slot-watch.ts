@@ -30,7 +30,7 @@ export interface WatchHost {
   store: ScheduleStore;
   pipeline(): string;
   /** The slot records the pipeline's coordinator keeps, and the slots queued behind a backfill run. */
-  slotRecords(from: number, to: number): Promise<{ records: SlotRecord[]; queued: number[] }>;
+  slotRecords(from: number, to: number, limit?: number): Promise<{ records: SlotRecord[]; queued: number[] }>;
   settings(): { ok: true; settings: PipelineSettings } | { ok: false };
   /** Sends an alert from an alarm, so it survives a restart. */
   scheduleDelivery(payload: DeliveryPayload): Promise<void>;
@@ -50,7 +50,8 @@ export class SlotWatch {
     const periods = this.host.store.periods();
     const expected = expectedSlots(periods, from, to, max);
     if (expected.more) return { ok: false, reason: `the range holds more than ${max} slots; ask for a shorter range` };
-    const { records, queued } = await this.host.slotRecords(from, to);
+    const { records, queued } = await this.host.slotRecords(from, to, max + 1);
+    if (records.length > max) return { ok: false, reason: `the range holds more than ${max} slots that ran; ask for a shorter range` };
     const current = specAt(periods, now);
     const entries = ledgerEntries({
       expected: expected.slots,
@@ -105,9 +106,12 @@ export class SlotWatch {
   }
 
   /** Posts a lateness alert (from an alarm) and records the outcome on its slots. */
-  async deliver(payload: DeliveryPayload): Promise<void> {
+  async deliver(given: DeliveryPayload): Promise<void> {
     const url = this.host.env.ALERT_WEBHOOK_URL;
-    if (!url) return;
+    // Alarms are at-least-once: slots whose alert went out already are not sent again.
+    const pending = this.host.store.pendingAlerts(given.slots.map((slot) => slot.scheduledFor), given.event);
+    const payload = { ...given, slots: given.slots.filter((slot) => pending.has(slot.scheduledFor)) };
+    if (!url || payload.slots.length === 0) return;
     const settings = this.host.settings();
     const retry = settings.ok ? settings.settings.retry : { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 };
     const base = (this.host.env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
