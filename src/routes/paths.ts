@@ -15,3 +15,8 @@ export function runPath(pipeline: string, runId: string, base = pipelineBase(pip
 export function backfillPath(base: string, backfillId: string): string {
   return `${base}/backfills/${encodeURIComponent(backfillId)}`;
 }
+
+/** A path as links in alerts show it: absolute when PUBLIC_BASE_URL is set. */
+export function publicUrl(publicBase: string | undefined, path: string): string {
+  return `${(publicBase ?? "").replace(/\/+$/, "")}${path}`;
+}

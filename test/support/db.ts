@@ -1,3 +1,5 @@
+import type { RejectionRow } from "../../src/db/rejections";
+
 /** Reading what runs left in D1, for assertions. */
 
 export interface MetricRow {
@@ -14,14 +16,7 @@ export async function listMetrics(db: D1Database, pipeline: string): Promise<Met
   return result.results;
 }
 
-export interface RejectionRow {
-  run_id: string;
-  position: number;
-  record_id: string | null;
-  stage: string;
-  reason: string;
-  raw: string;
-}
+export type { RejectionRow };
 
 export async function listRejections(db: D1Database, pipeline: string, runId: string): Promise<RejectionRow[]> {
   const result = await db

@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from "../../domain/backoff";
 import { alertFor, alertMessage, backfillAlertMessage, type AlertEvent } from "../../domain/alerts";
 import type { Run } from "../../domain/run";
-import { backfillPath, pipelineBase, runPath } from "../../routes/paths";
+import { backfillPath, pipelineBase, publicUrl, runPath } from "../../routes/paths";
 import { postAlert } from "../alert-delivery";
 import type { BackfillStore } from "./backfill-store";
 import type { RunStore } from "./run-store";
@@ -41,8 +41,7 @@ export class RunAlerts {
     const url = env.ALERT_WEBHOOK_URL;
     // Alarms are at-least-once: an alert already sent is not sent again.
     if (!backfill || !url || backfill.alert?.status !== "pending") return;
-    const base = (env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
-    const statusUrl = `${base}${backfillPath(pipelineBase(this.host.pipeline()), backfillId)}`;
+    const statusUrl = publicUrl(env.PUBLIC_BASE_URL, backfillPath(pipelineBase(this.host.pipeline()), backfillId));
     const outcome = await postAlert(url, backfillAlertMessage(backfill, statusUrl), retry);
     const latest = backfills.load(backfillId);
     if (latest) backfills.save({ ...latest, alert: { ...outcome, at: Date.now() } });
@@ -56,8 +55,7 @@ export class RunAlerts {
     const url = env.ALERT_WEBHOOK_URL;
     // Alarms are at-least-once: an alert already sent is not sent again.
     if (!stored || !url || !(stored.run.alerts ?? []).some((alert) => alert.event === payload.event && alert.status === "pending")) return;
-    const base = (env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
-    const message = alertMessage(stored.run, payload.event, `${base}${runPath(this.host.pipeline(), payload.runId)}`);
+    const message = alertMessage(stored.run, payload.event, publicUrl(env.PUBLIC_BASE_URL, runPath(this.host.pipeline(), payload.runId)));
     const outcome = await postAlert(url, message, stored.settings.retry);
     const latest = store.load(payload.runId);
     if (!latest) return;

@@ -3,7 +3,7 @@ import { formatInterval } from "../../domain/schedule";
 import { expectedSlots, specAt } from "../../domain/schedule-periods";
 import { judgeDeadline, ledgerEntries, type LatenessEvent, type SlotEntry, type SlotRecord } from "../../domain/slot-ledger";
 import type { PipelineSettings } from "../../engine/settings";
-import { pipelineBase } from "../../routes/paths";
+import { pipelineBase, publicUrl } from "../../routes/paths";
 import { postAlert } from "../alert-delivery";
 import type { ScheduleStore, SlotAlert } from "./schedule-store";
 
@@ -114,8 +114,7 @@ export class SlotWatch {
     if (!url || payload.slots.length === 0) return;
     const settings = this.host.settings();
     const retry = settings.ok ? settings.settings.retry : { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 };
-    const base = (this.host.env.PUBLIC_BASE_URL ?? "").replace(/\/+$/, "");
-    const ledgerUrl = `${base}${pipelineBase(this.host.pipeline())}/slots?from=${new Date(payload.slots[0]!.scheduledFor).toISOString()}`;
+    const ledgerUrl = publicUrl(this.host.env.PUBLIC_BASE_URL, `${pipelineBase(this.host.pipeline())}/slots?from=${new Date(payload.slots[0]!.scheduledFor).toISOString()}`);
     const message = latenessMessage(this.host.pipeline(), payload.event, payload.slots, formatInterval(payload.deadlineMs), ledgerUrl);
     const outcome = await postAlert(url, message, retry);
     this.host.store.alertDelivered(payload.slots.map((slot) => slot.scheduledFor), payload.event, outcome, Date.now());
