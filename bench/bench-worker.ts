@@ -1,49 +1,43 @@
 /**
  * The benchmark's Worker: the real service (same app, same agents) plus the floors it is measured
  * against, so both run in the same workerd on the same machine. Never deployed: `npm run bench` writes a
- * wrangler config pointing here.
+ * wrangler config pointing here. A floor is the platform at its best, the plainest code doing the same
+ * storage work, never our own code path:
  *
- * - FloorScheduler → FloorCoordinator → three fresh FloorStage agents in sequence: the hops and storage
- *   writes of a four-record run (a SQLite write per agent, an R2 put and get per hand-over, a D1 insert,
- *   staging cleanup), doing no work.
- * - POST /bench/raw-insert?n=: the synthetic rows written straight to D1 with the same multi-row upserts
- *   the load stage uses, generated a chunk at a time.
+ * - POST /bench/floor-run: Worker → FloorCoordinator → three fresh FloorStage agents in sequence, plain
+ *   stubs; each stage one SQLite write and an R2 put/get hand-over, the last one D1 insert; the
+ *   coordinator writes its run row. The hops of a four-record run, doing nothing else.
+ * - POST /bench/plain-upsert?pipeline=&n=&statements=: the pipeline's synthetic rows, its own columns only,
+ *   into a plain copy of its table: multi-row `INSERT … ON CONFLICT DO UPDATE`, as many rows per statement
+ *   as 100 parameters allow, `statements` statements per `batch()`, no RETURNING.
+ * - GET /bench/read-floor: one agent answering a stored JSON text from its SQLite (PUT seeds the text).
  */
-import { Agent, getAgentByName } from "agents";
-import { upsertRows } from "../src/db/destination";
-import { resolveSettings } from "../src/engine/settings";
-import { stagedRow } from "../src/engine/staged-row";
+import { Agent } from "agents";
 import worker from "../src/index";
-import readings from "../src/pipelines/default/pipeline";
-import { syntheticRow } from "./synthetic";
+import { findPipeline, registerPipelines } from "../src/engine/registry";
+import { columnSettings } from "../src/engine/columns";
+import { BENCH_EXTRA_PIPELINES } from "./extra-pipelines";
+import { syntheticOrderRow, syntheticRow } from "./synthetic";
 
 export { PipelineScheduler, PipelineCoordinator, ExtractStage, TransformStage, LoadStage } from "../src/index";
 
+// GET /api/pipelines is measured with five pipelines declared.
+registerPipelines(...BENCH_EXTRA_PIPELINES);
+
 interface BenchEnv extends Env {
-  FloorScheduler: DurableObjectNamespace<FloorScheduler>;
   FloorCoordinator: DurableObjectNamespace<FloorCoordinator>;
   FloorStage: DurableObjectNamespace<FloorStage>;
-}
-
-export class FloorScheduler extends Agent<BenchEnv> {
-  async trigger(runId: string): Promise<void> {
-    const coordinator = await getAgentByName(this.env.FloorCoordinator, "default");
-    await coordinator.run(runId);
-  }
+  FloorReader: DurableObjectNamespace<FloorReader>;
 }
 
 export class FloorCoordinator extends Agent<BenchEnv> {
   async run(runId: string): Promise<void> {
-    this.sql`CREATE TABLE IF NOT EXISTS floor_runs (run_id TEXT PRIMARY KEY, status TEXT NOT NULL)`;
-    this.sql`INSERT INTO floor_runs (run_id, status) VALUES (${runId}, 'running')`;
     let previous: string | null = null;
     for (const stage of ["extract", "transform", "load"] as const) {
-      const agent = await getAgentByName(this.env.FloorStage, `${runId}:${stage}`);
-      previous = await agent.work(runId, stage, previous);
-      this.sql`UPDATE floor_runs SET status = ${stage} WHERE run_id = ${runId}`;
+      previous = await this.env.FloorStage.getByName(`${runId}:${stage}`).work(runId, stage, previous);
     }
-    await this.env.STAGING.delete([`floor/${runId}/extract`, `floor/${runId}/transform`]);
-    this.sql`UPDATE floor_runs SET status = 'succeeded' WHERE run_id = ${runId}`;
+    this.sql`CREATE TABLE IF NOT EXISTS floor_runs (run_id TEXT PRIMARY KEY, status TEXT NOT NULL)`;
+    this.sql`INSERT INTO floor_runs (run_id, status) VALUES (${runId}, 'succeeded')`;
   }
 }
 
@@ -51,46 +45,89 @@ export class FloorStage extends Agent<BenchEnv> {
   async work(runId: string, stage: string, previous: string | null): Promise<string> {
     this.sql`CREATE TABLE IF NOT EXISTS floor_task (run_id TEXT, stage TEXT)`;
     this.sql`INSERT INTO floor_task (run_id, stage) VALUES (${runId}, ${stage})`;
-    if (previous) await (await this.env.STAGING.get(previous))?.text();
+    const input = previous ? await (await this.env.STAGING.get(previous))?.text() : "{}\n";
     const key = `floor/${runId}/${stage}`;
-    if (stage === "load") {
-      await this.env.DB.prepare("INSERT INTO bench_floor (run_id) VALUES (?)").bind(runId).run();
-    } else {
-      await this.env.STAGING.put(key, "{}\n");
-    }
-    await this.schedule(0, "selfDestruct");
+    if (stage === "load") await this.env.DB.prepare("INSERT INTO bench_floor (run_id, body) VALUES (?, ?)").bind(runId, input ?? "").run();
+    else await this.env.STAGING.put(key, input ?? "");
     return key;
   }
+}
 
-  async selfDestruct(): Promise<void> {
-    await this.destroy();
+export class FloorReader extends Agent<BenchEnv> {
+  async read(): Promise<string | null> {
+    return this.sql<{ body: string }>`SELECT body FROM floor_read WHERE id = 1`[0]?.body ?? null;
   }
+
+  async seed(body: string): Promise<void> {
+    this.sql`CREATE TABLE IF NOT EXISTS floor_read (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`;
+    this.sql`INSERT OR REPLACE INTO floor_read (id, body) VALUES (1, ${body})`;
+  }
+}
+
+/** The synthetic rows of the pipelines the volume benchmark runs, in their columns' order. */
+const ROWS: Record<string, (index: number) => unknown[]> = {
+  default: (index) => {
+    const row = syntheticRow(index);
+    return ["default", row.id, row.timestamp, row.value, row.category, row.type];
+  },
+  orders: (index) => Object.values(syntheticOrderRow(index)),
+};
+
+async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch: number): Promise<number> {
+  const pipeline = findPipeline(name)!;
+  const columns = columnSettings(pipeline.destination.columns);
+  const names = columns.map((column) => column.name);
+  const table = `floor_${pipeline.destination.table}`;
+  const key = pipeline.destination.key;
+  await env.DB.prepare(`DROP TABLE IF EXISTS ${table}`).run();
+  await env.DB.prepare(
+    `CREATE TABLE ${table} (${columns.map((column) => `${column.name} ${column.type.toUpperCase()}${column.nullable ? "" : " NOT NULL"}`).join(", ")}, PRIMARY KEY (${key.join(", ")}))`,
+  ).run();
+  const perStatement = Math.floor(100 / names.length);
+  const sqlFor = (rows: number) =>
+    `INSERT INTO ${table} (${names.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${names.map(() => "?").join(", ")})`).join(", ")} ` +
+    `ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${names.filter((column) => !key.includes(column)).map((column) => `${column} = excluded.${column}`).join(", ")}`;
+  const full = sqlFor(perStatement);
+  const rowOf = ROWS[name]!;
+  const started = Date.now();
+  let batch: D1PreparedStatement[] = [];
+  for (let start = 0; start < count; start += perStatement) {
+    const rows = Math.min(perStatement, count - start);
+    const values: unknown[] = [];
+    for (let index = start; index < start + rows; index += 1) values.push(...rowOf(index));
+    batch.push(env.DB.prepare(rows === perStatement ? full : sqlFor(rows)).bind(...values));
+    if (batch.length === perBatch) {
+      await env.DB.batch(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await env.DB.batch(batch);
+  return Date.now() - started;
 }
 
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/bench/floor-run" && request.method === "POST") {
-      await env.DB.prepare("CREATE TABLE IF NOT EXISTS bench_floor (run_id TEXT)").run();
-      const scheduler = await getAgentByName(env.FloorScheduler, "default");
-      await scheduler.trigger(`floor-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+      await env.DB.prepare("CREATE TABLE IF NOT EXISTS bench_floor (run_id TEXT, body TEXT)").run();
+      await env.FloorCoordinator.getByName("default").run(`floor-${Date.now()}-${Math.random().toString(36).slice(2)}`);
       return Response.json({ ok: true });
     }
-    if (url.pathname === "/bench/raw-insert" && request.method === "POST") {
+    if (url.pathname === "/bench/plain-upsert" && request.method === "POST") {
+      const name = url.searchParams.get("pipeline") ?? "default";
+      if (!ROWS[name]) return Response.json({ error: `no synthetic rows for ${name}` }, { status: 400 });
       const count = Number(url.searchParams.get("n") ?? "0");
-      const perBatch = Number(url.searchParams.get("statements") ?? "100");
-      const pipeline = `raw-${Date.now()}`;
-      const resolved = resolveSettings(readings, env as unknown as Record<string, unknown>);
-      if (!resolved.ok) throw new Error(resolved.errors.join("; "));
-      const started = Date.now();
-      for (let start = 0; start < count; start += 5_000) {
-        const rows = Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => {
-          const row = syntheticRow(start + offset);
-          return stagedRow(start + offset, row.id, [pipeline, row.id, row.timestamp, row.value, row.category, row.type]);
-        });
-        await upsertRows(env.DB, resolved.settings.destination, "raw-insert", rows, started, perBatch);
+      const ms = await plainUpsert(env, name, count, Number(url.searchParams.get("statements") ?? "100"));
+      return Response.json({ rows: count, ms });
+    }
+    if (url.pathname === "/bench/read-floor") {
+      const reader = env.FloorReader.getByName("default");
+      if (request.method === "PUT") {
+        await reader.seed(await request.text());
+        return Response.json({ ok: true });
       }
-      return Response.json({ rows: count, ms: Date.now() - started });
+      const body = await reader.read();
+      return body === null ? Response.json({ error: "not seeded" }, { status: 404 }) : new Response(body, { headers: { "content-type": "application/json" } });
     }
     return worker.fetch(request, env, ctx);
   },

@@ -39,3 +39,40 @@ export function formatRecord(record: SyntheticRecord, format: "json" | "ndjson" 
       return `${record.id},${record.value},${record.timestamp},${record.metadata.type}`;
   }
 }
+
+/** A point-of-sale line for the orders pipeline (its CSV columns); every tenth one a refund of the one before. */
+export function syntheticOrder(index: number) {
+  const refund = index % 10 === 9;
+  return {
+    store_id: `store-${index % 20}`,
+    order_id: `o${index}`,
+    kind: refund ? "refund" : "sale",
+    amount: ((index % 5_000) / 100).toFixed(2),
+    currency: "EUR",
+    original_order_id: refund ? `o${index - 1}` : "",
+    ordered_at: new Date(BASE_TIME + index * 1_000).toISOString(),
+  };
+}
+
+export const ORDERS_CSV_HEADER = "store_id,order_id,kind,amount,currency,original_order_id,ordered_at\n";
+
+export function formatOrder(index: number): string {
+  return Object.values(syntheticOrder(index)).join(",");
+}
+
+/** The row the orders pipeline loads for line `index`, in its columns' order. */
+export function syntheticOrderRow(index: number) {
+  const order = syntheticOrder(index);
+  const cents = index % 5_000;
+  return {
+    store_id: order.store_id,
+    order_id: order.order_id,
+    kind: order.kind,
+    amount_cents: cents,
+    net_cents: order.kind === "refund" ? -cents : cents,
+    currency: order.currency,
+    original_order_id: order.original_order_id === "" ? null : order.original_order_id,
+    ordered_at: order.ordered_at,
+    order_day: order.ordered_at.slice(0, 10),
+  };
+}
