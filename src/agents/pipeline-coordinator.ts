@@ -35,8 +35,8 @@ const WATCHDOG = "watchdog";
 const NEXT_RUN = "startNextRun";
 const ALERT_CALLBACK = "deliverAlert";
 const BACKFILL_ALERT_CALLBACK = "deliverBackfillAlert";
-/** Finished runs let their stage agents go this long after answering. */
-const DISMISS_DELAY_MS = 250;
+/** A finished run's stage agents and staged data are cleaned up this long after it answers. */
+const CLEANUP_DELAY_MS = 250;
 
 /**
  * Runs a pipeline's stages and keeps its run history: one instance per pipeline, named after it. This
@@ -381,11 +381,20 @@ export class PipelineCoordinator extends Agent<Env> {
     });
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
     if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
-    setTimeout(() => this.dispatch.dismiss(runKey(this.name, run.runId)), DISMISS_DELAY_MS);
+    const removeStaging = this.retention.runEnded(run, settings);
     await this.runner.runEnded(run);
     if (this.runner.hasWork()) await this.scheduleNext();
-    await this.retention.runEnded(run, settings);
     await this.prune(settings);
+    // The stage agents and the staged objects wait until the answer is out: on one machine they would share
+    // its thread. If the instance goes first, nothing is lost: the stage agents' own alarms destroy them,
+    // and the next wake-up's sweep removes the staged data.
+    setTimeout(() => void this.keepAliveWhile(() => this.cleanUp(run.runId, removeStaging)), CLEANUP_DELAY_MS);
+  }
+
+  private async cleanUp(runId: string, removeStaging: boolean): Promise<void> {
+    this.dispatch.dismiss(runKey(this.name, runId));
+    // Checked again: a retry that started meanwhile may be reading this run's staged data.
+    if (removeStaging && !this.store.stagingInUse().has(runId) && !this.store.isCleaned(runId)) await this.retention.remove(runId);
   }
 
   /** Saves a new run and starts driving it; answers when it ends if asked to wait (up to `waitMs`). */

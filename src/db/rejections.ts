@@ -16,6 +16,13 @@ export async function saveRejections(
   createdAt: number,
   statementsPerBatch = STATEMENTS_PER_BATCH,
 ): Promise<number> {
+  const statements = rejectionStatements(db, pipeline, runId, rejections, createdAt);
+  for (let start = 0; start < statements.length; start += statementsPerBatch) await db.batch(statements.slice(start, start + statementsPerBatch));
+  return rejections.length;
+}
+
+/** The statements that save these rejections, for a caller that sends them in a batch of its own. */
+export function rejectionStatements(db: D1Database, pipeline: string, runId: string, rejections: readonly Rejection[], createdAt: number): D1PreparedStatement[] {
   const perStatement = Math.floor(MAX_PARAMS / REJECTION_COLUMNS.length);
   const statements: D1PreparedStatement[] = [];
   for (let start = 0; start < rejections.length; start += perStatement) {
@@ -31,8 +38,7 @@ export async function saveRejections(
         .bind(...slice.flatMap((rejection) => [pipeline, runId, rejection.position, rejection.id, rejection.stage, rejection.reason, rejection.raw, createdAt])),
     );
   }
-  for (let start = 0; start < statements.length; start += statementsPerBatch) await db.batch(statements.slice(start, start + statementsPerBatch));
-  return rejections.length;
+  return statements;
 }
 
 export interface RejectionRow {

@@ -29,9 +29,14 @@ const order = (store: string, id: string, cents: number, position: number) =>
   stagedRow(position, `${store}/${id}`, [store, id, "sale", cents, cents, "EUR", null, "2026-11-28T09:00:00.000Z", "2026-11-28"]);
 
 describe("rowsPerStatement", () => {
-  it("follows from the columns and the engine's three bookkeeping columns", () => {
-    expect(rowsPerStatement(metrics)).toBe(11); // 6 + 3 = 9 parameters a row
-    expect(rowsPerStatement(ordersTable)).toBe(8); // 9 + 3 = 12
+  it("follows from the pipeline's own columns: the engine's bookkeeping is written as literals", () => {
+    expect(rowsPerStatement(metrics)).toBe(16); // 6 parameters a row
+    expect(rowsPerStatement(ordersTable)).toBe(11); // 9
+  });
+
+  it("refuses a run id it did not make rather than quoting it into SQL", async () => {
+    await expect(upsertRows(env.DB, metrics, "x'); DROP TABLE metrics; --", [reading(uniqueName("pipeline"), "a", 1, 0)], 1, 100)).rejects.toThrow(/is not one the engine makes/);
+    expect(await tableProblem(env.DB, metrics)).toBeNull();
   });
 });
 
@@ -81,6 +86,26 @@ describe("loadRowsOnce", () => {
       ["a", 10],
       ["b", 1],
     ]);
+  });
+
+  it("finds every duplicate in a chunk of many statements, wherever it falls", async () => {
+    const pipeline = uniqueName("pipeline");
+    // 16 rows a statement: duplicates inside one statement, across statements, and of an earlier chunk.
+    const rows = Array.from({ length: 200 }, (_, index) => reading(pipeline, `r${index % 150}`, 1, index));
+    const first = await loadRowsOnce(env.DB, metrics, "run-1", rows, 1, 3);
+    expect(first.loaded).toBe(150);
+    expect(first.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual(Array.from({ length: 50 }, (_, index) => [150 + index, index]));
+    const second = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "new", 1, 200), reading(pipeline, "r7", 1, 201)], 1, 3);
+    expect(second.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual([[201, 7]]);
+    expect(await listMetrics(env.DB, pipeline)).toHaveLength(151);
+  });
+
+  it("writes the statements it is given to ride along in the same batch", async () => {
+    const pipeline = uniqueName("pipeline");
+    const companions = [env.DB.prepare("INSERT INTO rejected_records (pipeline, run_id, position, record_id, stage, reason, raw, created_at) VALUES (?, 'run-1', 9, NULL, 'transform', 'bad', '{}', 1)").bind(pipeline)];
+    await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "a", 1, 0)], 1, 100, companions);
+    expect(await listRejections(env.DB, pipeline, "run-1")).toHaveLength(1);
+    expect(await listMetrics(env.DB, pipeline)).toHaveLength(1);
   });
 
   it("finds duplicates of a composite key", async () => {

@@ -24,13 +24,14 @@ export interface RetentionHost {
 export class StagingRetention {
   constructor(private readonly host: RetentionHost) {}
 
-  async runEnded(run: Run, settings: PipelineSettings): Promise<void> {
+  /** Records how long an ended run's staged data stays; true when it is to be removed now (see `remove`). */
+  runEnded(run: Run, settings: PipelineSettings): boolean {
     const keepMs = settings.keepFailedStagingMs ?? DEFAULT_TUNING.history.keepFailedStagingMs;
     if (run.status === "failed" || run.status === "cancelled") {
       this.host.store.keepStaging(run.runId, (run.endTime ?? Date.now()) + keepMs);
-      if (keepMs > 0) return;
+      if (keepMs > 0) return false;
     }
-    await this.remove(run.runId);
+    return true;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { loadRowsOnce, tableProblem, upsertRows } from "../../db/destination";
-import { saveRejections } from "../../db/rejections";
+import { rejectionStatements, saveRejections } from "../../db/rejections";
 import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
 import { rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
@@ -9,6 +9,7 @@ import { UnparsableItem } from "../../staging/ndjson";
 import { readChunk, readStaged } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
+import type { DestinationSettings } from "../../engine/settings";
 import { Yielder } from "./yield";
 
 /**
@@ -21,11 +22,13 @@ import { Yielder } from "./yield";
  * "reject" the first is loaded and later ones are rejected with the position of the first; with
  * "last-wins" the last one stays.
  */
+/** Rejected records written in the same batch as the first rows, when a run has at most this many. */
+const INLINE_REJECTIONS = 100;
+
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const { pipeline, destination, statementsPerBatch } = task.settings;
-    const problem = await d1(() => tableProblem(this.env.DB, destination));
-    if (problem) throw new StageFailure(problem, "permanent");
+    const d1 = (write: () => Promise<unknown>) => this.d1(write, destination);
     const now = Date.now();
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
@@ -33,18 +36,28 @@ export class LoadStage extends StageAgent {
     let loaded = 0;
     let duplicates = 0;
     const yielder = new Yielder();
+    // A few rejections from earlier stages go in the first batch of rows: one round trip for a small run.
+    const rejectedCount = task.input.rejected.reduce((sum, staged) => sum + staged.count, 0);
+    const inline = rejectedCount > 0 && rejectedCount <= INLINE_REJECTIONS;
+    let companions: D1PreparedStatement[] = [];
+    if (inline) {
+      const rejections: Rejection[] = [];
+      for (const staged of task.input.rejected) for await (const chunk of readStaged(this.env.STAGING, staged)) rejections.push(...(chunk.records as Rejection[]));
+      companions = rejectionStatements(this.env.DB, pipeline, task.runId, rejections, now);
+    }
 
     for await (const chunk of readStaged(this.env.STAGING, bucket)) {
       signal.throwIfAborted();
       const rows = chunk.records as StagedRow[];
       let repeated: { row: StagedRow; first: number }[] = [];
       if (destination.duplicates === "reject") {
-        const result = await d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, statementsPerBatch));
+        const result = await this.d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions), destination);
         loaded += result.loaded;
         repeated = result.duplicates;
       } else {
-        loaded += await d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, statementsPerBatch));
+        loaded += await this.d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions), destination);
       }
+      companions = [];
       if (repeated.length > 0) {
         const rejections: Rejection[] = [];
         for (const { row, first } of repeated) {
@@ -58,13 +71,31 @@ export class LoadStage extends StageAgent {
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
       await yielder.after(rows.length);
     }
-    for (const staged of task.input.rejected) {
+    if (companions.length > 0) await d1(() => this.env.DB.batch(companions)); // no rows came to carry them
+    for (const staged of inline ? [] : task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {
         signal.throwIfAborted();
         await d1(() => saveRejections(this.env.DB, pipeline, task.runId, chunk.records as Rejection[], now, statementsPerBatch));
       }
     }
     return { inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates, output: [], rejected: NOTHING_STAGED, rejectedSample: sample };
+  }
+
+  /**
+   * D1 errors arrive as plain Errors; says which are worth another attempt. When the table itself is wrong
+   * (a missing migration), the failure says so rather than quoting SQLite: checked only after an error,
+   * so a healthy load pays no extra round trip.
+   */
+  private async d1<T>(write: () => Promise<T>, destination: DestinationSettings): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      const problem = await tableProblem(this.env.DB, destination).catch(() => null);
+      if (problem) throw new StageFailure(problem, "permanent");
+      const message = error instanceof Error ? error.message : String(error);
+      const classified = classifyError(error);
+      throw new StageFailure(`D1 write failed: ${message}${classified.memory ? `: ${MEMORY_ADVICE}` : ""}`, classified.kind);
+    }
   }
 }
 
@@ -96,16 +127,5 @@ class RawLookup {
     if (this.cached?.index !== low) this.cached = { index: low, records: await readChunk(this.bucket, this.staged.keys[low]!) };
     const item = this.cached.records[position - this.starts[low]!];
     return item instanceof UnparsableItem ? item.raw : rawForStorage(item);
-  }
-}
-
-/** D1 errors arrive as plain Errors; say which ones are worth another attempt. */
-async function d1<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const classified = classifyError(error);
-    throw new StageFailure(`D1 write failed: ${message}${classified.memory ? `: ${MEMORY_ADVICE}` : ""}`, classified.kind);
   }
 }
