@@ -3,6 +3,7 @@ import { z } from "zod";
 import { allPipelines, findPipeline } from "../engine/registry";
 import type { Pipeline } from "../engine/define-pipeline";
 import { ApiError } from "../http/errors";
+import { SharedRead } from "../http/shared-read";
 import { validate } from "../http/validate";
 import { coordinatorOf, defaultPipeline, namedPipeline, pipelineApp, schedulerOf } from "./context";
 import { backfillRoutes } from "./backfills";
@@ -41,11 +42,22 @@ async function summarize(env: Env, pipeline: Pipeline) {
 }
 
 /**
+ * The list asks every pipeline's scheduler and coordinator; requests that arrive together share one
+ * round of asking (never one that started before they arrived). The Worker's bindings are the same for
+ * every request an isolate serves, so the latest request's are used.
+ */
+let listEnv: Env | null = null;
+const sharedList = new SharedRead(() => Promise.all(allPipelines().map((pipeline) => summarize(listEnv!, pipeline))));
+
+/**
  * `/api/pipelines`: every pipeline this deployment defines; `/api/pipelines/:name/…` one pipeline's API;
  * `/api/pipeline/…` the same for the seed's default pipeline, exactly as the original example had it.
  */
 export const pipelineRoutes = new Hono<{ Bindings: Env }>()
-  .get("/api/pipelines", async (c) => c.json({ pipelines: await Promise.all(allPipelines().map((pipeline) => summarize(c.env, pipeline))) }))
+  .get("/api/pipelines", async (c) => {
+    listEnv = c.env;
+    return c.json({ pipelines: await sharedList.get() });
+  })
   .get("/api/pipelines/:name", validate("param", PipelineParam), async (c) => {
     const pipeline = findPipeline(c.req.valid("param").name);
     if (!pipeline) throw new ApiError(404, "pipeline_not_found", `no pipeline named ${JSON.stringify(c.req.valid("param").name)} (GET /api/pipelines lists them)`);

@@ -1,7 +1,7 @@
 /** The R2 staging store: fixed-size NDJSON chunks under runs/<pipeline>/<runId>/<stage>/, read back in order, deleted per run. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ChunkWriter, deleteRunStaging, MissingChunkError, readChunk, readStaged, UnstorableRecord } from "../../src/staging/staging-store";
+import { ChunkWriter, deleteRunStaging, MAX_CHUNK_CHARS, MissingChunkError, readChunk, readStaged, UnstorableRecord } from "../../src/staging/staging-store";
 import { uniqueName } from "../support/runtime";
 
 describe("ChunkWriter", () => {
@@ -24,6 +24,17 @@ describe("ChunkWriter", () => {
       { offset: 2, records: [{ value: 3 }, { value: 4 }] },
       { offset: 4, records: [{ value: 5 }] },
     ]);
+  });
+
+  it("closes a chunk at MAX_CHUNK_CHARS of text before its record count when records are large", async () => {
+    const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "extract", 1, "part", 1_000);
+    const big = "x".repeat(3 * 1024 * 1024);
+    for (let index = 0; index < 7; index += 1) await writer.add({ index, big });
+    const staged = await writer.finish();
+    expect(staged.counts).toEqual([3, 3, 1]); // 3 × 3 MiB passes 8 MiB
+    expect(staged.count).toBe(7);
+    const sizes = await Promise.all(staged.keys.map(async (key) => (await env.STAGING.head(key))!.size));
+    expect(Math.max(...sizes)).toBeLessThan(MAX_CHUNK_CHARS + 3.1 * 1024 * 1024);
   });
 
   it("refuses a record JSON cannot hold on its own, and keeps the others of its chunk", async () => {

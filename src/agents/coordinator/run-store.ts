@@ -110,14 +110,14 @@ export class RunStore {
 
   /** A run's API view as JSON text, or null. */
   runJson(runId: string): string | null {
-    const [row] = this.sql<{ doc: string; view: string | null }>`SELECT doc, view FROM runs WHERE run_id = ${runId}`;
+    const [row] = this.sql<{ doc: string; view: string | null }>`SELECT CASE WHEN view IS NULL THEN doc END AS doc, view FROM runs WHERE run_id = ${runId}`;
     return row ? viewText(row) : null;
   }
 
   /** The most recent run that executed and ended, as JSON text ("null" before any). */
   lastFinishedJson(): string {
     const [row] = this.sql<{ doc: string; view: string | null }>`
-      SELECT doc, view FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY start_time DESC, run_id DESC LIMIT 1`;
+      SELECT CASE WHEN view IS NULL THEN doc END AS doc, view FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') ORDER BY start_time DESC, run_id DESC LIMIT 1`;
     return row ? viewText(row) : "null";
   }
 
@@ -275,9 +275,9 @@ export class RunStore {
     type Row = { doc: string; view: string | null; run_id: string; start_time: number };
     return cursor
       ? this.sql<Row>`
-          SELECT doc, view, run_id, start_time FROM runs WHERE (start_time, run_id) < (${cursor.startTime}, ${cursor.runId})
+          SELECT CASE WHEN view IS NULL THEN doc END AS doc, view, run_id, start_time FROM runs WHERE (start_time, run_id) < (${cursor.startTime}, ${cursor.runId})
           ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`
-      : this.sql<Row>`SELECT doc, view, run_id, start_time FROM runs ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`;
+      : this.sql<Row>`SELECT CASE WHEN view IS NULL THEN doc END AS doc, view, run_id, start_time FROM runs ORDER BY start_time DESC, run_id DESC LIMIT ${limit + 1}`;
   }
 }
 

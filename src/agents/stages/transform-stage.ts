@@ -59,7 +59,8 @@ export class TransformStage extends StageAgent {
         }
         switch (outcome.kind) {
           case "row": {
-            await cleaned[bucketOf(JSON.stringify(keyOf(destination, outcome.values)), buckets)]!.add(stagedRow(position, outcome.id, outcome.values));
+            const bucket = buckets === 1 ? 0 : bucketOf(JSON.stringify(keyOf(destination, outcome.values)), buckets);
+            await cleaned[bucket]!.add(stagedRow(position, outcome.id, outcome.values));
             outputCount += 1;
             if (watermarkIndex >= 0) newest = newer(newest, outcome.values[watermarkIndex]);
             break;
