@@ -16,9 +16,6 @@ import { Agent } from "agents";
 import worker from "../src/index";
 import { findPipeline, registerPipelines } from "../src/engine/registry";
 import { columnSettings } from "../src/engine/columns";
-import { loadRowsOnce } from "../src/db/destination";
-import { resolveSettings } from "../src/engine/settings";
-import { stagedRow } from "../src/engine/staged-row";
 import { BENCH_EXTRA_PIPELINES } from "./extra-pipelines";
 import { syntheticOrderRow, syntheticRow } from "./synthetic";
 
@@ -108,11 +105,15 @@ async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch:
   return Date.now() - started;
 }
 
+/** The floor's D1 table, created by the first floor run (the platform at its best does not ask again). */
+let floorTable: Promise<unknown> | null = null;
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/bench/floor-run" && request.method === "POST") {
-      await env.DB.prepare("CREATE TABLE IF NOT EXISTS bench_floor (run_id TEXT, body TEXT)").run();
+      floorTable ??= env.DB.prepare("CREATE TABLE IF NOT EXISTS bench_floor (run_id TEXT, body TEXT)").run();
+      await floorTable;
       await env.FloorCoordinator.getByName("default").run(`floor-${Date.now()}-${Math.random().toString(36).slice(2)}`);
       return Response.json({ ok: true });
     }
@@ -122,51 +123,6 @@ export default {
       const count = Number(url.searchParams.get("n") ?? "0");
       const ms = await plainUpsert(env, name, count, Number(url.searchParams.get("statements") ?? "100"));
       return Response.json({ rows: count, ms });
-    }
-    if (url.pathname === "/bench/our-upsert" && request.method === "POST") {
-      const count = Number(url.searchParams.get("n") ?? "0");
-      const resolved = resolveSettings(findPipeline("default")!, env as unknown as Record<string, unknown>);
-      if (!resolved.ok) throw new Error("settings");
-      const started = Date.now();
-      for (let start = 0; start < count; start += 20_000) {
-        const rows = Array.from({ length: Math.min(20_000, count - start) }, (_, offset) => stagedRow(start + offset, `r${start + offset}`, ROWS.default!(start + offset)));
-        await loadRowsOnce(env.DB, resolved.settings.destination, `manual-${started}`, rows, started, Number(url.searchParams.get("statements") ?? "100"));
-      }
-      return Response.json({ rows: count, ms: Date.now() - started });
-    }
-    if (url.pathname === "/bench/variant" && request.method === "POST") {
-      const count = Number(url.searchParams.get("n") ?? "0");
-      const variant = url.searchParams.get("v")!;
-      const table = variant.includes("floor") ? "floor_x" : "metrics";
-      if (table === "floor_x") {
-        await env.DB.prepare("DROP TABLE IF EXISTS floor_x").run();
-        await env.DB.prepare("CREATE TABLE floor_x (pipeline TEXT NOT NULL, id TEXT NOT NULL, timestamp TEXT NOT NULL, value REAL NOT NULL, category TEXT NOT NULL, type TEXT, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER, PRIMARY KEY (pipeline, id))").run();
-      }
-      const cols = "pipeline, id, timestamp, value, category, type, run_id, loaded_at, position";
-      const upd = "timestamp=excluded.timestamp, value=excluded.value, category=excluded.category, type=excluded.type, run_id=excluded.run_id, loaded_at=excluded.loaded_at, position=excluded.position";
-      const guard = variant.includes("guard") ? ` WHERE ${table}.run_id IS NOT excluded.run_id OR ${table}.position IS excluded.position` : "";
-      const per = 16;
-      const started = Date.now();
-      let batch: D1PreparedStatement[] = [];
-      for (let start = 0; start < count; start += per) {
-        const n = Math.min(per, count - start);
-        const values: unknown[] = [];
-        let sqlValues = "";
-        for (let index = start; index < start + n; index += 1) {
-          values.push(...ROWS.default!(index));
-          sqlValues += `${index === start ? "" : ","}(?,?,?,?,?,?,${variant.includes("select") ? "" : `'manual-1',${started},`}${index})`;
-        }
-        const sql = variant.includes("select")
-          ? `INSERT INTO ${table} (${cols}) SELECT column1,column2,column3,column4,column5,column6,'manual-1',${started},column7 FROM (VALUES ${sqlValues}) WHERE true ON CONFLICT (pipeline, id) DO UPDATE SET ${upd}${guard}`
-          : `INSERT INTO ${table} (${cols}) VALUES ${sqlValues} ON CONFLICT (pipeline, id) DO UPDATE SET ${upd}${guard}`;
-        batch.push(env.DB.prepare(sql).bind(...values));
-        if (batch.length === 100) {
-          await env.DB.batch(batch);
-          batch = [];
-        }
-      }
-      if (batch.length > 0) await env.DB.batch(batch);
-      return Response.json({ rows: count, ms: Date.now() - started });
     }
     if (url.pathname === "/bench/read-floor") {
       const reader = env.FloorReader.getByName("default");

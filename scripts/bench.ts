@@ -34,6 +34,8 @@ const CASES = process.env.BENCH_CASES?.split(",").map(parseCase);
 const EXTRA_CONFIG = JSON.parse(process.env.BENCH_CONFIG ?? "{}") as Record<string, unknown>;
 /** Statements per batch the plain upsert is tried with; the best is its floor. */
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "25,50,100,200,400").split(",").map(Number);
+/** Pause before each four-record run, ours and the floor's, so each starts on a quiet machine. */
+const SETTLE_MS = 600;
 const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? "5000,20000,50000").split(",").map(Number);
 
 type Format = "json" | "ndjson" | "csv";
@@ -137,11 +139,15 @@ async function seedScenario() {
     const pipeline: number[] = [];
     const floor: number[] = [];
     const serverSide: number[] = [];
+    // Each run starts on a quiet machine: the run's cleanup after it answers (stage agents destroyed, staged
+    // objects deleted) would otherwise land on the next measurement, which is the floor's.
     for (let index = 0; index < SEED_RUNS; index += 1) {
       let body: any;
+      await sleep(SETTLE_MS);
       pipeline.push(await timed(async () => (body = await post(server, "/api/pipeline/trigger?wait=true"))));
       if (body.run.status !== "succeeded") throw new Error(`seed run failed: ${JSON.stringify(body.run)}`);
       serverSide.push(body.run.totalDuration);
+      await sleep(SETTLE_MS);
       floor.push(await timed(() => post(server, "/bench/floor-run")));
     }
     return {
@@ -155,7 +161,9 @@ async function seedScenario() {
 
 // 2. Volume: the pipeline end to end, per stage.
 function sourceUrl(source: SyntheticSource, { pipeline, records, format }: VolumeCase): string {
-  return `${source.base}/records?n=${records}&format=${format}${pipeline === "orders" ? "&shape=orders" : ""}`;
+  const path = `/records?n=${records}&format=${format}${pipeline === "orders" ? "&shape=orders" : ""}`;
+  source.prepare(path);
+  return `${source.base}${path}`;
 }
 
 async function pipelineScenario(source: SyntheticSource, volume: VolumeCase, extra: Record<string, unknown> = {}, heap = false) {

@@ -35,6 +35,8 @@ const WATCHDOG = "watchdog";
 const NEXT_RUN = "startNextRun";
 const ALERT_CALLBACK = "deliverAlert";
 const BACKFILL_ALERT_CALLBACK = "deliverBackfillAlert";
+/** Steps of a run that goes well: written at LOG_LEVEL=debug; the run's end line sums them up. */
+const STEP_EVENTS = new Set(["run_started", "stage_started", "stage_succeeded"]);
 /** A finished run's stage agents and staged data are cleaned up this long after it answers. */
 const CLEANUP_DELAY_MS = 250;
 
@@ -378,6 +380,7 @@ export class PipelineCoordinator extends Agent<Env> {
       accounting: view.accounting,
       resumes: run.resumes,
       error: run.error,
+      stages: run.stages.map((stage) => ({ name: stage.name, status: stage.status, durationMs: stage.durationMs, attempts: stage.attempts, inputCount: stage.inputCount, outputCount: stage.outputCount, rejectedCount: stage.rejectedCount })),
     });
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
     if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
@@ -454,7 +457,7 @@ export class PipelineCoordinator extends Agent<Env> {
   }
 
   private log(event: string, runId: string, fields: Record<string, unknown> = {}): void {
-    const level = /failed|error|stalled/.test(event) ? (event === "driver_error" ? "error" : "warn") : "info";
+    const level = /failed|error|stalled/.test(event) ? (event === "driver_error" ? "error" : "warn") : STEP_EVENTS.has(event) ? "debug" : "info";
     const stage = typeof fields.stage === "string" ? fields.stage : (this.store.load(runId)?.run.currentStage ?? null);
     logEvent(level, { event, pipeline: this.name, runId, ...fields, stage });
   }

@@ -288,6 +288,8 @@ function describe(error: unknown): string {
 class IdleTimer {
   private readonly controller = new AbortController();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastActive = 0;
+  private stopped = false;
 
   constructor(private readonly ms: number) {
     this.touch();
@@ -297,12 +299,24 @@ class IdleTimer {
     return this.controller.signal;
   }
 
+  /** Called for every piece of the body: only notes the time; the one timer checks it when it fires. */
   touch(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(new StageFailure(`no data from the source for ${this.ms} ms`, "transient")), this.ms);
+    this.lastActive = Date.now();
+    this.timer ??= setTimeout(() => this.check(), this.ms);
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  private check(): void {
+    if (this.stopped) return;
+    const idleFor = Date.now() - this.lastActive;
+    if (idleFor >= this.ms) {
+      this.controller.abort(new StageFailure(`no data from the source for ${this.ms} ms`, "transient"));
+      return;
+    }
+    this.timer = setTimeout(() => this.check(), this.ms - idleFor);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { loadRowsOnce, rowsPerStatement, tableProblem, upsertRows } from "../../src/db/destination";
+import { loadRowsOnce, MAX_LITERAL_CHARS, sqlLiteral, tableProblem, upsertRows } from "../../src/db/destination";
 import { saveRejections } from "../../src/db/rejections";
 import type { Rejection } from "../../src/domain/records";
 import { resolveSettings, type DestinationSettings } from "../../src/engine/settings";
@@ -28,20 +28,38 @@ const reading = (pipeline: string, id: string, value: number, position: number) 
 const order = (store: string, id: string, cents: number, position: number) =>
   stagedRow(position, `${store}/${id}`, [store, id, "sale", cents, cents, "EUR", null, "2026-11-28T09:00:00.000Z", "2026-11-28"]);
 
-describe("rowsPerStatement", () => {
-  it("follows from the pipeline's own columns: the engine's bookkeeping is written as literals", () => {
-    expect(rowsPerStatement(metrics)).toBe(16); // 6 parameters a row
-    expect(rowsPerStatement(ordersTable)).toBe(11); // 9
-  });
-
-  it("refuses a run id it did not make rather than quoting it into SQL", async () => {
-    await expect(upsertRows(env.DB, metrics, "x'); DROP TABLE metrics; --", [reading(uniqueName("pipeline"), "a", 1, 0)], 1, 100)).rejects.toThrow(/is not one the engine makes/);
-    expect(await tableProblem(env.DB, metrics)).toBeNull();
+describe("sqlLiteral", () => {
+  it("quotes only what it can quote exactly, and leaves the rest to be bound", () => {
+    expect(sqlLiteral("it's")).toBe("'it''s'");
+    expect(sqlLiteral("'); DROP TABLE metrics; --")).toBe("'''); DROP TABLE metrics; --'");
+    expect(sqlLiteral(null)).toBe("NULL");
+    expect([sqlLiteral(42), sqlLiteral(-0.25), sqlLiteral(1e21)]).toEqual(["42", "-0.25", "1e+21"]);
+    expect(sqlLiteral("a\u0000b")).toBeNull();
+    expect(sqlLiteral("x".repeat(MAX_LITERAL_CHARS + 1))).toBeNull();
+    expect([sqlLiteral(Number.NaN), sqlLiteral(Number.POSITIVE_INFINITY), sqlLiteral({}), sqlLiteral(undefined)]).toEqual([null, null, null, null]);
   });
 });
 
 describe("upsertRows", () => {
-  it("writes many rows in statements of at most 100 parameters", async () => {
+  it("stores every value exactly as given, whether written as a literal or bound", async () => {
+    const pipeline = uniqueName("pipeline");
+    const texts = ["it's", "'); DROP TABLE metrics; --", "?", "a\u0000b", "x".repeat(MAX_LITERAL_CHARS + 10), "Grüße 🌍 \u2028", "\\n", ""];
+    const values = [1e21, -0.25, 0, 5];
+    const rows = texts.map((type, index) => stagedRow(index, `t${index}`, [pipeline, `t${index}`, "2024-01-01T00:00:00.000Z", values[index % 4]!, "low", type]));
+    await upsertRows(env.DB, metrics, "run-1", rows, 1, 100);
+    const stored = await listMetrics(env.DB, pipeline);
+    expect(stored.map((row) => [row.id, row.type, row.value])).toEqual(texts.map((type, index) => [`t${index}`, type, values[index % 4]]));
+  });
+
+  it("keeps each statement under D1's 100 KB when values are long", async () => {
+    const pipeline = uniqueName("pipeline");
+    const long = "y".repeat(MAX_LITERAL_CHARS);
+    const rows = Array.from({ length: 300 }, (_, index) => reading(pipeline, `r${index}`, 1, index)).map((row) => stagedRow(row[0], row[1], [...row.slice(2, -1), long]));
+    expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, 100)).toBe(300);
+    expect((await listMetrics(env.DB, pipeline)).every((row) => row.type === long)).toBe(true);
+  });
+
+  it("writes many rows in statements of up to 100 rows", async () => {
     const pipeline = uniqueName("pipeline");
     const rows = Array.from({ length: 1_001 }, (_, index) => reading(pipeline, `r-${String(index).padStart(4, "0")}`, index, index));
     expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, 100)).toBe(1_001);

@@ -15,6 +15,24 @@ describe("logEvent", () => {
     expect(JSON.parse(error.mock.calls[0]![0] as string)).toMatchObject({ level: "error", pipeline: null, runId: null, stage: null });
   });
 
+  it("writes nothing below LOG_LEVEL (info by default), and debug lines when asked", () => {
+    const debug = vi.spyOn(console, "debug").mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    vi.stubEnv("LOG_LEVEL", undefined);
+    logEvent("debug", { event: "stage_started", pipeline: "default" });
+    expect(debug).not.toHaveBeenCalled();
+    vi.stubEnv("LOG_LEVEL", "debug");
+    logEvent("debug", { event: "stage_started", pipeline: "default" });
+    expect(JSON.parse(debug.mock.calls[0]![0] as string)).toMatchObject({ level: "debug", event: "stage_started" });
+    vi.stubEnv("LOG_LEVEL", "warn");
+    const info = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    logEvent("info", { event: "run_succeeded", pipeline: "default" });
+    logEvent("warn", { event: "run_failed", pipeline: "default" });
+    expect(info).not.toHaveBeenCalled();
+    expect(warn).toHaveBeenCalledTimes(1);
+    vi.unstubAllEnvs();
+  });
+
   it("redacts URLs in field values and stays valid JSON whatever the text holds", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const error = 'the CSV header names the column "https://x.example" twice; the source https://a.example/x?token=t0ps3cret\\n answered "500"';
