@@ -33,7 +33,7 @@ const ONLY = process.env.BENCH_ONLY?.split(",");
 const CASES = process.env.BENCH_CASES?.split(",").map(parseCase);
 const EXTRA_CONFIG = JSON.parse(process.env.BENCH_CONFIG ?? "{}") as Record<string, unknown>;
 /** Statements per batch the plain upsert is tried with; the best is its floor. */
-const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "25,50,100,200,400").split(",").map(Number);
+const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "50,100,200,400,800,1600").split(",").map(Number);
 /** Pause before each four-record run, ours and the floor's, so each starts on a quiet machine. */
 const SETTLE_MS = 600;
 const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? "5000,20000,50000").split(",").map(Number);
@@ -335,7 +335,7 @@ async function volumeScenarios(source: SyntheticSource, results: any): Promise<v
  */
 async function memoryScenario(source: SyntheticSource, results: any): Promise<void> {
   results.memory = [];
-  const cases = [...CHUNK_SIZES.map((chunkRecords) => ({ chunkRecords, records: 100_000 })), { chunkRecords: 20_000, records: 1_000_000 }];
+  const cases = [...CHUNK_SIZES.map((chunkRecords) => ({ chunkRecords, records: 200_000 })), { chunkRecords: 20_000, records: 1_000_000 }];
   for (const { chunkRecords, records } of cases) {
     const ours = await pipelineScenario(source, { pipeline: "default", records, format: "ndjson" }, { chunkRecords }, true);
     const row = {
@@ -387,7 +387,8 @@ function renderTable(results: any): string {
   if (results.memory) {
     lines.push("| run (records) | chunk (records) | isolate's live heap, idle | held over idle by extract | transform | load |", "|---|---|---|---|---|---|");
     for (const row of results.memory) {
-      lines.push(`| ${n(row.records)} | ${n(row.chunkRecords)} | ${row.idleHeapMiB} MiB | ${row.heldMiB.extract} MiB | ${row.heldMiB.transform} MiB | ${row.heldMiB.load} MiB |`);
+      const held = (name: string) => (row.heldMiB[name] === null ? "– (no sample)" : `${row.heldMiB[name]} MiB`);
+      lines.push(`| ${n(row.records)} | ${n(row.chunkRecords)} | ${row.idleHeapMiB} MiB | ${held("extract")} | ${held("transform")} | ${held("load")} |`);
     }
     lines.push("");
   }

@@ -3,8 +3,10 @@ import type { DevServer } from "./wrangler-dev.ts";
 
 /**
  * What the Worker's JavaScript holds, sampled through workerd's inspector: a full garbage collection,
- * then the isolate's used heap. Live memory, not what the allocator has not returned yet (RSS), so a
+ * then the isolate's used heap. Live memory, not what the allocator has not handed back yet (RSS), so a
  * stage's figure is what it keeps while it works. Only for the memory scenario: the collections cost time.
+ * workerd runs an inspector command that needs the isolate only when the isolate wakes, so each sample
+ * also sends the Worker health requests until it has answered.
  */
 export interface HeapSample {
   at: number;
@@ -37,7 +39,12 @@ export async function sampleHeap(server: DevServer, everyMs: number): Promise<{ 
   let running = true;
   const loop = (async () => {
     while (running) {
-      await send("HeapProfiler.collectGarbage");
+      let done = false;
+      const collected = send("HeapProfiler.collectGarbage").then(() => (done = true));
+      while (!done) {
+        await fetch(`${server.url}/api/health`).then((response) => response.arrayBuffer(), () => undefined);
+        await Promise.race([collected, new Promise((resolve) => setTimeout(resolve, 20))]);
+      }
       const usage = await send("Runtime.getHeapUsage");
       samples.push({ at: Date.now(), usedBytes: usage.usedSize });
       await new Promise((resolve) => setTimeout(resolve, everyMs));

@@ -51,7 +51,9 @@ export function splitContiguous(length: number, parts: number): [number, number]
 
 function slice(staged: StagedData, start: number, end: number): StagedData {
   const counts = staged.counts.slice(start, end);
-  return { keys: staged.keys.slice(start, end), counts, count: counts.reduce((sum, count) => sum + count, 0) };
+  const part: StagedData = { keys: staged.keys.slice(start, end), counts, count: counts.reduce((sum, count) => sum + count, 0) };
+  if (staged.inline) part.inline = staged.inline.slice(start, end);
+  return part;
 }
 
 /** Which load shard an id belongs to: FNV-1a, stable across runs and runtimes. */

@@ -33,6 +33,9 @@ export class UnstorableRecord extends Error {
  */
 export const MAX_CHUNK_CHARS = 8 * 1024 * 1024;
 
+/** A stage output of one chunk up to this size travels inline, not through the store (see StagedData). */
+export const INLINE_CHUNK_CHARS = 8 * 1024;
+
 /**
  * Buffers records and writes them as chunks under deterministic keys. Each record is encoded
  * when it is added, so one that cannot be stored is refused on its own, never taking its chunk with it.
@@ -73,6 +76,10 @@ export class ChunkWriter {
   }
 
   async finish(): Promise<StagedData> {
+    if (this.keys.length === 0 && this.buffer.length > 0 && this.chars <= INLINE_CHUNK_CHARS) {
+      const key = chunkKey(this.runKey, this.stage, this.attempt, this.kind, 0);
+      return { keys: [key], counts: [this.buffer.length], count: this.buffer.length, inline: [this.buffer.join("")] };
+    }
     await this.flush();
     return { keys: [...this.keys], counts: [...this.counts], count: this.count };
   }
@@ -109,10 +116,16 @@ export async function readChunk(bucket: R2Bucket, key: string): Promise<unknown[
   return decodeNdjson(new TextDecoder().decode(await object.arrayBuffer()));
 }
 
+/** The records of one chunk of `staged`: from its inline text, or from the store. */
+export async function readStagedChunk(bucket: R2Bucket, staged: StagedData, index: number): Promise<unknown[]> {
+  const text = staged.inline?.[index];
+  return typeof text === "string" ? decodeNdjson(text) : readChunk(bucket, staged.keys[index]!);
+}
+
 /** Reads staged chunks in order, with the position of each chunk's first record (counting from `offset`). */
 export async function* readStaged(bucket: R2Bucket, staged: StagedData, offset = 0): AsyncGenerator<{ offset: number; records: unknown[] }> {
-  for (const key of staged.keys) {
-    const records = await readChunk(bucket, key);
+  for (let index = 0; index < staged.keys.length; index += 1) {
+    const records = await readStagedChunk(bucket, staged, index);
     yield { offset, records };
     offset += records.length;
   }

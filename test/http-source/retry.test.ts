@@ -31,10 +31,12 @@ function countingSource() {
     http.get(`${DAILY_SOURCE}/:file`, ({ params }) => {
       const day = String(params.file).replace(/\.json$/, "");
       reads.push(day);
+      // Notes make the extracted chunk too large to travel inline, so it is staged in R2 and kept there.
+      const notes = "n".repeat(4_000);
       return HttpResponse.json([
-        { id: "a", day, value: 1 },
-        { id: "b", day, value: "not a number" },
-        { id: "c", day, value: 3 },
+        { id: "a", day, value: 1, notes },
+        { id: "b", day, value: "not a number", notes },
+        { id: "c", day, value: 3, notes },
       ]);
     }),
   );

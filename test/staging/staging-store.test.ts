@@ -1,7 +1,7 @@
 /** The R2 staging store: fixed-size NDJSON chunks under runs/<pipeline>/<runId>/<stage>/, read back in order, deleted per run. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ChunkWriter, deleteRunStaging, MAX_CHUNK_CHARS, MissingChunkError, readChunk, readStaged, UnstorableRecord } from "../../src/staging/staging-store";
+import { ChunkWriter, deleteRunStaging, INLINE_CHUNK_CHARS, MAX_CHUNK_CHARS, MissingChunkError, readChunk, readStaged, readStagedChunk, UnstorableRecord } from "../../src/staging/staging-store";
 import { uniqueName } from "../support/runtime";
 
 describe("ChunkWriter", () => {
@@ -26,6 +26,24 @@ describe("ChunkWriter", () => {
     ]);
   });
 
+  it("hands a small output on inline, without a round trip to the store, and reads it back like a stored one", async () => {
+    const runId = uniqueName("manual");
+    const small = new ChunkWriter(env.STAGING, runId, "transform", 1, "part", 100);
+    for (const value of [1, 2, 3]) await small.add({ value });
+    const staged = await small.finish();
+    expect(staged).toEqual({ keys: [`runs/${runId}/transform/attempt-1/part-00000.ndjson`], counts: [3], count: 3, inline: ['{"value":1}\n{"value":2}\n{"value":3}\n'] });
+    expect((await env.STAGING.list({ prefix: `runs/${runId}/` })).objects).toEqual([]);
+    const chunks = [];
+    for await (const chunk of readStaged(env.STAGING, staged, 10)) chunks.push(chunk);
+    expect(chunks).toEqual([{ offset: 10, records: [{ value: 1 }, { value: 2 }, { value: 3 }] }]);
+
+    const large = new ChunkWriter(env.STAGING, runId, "extract", 1, "part", 100);
+    await large.add({ text: "x".repeat(INLINE_CHUNK_CHARS) });
+    const stored = await large.finish();
+    expect(stored.inline).toBeUndefined();
+    expect((await env.STAGING.list({ prefix: `runs/${runId}/` })).objects).toHaveLength(1);
+  });
+
   it("closes a chunk at MAX_CHUNK_CHARS of text before its record count when records are large", async () => {
     const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "extract", 1, "part", 1_000);
     const big = "x".repeat(3 * 1024 * 1024);
@@ -46,7 +64,7 @@ describe("ChunkWriter", () => {
     await writer.add({ value: 2 });
     const staged = await writer.finish();
     expect(staged.count).toBe(2);
-    expect(await readChunk(env.STAGING, staged.keys[0]!)).toEqual([{ value: 1 }, { value: 2 }]);
+    expect(await readStagedChunk(env.STAGING, staged, 0)).toEqual([{ value: 1 }, { value: 2 }]);
   });
 
   it("writes nothing for no records", async () => {
@@ -64,8 +82,9 @@ describe("staging cleanup", () => {
       for (const value of [1, 2, 3]) await writer.add(value);
       await writer.finish();
     }
-    const keep = new ChunkWriter(env.STAGING, otherRun, "extract", 1, "part", 10);
+    const keep = new ChunkWriter(env.STAGING, otherRun, "extract", 1, "part", 1);
     await keep.add("x");
+    await keep.add("y"); // two chunks: a stage's only small chunk would travel inline, not through R2
     const kept = await keep.finish();
 
     expect(await deleteRunStaging(env.STAGING, runId)).toBe(6);

@@ -6,7 +6,7 @@ import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report
 import { NOTHING_STAGED, type StagedData } from "../../domain/staged-data";
 import { idOf, positionOf, type StagedRow } from "../../engine/staged-row";
 import { UnparsableItem } from "../../staging/ndjson";
-import { readChunk, readStaged } from "../../staging/staging-store";
+import { readStaged, readStagedChunk } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import type { DestinationSettings } from "../../engine/settings";
@@ -124,7 +124,7 @@ class RawLookup {
       else high = middle - 1;
     }
     if (this.starts.length === 0) return "null";
-    if (this.cached?.index !== low) this.cached = { index: low, records: await readChunk(this.bucket, this.staged.keys[low]!) };
+    if (this.cached?.index !== low) this.cached = { index: low, records: await readStagedChunk(this.bucket, this.staged, low) };
     const item = this.cached.records[position - this.starts[low]!];
     return item instanceof UnparsableItem ? item.raw : rawForStorage(item);
   }

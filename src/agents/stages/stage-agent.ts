@@ -4,8 +4,6 @@ import { logEvent } from "../../log";
 import type { StageCounts, StageReport } from "../../domain/stage-report";
 import type { StageContext, StageOutcome, StageTask } from "./stage-task";
 
-/** A stage woken ahead of its turn destroys itself after this long if its task never comes. */
-const STANDBY_SECONDS = 15 * 60;
 /**
  * After its reply, a stage waits for the coordinator to dismiss it (once the run has answered, off the
  * critical path); this alarm destroys it anyway if the coordinator never does.
@@ -65,15 +63,6 @@ export abstract class StageAgent extends Agent<Env> {
       // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
       if (this.attempts.size === 0) await this.destroyIn(LINGER_SECONDS);
     }
-  }
-
-  /**
-   * Called when the coordinator wakes this agent ahead of its turn (so its start-up overlaps the stage
-   * before it). Waking writes the SDK's own bookkeeping to storage, so an agent whose task never comes
-   * (the run failed earlier) still destroys itself.
-   */
-  async standBy(): Promise<void> {
-    await this.destroyIn(STANDBY_SECONDS);
   }
 
   /** The coordinator no longer needs this agent (its run ended): destroy now, unless an attempt is running. */
