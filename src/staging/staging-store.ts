@@ -27,11 +27,11 @@ export class UnstorableRecord extends Error {
 
 /**
  * A chunk is written once it holds `chunkRecords` records or this much text, whichever comes first, so
- * what a stage holds is bounded by bytes even when records are large (`npm run bench` measures a stage
- * holding about seven times its chunk's text while it works: 8 MiB keeps a stage near 60 MB of the
- * 128 MB a Durable Object has).
+ * what a stage holds is bounded by bytes even when records are large. `npm run bench` measures the load
+ * stage, the hungriest, holding 15 to 20 times its chunk's text while it works (34-46 MiB for 20,000 rows
+ * of 110 bytes): 3 MiB of text keeps a stage near 70 MB of the 128 MB a Durable Object has.
  */
-export const MAX_CHUNK_CHARS = 8 * 1024 * 1024;
+export const MAX_CHUNK_CHARS = 3 * 1024 * 1024;
 
 /** A stage output of one chunk up to this size travels inline, not through the store (see StagedData). */
 export const INLINE_CHUNK_CHARS = 8 * 1024;

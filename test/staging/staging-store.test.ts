@@ -46,13 +46,13 @@ describe("ChunkWriter", () => {
 
   it("closes a chunk at MAX_CHUNK_CHARS of text before its record count when records are large", async () => {
     const writer = new ChunkWriter(env.STAGING, uniqueName("manual"), "extract", 1, "part", 1_000);
-    const big = "x".repeat(3 * 1024 * 1024);
+    const big = "x".repeat(1.5 * 1024 * 1024);
     for (let index = 0; index < 7; index += 1) await writer.add({ index, big });
     const staged = await writer.finish();
-    expect(staged.counts).toEqual([3, 3, 1]); // 3 × 3 MiB passes 8 MiB
+    expect(staged.counts).toEqual([2, 2, 2, 1]); // 2 × 1.5 MiB reaches 3 MiB
     expect(staged.count).toBe(7);
     const sizes = await Promise.all(staged.keys.map(async (key) => (await env.STAGING.head(key))!.size));
-    expect(Math.max(...sizes)).toBeLessThan(MAX_CHUNK_CHARS + 3.1 * 1024 * 1024);
+    expect(Math.max(...sizes)).toBeLessThan(MAX_CHUNK_CHARS + 1.6 * 1024 * 1024);
   });
 
   it("refuses a record JSON cannot hold on its own, and keeps the others of its chunk", async () => {
