@@ -12,6 +12,9 @@ import type { StageContext, StageTask } from "./stage-task";
 import type { DestinationSettings } from "../../engine/settings";
 import { Yielder } from "./yield";
 
+/** Rejected records written in the same batch as the first rows, when a run has at most this many. */
+const INLINE_REJECTIONS = 100;
+
 /**
  * Writes one key bucket of rows to the pipeline's D1 table (an upsert on its key) and its share of the
  * records refused by earlier stages to `rejected_records`. Both writes are keyed, so loading the same run
@@ -22,9 +25,6 @@ import { Yielder } from "./yield";
  * "reject" the first is loaded and later ones are rejected with the position of the first; with
  * "last-wins" the last one stays.
  */
-/** Rejected records written in the same batch as the first rows, when a run has at most this many. */
-const INLINE_REJECTIONS = 100;
-
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const { pipeline, destination, statementsPerBatch } = task.settings;
