@@ -93,6 +93,12 @@ class UpsertWriter {
         }
         tuple += `${Math.trunc(positionOf(row))})`;
         tupleBytes += 24;
+        if (end === start && bytes + tupleBytes > MAX_SQL_BYTES) {
+          // A row too wide for one statement as literals goes alone, every value bound.
+          tuple = `(${row.slice(2).map(() => "?").join(",")},${Math.trunc(positionOf(row))})`;
+          bound.splice(0, bound.length, ...(row.slice(2) as SqlValue[]));
+          tupleBytes = tuple.length;
+        }
         if (end > start && (bytes + tupleBytes > MAX_SQL_BYTES || params.length + bound.length > MAX_PARAMS)) break;
         sql += tuple;
         bytes += tupleBytes;
@@ -163,20 +169,29 @@ export async function loadRowsOnce(
 ): Promise<LoadedChunk> {
   const prepared = statements(db, destination, rows, runId, loadedAt, true);
   if (prepared.length === 0 && companions.length > 0) await db.batch(companions);
-  const suspects: StagedRow[] = [];
+  const suspects: { rows: readonly StagedRow[]; refused: number }[] = [];
   for (let start = 0; start < prepared.length; start += statementsPerBatch) {
     const slice = prepared.slice(start, start + statementsPerBatch);
     const results = await db.batch([...slice.map((statement) => statement.prepared), ...(start === 0 ? companions : [])]);
     slice.forEach((statement, index) => {
-      if (results[index]!.meta.changes < statement.rows.length) suspects.push(...statement.rows);
+      const refused = statement.rows.length - results[index]!.meta.changes;
+      if (refused > 0) suspects.push({ rows: statement.rows, refused });
     });
   }
   if (suspects.length === 0) return { loaded: rows.length, duplicates: [] };
-  const holders = await keyHolders(db, destination, suspects);
+  const holders = await keyHolders(db, destination, suspects.flatMap((suspect) => suspect.rows));
   const duplicates: LoadedChunk["duplicates"] = [];
-  for (const row of suspects) {
-    const holder = holders.get(keyText(destination, row));
-    if (holder && holder.runId === runId && holder.position !== positionOf(row)) duplicates.push({ row, first: holder.position });
+  for (const suspect of suspects) {
+    const found = suspect.rows.flatMap((row) => {
+      const holder = holders.get(keyText(destination, row));
+      return holder && holder.runId === runId && holder.position !== positionOf(row) ? [{ row, first: holder.position }] : [];
+    });
+    // Every row D1 left alone must be a named duplicate; anything else would be a record lost unseen
+    // (a key that reads back differently, say), so the load fails rather than guess.
+    if (found.length !== suspect.refused) {
+      throw new Error(`D1 left ${suspect.refused} row(s) of a statement unwritten, but ${found.length} of them are duplicates of this run; the key columns may read back differently than they were written`);
+    }
+    duplicates.push(...found);
   }
   return { loaded: rows.length - duplicates.length, duplicates };
 }

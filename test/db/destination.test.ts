@@ -59,6 +59,21 @@ describe("upsertRows", () => {
     expect((await listMetrics(env.DB, pipeline)).every((row) => row.type === long)).toBe(true);
   });
 
+  it("binds a row too wide to be one statement as literals", async () => {
+    const table = `wide_${uniqueName("t").replace(/-/g, "_")}`;
+    const names = Array.from({ length: 20 }, (_, index) => `c${index}`);
+    await env.DB.prepare(`CREATE TABLE ${table} (${names.map((name) => `${name} TEXT NOT NULL`).join(", ")}, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER, PRIMARY KEY (c0))`).run();
+    const wide: DestinationSettings = { ...metrics, table, key: ["c0"], columns: names.map((name) => ({ name, type: "text" as const, nullable: false })) };
+    const text = "€".repeat(MAX_LITERAL_CHARS); // 19 × 2,048 characters of three-byte UTF-8: 117 KB as literals
+    const rows = [stagedRow(0, "a", ["a", ...names.slice(1).map(() => text)]), stagedRow(1, "b", ["b", ...names.slice(1).map(() => "short")])];
+    expect(await upsertRows(env.DB, wide, "run-1", rows, 1, 100)).toBe(2);
+    const stored = await env.DB.prepare(`SELECT c0, c19 FROM ${table} ORDER BY c0`).all();
+    expect(stored.results).toEqual([
+      { c0: "a", c19: text },
+      { c0: "b", c19: "short" },
+    ]);
+  });
+
   it("writes many rows in statements of up to 100 rows", async () => {
     const pipeline = uniqueName("pipeline");
     const rows = Array.from({ length: 1_001 }, (_, index) => reading(pipeline, `r-${String(index).padStart(4, "0")}`, index, index));

@@ -62,3 +62,17 @@ describe("SharedRead", () => {
     expect(await later).toBe(0);
   });
 });
+
+describe("SharedRead when a read never settles", () => {
+  it("lets waiting requests read for themselves after waitMs, and forgets the stuck read", async () => {
+    let calls = 0;
+    const read = new SharedRead(() => {
+      calls += 1;
+      return calls === 1 ? new Promise<number>(() => undefined) : Promise.resolve(calls);
+    }, 20);
+    void read.get(); // its request went away: this read never settles
+    const waiting = read.get();
+    expect(await waiting).toBe(2);
+    expect(await read.get()).toBe(3); // a fresh read, not the stuck one
+  });
+});
