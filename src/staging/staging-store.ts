@@ -28,8 +28,8 @@ export class UnstorableRecord extends Error {
 /**
  * A chunk is written once it holds `chunkRecords` records or this much text, whichever comes first, so
  * what a stage holds is bounded by bytes even when records are large. `npm run bench` measures the load
- * stage, the hungriest, holding 15 to 20 times its chunk's text while it works (34-46 MiB for 20,000 rows
- * of 110 bytes): 3 MiB of text keeps a stage near 70 MB of the 128 MB a Durable Object has.
+ * stage, the hungriest, holding 15 to 23 times its chunk's text while it works (33-50 MiB for 20,000 rows
+ * of 110 bytes): 3 MiB of text keeps a stage under about 80 MB of the 128 MB a Durable Object has.
  */
 export const MAX_CHUNK_CHARS = 3 * 1024 * 1024;
 
