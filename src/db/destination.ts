@@ -127,6 +127,24 @@ function statements(db: D1Database, destination: DestinationSettings, rows: read
  */
 export type Companions = D1PreparedStatement[];
 
+/**
+ * Sends the statements `statementsPerBatch` at a time, the companions with the first batch (alone when
+ * there are no statements), and calls `each` with every batch's statements and their results, in order.
+ */
+async function sendBatches(
+  db: D1Database,
+  prepared: readonly Statement[],
+  statementsPerBatch: number,
+  companions: Companions,
+  each: (sent: readonly Statement[], results: D1Result[]) => void = () => undefined,
+): Promise<void> {
+  if (prepared.length === 0 && companions.length > 0) await db.batch(companions);
+  for (let start = 0; start < prepared.length; start += statementsPerBatch) {
+    const sent = prepared.slice(start, start + statementsPerBatch);
+    each(sent, await db.batch([...sent.map((statement) => statement.prepared), ...(start === 0 ? companions : [])]));
+  }
+}
+
 /** Upserts rows; a later record with the same key replaces an earlier one ("last-wins"). */
 export async function upsertRows(
   db: D1Database,
@@ -137,11 +155,7 @@ export async function upsertRows(
   statementsPerBatch: number,
   companions: Companions = [],
 ): Promise<number> {
-  const prepared = statements(db, destination, rows, runId, loadedAt, false).map((statement) => statement.prepared);
-  if (prepared.length === 0 && companions.length > 0) await db.batch(companions);
-  for (let start = 0; start < prepared.length; start += statementsPerBatch) {
-    await db.batch(start === 0 ? [...prepared.slice(0, statementsPerBatch), ...companions] : prepared.slice(start, start + statementsPerBatch));
-  }
+  await sendBatches(db, statements(db, destination, rows, runId, loadedAt, false), statementsPerBatch, companions);
   return rows.length;
 }
 
@@ -167,17 +181,13 @@ export async function loadRowsOnce(
   statementsPerBatch: number,
   companions: Companions = [],
 ): Promise<LoadedChunk> {
-  const prepared = statements(db, destination, rows, runId, loadedAt, true);
-  if (prepared.length === 0 && companions.length > 0) await db.batch(companions);
   const suspects: { rows: readonly StagedRow[]; refused: number }[] = [];
-  for (let start = 0; start < prepared.length; start += statementsPerBatch) {
-    const slice = prepared.slice(start, start + statementsPerBatch);
-    const results = await db.batch([...slice.map((statement) => statement.prepared), ...(start === 0 ? companions : [])]);
-    slice.forEach((statement, index) => {
+  await sendBatches(db, statements(db, destination, rows, runId, loadedAt, true), statementsPerBatch, companions, (sent, results) => {
+    sent.forEach((statement, index) => {
       const refused = statement.rows.length - results[index]!.meta.changes;
       if (refused > 0) suspects.push({ rows: statement.rows, refused });
     });
-  }
+  });
   if (suspects.length === 0) return { loaded: rows.length, duplicates: [] };
   const holders = await keyHolders(db, destination, suspects.flatMap((suspect) => suspect.rows));
   const duplicates: LoadedChunk["duplicates"] = [];

@@ -28,7 +28,7 @@ const INLINE_REJECTIONS = 100;
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const { pipeline, destination, statementsPerBatch } = task.settings;
-    const d1 = (write: () => Promise<unknown>) => this.d1(write, destination);
+    const d1 = <T>(write: () => Promise<T>) => this.d1(write, destination);
     const now = Date.now();
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
@@ -51,11 +51,11 @@ export class LoadStage extends StageAgent {
       const rows = chunk.records as StagedRow[];
       let repeated: { row: StagedRow; first: number }[] = [];
       if (destination.duplicates === "reject") {
-        const result = await this.d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions), destination);
+        const result = await d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions));
         loaded += result.loaded;
         repeated = result.duplicates;
       } else {
-        loaded += await this.d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions), destination);
+        loaded += await d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions));
       }
       companions = [];
       if (repeated.length > 0) {
