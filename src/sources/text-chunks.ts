@@ -3,6 +3,9 @@
  * a hostile source: a stop signal that is honoured between chunks (a cancel or a stage timeout stops a
  * parse in the middle of a 50 MB line), and a turn of the event loop every MiB or so, because locally the
  * Worker and every agent share one thread and a parser that never yields starves them all.
+ *
+ * The decoder removes one leading byte order mark (the WHATWG default); a second one is text, as it is for
+ * every other reader of UTF-8.
  */
 const YIELD_EVERY_CHARS = 1 << 20;
 
@@ -10,17 +13,12 @@ export async function* textChunks(body: ReadableStream<Uint8Array>, signal: Abor
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let sinceYield = 0;
-  let first = true;
   try {
     for (;;) {
       signal.throwIfAborted();
       const { done, value } = await reader.read();
       if (done) break;
-      let text = decoder.decode(value, { stream: true });
-      if (first && text.length > 0) {
-        first = false;
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      }
+      const text = decoder.decode(value, { stream: true });
       if (text.length === 0) continue;
       yield text;
       sinceYield += text.length;
@@ -37,18 +35,50 @@ export async function* textChunks(body: ReadableStream<Uint8Array>, signal: Abor
   }
 }
 
+/**
+ * The UTF-8 size of `text` in bytes. A lone surrogate counts as the three bytes of the replacement
+ * character an encoder writes for it.
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // the pair's two units become four bytes
+      i += 1;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
 /** The UTF-8 size of `text`, counted only as far as needed to know whether it exceeds `limit`. */
 export function utf8LengthExceeds(text: string, limit: number): boolean {
   // Every UTF-16 unit is 1 to 3 bytes of UTF-8, so most texts are decided by their length alone.
   if (text.length > limit) return true;
   if (text.length * 3 <= limit) return false;
-  return new TextEncoder().encode(text).byteLength > limit;
+  return utf8Length(text) > limit;
 }
 
-/** Parts of one record gathered across chunks, up to a limit; past it only the size is kept. */
+/** A record that grew past the limit: its size in UTF-8 bytes and its first characters, to show what it was. */
+export interface Oversized {
+  oversized: true;
+  bytes: number;
+  preview: string;
+  /** The whole text, when it was still held (it was within the limit in characters, over it in bytes). */
+  whole: string | null;
+}
+
+/**
+ * Parts of one record gathered across chunks, up to a limit in UTF-8 bytes; past it only the size is kept.
+ * Characters are a lower bound of bytes, so the cheap count decides until it says "over"; from then on the
+ * bytes of what arrives are counted exactly, so a size in a message is a size in bytes.
+ */
 export class RecordBuffer {
   private parts: string[] = [];
   private chars = 0;
+  private overflowBytes = 0;
   private overflowed = false;
   private preview = "";
 
@@ -68,10 +98,20 @@ export class RecordBuffer {
     return this.overflowed;
   }
 
+  /** The text held so far (empty once the record overflowed). */
+  held(): string {
+    return this.overflowed ? "" : this.parts.join("");
+  }
+
   add(text: string): void {
     if (text.length === 0) return;
     this.chars += text.length;
-    if (this.overflowed) return;
+    if (this.overflowed) {
+      this.overflowBytes += utf8Length(text);
+      // The preview is the record's first characters however its text was cut into pieces.
+      if (this.preview.length < PREVIEW_CHARS) this.preview += text.slice(0, PREVIEW_CHARS - this.preview.length);
+      return;
+    }
     if (this.chars > this.limitBytes) {
       this.overflow(text);
       return;
@@ -80,18 +120,17 @@ export class RecordBuffer {
   }
 
   /** The whole record (when it stayed within the limit), then empty for the next one. */
-  take(last = ""): { text: string } | { oversized: true; chars: number; preview: string } {
+  take(last = ""): { text: string } | Oversized {
     this.add(last);
-    const result = this.overflowed
-      ? { oversized: true as const, chars: this.chars, preview: this.preview }
-      : { text: this.parts.length === 1 ? this.parts[0]! : this.parts.join("") };
-    if (!this.overflowed && utf8LengthExceeds((result as { text: string }).text, this.limitBytes)) {
-      const text = (result as { text: string }).text;
+    if (this.overflowed) {
+      const result: Oversized = { oversized: true, bytes: this.overflowBytes, preview: this.preview, whole: null };
       this.reset();
-      return { oversized: true, chars: text.length, preview: text.slice(0, PREVIEW_CHARS) };
+      return result;
     }
+    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
     this.reset();
-    return result;
+    if (utf8LengthExceeds(text, this.limitBytes)) return { oversized: true, bytes: utf8Length(text), preview: text.slice(0, PREVIEW_CHARS), whole: text };
+    return { text };
   }
 
   /** The record's text with `last` added, whatever its size, or null if earlier parts were already dropped. */
@@ -104,13 +143,16 @@ export class RecordBuffer {
   reset(): void {
     this.parts = [];
     this.chars = 0;
+    this.overflowBytes = 0;
     this.overflowed = false;
     this.preview = "";
   }
 
   private overflow(latest: string): void {
+    const kept = this.parts.join("");
     this.overflowed = true;
-    this.preview = (this.parts.join("") + latest.slice(0, PREVIEW_CHARS)).slice(0, PREVIEW_CHARS);
+    this.overflowBytes = utf8Length(kept) + utf8Length(latest);
+    this.preview = (kept + latest.slice(0, PREVIEW_CHARS)).slice(0, PREVIEW_CHARS);
     this.parts = [];
   }
 }
@@ -118,8 +160,9 @@ export class RecordBuffer {
 /** How much of an oversized record is kept to show what it was. */
 export const PREVIEW_CHARS = 1_024;
 
-export function describeSize(chars: number): string {
-  if (chars >= 1 << 20) return `${(chars / (1 << 20)).toFixed(1)} MiB`;
-  if (chars >= 1 << 10) return `${(chars / (1 << 10)).toFixed(1)} KiB`;
-  return `${chars} bytes`;
+/** A size in bytes, for messages: `512 bytes`, `3.0 KiB`, `64.0 MiB`. */
+export function describeSize(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
 }

@@ -119,3 +119,53 @@ describe("what is not kept is still checked", () => {
     expect((item as { record: string }).record).toHaveLength(4 * MiB);
   });
 });
+
+describe("a value over the record limit is checked like any other", () => {
+  it("beside the records: broken syntax anywhere in it fails the payload, in constant memory", () => {
+    const splitter = new JsonSplitter("data", null, MiB);
+    splitter.push('{"data": [1], "meta": {"rows": [');
+    const row = '{"a": 1, "b": "xyz"},';
+    let held = 0;
+    for (let index = 0; index < 200_000; index += 1) {
+      splitter.push(row);
+      held = Math.max(held, splitter.heldChars);
+    }
+    expect(held).toBeLessThanOrEqual(MiB);
+    expect(() => splitter.push('{"a": 1,, "b": 2}]}}')).toThrow('the source answered with malformed JSON: expected a key, got ","');
+  });
+
+  it.each([
+    ["two commas in a row", '{"a":"b",,"c":"d"}'],
+    ["a comment", '{"a":/*comment*/"b"}'],
+    ["a trailing comma", '{"id":0,}'],
+    ["a missing value", '{"a":}'],
+    ["an unquoted key", "{a: 1}"],
+    ["a bad number", "[01]"],
+  ])("fails on %s in an over-limit value beside the records, as it does in one within the limit", async (_, broken) => {
+    const pad = `"${"p".repeat(2_000)}"`;
+    for (const limit of [MiB, 1024]) {
+      const text = `{"data": [1], "meta": [${pad}, ${broken}]}`;
+      expect((await failure(collect(read(text, "data", null, 100, limit).items))).message).toContain("the source answered with malformed JSON");
+    }
+  });
+
+  it("an over-limit record with broken syntax fails the payload rather than being rejected as too big", async () => {
+    const text = `[{"id": "a"}, {"id": "big", "pad": "${"x".repeat(4_000)}", "n": [1 2]}, {"id": "b"}]`;
+    expect((await failure(collect(read(text, "", null, 256, 1024).items))).message).toContain('expected "," or a closing bracket, got "2"');
+  });
+
+  it("a record nested too deep is syntax-checked too", async () => {
+    const deep = `${"[".repeat(600)}[1}${"]".repeat(600)}`;
+    expect((await failure(collect(read(`[1, ${deep}]`, "", null, 4096).items))).message).toContain('"}" does not close what was opened');
+  });
+
+  it("sizes are UTF-8 bytes, as the limit is", async () => {
+    const items = await collect(read(`["${"€".repeat(400)}"]`, "", null, 64, 1024).items);
+    expect(reasons(items)).toEqual(["record 1 (line 1) is 1.2 KiB, over the record limit of 1.0 KiB"]);
+  });
+
+  it("a second byte order mark is text, so it fails the payload (the first is removed)", async () => {
+    expect(records(await collect(read("\uFEFF[1]").items))).toEqual([1]);
+    expect((await failure(collect(read("\uFEFF\uFEFF[1]").items))).message).toContain("got something that is not JSON");
+  });
+});

@@ -73,3 +73,35 @@ describe("a line over the record limit", () => {
     expect(reasons(out)[0]).toBe("line 2 is 64.0 MiB, over the record limit of 1.0 MiB");
   });
 });
+
+describe("line ends", () => {
+  it("end a line at LF, CRLF or a bare CR, mixed, in chunks of every size", async () => {
+    const text = '{"id":"a"}\r{"id":"b"}\r\n{"id":"c"}\n\r{"id":"d"}\r';
+    for (let size = 1; size <= text.length; size += 1) {
+      expect(records(await read(text, size)), `chunks of ${size}`).toEqual([{ id: "a" }, { id: "b" }, { id: "c" }, { id: "d" }]);
+    }
+  });
+
+  it("count a CR at the end of one chunk and an LF at the start of the next as one line end (line numbers stay right)", () => {
+    const splitter = new NdjsonSplitter(MiB);
+    const out = [...splitter.push('{"id":"a"}\r'), ...splitter.push('\n{"id": oops}\r'), ...splitter.push("\n"), ...splitter.end()];
+    expect(out[0]).toEqual({ ok: true, record: { id: "a" } });
+    expect(reasons(out)).toEqual([expect.stringMatching(/^line 2 is not valid JSON/)]);
+  });
+
+  it("split a record that has a bare CR inside it: both pieces are rejected, nothing is lost", async () => {
+    const items = await read('{"id":"a",\r"v":1}\n{"id":"b"}\n');
+    expect(items.map((item) => item.ok)).toEqual([false, false, true]);
+    expect(reasons(items)).toEqual([expect.stringMatching(/^line 1 is not valid JSON/), expect.stringMatching(/^line 2 is not valid JSON/)]);
+  });
+
+  it("take only spaces and tabs as blank: a line of other whitespace is a rejected record", async () => {
+    const items = await read('{"id":"a"}\n \t \n\u00a0\n\f\n');
+    expect(items.map((item) => item.ok)).toEqual([true, false, false]);
+  });
+
+  it("keep a second byte order mark as text (a rejected line), after removing the first", async () => {
+    const items = await read('\uFEFF\uFEFF{"id":"a"}\n{"id":"b"}\n');
+    expect(items.map((item) => item.ok)).toEqual([false, true]);
+  });
+});

@@ -1,6 +1,6 @@
 import { rawForStorage } from "../../domain/records";
 import { PayloadError, type SourceItem } from "../source-items";
-import { describeSize, PREVIEW_CHARS, RecordBuffer, textChunks, utf8LengthExceeds } from "../text-chunks";
+import { describeSize, PREVIEW_CHARS, RecordBuffer, textChunks, utf8Length, utf8LengthExceeds } from "../text-chunks";
 
 /** What a broken quote does to a run: fail it (the default), or reject the row it is on and read on. */
 export const CSV_QUOTE_POLICIES = ["fail", "reject-row"] as const;
@@ -18,7 +18,7 @@ export interface CsvOptions {
    * hold line breaks raise it.
    */
   maxRecordLines: number;
-  /** A row larger than this is rejected as one record, without being held. */
+  /** A row larger than this (in UTF-8 bytes) is rejected as one record, without being held. */
   maxRecordBytes: number;
   signal: AbortSignal;
 }
@@ -29,11 +29,19 @@ export interface CsvOptions {
  * Quotes are where CSV loses data silently: one quote that never closes swallows the rest of the file
  * into a single field, and a stray pair of quotes swallows the rows between them. So a quoted field may
  * span at most `maxRecordLines` lines (by default it may not contain a line break at all), and a quote
- * error is never guessed around. An unterminated quote, a quoted field running over the line limit, a
- * quote inside an unquoted field, or text after a closing quote fails the payload with the line it is on,
+ * error is never guessed around. An unterminated quote, a quoted field running over the line limit, or
+ * text after a closing quote fails the payload with the line it is on,
  * or with `quoteErrors: "reject-row"` rejects exactly that row and reads on from the line after it (the
  * lines a broken quote had swallowed are read again). A row with the wrong number of fields, or over the
  * record limit, is one rejected record. Every line ends up in a record, a rejection or an error.
+ *
+ * Only a quote at the start of a field opens a quoted field; one inside an unquoted field is part of its
+ * text (`37°36'37.8"N`, as csv-spectrum and every common reader have it), since it cannot swallow anything.
+ *
+ * Lines end at LF, CRLF or a bare CR (exports from old Mac tools and some Windows ones), in any mix and
+ * wherever the body's chunks split them; inside quotes each is part of the field. A blank line (nothing,
+ * or only spaces and tabs) is not a record in a file of two or more columns; in a one-column file it is
+ * one, with that text as its value (`""`, `" "`).
  */
 export async function* csvRecords(body: ReadableStream<Uint8Array>, options: CsvOptions): AsyncGenerator<SourceItem[]> {
   const splitter = new CsvSplitter(options);
@@ -52,8 +60,6 @@ const enum Field {
   Quoted,
   /** A quote inside a quoted field: the field's end, or the first of a doubled quote. */
   QuoteInQuoted,
-  /** After a closing quote and a carriage return: only the line's end may follow. */
-  ClosedReturn,
   /** Recovering from a broken row: everything up to the end of the line belongs to it. */
   SkipLine,
 }
@@ -61,6 +67,8 @@ const enum Field {
 const QUOTE = 34;
 const NEWLINE = 10;
 const RETURN = 13;
+/** A line of nothing but spaces and tabs. */
+const BLANK = /^[ \t]*$/;
 
 /** The incremental splitter behind `csvRecords`, exported for its tests. */
 export class CsvSplitter {
@@ -94,6 +102,10 @@ export class CsvSplitter {
   /** Why the row being skipped is broken. */
   private skipReason = "";
   private restart: string[] | null = null;
+  /** A CR just ended a line: an LF right after it (in this piece of text or the next) is the same line end. */
+  private afterReturn = false;
+  /** Inside quotes, the last character was a CR: an LF right after it is the same line break. */
+  private quotedReturn = false;
 
   constructor(private readonly options: Omit<CsvOptions, "signal">) {
     if (options.delimiter.length !== 1 || /["\r\n]/.test(options.delimiter)) throw new Error("a CSV delimiter is one character other than a quote or a line break");
@@ -141,12 +153,11 @@ export class CsvSplitter {
         }
         break;
       case Field.Unquoted:
-        this.endField("", 0, true);
+        this.endField("", 0);
         this.endRecord("", 0, out);
         break;
       case Field.QuoteInQuoted:
-      case Field.ClosedReturn:
-        this.endField("", 0, false, 0);
+        this.endField("", 0, 0);
         this.endRecord("", 0, out);
         break;
     }
@@ -162,11 +173,21 @@ export class CsvSplitter {
     this.fieldStart = 0;
     for (let i = 0; i < length; i += 1) {
       const c = text.charCodeAt(i);
+      if (this.afterReturn) {
+        this.afterReturn = false;
+        if (c === NEWLINE) {
+          // The LF of a CRLF whose CR ended the line (perhaps at the end of the last piece).
+          this.recordStart = i + 1;
+          this.fieldStart = i + 1;
+          continue;
+        }
+      }
       switch (this.state) {
         case Field.Start:
           if (c === QUOTE) {
             this.state = Field.Quoted;
             this.quoted = true;
+            this.quotedReturn = false;
             this.quoteLine = this.line;
             this.quoteOffset = this.raw.length + (i - this.recordStart);
             this.fieldStart = i + 1;
@@ -174,10 +195,10 @@ export class CsvSplitter {
             if (!this.spanning) this.fields.push("");
             this.fieldCount += 1;
             this.fieldStart = i + 1;
-          } else if (c === NEWLINE) {
+          } else if (c === NEWLINE || c === RETURN) {
             if (!this.spanning) this.fields.push("");
             this.fieldCount += 1;
-            this.endRecord(text, i, out);
+            this.endLine(text, i, c, out);
           } else {
             this.state = Field.Unquoted;
             this.fieldStart = i;
@@ -187,19 +208,19 @@ export class CsvSplitter {
           if (c === delimiter) {
             this.endField(text, i);
             this.state = Field.Start;
-          } else if (c === NEWLINE) {
-            this.endField(text, i, true);
-            this.endRecord(text, i, out);
-          } else if (c === QUOTE) {
-            this.misplacedQuote(`a quote inside an unquoted field (field ${this.fieldCount + 1})`);
-            i -= 1; // the skip starts here
+          } else if (c === NEWLINE || c === RETURN) {
+            this.endField(text, i);
+            this.endLine(text, i, c, out);
           }
           break;
-        case Field.Quoted:
+        case Field.Quoted: {
+          const afterReturn = this.quotedReturn;
+          this.quotedReturn = false;
           if (c === QUOTE) {
             this.keepFieldPart(text.slice(this.fieldStart, i));
             this.state = Field.QuoteInQuoted;
-          } else if (c === NEWLINE) {
+          } else if (c === RETURN || (c === NEWLINE && !afterReturn)) {
+            this.quotedReturn = c === RETURN;
             this.line += 1;
             this.recordBreaks += 1;
             if (this.recordBreaks >= this.options.maxRecordLines) {
@@ -211,29 +232,18 @@ export class CsvSplitter {
             }
           }
           break;
+        }
         case Field.QuoteInQuoted:
           if (c === QUOTE) {
             this.keepFieldPart('"');
             this.fieldStart = i + 1;
             this.state = Field.Quoted;
           } else if (c === delimiter) {
-            this.endField(text, i, false, i);
+            this.endField(text, i, i);
             this.state = Field.Start;
-          } else if (c === NEWLINE) {
-            this.endField(text, i, false, i);
-            this.endRecord(text, i, out);
-          } else if (c === RETURN) {
-            this.state = Field.ClosedReturn;
-          } else {
-            const restart = this.textAfterClosingQuote(text, i, out);
-            if (restart) return restart;
-            i -= 1;
-          }
-          break;
-        case Field.ClosedReturn:
-          if (c === NEWLINE) {
-            this.endField(text, i, false, i);
-            this.endRecord(text, i, out);
+          } else if (c === NEWLINE || c === RETURN) {
+            this.endField(text, i, i);
+            this.endLine(text, i, c, out);
           } else {
             const restart = this.textAfterClosingQuote(text, i, out);
             if (restart) return restart;
@@ -241,13 +251,14 @@ export class CsvSplitter {
           }
           break;
         case Field.SkipLine: {
-          const newline = text.indexOf("\n", i);
-          if (newline === -1) {
+          const end = lineEnd(text, i);
+          if (end === -1) {
             i = length;
             break;
           }
-          this.rejectSkipped(text, newline, out);
-          i = newline;
+          this.rejectSkipped(text, end, out);
+          if (text.charCodeAt(end) === RETURN) this.afterReturn = true;
+          i = end;
           break;
         }
       }
@@ -256,6 +267,12 @@ export class CsvSplitter {
     const restart = this.restart;
     this.restart = null;
     return restart;
+  }
+
+  /** The record's line ends at `i` (an LF or a CR); after a CR, an LF that follows belongs to it. */
+  private endLine(text: string, i: number, c: number, out: SourceItem[]): void {
+    this.endRecord(text, i, out);
+    if (c === RETURN) this.afterReturn = true;
   }
 
   /** At the end of a piece of text: the unfinished record's raw text is kept (within the limit), nothing else. */
@@ -273,19 +290,18 @@ export class CsvSplitter {
   }
 
   /** Ends the field at `i`; `from` is where its text in this piece starts (a quoted field's text is in its parts). */
-  private endField(text: string, i: number, stripReturn = false, from = this.fieldStart): void {
+  private endField(text: string, i: number, from = this.fieldStart): void {
     let value = text.slice(from, i);
     if (this.fieldParts.length > 0) {
       value = this.fieldParts.join("") + value;
       this.fieldParts = [];
     }
-    if (stripReturn && value.endsWith("\r")) value = value.slice(0, -1);
     if (!this.spanning) this.fields.push(value);
     this.fieldCount += 1;
     this.fieldStart = i + 1;
   }
 
-  /** The record ending at `i` (a newline, or the end of the input); its fields are complete. */
+  /** The record ending at `i` (its line end, or the end of the input); its fields are complete. */
   private endRecord(text: string, i: number, out: SourceItem[]): void {
     const line = this.recordLine;
     const spanning = this.spanning;
@@ -295,9 +311,10 @@ export class CsvSplitter {
     const chars = this.raw.length + tail.length;
     let whole: string | null = null;
     let preview = "";
+    let bytes = 0;
     if (this.raw.isOverflowing) {
-      const taken = this.raw.take("");
-      preview = "oversized" in taken ? taken.preview : "";
+      const taken = this.raw.take(tail);
+      if ("oversized" in taken) ({ preview, bytes } = taken);
     } else {
       whole = this.raw.takeWhole(tail);
     }
@@ -306,18 +323,20 @@ export class CsvSplitter {
     const limit = this.options.maxRecordBytes;
     if (whole === null || chars > limit || (chars * 3 > limit && utf8LengthExceeds(whole, limit))) {
       const shown = whole === null ? preview : whole.slice(0, PREVIEW_CHARS);
-      out.push({ ok: false, raw: rawForStorage(`${shown}…`), reason: `CSV line ${line} is ${describeSize(chars)}, over the record limit of ${describeSize(limit)}` });
+      const size = whole === null ? bytes : utf8Length(whole);
+      out.push({ ok: false, raw: rawForStorage(`${shown}…`), reason: `CSV line ${line} is ${describeSize(size)}, over the record limit of ${describeSize(limit)}` });
       return;
     }
     if (spanning) fields = splitFields(whole, this.options.delimiter);
-    if (!quoted && fields.length === 1 && fields[0]!.trim() === "") return; // a blank line is not a record
+    // A blank line is not a record, except in a one-column file, where it is that column's value.
+    if (!quoted && fields.length === 1 && BLANK.test(fields[0]!) && this.header?.length !== 1) return;
     if (this.header === null) {
       this.setHeader(fields);
       return;
     }
     if (fields.length !== this.header.length) {
       const problem = fields.length < this.header.length ? "Too few fields" : "Too many fields";
-      out.push({ ok: false, raw: rawForStorage(whole.replace(/\r$/, "")), reason: `CSV line ${line}: ${problem}: expected ${this.header.length} fields but parsed ${fields.length}` });
+      out.push({ ok: false, raw: rawForStorage(whole), reason: `CSV line ${line}: ${problem}: expected ${this.header.length} fields but parsed ${fields.length}` });
       return;
     }
     // No prototype: a column named "__proto__" is just a column.
@@ -355,8 +374,7 @@ export class CsvSplitter {
   }
 
   /**
-   * A quote in the wrong place on a single line (inside an unquoted field, or text after a closing quote):
-   * the row is broken up to the end of its line. Fails the payload, or with "reject-row" skips to the
+   * Text after a closing quote on a single line: the row is broken up to the end of its line. Fails the payload, or with "reject-row" skips to the
    * line's end and rejects it.
    */
   private misplacedQuote(why: string): void {
@@ -366,12 +384,12 @@ export class CsvSplitter {
     this.state = Field.SkipLine;
   }
 
-  private rejectSkipped(text: string, newline: number, out: SourceItem[]): void {
-    const taken = this.raw.take(text.slice(this.recordStart, newline));
-    const raw = "text" in taken ? taken.text.replace(/\r$/, "") : `${taken.preview}…`;
+  private rejectSkipped(text: string, end: number, out: SourceItem[]): void {
+    const taken = this.raw.take(text.slice(this.recordStart, end));
+    const raw = "text" in taken ? taken.text : `${taken.preview}…`;
     out.push({ ok: false, raw: rawForStorage(raw), reason: this.skipReason });
-    if (newline < text.length) this.line += 1;
-    this.startFresh(newline + 1);
+    if (end < text.length) this.line += 1;
+    this.startFresh(end + 1);
   }
 
   /**
@@ -387,16 +405,23 @@ export class CsvSplitter {
       // The record grew past the limit, so what the quote swallowed was not kept and cannot be read again.
       throw new PayloadError(`${message}, in a row over the record limit of ${describeSize(this.options.maxRecordBytes)}: the lines after it cannot be read again`);
     }
-    const newline = whole.indexOf("\n", this.quoteOffset);
-    const broken = newline === -1 ? whole : whole.slice(0, newline);
-    out.push({ ok: false, raw: rawForStorage(broken.replace(/\r$/, "")), reason: message });
-    this.line = this.quoteLine + (newline === -1 ? 0 : 1);
+    const end = lineEnd(whole, this.quoteOffset);
+    const broken = end === -1 ? whole : whole.slice(0, end);
+    out.push({ ok: false, raw: rawForStorage(broken), reason: message });
+    this.line = this.quoteLine + (end === -1 ? 0 : 1);
     this.startFresh(i);
-    return newline === -1 ? [] : [whole.slice(newline + 1)];
+    if (end === -1) return [];
+    let next = end + 1;
+    if (whole.charCodeAt(end) === RETURN) {
+      if (next === whole.length) this.afterReturn = true; // its LF, if any, is the next character scanned
+      else if (whole.charCodeAt(next) === NEWLINE) next += 1;
+    }
+    return [whole.slice(next)];
   }
 
   private startFresh(at: number, resetRaw = true): void {
     this.state = Field.Start;
+    this.quotedReturn = false;
     this.fields = [];
     this.fieldParts = [];
     this.quoted = false;
@@ -412,6 +437,14 @@ export class CsvSplitter {
   private advice(): string {
     return this.header === null ? "" : ' (set csvQuoteErrors to "reject-row" to reject such rows and read the rest)';
   }
+}
+
+/** Where the first line end (LF or CR) at or after `from` is, or -1. */
+function lineEnd(text: string, from: number): number {
+  const newline = text.indexOf("\n", from);
+  const carriage = text.indexOf("\r", from);
+  if (newline === -1) return carriage;
+  return carriage === -1 ? newline : Math.min(newline, carriage);
 }
 
 /** The fields of one complete, well-formed record (the scanner has checked its quotes), without its line end. */
@@ -434,16 +467,15 @@ function splitFields(record: string, delimiter: string): string[] {
           break;
         }
       }
-      if (record.charCodeAt(i) === RETURN) i += 1;
       fields.push(value);
       if (i >= length) return fields;
       i += 1; // the delimiter
       continue;
     }
     const next = record.indexOf(delimiter, i);
-    let value = record.slice(i, next === -1 ? length : next);
+    const value = record.slice(i, next === -1 ? length : next);
     if (next === -1) {
-      fields.push(value.endsWith("\r") ? value.slice(0, -1) : value);
+      fields.push(value);
       return fields;
     }
     fields.push(value);

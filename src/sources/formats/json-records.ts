@@ -1,13 +1,14 @@
 import { rawForStorage } from "../../domain/records";
 import { PayloadError, type SourceItem } from "../source-items";
-import { describeSize, RecordBuffer, textChunks } from "../text-chunks";
+import { describeSize, RecordBuffer, textChunks, type Oversized } from "../text-chunks";
+import { JsonSyntaxChecker } from "./json-syntax";
 
 export interface JsonOptions {
   /** Where the records array is, as a dot path ("data", "result.items"); empty: the body is the array. */
   recordsPath: string;
   /** A value beside the records to read (the next page's URL or cursor), as a dot path; null for none. */
   pageField: string | null;
-  /** An element larger than this is rejected as one record, without being held. */
+  /** An element larger than this (in UTF-8 bytes) is rejected as one record, without being held. */
   maxRecordBytes: number;
   signal: AbortSignal;
 }
@@ -23,8 +24,9 @@ export interface JsonPage {
  * array at `recordsPath` (and `pageField` beside it). The splitter finds where each element starts and
  * ends, looking at every character once, and hands each element to `JSON.parse` on its own: memory is
  * one element, never the payload, and an element over the record limit is rejected without being held.
- * Broken syntax anywhere fails the payload with the line it is on; a records path that is not in the
- * body fails it too, rather than reading as zero records.
+ * Broken syntax anywhere fails the payload with the line it is on: what is not parsed whole (a value over
+ * the limit, or nested too deep, a record or beside the records) goes through a streaming syntax check
+ * instead. A records path that is not in the body fails it too, rather than reading as zero records.
  */
 export function jsonRecords(body: ReadableStream<Uint8Array>, options: JsonOptions): JsonPage {
   const splitter = new JsonSplitter(options.recordsPath, options.pageField, options.maxRecordBytes);
@@ -107,6 +109,8 @@ export class JsonSplitter {
   private readonly open: number[] = [];
   private tooDeep = false;
   private readonly buffer: RecordBuffer;
+  /** Checks the syntax of a captured value that will not be parsed whole (over the limit, or too deep). */
+  private checker: JsonSyntaxChecker | null = null;
 
   constructor(recordsPath: string, fieldPath: string | null, private readonly maxRecordBytes: number) {
     this.recordsPath = recordsPath === "" ? [] : recordsPath.split(".");
@@ -254,6 +258,7 @@ export class JsonSplitter {
     this.tooDeep = false;
     this.inString = false;
     this.escape = false;
+    this.checker = null;
     this.scalar = c !== OPEN_BRACE && c !== OPEN_BRACKET && c !== QUOTE;
   }
 
@@ -331,22 +336,48 @@ export class JsonSplitter {
       }
     }
     this.line = line;
+    const piece = end === -1 ? text.slice(start) : text.slice(start, end);
+    if (this.checker === null && (this.tooDeep || this.buffer.length + piece.length > this.maxRecordBytes)) {
+      // From here on the value is not kept whole, so its syntax is checked as it streams past.
+      this.checker = new JsonSyntaxChecker(this.captureLine);
+      this.checkSyntax(this.buffer.held());
+    }
+    if (this.checker) this.checkSyntax(piece);
     if (end === -1) {
       this.depth = depth;
       this.inString = inString;
       this.escape = escape;
-      this.buffer.add(text.slice(start));
+      this.buffer.add(piece);
       return length;
     }
-    this.finishCapture(this.buffer.take(text.slice(start, end)), out);
+    this.finishCapture(this.buffer.take(piece), out);
     return end;
   }
 
-  private finishCapture(value: ReturnType<RecordBuffer["take"]>, out: SourceItem[]): void {
+  private checkSyntax(text: string): void {
+    const problem = this.checker!.push(text);
+    if (problem) throw new PayloadError(`the source answered with malformed JSON: ${problem} (line ${this.checker!.line})`);
+  }
+
+  /** The end of a value that was not parsed whole: it must be complete JSON. */
+  private endSyntax(value: { text: string } | Oversized): void {
+    if (this.checker === null) {
+      // Over the limit only in bytes, or too deep: its text is still here.
+      this.checker = new JsonSyntaxChecker(this.captureLine);
+      this.checkSyntax("oversized" in value ? (value.whole ?? "") : value.text);
+    }
+    const problem = this.checker.end();
+    this.checker = null;
+    if (problem) throw new PayloadError(`the source answered with malformed JSON: ${problem} (line ${this.line})`);
+  }
+
+  private finishCapture(value: { text: string } | Oversized, out: SourceItem[]): void {
     const kind = this.capture;
     this.capture = Capture.None;
     const tooDeep = this.tooDeep;
     this.tooDeep = false;
+    if ("oversized" in value || tooDeep) this.endSyntax(value);
+    this.checker = null;
     if (kind === Capture.Record) {
       this.records += 1;
       this.state = State.AfterElement;
@@ -358,7 +389,7 @@ export class JsonSplitter {
         out.push({
           ok: false,
           raw: rawForStorage(`${value.preview}…`),
-          reason: `record ${this.records} (line ${this.captureLine}) is ${describeSize(value.chars)}, over the record limit of ${describeSize(this.maxRecordBytes)}`,
+          reason: `record ${this.records} (line ${this.captureLine}) is ${describeSize(value.bytes)}, over the record limit of ${describeSize(this.maxRecordBytes)}`,
         });
         return;
       }
@@ -445,8 +476,9 @@ function startsWith(target: readonly string[], path: readonly string[]): boolean
   return path.length <= target.length && path.every((part, index) => part === target[index]);
 }
 
+/** The character at `i`, quoted: one character, so a message does not depend on where the body's chunks end. */
 function show(text: string, i: number): string {
-  return JSON.stringify(text.slice(i, i + 12));
+  return JSON.stringify(String.fromCodePoint(text.codePointAt(i)!));
 }
 
 function describeStart(c: number): string {
