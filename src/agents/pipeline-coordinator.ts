@@ -1,7 +1,8 @@
 import { Agent } from "agents";
+import { rowsOfRun } from "../db/destination";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
 import type { HistoryCursor } from "../domain/history";
-import { cancelRun, giveUp, runResumed, skipRun, stageProgressed, startRun, type Run, type RunParams } from "../domain/run";
+import { cancelRun, giveUp, loadWasStarted, runResumed, skipRun, stageProgressed, startRun, withRowsWritten, type Run, type RunParams } from "../domain/run";
 import { admitRun } from "../domain/admission";
 import type { Backfill, BackfillSummary } from "../domain/backfill";
 import { checkRetryable, markRetried, planRetry, retryRun } from "../domain/retry";
@@ -39,6 +40,11 @@ const BACKFILL_ALERT_CALLBACK = "deliverBackfillAlert";
 const STEP_EVENTS = new Set(["run_started", "stage_started", "stage_succeeded"]);
 /** A finished run's stage agents and staged data are cleaned up this long after it answers. */
 const CLEANUP_DELAY_MS = 250;
+/**
+ * How long a run that ends in load waits for its stopped load attempts to answer before counting what it
+ * wrote: a D1 call ends within 30 s, and a stopped attempt stops after the batch it is sending.
+ */
+const WRITES_SETTLE_MS = 35_000;
 
 /**
  * Runs a pipeline's stages and keeps its run history: one instance per pipeline, named after it. This
@@ -240,8 +246,7 @@ export class PipelineCoordinator extends Agent<Env> {
     await this.driver.stop(runId, `run cancelled: ${reason}`);
     const latest = this.store.load(runId)!;
     if (latest.run.status !== "running") return { outcome: "not_active", run: toRunView(latest.run) };
-    const cancelled = cancelRun(latest.run, reason, Date.now());
-    await this.finishRun(cancelled, latest.settings);
+    const cancelled = await this.finishRun(cancelRun(latest.run, reason, Date.now()), latest.settings);
     return { outcome: "cancelled", run: toRunView(cancelled) };
   }
 
@@ -367,7 +372,8 @@ export class PipelineCoordinator extends Agent<Env> {
    * waiters answered; then, off the path of whoever waits for it, the alert sent from an alarm, the stage
    * agents dismissed, the staged objects deleted and the history pruned.
    */
-  private async finishRun(finished: Run, settings: PipelineSettings): Promise<void> {
+  private async finishRun(ended: Run, settings: PipelineSettings): Promise<Run> {
+    const finished = loadWasStarted(ended) ? await this.countWritten(ended, settings) : ended;
     const { run, alert } = this.alerts.raise(finished);
     this.store.save(run, settings);
     this.progress.reset(run.runId);
@@ -392,6 +398,20 @@ export class PipelineCoordinator extends Agent<Env> {
     // its thread. If the instance goes first, nothing is lost: the stage agents' own alarms destroy them,
     // and the next wake-up's sweep removes the staged data.
     setTimeout(() => void this.keepAliveWhile(() => this.cleanUp(run.runId, removeStaging)), CLEANUP_DELAY_MS);
+    return run;
+  }
+
+  /** A run that ended in or after load, with the rows it wrote as the table counts them (see withRowsWritten). */
+  private async countWritten(run: Run, settings: PipelineSettings): Promise<Run> {
+    const settled = await this.dispatch.settled(runKey(this.name, run.runId), WRITES_SETTLE_MS);
+    if (!settled) this.log("load_still_writing", run.runId, { waitedMs: WRITES_SETTLE_MS });
+    try {
+      return withRowsWritten(run, await rowsOfRun(this.env.DB, settings.destination, run.runId));
+    } catch (error) {
+      // The destination cannot answer (often why the run failed): the last progress report stands.
+      this.log("rows_uncounted", run.runId, { error: String(error) });
+      return run;
+    }
   }
 
   private async cleanUp(runId: string, removeStaging: boolean): Promise<void> {

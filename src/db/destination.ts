@@ -127,35 +127,46 @@ function statements(db: D1Database, destination: DestinationSettings, rows: read
  */
 export type Companions = D1PreparedStatement[];
 
+/** How a load goes: batches per round trip, a stop signal looked at before each batch, and word of each one written. */
+export interface LoadControl {
+  statementsPerBatch: number;
+  /** Statements that ride along in the first batch. */
+  companions?: Companions;
+  /** A cancel or a stage timeout stops the load between batches, not only between chunks. */
+  signal?: AbortSignal;
+  /**
+   * After each batch committed: how many of its rows were written (inserted or updated). Awaited, so the
+   * caller can hand the event loop a turn: locally a stop request reaches the load only between turns.
+   */
+  written?: (rows: number) => void | Promise<void>;
+}
+
 /**
  * Sends the statements `statementsPerBatch` at a time, the companions with the first batch (alone when
  * there are no statements), and calls `each` with every batch's statements and their results, in order.
+ * Each batch is one transaction: when a batch fails or the signal stops the load, every batch before it is
+ * written and nothing of it or after it is.
  */
 async function sendBatches(
   db: D1Database,
   prepared: readonly Statement[],
-  statementsPerBatch: number,
-  companions: Companions,
+  control: LoadControl,
   each: (sent: readonly Statement[], results: D1Result[]) => void = () => undefined,
 ): Promise<void> {
+  const companions = control.companions ?? [];
   if (prepared.length === 0 && companions.length > 0) await db.batch(companions);
-  for (let start = 0; start < prepared.length; start += statementsPerBatch) {
-    const sent = prepared.slice(start, start + statementsPerBatch);
-    each(sent, await db.batch([...sent.map((statement) => statement.prepared), ...(start === 0 ? companions : [])]));
+  for (let start = 0; start < prepared.length; start += control.statementsPerBatch) {
+    control.signal?.throwIfAborted();
+    const sent = prepared.slice(start, start + control.statementsPerBatch);
+    const results = await db.batch([...sent.map((statement) => statement.prepared), ...(start === 0 ? companions : [])]);
+    each(sent, results);
+    await control.written?.(sent.reduce((sum, _, index) => sum + results[index]!.meta.changes, 0));
   }
 }
 
 /** Upserts rows; a later record with the same key replaces an earlier one ("last-wins"). */
-export async function upsertRows(
-  db: D1Database,
-  destination: DestinationSettings,
-  runId: string,
-  rows: readonly StagedRow[],
-  loadedAt: number,
-  statementsPerBatch: number,
-  companions: Companions = [],
-): Promise<number> {
-  await sendBatches(db, statements(db, destination, rows, runId, loadedAt, false), statementsPerBatch, companions);
+export async function upsertRows(db: D1Database, destination: DestinationSettings, runId: string, rows: readonly StagedRow[], loadedAt: number, control: LoadControl): Promise<number> {
+  await sendBatches(db, statements(db, destination, rows, runId, loadedAt, false), control);
   return rows.length;
 }
 
@@ -172,17 +183,9 @@ export interface LoadedChunk {
  * only those statements' rows are looked up by key afterwards. Exact, and needs no memory or storage of
  * its own; a chunk without duplicates costs what a plain upsert does.
  */
-export async function loadRowsOnce(
-  db: D1Database,
-  destination: DestinationSettings,
-  runId: string,
-  rows: readonly StagedRow[],
-  loadedAt: number,
-  statementsPerBatch: number,
-  companions: Companions = [],
-): Promise<LoadedChunk> {
+export async function loadRowsOnce(db: D1Database, destination: DestinationSettings, runId: string, rows: readonly StagedRow[], loadedAt: number, control: LoadControl): Promise<LoadedChunk> {
   const suspects: { rows: readonly StagedRow[]; refused: number }[] = [];
-  await sendBatches(db, statements(db, destination, rows, runId, loadedAt, true), statementsPerBatch, companions, (sent, results) => {
+  await sendBatches(db, statements(db, destination, rows, runId, loadedAt, true), control, (sent, results) => {
     sent.forEach((statement, index) => {
       const refused = statement.rows.length - results[index]!.meta.changes;
       if (refused > 0) suspects.push({ rows: statement.rows, refused });
@@ -227,6 +230,16 @@ async function keyHolders(db: D1Database, destination: DestinationSettings, rows
 
 function keyText(destination: DestinationSettings, row: StagedRow): string {
   return JSON.stringify(destination.key.map((name) => valuesOf(row)[destination.columns.findIndex((column) => column.name === name)]));
+}
+
+/**
+ * How many rows of the table this run wrote, counted in the table itself: what a failed or cancelled run
+ * reports as loaded, whichever attempt, shard or batch the rows came from. Not indexed (it is only asked
+ * when a run ends without succeeding), so it reads the whole table.
+ */
+export async function rowsOfRun(db: D1Database, destination: DestinationSettings, runId: string): Promise<number> {
+  const found = await db.prepare(`SELECT COUNT(*) AS n FROM ${quoteName(destination.table)} WHERE run_id = ?`).bind(runId).first<{ n: number }>();
+  return found?.n ?? 0;
 }
 
 /**

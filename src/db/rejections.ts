@@ -1,4 +1,4 @@
-import type { Rejection } from "../domain/records";
+import { storableText, type Rejection } from "../domain/records";
 import { MAX_PARAMS } from "./destination";
 
 /**
@@ -35,7 +35,7 @@ export function rejectionStatements(db: D1Database, pipeline: string, runId: str
            ON CONFLICT (pipeline, run_id, position) DO UPDATE SET
              record_id = excluded.record_id, stage = excluded.stage, reason = excluded.reason, raw = excluded.raw`,
         )
-        .bind(...slice.flatMap((rejection) => [pipeline, runId, rejection.position, rejection.id, rejection.stage, rejection.reason, rejection.raw, createdAt])),
+        .bind(...slice.flatMap((rejection) => [pipeline, runId, rejection.position, storableText(rejection.id), rejection.stage, storableText(rejection.reason), storableText(rejection.raw), createdAt])),
     );
   }
   return statements;

@@ -29,3 +29,14 @@ export function rawForStorage(record: RawRecord): string {
   const json = JSON.stringify(record) ?? "null";
   return json.length > MAX_RAW_CHARS ? `${json.slice(0, MAX_RAW_CHARS)}…[truncated]` : json;
 }
+
+/**
+ * Text as it can be stored and read back: well-formed as it is, or with each lone surrogate written as its
+ * escape (`\ud800`), so an id or a reason naming a poison value survives the trip through UTF-8.
+ */
+export function storableText(text: string): string;
+export function storableText(text: string | null): string | null;
+export function storableText(text: string | null): string | null {
+  if (text === null || text.isWellFormed()) return text;
+  return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16)}`);
+}

@@ -287,6 +287,24 @@ export function cancelRun(run: Run, reason: string, now: number): Run {
   return finish({ ...run, stages, error: message }, "cancelled", now, [message]);
 }
 
+/** Whether a run that ended without succeeding may have written rows: its load stage was started. */
+export function loadWasStarted(run: Run): boolean {
+  return run.status !== "succeeded" && (run.stages.find((stage) => stage.name === "load")?.attempts ?? 0) > 0;
+}
+
+/**
+ * A run that ended without succeeding, with `loaded` as the destination holds it: the rows of this run
+ * counted in the table once its load attempts had stopped, whichever attempt, shard or batch wrote them.
+ * Live progress reports lag behind, and a cancel or a failure can land inside a chunk.
+ */
+export function withRowsWritten(run: Run, rows: number): Run {
+  return {
+    ...run,
+    stages: updateStage(run, "load", (current) => ({ ...current, outputCount: rows })),
+    finalResult: run.finalResult ? { ...run.finalResult, recordCount: rows } : run.finalResult,
+  };
+}
+
 /** A coordinator picked the run up again after it had stopped being driven (a restart, or a stall). */
 export function runResumed(run: Run, now: number): Run {
   return { ...run, resumes: run.resumes + 1, lastProgressAt: now };

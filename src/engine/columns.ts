@@ -34,15 +34,35 @@ export function columnSettings(columns: Columns): ColumnSettings[] {
 /**
  * Checks one value against its column at run time, for rows the compiler could not see (a transform that
  * casts): a wrong value is a rejected record, never a corrupt row. Returns the problem, or null.
+ *
+ * Text must be well-formed Unicode. JSON can carry a lone surrogate (`"\ud800"`), but UTF-8 cannot: a
+ * destination stores it as invalid bytes and reads it back as U+FFFD, so such a value can never be stored
+ * as it came, and the record is refused, naming the column, rather than written wrong (or, as a key,
+ * colliding with another key). NUL is kept: D1 stores and returns it exactly.
  */
 export function columnProblem(column: ColumnSettings, value: unknown): string | null {
   if (value === null || value === undefined) return column.nullable ? null : `${column.name} is ${value === null ? "null" : "missing"}`;
   switch (column.type) {
     case "text":
-      return typeof value === "string" ? null : `${column.name} must be text, got ${typeof value}`;
+      if (typeof value !== "string") return `${column.name} must be text, got ${typeof value}`;
+      return value.isWellFormed() ? null : `${column.name} is not well-formed Unicode (${describeLoneSurrogate(value)}), which no destination can store as it came`;
     case "integer":
       return typeof value === "number" && Number.isSafeInteger(value) ? null : `${column.name} must be an integer, got ${JSON.stringify(value)?.slice(0, 40)}`;
     case "real":
       return typeof value === "number" && Number.isFinite(value) ? null : `${column.name} must be a finite number, got ${JSON.stringify(value)?.slice(0, 40)}`;
   }
+}
+
+/** Where the first lone surrogate of `text` is and what it is: `a lone surrogate \ud800 at character 5`. */
+function describeLoneSurrogate(text: string): string {
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    if (unit <= 0xdbff && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      index += 1;
+      continue;
+    }
+    return `a lone surrogate \\u${unit.toString(16)} at character ${index + 1}`;
+  }
+  return "a lone surrogate";
 }

@@ -46,7 +46,7 @@ describe("upsertRows", () => {
     const texts = ["it's", "'); DROP TABLE metrics; --", "?", "a\u0000b", "x".repeat(MAX_LITERAL_CHARS + 10), "Grüße 🌍 \u2028", "\\n", ""];
     const values = [1e21, -0.25, 0, 5];
     const rows = texts.map((type, index) => stagedRow(index, `t${index}`, [pipeline, `t${index}`, "2024-01-01T00:00:00.000Z", values[index % 4]!, "low", type]));
-    await upsertRows(env.DB, metrics, "run-1", rows, 1, 100);
+    await upsertRows(env.DB, metrics, "run-1", rows, 1, { statementsPerBatch: 100 });
     const stored = await listMetrics(env.DB, pipeline);
     expect(stored.map((row) => [row.id, row.type, row.value])).toEqual(texts.map((type, index) => [`t${index}`, type, values[index % 4]]));
   });
@@ -55,7 +55,7 @@ describe("upsertRows", () => {
     const pipeline = uniqueName("pipeline");
     const long = "y".repeat(MAX_LITERAL_CHARS);
     const rows = Array.from({ length: 300 }, (_, index) => reading(pipeline, `r${index}`, 1, index)).map((row) => stagedRow(row[0], row[1], [...row.slice(2, -1), long]));
-    expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, 100)).toBe(300);
+    expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, { statementsPerBatch: 100 })).toBe(300);
     expect((await listMetrics(env.DB, pipeline)).every((row) => row.type === long)).toBe(true);
   });
 
@@ -66,7 +66,7 @@ describe("upsertRows", () => {
     const wide: DestinationSettings = { ...metrics, table, key: ["c0"], columns: names.map((name) => ({ name, type: "text" as const, nullable: false })) };
     const text = "€".repeat(MAX_LITERAL_CHARS); // 19 × 2,048 characters of three-byte UTF-8: 117 KB as literals
     const rows = [stagedRow(0, "a", ["a", ...names.slice(1).map(() => text)]), stagedRow(1, "b", ["b", ...names.slice(1).map(() => "short")])];
-    expect(await upsertRows(env.DB, wide, "run-1", rows, 1, 100)).toBe(2);
+    expect(await upsertRows(env.DB, wide, "run-1", rows, 1, { statementsPerBatch: 100 })).toBe(2);
     const stored = await env.DB.prepare(`SELECT c0, c19 FROM ${table} ORDER BY c0`).all();
     expect(stored.results).toEqual([
       { c0: "a", c19: text },
@@ -77,7 +77,7 @@ describe("upsertRows", () => {
   it("writes many rows in statements of up to 100 rows", async () => {
     const pipeline = uniqueName("pipeline");
     const rows = Array.from({ length: 1_001 }, (_, index) => reading(pipeline, `r-${String(index).padStart(4, "0")}`, index, index));
-    expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, 100)).toBe(1_001);
+    expect(await upsertRows(env.DB, metrics, "run-1", rows, 1, { statementsPerBatch: 100 })).toBe(1_001);
     const stored = await listMetrics(env.DB, pipeline);
     expect(stored).toHaveLength(1_001);
     expect(stored[1_000]).toMatchObject({ id: "r-1000", value: 1000, category: "high", run_id: "run-1" });
@@ -86,9 +86,9 @@ describe("upsertRows", () => {
   it("updates a record loaded again instead of duplicating it, and keeps pipelines apart", async () => {
     const pipeline = uniqueName("pipeline");
     const other = uniqueName("pipeline");
-    await upsertRows(env.DB, metrics, "run-1", [reading(pipeline, "a", 1, 0), reading(pipeline, "b", 2, 1)], 1, 100);
-    await upsertRows(env.DB, metrics, "run-1", [reading(other, "a", 5, 0)], 1, 100);
-    await upsertRows(env.DB, metrics, "run-2", [reading(pipeline, "a", 150, 0)], 2, 100);
+    await upsertRows(env.DB, metrics, "run-1", [reading(pipeline, "a", 1, 0), reading(pipeline, "b", 2, 1)], 1, { statementsPerBatch: 100 });
+    await upsertRows(env.DB, metrics, "run-1", [reading(other, "a", 5, 0)], 1, { statementsPerBatch: 100 });
+    await upsertRows(env.DB, metrics, "run-2", [reading(pipeline, "a", 150, 0)], 2, { statementsPerBatch: 100 });
     expect((await listMetrics(env.DB, pipeline)).map((row) => [row.id, row.value, row.category, row.run_id])).toEqual([
       ["a", 150, "medium", "run-2"],
       ["b", 2, "low", "run-1"],
@@ -98,7 +98,7 @@ describe("upsertRows", () => {
 
   it("keys a table by several columns: the same order id in two stores is two rows", async () => {
     const store = uniqueName("store");
-    await upsertRows(env.DB, ordersTable, "run-1", [order(store, "1", 100, 0), order(`${store}-b`, "1", 200, 1), order(store, "1", 300, 2)], 1, 100);
+    await upsertRows(env.DB, ordersTable, "run-1", [order(store, "1", 100, 0), order(`${store}-b`, "1", 200, 1), order(store, "1", 300, 2)], 1, { statementsPerBatch: 100 });
     const rows = await env.DB.prepare("SELECT store_id, order_id, amount_cents FROM orders WHERE store_id LIKE ? ORDER BY store_id").bind(`${store}%`).all();
     expect(rows.results).toEqual([
       { store_id: store, order_id: "1", amount_cents: 300 },
@@ -110,10 +110,10 @@ describe("upsertRows", () => {
 describe("loadRowsOnce", () => {
   it("loads the first occurrence of a key in a run and names it for the later ones", async () => {
     const pipeline = uniqueName("pipeline");
-    const first = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "a", 10, 0), reading(pipeline, "b", 1, 1), reading(pipeline, "a", 99, 2)], 1, 100);
+    const first = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "a", 10, 0), reading(pipeline, "b", 1, 1), reading(pipeline, "a", 99, 2)], 1, { statementsPerBatch: 100 });
     expect(first.loaded).toBe(2);
     expect(first.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual([[2, 0]]);
-    const later = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "b", 1, 7)], 1, 100);
+    const later = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "b", 1, 7)], 1, { statementsPerBatch: 100 });
     expect(later.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual([[7, 1]]);
     expect((await listMetrics(env.DB, pipeline)).map((row) => [row.id, row.value])).toEqual([
       ["a", 10],
@@ -125,10 +125,10 @@ describe("loadRowsOnce", () => {
     const pipeline = uniqueName("pipeline");
     // 16 rows a statement: duplicates inside one statement, across statements, and of an earlier chunk.
     const rows = Array.from({ length: 200 }, (_, index) => reading(pipeline, `r${index % 150}`, 1, index));
-    const first = await loadRowsOnce(env.DB, metrics, "run-1", rows, 1, 3);
+    const first = await loadRowsOnce(env.DB, metrics, "run-1", rows, 1, { statementsPerBatch: 3 });
     expect(first.loaded).toBe(150);
     expect(first.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual(Array.from({ length: 50 }, (_, index) => [150 + index, index]));
-    const second = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "new", 1, 200), reading(pipeline, "r7", 1, 201)], 1, 3);
+    const second = await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "new", 1, 200), reading(pipeline, "r7", 1, 201)], 1, { statementsPerBatch: 3 });
     expect(second.duplicates.map((duplicate) => [duplicate.row[0], duplicate.first])).toEqual([[201, 7]]);
     expect(await listMetrics(env.DB, pipeline)).toHaveLength(151);
   });
@@ -136,14 +136,14 @@ describe("loadRowsOnce", () => {
   it("writes the statements it is given to ride along in the same batch", async () => {
     const pipeline = uniqueName("pipeline");
     const companions = [env.DB.prepare("INSERT INTO rejected_records (pipeline, run_id, position, record_id, stage, reason, raw, created_at) VALUES (?, 'run-1', 9, NULL, 'transform', 'bad', '{}', 1)").bind(pipeline)];
-    await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "a", 1, 0)], 1, 100, companions);
+    await loadRowsOnce(env.DB, metrics, "run-1", [reading(pipeline, "a", 1, 0)], 1, { statementsPerBatch: 100, companions });
     expect(await listRejections(env.DB, pipeline, "run-1")).toHaveLength(1);
     expect(await listMetrics(env.DB, pipeline)).toHaveLength(1);
   });
 
   it("finds duplicates of a composite key", async () => {
     const store = uniqueName("store");
-    const result = await loadRowsOnce(env.DB, ordersTable, "run-1", [order(store, "1", 100, 0), order(store, "2", 100, 1), order(store, "1", 999, 5)], 1, 100);
+    const result = await loadRowsOnce(env.DB, ordersTable, "run-1", [order(store, "1", 100, 0), order(store, "2", 100, 1), order(store, "1", 999, 5)], 1, { statementsPerBatch: 100 });
     expect(result.loaded).toBe(2);
     expect(result.duplicates.map((duplicate) => [duplicate.row[1], duplicate.first])).toEqual([[`${store}/1`, 0]]);
   });
@@ -151,10 +151,10 @@ describe("loadRowsOnce", () => {
   it("rewrites the same records when a load is retried, and overwrites rows of earlier runs", async () => {
     const pipeline = uniqueName("pipeline");
     const rows = Array.from({ length: 30 }, (_, index) => reading(pipeline, `r${index}`, 1, index));
-    await loadRowsOnce(env.DB, metrics, "run-1", rows, 1, 100);
-    const retried = await loadRowsOnce(env.DB, metrics, "run-1", rows, 2, 100);
+    await loadRowsOnce(env.DB, metrics, "run-1", rows, 1, { statementsPerBatch: 100 });
+    const retried = await loadRowsOnce(env.DB, metrics, "run-1", rows, 2, { statementsPerBatch: 100 });
     expect([retried.loaded, retried.duplicates.length]).toEqual([30, 0]);
-    const nextRun = await loadRowsOnce(env.DB, metrics, "run-2", [reading(pipeline, "r3", 150, 0)], 3, 100);
+    const nextRun = await loadRowsOnce(env.DB, metrics, "run-2", [reading(pipeline, "r3", 150, 0)], 3, { statementsPerBatch: 100 });
     expect(nextRun.loaded).toBe(1);
     expect((await listMetrics(env.DB, pipeline)).find((row) => row.id === "r3")).toMatchObject({ value: 150, run_id: "run-2" });
   });

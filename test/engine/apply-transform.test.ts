@@ -50,6 +50,17 @@ describe("applyTransform", () => {
     expect(apply({ id: "e4", n: 7 })).toEqual({ kind: "rejected", id: null, reason: "the transform's row does not fit events: n must be an integer, got 7.5" });
   });
 
+  it("rejects text the destination cannot store as it came (a lone surrogate), naming the column, in keys and other text alike", () => {
+    expect(apply({ id: "dup-\ud800", n: 1 })).toEqual({
+      kind: "rejected",
+      id: null,
+      reason: "the transform's row does not fit events: id is not well-formed Unicode (a lone surrogate \\ud800 at character 5), which no destination can store as it came",
+    });
+    expect(apply({ id: "e6", n: 1, note: "ok \udc00 then" })).toMatchObject({ kind: "rejected", reason: expect.stringContaining("note is not well-formed Unicode (a lone surrogate \\udc00 at character 4)") });
+    // A surrogate pair is one well-formed character, and NUL is text D1 keeps.
+    expect(apply({ id: "e7", n: 1, note: "😀\u0000" })).toEqual({ kind: "row", id: "e7", values: ["e7", 1, "😀\u0000"] });
+  });
+
   it("stops the stage when the transform throws", () => {
     expect(() => apply({ id: "e5", n: 13 })).toThrow(TransformCrashed);
     expect(() => apply({ id: "e5", n: 13 })).toThrow("the transform of pipeline events threw: unlucky");

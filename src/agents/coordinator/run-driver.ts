@@ -9,7 +9,7 @@ export interface DriverHost {
   store: RunStore;
   dispatch: StageDispatch;
   /** Closes a run: saves it, alerts, cleans up. */
-  finish(run: Run, settings: PipelineSettings): Promise<void>;
+  finish(run: Run, settings: PipelineSettings): Promise<unknown>;
   /** A stage attempt is about to start (live progress counts start again). */
   stageStarting(runId: string): void;
   log(event: string, runId: string, fields?: Record<string, unknown>): void;

@@ -24,6 +24,8 @@ export type StageCall = Pick<StageTask, "runId" | "trigger" | "scheduledFor" | "
 export class StageDispatch {
   /** Stage agents a run has called, dismissed when it ends. */
   private readonly called = new Set<string>();
+  /** Stage calls not yet answered, by run: a stopped or timed-out attempt may still be writing. */
+  private readonly pending = new Map<string, Set<Promise<unknown>>>();
 
   constructor(private readonly env: Env) {}
 
@@ -47,6 +49,17 @@ export class StageDispatch {
       cancelled: failures.some((failure) => failure.cancelled),
       ...(source ? { source } : {}),
     };
+  }
+
+  /**
+   * Waits until every stage call of the run has been answered (a stopped attempt ends its current write
+   * first), at most `maxMs`. Says whether they all were.
+   */
+  async settled(key: string, maxMs: number): Promise<boolean> {
+    const calls = [...(this.pending.get(key) ?? [])];
+    if (calls.length === 0) return true;
+    const all = Promise.allSettled(calls).then(() => true);
+    return Promise.race([all, sleep(maxMs).then(() => false)]);
   }
 
   /** Lets every stage agent of a finished run go. */
@@ -81,6 +94,7 @@ export class StageDispatch {
         (outcome): StageOutcome | "gone" => outcome,
         (error: unknown): StageOutcome | "gone" => (isGone(error) ? "gone" : rpcFailure(task, error)),
       );
+      this.track(runKey(task.settings.pipeline, task.runId), call);
       const first = await raceWithTimeout(call, Math.max(0, deadline - Date.now()), signal, timeout, stopped);
       // The instance was destroying itself after an earlier attempt: a fresh stub reaches a fresh instance.
       if (first === "gone" && dial < MAX_DIALS) continue;
@@ -96,6 +110,16 @@ export class StageDispatch {
       }
       return { ok: false, error: reason, transient: true };
     }
+  }
+
+  private track(key: string, call: Promise<unknown>): void {
+    let calls = this.pending.get(key);
+    if (!calls) this.pending.set(key, (calls = new Set()));
+    calls.add(call);
+    void call.finally(() => {
+      calls.delete(call);
+      if (calls.size === 0 && this.pending.get(key) === calls) this.pending.delete(key);
+    });
   }
 
   private namespace(stage: StageName): DurableObjectNamespace<StageAgent> {

@@ -28,7 +28,7 @@ const INLINE_REJECTIONS = 100;
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const { pipeline, destination, statementsPerBatch } = task.settings;
-    const d1 = <T>(write: () => Promise<T>) => this.d1(write, destination);
+    const d1 = <T>(write: () => Promise<T>) => this.d1(write, destination, signal);
     const now = Date.now();
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
@@ -50,12 +50,27 @@ export class LoadStage extends StageAgent {
       signal.throwIfAborted();
       const rows = chunk.records as StagedRow[];
       let repeated: { row: StagedRow; first: number }[] = [];
+      // Live counts after every batch, so a run stopped inside a chunk shows about what it wrote; the exact
+      // figure of a run that did not succeed is counted in the table when it ends (the coordinator does).
+      const before = loaded;
+      let writtenInChunk = 0;
+      const control = {
+        statementsPerBatch,
+        companions,
+        signal,
+        written: async (count: number) => {
+          writtenInChunk += count;
+          progress({ inputCount: bucket.count, outputCount: before + writtenInChunk, rejectedCount: duplicates });
+          // A turn between batches: a cancel (or anything else) waiting for this thread gets in here.
+          await yielder.after(count);
+        },
+      };
       if (destination.duplicates === "reject") {
-        const result = await d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions));
+        const result = await d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, control));
         loaded += result.loaded;
         repeated = result.duplicates;
       } else {
-        loaded += await d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, statementsPerBatch, companions));
+        loaded += await d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, control));
       }
       companions = [];
       if (repeated.length > 0) {
@@ -69,7 +84,6 @@ export class LoadStage extends StageAgent {
         duplicates += repeated.length;
       }
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
-      await yielder.after(rows.length);
     }
     if (companions.length > 0) await d1(() => this.env.DB.batch(companions)); // no rows came to carry them
     for (const staged of inline ? [] : task.input.rejected) {
@@ -86,10 +100,11 @@ export class LoadStage extends StageAgent {
    * (a missing migration), the failure says so rather than quoting SQLite: checked only after an error,
    * so a healthy load pays no extra round trip.
    */
-  private async d1<T>(write: () => Promise<T>, destination: DestinationSettings): Promise<T> {
+  private async d1<T>(write: () => Promise<T>, destination: DestinationSettings, signal: AbortSignal): Promise<T> {
     try {
       return await write();
     } catch (error) {
+      if (signal.aborted) throw error; // told to stop (between batches), not a failure of D1
       const problem = await tableProblem(this.env.DB, destination).catch(() => null);
       if (problem) throw new StageFailure(problem, "permanent");
       const message = error instanceof Error ? error.message : String(error);
