@@ -11,8 +11,22 @@ const flag = z
 
 export const TriggerQuery = z.strictObject({ wait: flag.optional() });
 
-/** A run's parameters as sent: an object (checked against the pipeline's params schema by the route). */
-const paramsObject = z.record(z.string().max(100), z.unknown(), { message: "must be an object of parameters" });
+/**
+ * A run's parameters as sent: an object, checked against the pipeline's params schema by the route, with
+ * every own key kept. Not z.record: zod leaves out a `__proto__` key when it builds an object, so a
+ * misspelt param under that name would slip past the unknown-name check and be dropped.
+ */
+const paramsObject = z
+  .custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { message: "must be an object of parameters" })
+  .meta({ type: "object", additionalProperties: {} })
+  .superRefine((value, ctx) => {
+    for (const key of Object.keys(value)) if (key.length > 100) ctx.addIssue({ code: "custom", path: [key.slice(0, 40)], message: "a param name has at most 100 characters" });
+  })
+  .transform((value) => {
+    const kept: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(value)) kept[key] = value[key];
+    return kept;
+  });
 
 /** Optional JSON body of a manual trigger. */
 export const TriggerBody = z.strictObject({

@@ -80,6 +80,11 @@ describe("the slot ledger", () => {
     expect((await apiJson(`${base}/slots?from=2026-11-02&to=2026-11-01`)).body.errors[0]).toEqual({ code: "invalid_query", message: "invalid query: from must be before to" });
     expect((await apiJson(`${base}/slots?from=8999999999999990&to=9000000000000000`)).body.errors[0].code).toBe("invalid_query");
     expect((await apiJson(`${base}/slots?from=9999-12-30&to=9999-12-31`)).status).toBe(200);
+    // The end of the range is checked like its start: never a 200 with a start before 1970.
+    for (const to of ["0", "-1", "1969-12-31"]) expect((await apiJson(`${base}/slots?to=${to}`)).body.errors[0].code, to).toBe("invalid_query");
+    const early = await apiJson(`${base}/slots?to=86400000`);
+    expect(early.status).toBe(200);
+    expect(early.body).toMatchObject({ from: 0, to: 86_400_000, slots: [] });
   });
 });
 

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { network } from "../support/network";
-import { apiJson, fireArmedSlot, finished, uniqueName } from "../support/runtime";
+import { api, apiJson, fireArmedSlot, finished, uniqueName } from "../support/runtime";
 import { DAILY_SOURCE, dailyPipeline } from "../support/test-pipelines";
 import { getAgentByName } from "agents";
 
@@ -34,6 +34,14 @@ describe("run parameters", () => {
     expect(wrong.body.errors).toEqual([{ code: "invalid_params", message: expect.stringMatching(/^invalid params: params\.region: .*"eu".*"us".*; params\.factor: .*>0/) }]);
     const typo = await trigger(base, { params: { regoin: "us" } });
     expect(typo.body.errors).toEqual([{ code: "invalid_params", message: `invalid params: params.regoin: is not a param: pipeline ${name} takes region, factor` }]);
+    // Every own key is a name to check, the ones JavaScript objects treat specially included.
+    for (const name of ["__proto__", "constructor", "toString"]) {
+      const special = await api(`${base}/trigger`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"params":{"${name}":{"regoin":2}}}` });
+      expect(special.status, name).toBe(400);
+      expect(((await special.json()) as { errors: unknown[] }).errors[0]).toEqual({ code: "invalid_params", message: expect.stringMatching(new RegExp(`^invalid params: params\\.${name}: is not a param`)) });
+    }
+    const backfill = await api(`${base}/backfill`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"from":"2026-11-01","to":"2026-11-02","params":{"__proto__":{"region":"us"}}}' });
+    expect(backfill.status).toBe(400);
     const notObject = await trigger(base, { params: ["us"] });
     expect(notObject.body.errors[0]).toEqual({ code: "invalid_body", message: "invalid body: params: must be an object of parameters" });
     const forDefault = await trigger("/api/pipeline", { params: { region: "us" } });
