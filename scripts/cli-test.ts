@@ -1,11 +1,11 @@
 /**
  * npm run test:cli: the CLI end to end against a real `wrangler dev` (local D1, R2, Durable Objects),
  * closed with an API token as a deployment is, reading the default pipeline from a local HTTP source.
- * Every command is run as a user would (`node src/cli/main.ts …`, and the bundled bin once), and its
+ * Every command is run as a user would (the bundled bin, which `npm run pipeline` builds and runs), and its
  * output and exit code are checked: 0 succeeded, 1 failed or cancelled, 2 usage, 3 unreachable or refused.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
@@ -41,13 +41,15 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
   });
 }
 
+const BIN = join(ROOT, "dist/cli/pipeline.mjs");
+
 function cli(server: DevServer, args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return run(process.execPath, [join(ROOT, "src/cli/main.ts"), ...args], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN, ...env });
+  return run(process.execPath, [BIN, ...args], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN, ...env });
 }
 
 /** The same command in a terminal (a pty of 40 × 120 from util-linux's `script`), as a person sees it. */
 async function inTerminal(server: DevServer, args: string[]): Promise<Result> {
-  const command = `stty rows 40 cols 120; ${process.execPath} ${join(ROOT, "src/cli/main.ts")} ${args.join(" ")}`;
+  const command = `stty rows 40 cols 120; ${process.execPath} ${BIN} ${args.join(" ")}`;
   const result = await run("script", ["-qec", command, "/dev/null"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN });
   return { ...result, stdout: result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "") };
 }
@@ -72,6 +74,8 @@ async function waitForRequest(server: SourceServer, target: number): Promise<voi
   }
 }
 
+// The CLI as `npm run pipeline` runs it: built from the code as it is now.
+if (spawnSync("npm", ["run", "build:cli", "--silent"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("npm run build:cli failed");
 const persistTo = mkdtempSync(join(tmpdir(), "cli-test-"));
 const source = await startSourceServer();
 const records = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `r${index}`, value: index % 97, timestamp: 1_700_000_000_000 + index * 1_000, type: "sensor" }));
@@ -149,10 +153,17 @@ try {
   check("nothing listening: exit 3, saying so", await cli(server, ["list"], { PIPELINE_API_URL: `http://127.0.0.1:${closedPort}` }), 3, [`cannot reach the API at http://127.0.0.1:${closedPort}: connection refused`], "stderr");
   check("help exits 0", await cli(server, ["--help"]), 0, ["Usage: pipeline", "backfill", "slots"]);
 
-  // The package's bin: the same CLI, bundled (npm run build:cli, run by prepare on install).
-  const bin = join(ROOT, "dist/cli/pipeline.mjs");
-  if (!existsSync(bin)) spawnSync("npm", ["run", "build:cli"], { cwd: ROOT, stdio: "inherit" });
-  check("the bundled bin works the same", await run(process.execPath, [bin, "list"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN }), 0, [/^default\s+/m]);
+  check("npm run pipeline runs the same CLI", await run("npm", ["run", "--silent", "pipeline", "--", "list"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN }), 0, [/^default\s+/m]);
+
+  // Server data that would drive the terminal (ESC sequences, an OSC title, a C1 CSI) is shown escaped.
+  const hostile = "\u001b[2J\u001b]0;owned\u0007\u009b31m";
+  source.serve([{ id: hostile, value: "not a number", timestamp: 1_700_000_000_000, type: "sensor" }, ...records(1)]);
+  const hostileRun = await cli(server, ["trigger", "--wait"]);
+  const hostileId = /^(manual-\d+)/m.exec(hostileRun.stdout)?.[1] ?? "missing";
+  const shown = await cli(server, ["status", hostileId]);
+  check("status shows control characters from the server escaped", shown, 0, ["\\u001b[2J\\u001b]0;owned\\u0007\\u009b31m"]);
+  if (/[\u001b\u0007\u009b]/.test(shown.stdout + shown.stderr)) failures.push("a control character reached the terminal");
+  source.serve(records(4));
 } finally {
   await stopDev(server);
   await source.close();

@@ -4,13 +4,26 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { createLogUpdate } from "log-update";
-import type { ScheduleView } from "../agents/pipeline-scheduler.ts";
-import type { RunView } from "../domain/run-view.ts";
+import type { z } from "zod";
+import {
+  BackfillResponse,
+  BackfillStarted,
+  CancelResponse,
+  HistoryResponse,
+  PipelinesResponse,
+  RetryResponse,
+  RunSchema,
+  ScheduleResponse,
+  SlotsResponse,
+  TriggerResponse,
+} from "../routes/responses";
 import { ApiClient } from "./api-client.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
 import { count, duration, relative, table, time } from "./format.ts";
 import { parseParams } from "./params.ts";
 import { canRedraw, LiveProgress, outcomeLines, runLines } from "./progress.ts";
+import { printable } from "./terminal-text.ts";
+
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -24,7 +37,8 @@ const DEFAULT_URL = "http://localhost:8787";
 const DEFAULT_PIPELINE = "default";
 
 interface Context {
-  api: ApiClient;
+  /** Made when a command runs, from --url or PIPELINE_API_URL. */
+  api: ApiClient | null;
   io: CliIo;
   json: boolean;
   exit: ExitCode;
@@ -32,7 +46,7 @@ interface Context {
 
 /** Runs one command line; resolves with the exit code (never exits the process itself). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-  const context: Context = { api: new ApiClient({ baseUrl: io.env.PIPELINE_API_URL || DEFAULT_URL, token: io.env.PIPELINE_API_TOKEN || null }), io, json: false, exit: EXIT.ok };
+  const context: Context = { api: null, io, json: false, exit: EXIT.ok };
   const program = buildProgram(context);
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -43,11 +57,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       return error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version" ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof CliError) {
-      if (context.json && error.body !== null) context.io.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
-      context.io.stderr.write(`error: ${error.message}\n`);
+      if (context.json && error.body !== null) context.io.stdout.write(`${printable(JSON.stringify(error.body, null, 2))}\n`);
+      context.io.stderr.write(`error: ${printable(error.message)}\n`);
       return error.exitCode;
     }
-    context.io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    context.io.stderr.write(`error: ${printable(error instanceof Error ? error.message : String(error))}\n`);
     return EXIT.failed;
   }
 }
@@ -59,12 +73,13 @@ function buildProgram(context: Context): Command {
     .option("--json", "print the API's JSON instead of tables")
     .option("--url <url>", `the API (default: PIPELINE_API_URL or ${DEFAULT_URL})`)
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({ writeOut: (text) => io.stdout.write(printable(text)), writeErr: (text) => io.stderr.write(printable(text)) })
     .showHelpAfterError("(run with --help for usage)")
     .hook("preAction", (command) => {
       const options = command.opts<{ json?: boolean; url?: string }>();
       context.json = options.json ?? false;
-      if (options.url) context.api = new ApiClient({ baseUrl: options.url, token: io.env.PIPELINE_API_TOKEN || null });
+      const timeoutMs = Number(io.env.PIPELINE_API_TIMEOUT_MS) || undefined;
+      context.api = new ApiClient({ baseUrl: options.url || io.env.PIPELINE_API_URL || DEFAULT_URL, token: io.env.PIPELINE_API_TOKEN || null, timeoutMs });
     });
 
   const pipelineOption = () => new Option("-p, --pipeline <name>", "the pipeline the run belongs to").default(DEFAULT_PIPELINE);
@@ -149,8 +164,13 @@ function collect(value: string, previous: string[]): string[] {
 const base = (pipeline: string) => `/api/pipelines/${encodeURIComponent(pipeline)}`;
 const runUrl = (pipeline: string, runId: string) => `${base(pipeline)}/runs/${encodeURIComponent(runId)}`;
 
+/** Everything the CLI prints goes through here: no control character from server data reaches the terminal. */
 function print(context: Context, text: string): void {
-  context.io.stdout.write(`${text}\n`);
+  context.io.stdout.write(`${printable(text)}\n`);
+}
+
+function api(context: Context): ApiClient {
+  return context.api!;
 }
 
 function printJson(context: Context, value: unknown): void {
@@ -163,7 +183,7 @@ function exitFor(run: { status: string }): ExitCode {
 }
 
 async function list(context: Context): Promise<void> {
-  const { body } = await context.api.get<{ pipelines: { name: string; schedule: { cron: string | null; every: string | null; timezone: string; enabled: boolean; nextExecuteAt: number | null }; destination: string; lastRun: { pipelineId: string; status: string; endTime: number | null } | null }[] }>("/api/pipelines");
+  const { body } = await api(context).get("/api/pipelines", PipelinesResponse);
   if (context.json) return printJson(context, body);
   const now = Date.now();
   print(
@@ -184,10 +204,10 @@ async function list(context: Context): Promise<void> {
 async function trigger(context: Context, pipeline: string, options: { wait?: boolean; param: string[]; note?: string }): Promise<void> {
   const params = parseParams(options.param);
   const body = { ...(params ? { params } : {}), ...(options.note ? { note: options.note } : {}) };
-  const { body: started } = await context.api.post<{ pipelineId: string; statusUrl: string }>(`${base(pipeline)}/trigger`, body);
+  const { body: started } = await api(context).post(`${base(pipeline)}/trigger`, TriggerResponse, body);
   if (!options.wait) {
     if (context.json) return printJson(context, started);
-    print(context, `started ${started.pipelineId}\nfollow: npm run pipeline -- status ${started.pipelineId} --pipeline ${pipeline}   (${context.api.baseUrl}${started.statusUrl})`);
+    print(context, `started ${started.pipelineId}\nfollow: npm run pipeline -- status ${started.pipelineId} --pipeline ${pipeline}   (${api(context).baseUrl}${started.statusUrl})`);
     return;
   }
   await follow(context, pipeline, started.pipelineId);
@@ -197,7 +217,7 @@ async function trigger(context: Context, pipeline: string, options: { wait?: boo
 async function follow(context: Context, pipeline: string, runId: string): Promise<void> {
   const progress = context.json ? null : new LiveProgress(context.io.stdout);
   for (;;) {
-    const { body: run } = await context.api.get<RunView>(runUrl(pipeline, runId));
+    const { body: run } = await api(context).get(runUrl(pipeline, runId), RunSchema);
     if (run.status !== "running") {
       if (progress) progress.done(run);
       else printJson(context, run);
@@ -210,7 +230,7 @@ async function follow(context: Context, pipeline: string, runId: string): Promis
 }
 
 async function status(context: Context, pipeline: string, runId: string): Promise<void> {
-  const { body: run } = await context.api.get<RunView>(runUrl(pipeline, runId));
+  const { body: run } = await api(context).get(runUrl(pipeline, runId), RunSchema);
   context.exit = exitFor(run);
   if (context.json) return printJson(context, run);
   const lines = [...runLines(run, Date.now())];
@@ -220,12 +240,12 @@ async function status(context: Context, pipeline: string, runId: string): Promis
   if (run.status !== "running") lines.push(...outcomeLines(run));
   if (run.retriedBy.length > 0) lines.push(`retried by ${run.retriedBy.join(", ")}`);
   for (const rejected of run.rejected.slice(0, 5)) lines.push(`rejected ${rejected.id ?? "(no id)"} in ${rejected.stage}: ${rejected.reason}`);
-  if (run.rejectedCount > 5) lines.push(`… ${count(run.rejectedCount - 5)} more rejected: ${context.api.baseUrl}${runUrl(pipeline, runId)}/rejected`);
+  if (run.rejectedCount > 5) lines.push(`… ${count(run.rejectedCount - 5)} more rejected: ${api(context).baseUrl}${runUrl(pipeline, runId)}/rejected`);
   print(context, lines.join("\n"));
 }
 
 async function history(context: Context, pipeline: string, limit: string): Promise<void> {
-  const { body } = await context.api.get<{ summary: { totalRuns: number; successRate: number | null }; runs: RunView[] }>(`${base(pipeline)}/history?limit=${encodeURIComponent(limit)}`);
+  const { body } = await api(context).get(`${base(pipeline)}/history?limit=${encodeURIComponent(limit)}`, HistoryResponse);
   if (context.json) return printJson(context, body);
   const rate = body.summary.successRate === null ? "-" : `${Math.round(body.summary.successRate * 100)}%`;
   print(context, `${pipeline}: ${count(body.summary.totalRuns)} runs, ${rate} succeeded`);
@@ -238,27 +258,21 @@ async function history(context: Context, pipeline: string, limit: string): Promi
   );
 }
 
-interface BackfillView {
-  backfillId: string;
-  status: string;
-  counts: Record<string, number>;
-  slots: { scheduledFor: number; status: string; runId: string | null; reason: string | null }[];
-  statusUrl: string;
-}
+type BackfillView = z.output<typeof BackfillResponse>;
 
 async function backfill(context: Context, pipeline: string, options: { from: string; to: string; reprocess: string; param: string[]; wait?: boolean }): Promise<void> {
   const params = parseParams(options.param);
   const request = { from: timeArgument(options.from), to: timeArgument(options.to), reprocess: options.reprocess, ...(params ? { params } : {}) };
-  const { body: started } = await context.api.post<{ backfillId: string; slots: number[]; toRun: number; skipped: number; statusUrl: string }>(`${base(pipeline)}/backfill`, request);
+  const { body: started } = await api(context).post(`${base(pipeline)}/backfill`, BackfillStarted, request);
   if (!options.wait) {
     if (context.json) return printJson(context, started);
-    print(context, `backfill ${started.backfillId}: ${count(started.slots.length)} slots, ${count(started.toRun)} to run, ${count(started.skipped)} skipped\nfollow: ${context.api.baseUrl}${started.statusUrl}`);
+    print(context, `backfill ${started.backfillId}: ${count(started.slots.length)} slots, ${count(started.toRun)} to run, ${count(started.skipped)} skipped\nfollow: ${api(context).baseUrl}${started.statusUrl}`);
     return;
   }
   const redraw = !context.json && canRedraw(context.io.stdout) ? createLogUpdate(context.io.stdout) : null;
   let last = "";
   for (;;) {
-    const { body: view } = await context.api.get<BackfillView>(started.statusUrl);
+    const { body: view } = await api(context).get(started.statusUrl, BackfillResponse);
     const done = view.status !== "running" && !view.slots.some((slot) => slot.status === "running");
     const line = backfillLine(view);
     if (redraw) redraw(line);
@@ -277,14 +291,14 @@ async function backfill(context: Context, pipeline: string, options: { from: str
 
 function backfillLine(view: BackfillView): string {
   const { counts } = view;
-  const total = view.slots.length - (counts.skipped ?? 0);
-  const finished = (counts.succeeded ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0);
+  const total = view.slots.length - counts.skipped;
+  const finished = counts.succeeded + counts.failed + counts.cancelled;
   const running = view.slots.find((slot) => slot.status === "running");
-  return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded ?? 0} succeeded, ${counts.failed ?? 0} failed)${running ? `, running ${time(running.scheduledFor)}` : ""}`;
+  return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded} succeeded, ${counts.failed} failed)${running ? `, running ${time(running.scheduledFor)}` : ""}`;
 }
 
 async function retry(context: Context, pipeline: string, runId: string, wait: boolean): Promise<void> {
-  const { body } = await context.api.post<{ pipelineId: string; statusUrl: string; retry: NonNullable<RunView["retry"]> }>(`${runUrl(pipeline, runId)}/retry`);
+  const { body } = await api(context).post(`${runUrl(pipeline, runId)}/retry`, RetryResponse);
   if (!wait) {
     if (context.json) return printJson(context, body);
     const reused = body.retry.reused.length > 0 ? `, reusing ${body.retry.reused.join(" and ")}` : "";
@@ -295,14 +309,14 @@ async function retry(context: Context, pipeline: string, runId: string, wait: bo
 }
 
 async function cancel(context: Context, pipeline: string, runId: string): Promise<void> {
-  const { body } = await context.api.post<{ run: RunView }>(`${runUrl(pipeline, runId)}/cancel`);
+  const { body } = await api(context).post(`${runUrl(pipeline, runId)}/cancel`, CancelResponse);
   if (context.json) return printJson(context, body);
   const stage = body.run.stages.find((candidate) => candidate.status === "cancelled")?.name;
   print(context, `cancelled ${runId}${stage ? ` in ${stage}` : ""}`);
 }
 
 async function schedule(context: Context, pipeline: string, method: "GET" | "POST", path: string): Promise<void> {
-  const { body } = await context.api.request<ScheduleView[]>(method, `${base(pipeline)}${path}`);
+  const { body } = await api(context).request(method, `${base(pipeline)}${path}`, ScheduleResponse);
   if (context.json) return printJson(context, body);
   const [view] = body;
   if (!view) return;
@@ -324,9 +338,7 @@ async function slots(context: Context, pipeline: string, options: { from?: strin
   const query = new URLSearchParams();
   if (options.from) query.set("from", String(timeArgument(options.from)));
   if (options.to) query.set("to", String(timeArgument(options.to)));
-  const { body } = await context.api.get<{ slots: { scheduledFor: number; state: string; runId: string | null; status: string | null; reason: string | null; startedLateByMs: number | null; deadlineMet: boolean | null }[] }>(
-    `${base(pipeline)}/slots${query.size > 0 ? `?${query}` : ""}`,
-  );
+  const { body } = await api(context).get(`${base(pipeline)}/slots${query.size > 0 ? `?${query}` : ""}`, SlotsResponse);
   if (context.json) return printJson(context, body);
   const states = body.slots.reduce<Record<string, number>>((counts, slot) => ({ ...counts, [slot.state]: (counts[slot.state] ?? 0) + 1 }), {});
   print(context, `${pipeline}: ${Object.entries(states).map(([state, n]) => `${n} ${state}`).join(", ") || "no slots in the range"}`);

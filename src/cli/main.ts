@@ -1,6 +1,7 @@
 /**
- * The CLI's entry: `npm run pipeline -- <command>` runs this file with Node 22 (which runs TypeScript);
- * the package's `bin` is the same code bundled by `npm run build:cli` (on install) into dist/cli.
+ * The CLI's entry, bundled by `npm run build:cli` (on install, and by `npm run pipeline` each time) into
+ * dist/cli/pipeline.mjs, the package's `bin`: bundled because it shares the API's response schemas with
+ * the Worker, whose modules Node cannot load as they are.
  */
 import { runCli } from "./cli.ts";
 

@@ -1,6 +1,7 @@
 import { createLogUpdate } from "log-update";
 import type { RunView } from "../domain/run-view.ts";
 import { count, duration } from "./format.ts";
+import { printable } from "./terminal-text.ts";
 
 /** What each stage counts as "records so far". */
 const DONE_WORD = { extract: "read", transform: "transformed", load: "loaded" } as const;
@@ -45,31 +46,31 @@ export class LiveProgress {
 
   show(run: RunView, now = Date.now()): void {
     if (this.redraw) {
-      this.redraw(runLines(run, now).join("\n"));
+      this.redraw(printable(runLines(run, now).join("\n")));
       return;
     }
     const [, ...stages] = runLines(run, now);
     if (!this.seen.has("run")) {
-      this.stream.write(`${run.pipelineId} · ${run.pipeline} · ${run.trigger}\n`);
+      this.stream.write(`${printable(`${run.pipelineId} · ${run.pipeline} · ${run.trigger}`)}\n`);
       this.seen.set("run", run.status);
     }
     run.stages.forEach((stage, index) => {
       if (stage.status === "pending" || this.seen.get(stage.name) === stage.status) return;
       this.seen.set(stage.name, stage.status);
-      this.stream.write(`${stages[index]}\n`);
+      this.stream.write(`${printable(stages[index]!)}\n`);
     });
   }
 
   /** The final picture, kept on screen. */
   done(run: RunView): void {
     if (this.redraw) {
-      this.redraw(runLines(run, Date.now()).join("\n"));
+      this.redraw(printable(runLines(run, Date.now()).join("\n")));
       this.redraw.done();
     } else {
       this.show(run);
-      this.stream.write(`${runLines(run, Date.now())[0]}\n`);
+      this.stream.write(`${printable(runLines(run, Date.now())[0]!)}\n`);
     }
-    for (const line of outcomeLines(run)) this.stream.write(`${line}\n`);
+    for (const line of outcomeLines(run)) this.stream.write(`${printable(line)}\n`);
   }
 }
 

@@ -109,3 +109,122 @@ describe("exit codes", () => {
     expect(result.stderr).toBe(`error: cannot reach the API at http://127.0.0.1:${port}: connection refused (set PIPELINE_API_URL, or start it with npm run dev)\n`);
   });
 });
+
+/** A local server whose every answer `handle` writes, to play a server that misbehaves. */
+async function serving(handle: (request: import("node:http").IncomingMessage, response: import("node:http").ServerResponse) => void) {
+  const { createServer: createHttpServer } = await import("node:http");
+  const server = createHttpServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const run = (fields: Record<string, unknown> = {}) => ({ ...toRunView(startRun({ runId: "manual-1", pipeline: "default", trigger: "manual", scheduledFor: null, destination: "d1://db/t", now: 0 })), ...fields });
+
+describe("a server that cannot be trusted", () => {
+  it("never gets control characters onto the terminal: ESC sequences, OSC titles and links, C1 codes and bidi overrides are shown escaped", async () => {
+    const hostile = "\u001b[2J\u001b]0;owned\u0007\u001b]8;;https://evil.test\u001b\\link\u001b]8;;\u001b\\\u009b31m\u202eabc\u007f";
+    const server = await serving((_request, response) => {
+      const failed = { ...run({ status: "failed", error: `load stage failed: ${hostile}`, rejected: [{ id: hostile, stage: "transform", reason: `bad ${hostile}` }], rejectedCount: 1 }) };
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(failed));
+    });
+    for (const args of [["status", "manual-1"], ["--json", "status", "manual-1"]]) {
+      const result = await cli(args, { PIPELINE_API_URL: server.url });
+      expect(result.code).toBe(EXIT.failed);
+      expect(result.stdout + result.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+      expect(result.stdout).toContain("\\u001b[2J");
+    }
+    // The JSON stays JSON, meaning what the server sent.
+    const json = await cli(["--json", "status", "manual-1"], { PIPELINE_API_URL: server.url });
+    expect((JSON.parse(json.stdout) as { error: string }).error).toBe(`load stage failed: ${hostile}`);
+    await server.close();
+  });
+
+  it("escapes control characters in the API's error messages and in table cells", async () => {
+    const server = await serving((request, response) => {
+      if (request.url?.startsWith("/api/pipelines/default/history")) {
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ summary: { totalRuns: 1, succeeded: 0, failed: 1, skipped: 0, cancelled: 0, running: 0, successRate: 0, averageDurationMs: null, lastRunAt: null }, runs: [run({ pipelineId: "a\u001b[31m\nb" })], nextCursor: null }));
+        return;
+      }
+      response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "x", message: "no \u001b]0;title\u0007 here" }] }));
+    });
+    const history = await cli(["history"], { PIPELINE_API_URL: server.url });
+    expect(history.stdout).toContain("a\\u001b[31m\\nb");
+    const missing = await cli(["status", "nope"], { PIPELINE_API_URL: server.url });
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toBe("error: no \\u001b]0;title\\u0007 here (x)\n");
+    await server.close();
+  });
+
+  it("stops reading an answer over 16 MiB and exits 3, saying so (the CLI's memory stays small)", async () => {
+    const piece = Buffer.alloc(1024 * 1024, 0x20);
+    const server = await serving((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write("[");
+      let sent = 0;
+      const more = () => {
+        while (sent < 800 && response.write(piece)) sent += 1;
+        if (sent < 800) response.once("drain", more);
+        else response.end("]");
+      };
+      more();
+    });
+    const result = await cli(["list"], { PIPELINE_API_URL: server.url });
+    expect(result.code).toBe(EXIT.unreachable);
+    expect(result.stderr).toBe(`error: GET /api/pipelines at ${server.url} answered with more than 16 MiB; the CLI stopped reading (is PIPELINE_API_URL this service's address?)\n`);
+    await server.close();
+  });
+
+  it("exits 3 naming what timed out when a server never answers, or never finishes its answer", async () => {
+    const silent = await serving(() => undefined);
+    const noAnswer = await cli(["list"], { PIPELINE_API_URL: silent.url, PIPELINE_API_TIMEOUT_MS: "300" });
+    expect(noAnswer.code).toBe(EXIT.unreachable);
+    expect(noAnswer.stderr).toBe(`error: GET /api/pipelines at ${silent.url} did not answer within 300 ms (is the service up and PIPELINE_API_URL its address?)\n`);
+    await silent.close();
+    const stalling = await serving((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write('{"pipelines": [');
+    });
+    const unfinished = await cli(["list"], { PIPELINE_API_URL: stalling.url, PIPELINE_API_TIMEOUT_MS: "300" });
+    expect(unfinished.code).toBe(EXIT.unreachable);
+    expect(unfinished.stderr).toContain("did not finish its answer within");
+    await stalling.close();
+  });
+
+  it("exits 1 with a clear message on an answer of an unexpected shape", async () => {
+    const server = await serving((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pipelines: [{ name: "x", description: "", schedule: null, destination: "d1://db/x", params: null, lastRun: null }] }));
+    });
+    const result = await cli(["list"], { PIPELINE_API_URL: server.url });
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stderr).toMatch(/^error: GET \/api\/pipelines at .* answered in a shape this CLI does not know \(pipelines\.0\.schedule: .*\); is the CLI from the same version as the service\?\n$/);
+    await server.close();
+  });
+
+  it("follows a redirect within the API's origin, and never one to another origin (exit 3, naming where, token unsent)", async () => {
+    const seen: (string | undefined)[] = [];
+    const elsewhere = await serving((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pipelines: [] }));
+    });
+    const api = await serving((request, response) => {
+      if (request.url === "/api/pipelines") response.writeHead(302, { location: "/api/pipelines/" }).end();
+      else if (request.url === "/api/pipelines/") response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pipelines: [] }));
+      else response.writeHead(307, { location: `${elsewhere.url}/steal?token=abc123secret` }).end();
+    });
+    const within = await cli(["list"], { PIPELINE_API_URL: api.url, PIPELINE_API_TOKEN: "t0ken" });
+    expect(within.code).toBe(EXIT.ok);
+    const away = await cli(["history"], { PIPELINE_API_URL: api.url, PIPELINE_API_TOKEN: "t0ken" });
+    expect(away.code).toBe(EXIT.unreachable);
+    expect(away.stderr).toContain(`redirected to ${elsewhere.url}/steal?token=***, another origin; not followed`);
+    expect(seen).toEqual([]);
+    await api.close();
+    await elsewhere.close();
+  });
+});
