@@ -89,9 +89,17 @@ export class ApiClient {
     }
   }
 
-  /** The request, following redirects only within the API's origin. */
+  /**
+   * The request, following redirects only within the API's origin. Paths may come from the server (a
+   * `statusUrl`), so the URL they make is checked too: `.evil.example/x` or `:8443/x` after the base would
+   * name another host or port.
+   */
   private async send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
-    let url = new URL(`${this.baseUrl}${path}`);
+    const made = path.startsWith("/") ? safeUrl(`${this.baseUrl}${path}`) : null;
+    if (made === null || made.origin !== this.origin) {
+      throw new CliError(EXIT.unreachable, `${method} ${redactUrl(path)}: not a path of the API at ${this.baseUrl}; not requested`);
+    }
+    let url = made;
     let currentMethod = method;
     let payload = body === undefined ? undefined : JSON.stringify(body);
     for (let hop = 0; ; hop += 1) {
@@ -178,7 +186,7 @@ export class ApiClient {
   }
 }
 
-function safeUrl(location: string, base: URL): URL | null {
+function safeUrl(location: string, base?: URL): URL | null {
   try {
     return new URL(location, base);
   } catch {

@@ -275,7 +275,7 @@ async function backfill(context: Context, pipeline: string, options: { from: str
     const { body: view } = await api(context).get(started.statusUrl, BackfillResponse);
     const done = view.status !== "running" && !view.slots.some((slot) => slot.status === "running");
     const line = backfillLine(view);
-    if (redraw) redraw(line);
+    if (redraw) redraw(printable(line));
     else if (!context.json && line !== last) print(context, line);
     last = line;
     if (done) {

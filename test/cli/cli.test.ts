@@ -228,3 +228,17 @@ describe("a server that cannot be trusted", () => {
     await elsewhere.close();
   });
 });
+
+describe("found by review", () => {
+  it("never requests a server-given path that leaves the API's origin (a statusUrl of \".evil.example/steal\"), nor sends the token there", async () => {
+    const api = await serving((request, response) => {
+      if (request.method === "POST") {
+        response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ backfillId: "bf-1", pipeline: "default", status: "running", slots: [1], toRun: 1, skipped: 0, statusUrl: ":1/steal" }));
+      } else response.writeHead(500).end();
+    });
+    const result = await cli(["backfill", "default", "--from", "2026-11-01", "--to", "2026-11-02", "--wait"], { PIPELINE_API_URL: api.url, PIPELINE_API_TOKEN: "t0ken" });
+    expect(result.code).toBe(EXIT.unreachable);
+    expect(result.stderr).toBe(`error: GET :1/steal: not a path of the API at ${api.url}; not requested\n`);
+    await api.close();
+  });
+});

@@ -272,3 +272,36 @@ describe("byte order marks", () => {
     expect((await failure(read("\uFEFF\uFEFFid\na\n"))).message).toContain('the CSV header has no column "id"');
   });
 });
+
+describe("found by review", () => {
+  it("a broken quote whose line goes on after a later quoted field invents no record from the rest of that line", async () => {
+    for (const size of [1, 3, 4096]) {
+      const items = await read('a,b\n"x\ny","z"1,2\n3,4\n', { requiredColumns: [], quoteErrors: "reject-row", maxRecordLines: 2 }, size);
+      expect(items.filter((item) => item.ok).map((item) => (item as { record: unknown }).record), `chunks of ${size}`).toEqual([{ a: "3", b: "4" }]);
+      // The row from the broken quote to the end of the line of the last quote is one rejection.
+      expect(reasons(items), `chunks of ${size}`).toEqual(["CSV line 3: a quoted field opened on line 3 does not close where a field can end (an unterminated or misplaced quote?)"]);
+      expect(items[0], `chunks of ${size}`).toMatchObject({ raw: JSON.stringify('"x\ny","z"1,2') });
+    }
+  });
+
+  it("a broken quote in a row over the record limit fails the payload whatever the chunking", async () => {
+    const text = `a,b\n"${"x".repeat(2_000)}\n1,2\n3,4\n`;
+    for (const size of [512, 65_536]) {
+      const error = await failure(read(text, { requiredColumns: [], quoteErrors: "reject-row", maxRecordLines: 2, maxRecordBytes: 1024 }, size));
+      expect(error.message, `chunks of ${size}`).toContain("in a row over the record limit of 1.0 KiB: the lines after it cannot be read again");
+    }
+  });
+
+  it("a header row over the record limit fails the payload; the next line never becomes the header", async () => {
+    const error = await failure(read(`${"a".repeat(1_100)},b\nid,name\n1,x\n`, { requiredColumns: [], maxRecordBytes: 1024 }));
+    expect(error.message).toBe("the CSV header row (line 1) is 1.1 KiB, over the record limit of 1.0 KiB");
+  });
+
+  it("skips broken rows in linear time: 200,000 of them in one piece of text take about what reading them does", () => {
+    const text = `a,b\n${'1,"x"y\n'.repeat(200_000)}`;
+    const splitter = new CsvSplitter({ delimiter: ",", requiredColumns: [], quoteErrors: "reject-row", maxRecordLines: 1, maxRecordBytes: MiB });
+    const out = [...splitter.push(text), ...splitter.end()];
+    expect(out).toHaveLength(200_000);
+    expect(out.every((item) => !item.ok)).toBe(true);
+  });
+});

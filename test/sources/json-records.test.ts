@@ -169,3 +169,18 @@ describe("a value over the record limit is checked like any other", () => {
     expect((await failure(collect(read("\uFEFF\uFEFF[1]").items))).message).toContain("got something that is not JSON");
   });
 });
+
+describe("found by review: the envelope's keys are JSON too", () => {
+  it.each([
+    ["a raw tab", '{"da\tta":1,"data":[1]}'],
+    ["a raw newline", '{"a\nb":1,"data":[1]}'],
+    ["a bad escape in a long key", `{"${"k".repeat(5_000)}\\q":1,"data":[1]}`],
+    ["a short \\u escape", '{"\\u12":1,"data":[1]}'],
+  ])("%s in a key fails the payload", async (_, text) => {
+    for (const size of [1, 7, 65_536]) expect((await failure(collect(read(text, "data", null, size).items))).message, `chunks of ${size}`).toContain("the source answered with malformed JSON: a key");
+  });
+
+  it("a well-formed long key with escapes is read past", async () => {
+    expect(records(await collect(read(`{"${"k\\n".repeat(3_000)}":1,"data":[1]}`, "data", null, 100).items))).toEqual([1]);
+  });
+});

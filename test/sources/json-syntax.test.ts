@@ -4,7 +4,7 @@
  * costs a bit per level, not the text.
  */
 import { describe, expect, it } from "vitest";
-import { JsonSyntaxChecker } from "../../src/sources/formats/json-syntax";
+import { JsonSyntaxChecker, MAX_CHECKED_DEPTH } from "../../src/sources/formats/json-syntax";
 import { random } from "./support";
 
 function verdict(pieces: string[]): boolean {
@@ -91,5 +91,15 @@ describe("JsonSyntaxChecker", () => {
     const lines = new JsonSyntaxChecker(3);
     expect(lines.push("[1,\n2,\n")).toBeNull();
     expect(lines.line).toBe(5);
+  });
+});
+
+describe("found by review: memory follows depth only up to a bound", () => {
+  it(`fails past ${MAX_CHECKED_DEPTH} levels instead of growing without end`, () => {
+    const checker = new JsonSyntaxChecker();
+    const piece = "[".repeat(1 << 20);
+    let problem: string | null = null;
+    for (let index = 0; index <= MAX_CHECKED_DEPTH / piece.length && problem === null; index += 1) problem = checker.push(piece);
+    expect(problem).toBe(`it is nested deeper than ${MAX_CHECKED_DEPTH} levels`);
   });
 });

@@ -88,6 +88,7 @@ export class CsvSplitter {
   private quoteLine = 1;
   /** Where the open quote is, as an offset into the record's raw text. */
   private quoteOffset = 0;
+
   /** Line breaks inside the record's quoted fields so far. */
   private recordBreaks = 0;
   /** The record holds a quoted field (so a row of one empty quoted field is a record, not a blank line). */
@@ -169,6 +170,7 @@ export class CsvSplitter {
   private scan(text: string, out: SourceItem[]): string[] | null {
     const length = text.length;
     const delimiter = this.delimiter;
+    const ends = new LineEnds(text);
     this.recordStart = 0;
     this.fieldStart = 0;
     for (let i = 0; i < length; i += 1) {
@@ -251,7 +253,7 @@ export class CsvSplitter {
           }
           break;
         case Field.SkipLine: {
-          const end = lineEnd(text, i);
+          const end = ends.next(i);
           if (end === -1) {
             i = length;
             break;
@@ -324,6 +326,10 @@ export class CsvSplitter {
     if (whole === null || chars > limit || (chars * 3 > limit && utf8LengthExceeds(whole, limit))) {
       const shown = whole === null ? preview : whole.slice(0, PREVIEW_CHARS);
       const size = whole === null ? bytes : utf8Length(whole);
+      // Without its header no row can be read: an oversized one fails the payload, not one record.
+      if (this.header === null && !(whole !== null && BLANK.test(whole))) {
+        throw new PayloadError(`the CSV header row (line ${line}) is ${describeSize(size)}, over the record limit of ${describeSize(limit)}`);
+      }
       out.push({ ok: false, raw: rawForStorage(`${shown}…`), reason: `CSV line ${line} is ${describeSize(size)}, over the record limit of ${describeSize(limit)}` });
       return;
     }
@@ -401,16 +407,24 @@ export class CsvSplitter {
     const message = `CSV line ${this.quoteLine}: ${why}`;
     if (this.options.quoteErrors === "fail" || this.header === null) throw new PayloadError(`${message}${this.advice()}`);
     const whole = this.raw.takeWhole(text.slice(this.recordStart, i));
-    if (whole === null) {
-      // The record grew past the limit, so what the quote swallowed was not kept and cannot be read again.
+    // Past the limit what the quote swallowed is not kept (or, when one chunk held it all, would not be
+    // kept had the chunks been cut otherwise), so it cannot be read again: the payload fails either way.
+    if (whole === null || utf8LengthExceeds(whole, this.options.maxRecordBytes)) {
       throw new PayloadError(`${message}, in a row over the record limit of ${describeSize(this.options.maxRecordBytes)}: the lines after it cannot be read again`);
     }
     const end = lineEnd(whole, this.quoteOffset);
-    const broken = end === -1 ? whole : whole.slice(0, end);
-    out.push({ ok: false, raw: rawForStorage(broken), reason: message });
-    this.line = this.quoteLine + (end === -1 ? 0 : 1);
+    if (end === -1) {
+      // The quote's line goes on past here: the rest of it belongs to the broken row too (it is rejected
+      // when that line ends), and nothing of it is read as a record of its own.
+      this.startFresh(i);
+      this.raw.add(whole);
+      this.skipReason = message;
+      this.state = Field.SkipLine;
+      return [];
+    }
+    out.push({ ok: false, raw: rawForStorage(whole.slice(0, end)), reason: message });
+    this.line = this.quoteLine + 1;
     this.startFresh(i);
-    if (end === -1) return [];
     let next = end + 1;
     if (whole.charCodeAt(end) === RETURN) {
       if (next === whole.length) this.afterReturn = true; // its LF, if any, is the next character scanned
@@ -436,6 +450,25 @@ export class CsvSplitter {
 
   private advice(): string {
     return this.header === null ? "" : ' (set csvQuoteErrors to "reject-row" to reject such rows and read the rest)';
+  }
+}
+
+/**
+ * The line ends of one piece of text, found in order: each search for LF and for CR passes over the text
+ * once, however many lines are skipped in it.
+ */
+class LineEnds {
+  private newline = -2;
+  private carriage = -2;
+
+  constructor(private readonly text: string) {}
+
+  /** Where the first LF or CR at or after `from` is, or -1. */
+  next(from: number): number {
+    if (this.newline !== -1 && this.newline < from) this.newline = this.text.indexOf("\n", from);
+    if (this.carriage !== -1 && this.carriage < from) this.carriage = this.text.indexOf("\r", from);
+    if (this.newline === -1) return this.carriage;
+    return this.carriage === -1 ? this.newline : Math.min(this.newline, this.carriage);
   }
 }
 

@@ -93,6 +93,8 @@ export class JsonSplitter {
   private key = "";
   private keyEscape = false;
   private keyTooLong = false;
+  /** Checks a key's syntax as it streams (escapes, control characters), whether or not it is kept. */
+  private keySyntax: JsonSyntaxChecker | null = null;
   private line = 1;
   private records = 0;
   private foundRecords = false;
@@ -171,6 +173,8 @@ export class JsonSplitter {
           this.state = State.KeyString;
           this.key = "";
           this.keyEscape = false;
+          this.keySyntax = new JsonSyntaxChecker(this.line);
+          this.keySyntax.push('"');
           return;
         }
         if (c === CLOSE_BRACE && this.state === State.KeyOrEnd) return this.closeFrame();
@@ -425,6 +429,9 @@ export class JsonSplitter {
       if (c === BACKSLASH) this.keyEscape = true;
       else if (c === QUOTE) {
         this.appendKey(text.slice(start, i));
+        this.checkKey('"');
+        const problem = this.keySyntax!.end();
+        if (problem) throw this.malformed(`a key: ${problem}`);
         // A key too long to be one of ours is kept as a name no path can have.
         this.key = this.keyTooLong ? "\u0000long key" : this.decodeKey(this.key);
         this.keyTooLong = false;
@@ -436,7 +443,13 @@ export class JsonSplitter {
     return length;
   }
 
+  private checkKey(part: string): void {
+    const problem = this.keySyntax!.push(part);
+    if (problem) throw this.malformed(`a key: ${problem}`);
+  }
+
   private appendKey(part: string): void {
+    this.checkKey(part);
     if (this.keyTooLong) return;
     if (this.key.length + part.length > MAX_KEY_CHARS) {
       this.keyTooLong = true;

@@ -1,9 +1,9 @@
 /**
- * A streaming check of JSON syntax (RFC 8259), for values the splitter does not hand to `JSON.parse`:
- * a record or a value beside the records that is over the record limit, or nested too deep to keep. It
- * holds one bit per open bracket and a few counters, never the value, so a 64 MiB value is checked in
- * constant memory; it accepts exactly what `JSON.parse` accepts (test/sources/json-syntax.test.ts holds
- * it to that).
+ * A streaming check of JSON syntax (RFC 8259), for what the splitter does not hand to `JSON.parse`:
+ * a record or a value beside the records that is over the record limit or nested too deep to keep, and
+ * the envelope's keys. It holds one bit per open bracket and a few counters, never the value, so a 64 MiB
+ * value is checked in little memory; it accepts exactly what `JSON.parse` accepts, up to
+ * MAX_CHECKED_DEPTH levels of nesting (test/sources/json-syntax.test.ts holds it to that).
  */
 
 const enum State {
@@ -52,10 +52,16 @@ const isSpace = (c: number) => c === SPACE || c === NEWLINE || c === TAB || c ==
 /** The characters `\` may be followed by. */
 const ESCAPES = new Set([QUOTE, BACKSLASH, 47, 98, 102, 110, 114, 116, 117]);
 
+/**
+ * Deeper than this the payload fails: JSON.parse has no limit, but a check whose memory grows with depth
+ * must have one (a bit per level: 16 million levels are 2 MiB).
+ */
+export const MAX_CHECKED_DEPTH = 16 * 1024 * 1024;
+
 export class JsonSyntaxChecker {
   private state = State.Value;
   /** Open brackets as bits, innermost last: 1 an object, 0 an array. */
-  private readonly brackets: number[] = [];
+  private brackets = new Uint32Array(4);
   private depth = 0;
   private stringIsKey = false;
   private hex = 0;
@@ -207,13 +213,11 @@ export class JsonSyntaxChecker {
   private startValue(c: number, text: string, i: number): string | null {
     switch (c) {
       case 123:
-        this.open(true);
         this.state = State.KeyOrClose;
-        return null;
+        return this.open(true);
       case 91:
-        this.open(false);
         this.state = State.ValueOrClose;
-        return null;
+        return this.open(false);
       case QUOTE:
         this.state = State.String;
         this.stringIsKey = false;
@@ -246,12 +250,18 @@ export class JsonSyntaxChecker {
     return null;
   }
 
-  private open(object: boolean): void {
+  private open(object: boolean): string | null {
+    if (this.depth >= MAX_CHECKED_DEPTH) return `it is nested deeper than ${MAX_CHECKED_DEPTH} levels`;
     const word = this.depth >>> 5;
     const bit = 1 << (this.depth & 31);
-    if (word === this.brackets.length) this.brackets.push(0);
+    if (word === this.brackets.length) {
+      const grown = new Uint32Array(this.brackets.length * 2);
+      grown.set(this.brackets);
+      this.brackets = grown;
+    }
     this.brackets[word] = object ? this.brackets[word]! | bit : this.brackets[word]! & ~bit;
     this.depth += 1;
+    return null;
   }
 
   private inObject(): boolean {
