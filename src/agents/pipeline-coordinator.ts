@@ -39,7 +39,7 @@ const BACKFILL_ALERT_CALLBACK = "deliverBackfillAlert";
 /** Steps of a run that goes well: written at LOG_LEVEL=debug; the run's end line sums them up. */
 const STEP_EVENTS = new Set(["run_started", "stage_started", "stage_succeeded"]);
 /** A finished run's stage agents and staged data are cleaned up this long after it answers. */
-const CLEANUP_DELAY_MS = 250;
+export const CLEANUP_DELAY_MS = 250;
 /**
  * How long a run that ends in load waits for its stopped load attempts to answer before counting what it
  * wrote: a D1 call ends within 30 s, and a stopped attempt stops after the batch it is sending.

@@ -14,7 +14,7 @@ import { STAGE_NAMES } from "../../src/domain/stages";
 import { network } from "../support/network";
 import { runPipeline } from "../support/runs";
 import { httpSource, settingsFor, uniquePipeline } from "../support/settings";
-import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, finished } from "../support/runtime";
+import { apiJson, eventually, isPristineShard, stagedKeys, stagedKeysAfterRun, finished, whenDismissed } from "../support/runtime";
 
 const API = "https://api.example.test";
 const reading = (id: string, value: number | string, minute = 0) => ({ id, value: String(value), timestamp: `2024-05-01T00:${String(minute).padStart(2, "0")}:00Z`, metadata: { type: "t" } });
@@ -238,6 +238,7 @@ describe("fan-out", () => {
     expect(duplicates[0]).toMatchObject({ position: 80, record_id: "f0", reason: 'duplicate id "f0" (first seen at position 0)' });
     expect(JSON.parse(duplicates[0]!.raw)).toEqual(records[80]);
     expect(await stagedKeysAfterRun(run.pipelineId, name)).toEqual([]);
+    await whenDismissed();
     for (const stage of STAGE_NAMES) {
       const shards = stage === "transform" ? 3 : stage === "load" ? 4 : 1;
       for (let shard = 0; shard < shards; shard += 1) expect(await eventually(() => isPristineShard(run.pipelineId, stage, shard, name), Boolean)).toBe(true);

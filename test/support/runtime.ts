@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { getAgentByName } from "agents";
+import { CLEANUP_DELAY_MS } from "../../src/agents/pipeline-coordinator";
 import { SLOT_CALLBACK } from "../../src/agents/pipeline-scheduler";
 import { shardInstanceName } from "../../src/domain/shards";
 import { runKey, stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
@@ -114,8 +115,21 @@ async function storageOf(stage: StageName, name: string): Promise<StageStorage> 
   });
 }
 
-/** Waits (briefly) until every stage instance of a run has destroyed itself; returns each next to a pristine one. */
+/**
+ * The coordinator dismisses a run's stage agents just after the run answers, and each then destroys
+ * itself at once. Looking into one while it destroys itself would be cut off by its reset (and the runtime
+ * logs that as an uncaught exception), so the first look waits until the dismissal is done.
+ */
+const DISMISSED_AFTER_MS = CLEANUP_DELAY_MS + 750;
+
+/** Resolves once a run that just ended has had its stage agents dismissed (see DISMISSED_AFTER_MS). */
+export function whenDismissed(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, DISMISSED_AFTER_MS));
+}
+
+/** Waits until every stage instance of a run has destroyed itself; returns each next to a pristine one. */
 export async function stagesAfterRun(runId: string, pipeline = "default"): Promise<Record<StageName, { actual: StageStorage; pristine: StageStorage }>> {
+  await whenDismissed();
   const result = {} as Record<StageName, { actual: StageStorage; pristine: StageStorage }>;
   for (const stage of STAGE_NAMES) {
     const pristine = await pristineStageStorage(stage);
@@ -135,7 +149,7 @@ export async function stagedKeys(runId: string, pipeline = "default"): Promise<s
   return listing.objects.map((object) => object.key);
 }
 
-/** Whether one shard's agent of a run holds exactly what a never-used agent holds. */
+/** Whether one shard's agent of a run holds exactly what a never-used agent holds (ask after `whenDismissed`). */
 export async function isPristineShard(runId: string, stage: StageName, shard: number, pipeline = "default"): Promise<boolean> {
   const [actual, pristine] = await Promise.all([storageOf(stage, shardInstanceName(runKey(pipeline, runId), stage, shard)), pristineStageStorage(stage)]);
   return JSON.stringify(actual) === JSON.stringify(pristine);

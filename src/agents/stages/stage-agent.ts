@@ -23,6 +23,8 @@ const PROGRESS_INTERVAL_MS = 250;
  */
 export abstract class StageAgent extends Agent<Env> {
   private readonly attempts = new Map<number, { controller: AbortController; done: Promise<unknown> }>();
+  /** Progress reports on their way to the coordinator: the instance is not destroyed under them. */
+  private readonly sending = new Set<Promise<unknown>>();
 
   protected abstract perform(task: StageTask, context: StageContext): Promise<StageReport>;
 
@@ -44,7 +46,7 @@ export abstract class StageAgent extends Agent<Env> {
     try {
       await Promise.all(earlier.map((running) => running.done));
       controller.signal.throwIfAborted();
-      const report = await this.perform(task, { signal: controller.signal, progress: reporter });
+      const report = await this.perform(task, { signal: controller.signal, progress: reporter.report });
       return { ok: true, report };
     } catch (error) {
       if (controller.signal.aborted) {
@@ -58,6 +60,8 @@ export abstract class StageAgent extends Agent<Env> {
       }
       return { ok: false, error: message, transient, overloaded: classified.overloaded, counts, ...(error instanceof SourcesFailed ? { source: error.source } : {}) };
     } finally {
+      // The reply carries the final counts: a report still held back by the interval is not sent.
+      reporter.stop();
       settle();
       this.attempts.delete(task.attempt);
       // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
@@ -84,6 +88,9 @@ export abstract class StageAgent extends Agent<Env> {
    */
   override async alarm(): Promise<void> {
     if (this.attempts.size > 0) return; // a newer attempt arrived; it sets its own when it ends
+    // destroy() resets the object: a report still on its way would be cut off, and the runtime logs that.
+    await Promise.allSettled([...this.sending]);
+    if (this.attempts.size > 0) return;
     await this.destroy();
   }
 
@@ -95,33 +102,44 @@ export abstract class StageAgent extends Agent<Env> {
    * Sends progress at most every PROGRESS_INTERVAL_MS, and always the latest counts: a report held back
    * by the interval goes out when it ends, so a stage that pauses (a slow source) still shows where it is.
    */
-  private progressReporter(task: StageTask, remember: (counts: StageCounts) => void): (counts: StageCounts) => void {
+  private progressReporter(task: StageTask, remember: (counts: StageCounts) => void): { report: (counts: StageCounts) => void; stop: () => void } {
     // Nothing in the first interval either: a small stage finishes before a report would matter.
     let lastSent = Date.now();
     let pending: StageCounts | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
     const send = (counts: StageCounts) => {
       lastSent = Date.now();
       pending = null;
-      void this.env.PipelineCoordinator.getByName(task.settings.pipeline)
+      const sent = this.env.PipelineCoordinator.getByName(task.settings.pipeline)
         .recordStageProgress(task.runId, task.stage, task.attempt, task.shard, counts)
         .catch(() => {
           // Progress is advisory; the final reply carries the real counts.
         });
+      this.sending.add(sent);
+      void sent.finally(() => this.sending.delete(sent));
     };
-    return (counts) => {
-      remember(counts);
-      const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastSent);
-      if (wait <= 0) {
+    return {
+      report: (counts) => {
+        remember(counts);
+        if (stopped) return;
+        const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastSent);
+        if (wait <= 0) {
+          clearTimeout(timer);
+          timer = undefined;
+          send(counts);
+          return;
+        }
+        pending = counts;
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          if (pending && !stopped) send(pending);
+        }, wait);
+      },
+      stop: () => {
+        stopped = true;
         clearTimeout(timer);
-        send(counts);
-        return;
-      }
-      pending = counts;
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        if (pending) send(pending);
-      }, wait);
+      },
     };
   }
 }
