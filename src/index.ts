@@ -12,7 +12,7 @@
  */
 import { createApp } from "./app";
 import { allPipelines } from "./engine/registry";
-import { logEvent } from "./log";
+import { logEvent } from "./observability/log";
 import "./pipelines";
 
 export { PipelineScheduler } from "./agents/pipeline-scheduler";
@@ -31,7 +31,7 @@ const app = createApp();
 export async function wakeSchedulers(env: Env): Promise<void> {
   const results = await Promise.allSettled(allPipelines().map((pipeline) => env.PipelineScheduler.getByName(pipeline.name).ensureArmed()));
   results.forEach((result, index) => {
-    if (result.status === "rejected") logEvent("error", { event: "wake_failed", pipeline: allPipelines()[index]!.name, error: String(result.reason) });
+    if (result.status === "rejected") logEvent("wake_failed", { pipeline: allPipelines()[index]!.name, error: String(result.reason) });
   });
 }
 

@@ -18,7 +18,8 @@ import { judgeStall } from "../domain/stall";
 import { computeStats } from "../domain/stats";
 import { runKey, type StageName } from "../domain/stages";
 import type { PipelineSettings } from "../engine/settings";
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
+import { RUN_END_EVENTS, type EventName } from "../observability/events";
 import { RunAlerts, type AlertPayload } from "./coordinator/run-alerts";
 import { RunWaiters } from "./coordinator/run-waiters";
 import { ShardProgress } from "./coordinator/shard-progress";
@@ -36,8 +37,6 @@ const WATCHDOG = "watchdog";
 const NEXT_RUN = "startNextRun";
 const ALERT_CALLBACK = "deliverAlert";
 const BACKFILL_ALERT_CALLBACK = "deliverBackfillAlert";
-/** Steps of a run that goes well: written at LOG_LEVEL=debug; the run's end line sums them up. */
-const STEP_EVENTS = new Set(["run_started", "stage_started", "stage_succeeded"]);
 /** A finished run's stage agents and staged data are cleaned up this long after it answers. */
 export const CLEANUP_DELAY_MS = 250;
 /**
@@ -87,7 +86,7 @@ export class PipelineCoordinator extends Agent<Env> {
       await this.schedule(0, BACKFILL_ALERT_CALLBACK, { backfillId }, { retry: { maxAttempts: 1 } });
       return true;
     },
-    log: (event, id, fields) => logEvent(/failed|not_started/.test(event) ? "warn" : "info", { event, pipeline: this.name, id, ...fields }),
+    log: (event, id, fields) => logEvent(event, { pipeline: this.name, id, ...fields }),
   });
   private readonly alerts = new RunAlerts({ env: this.env, store: this.store, pipeline: () => this.name, log: (event, runId, fields) => this.log(event, runId, fields) });
   private readonly waiters = new RunWaiters();
@@ -380,7 +379,7 @@ export class PipelineCoordinator extends Agent<Env> {
     if (run.status === "succeeded" && run.incremental && run.newestWatermark !== null) this.store.advanceWatermark(run.newestWatermark);
     const view = toRunView(run);
     this.waiters.ended(view);
-    this.log(`run_${run.status}`, run.runId, {
+    this.log(RUN_END_EVENTS[run.status as keyof typeof RUN_END_EVENTS], run.runId, {
       durationMs: view.totalDuration,
       recordCount: run.finalResult?.recordCount ?? 0,
       accounting: view.accounting,
@@ -476,9 +475,8 @@ export class PipelineCoordinator extends Agent<Env> {
     if (pruned > 0) this.log("history_pruned", old[0]!, { runs: pruned });
   }
 
-  private log(event: string, runId: string, fields: Record<string, unknown> = {}): void {
-    const level = /failed|error|stalled/.test(event) ? (event === "driver_error" ? "error" : "warn") : STEP_EVENTS.has(event) ? "debug" : "info";
+  private log(event: EventName, runId: string, fields: Record<string, unknown> = {}): void {
     const stage = typeof fields.stage === "string" ? fields.stage : (this.store.load(runId)?.run.currentStage ?? null);
-    logEvent(level, { event, pipeline: this.name, runId, ...fields, stage });
+    logEvent(event, { pipeline: this.name, runId, ...fields, stage });
   }
 }

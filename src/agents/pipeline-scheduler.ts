@@ -1,3 +1,4 @@
+import type { EventName } from "../observability/events";
 import { Agent } from "agents";
 import { MAX_BACKFILL_SLOTS, type ReprocessPolicy } from "../domain/backfill";
 import type { RunParams } from "../domain/run";
@@ -8,7 +9,7 @@ import { sameSpec } from "../domain/schedule-periods";
 import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-change";
 import { DEFAULT_PIPELINE, findPipeline } from "../engine/registry";
 import { resolveSettings, type PipelineSettings } from "../engine/settings";
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
 import type { Sql } from "./coordinator/run-store";
 import type { BackfillStart } from "./coordinator/backfill-runner";
 import { SLOT_CALLBACK, SlotAlarm, type SlotPayload } from "./scheduler/slot-alarm";
@@ -318,8 +319,8 @@ export class PipelineScheduler extends Agent<Env> {
     return this.env.PipelineCoordinator.getByName(this.name);
   }
 
-  private log(event: string, fields: Record<string, unknown>): void {
-    logEvent(/not_run|not_armed|dropped|removed|rearmed|run_late|slot_missed|alert_failed/.test(event) ? "warn" : "info", { event, pipeline: this.name, ...fields });
+  private log(event: EventName, fields: Record<string, unknown>): void {
+    logEvent(event, { pipeline: this.name, ...fields });
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
 
 /** The one error shape every endpoint answers with. */
 export interface ErrorBody {
@@ -37,8 +37,7 @@ export const handleError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException && error.status < 500) {
     return c.json(errorBody(codeForStatus(error.status), error.message || "bad request"), error.status);
   }
-  logEvent("error", {
-    event: "unhandled_error",
+  logEvent("unhandled_error", {
     pipeline: c.req.path.startsWith("/api/pipeline") ? "default" : null,
     method: c.req.method,
     path: c.req.path,

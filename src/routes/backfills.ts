@@ -3,7 +3,7 @@ import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
 import { coordinatorOf, pipelineApp, schedulerOf } from "./context";
-import { backfillPath, runPath } from "./paths";
+import { backfillPath, runPath } from "../links";
 import { checkedParams } from "./runs";
 import { BackfillBody, BackfillIdParam, HistoryQuery } from "./schemas";
 

@@ -8,7 +8,7 @@ import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
 import { coordinatorOf, pipelineApp, schedulerOf, type PipelineScope } from "./context";
-import { runPath } from "./paths";
+import { runPath } from "../links";
 import { CancelBody, HISTORY_DEFAULT_LIMIT, HistoryQuery, REJECTED_DEFAULT_LIMIT, RejectedQuery, RunIdParam, TriggerBody, TriggerQuery } from "./schemas";
 
 /** How long `?wait=true` holds the request before answering 202 with the run still running. */

@@ -1,3 +1,4 @@
+import { BACKFILL_END_EVENTS, type EventName } from "../../observability/events";
 import {
   cancelBackfill,
   coveredReason,
@@ -53,7 +54,7 @@ export interface RunnerHost {
   startRun: StartOne;
   /** Sends the alert of a backfill that ended with failed slots (from an alarm); false without a webhook. */
   alertBackfill(backfillId: string): Promise<boolean>;
-  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+  log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
 }
 
 /**
@@ -192,7 +193,7 @@ export class BackfillRunner {
   /** Saves a backfill; when that ends it with failed slots, its one alert goes out (the end is saved first). */
   private async save(backfill: Backfill): Promise<void> {
     this.host.backfills.save(backfill);
-    if (backfill.endedAt !== null && backfill.alert === null) this.host.log(`backfill_${backfill.status}`, backfill.backfillId, { slots: backfill.slots.length });
+    if (backfill.endedAt !== null && backfill.alert === null && backfill.status !== "running") this.host.log(BACKFILL_END_EVENTS[backfill.status], backfill.backfillId, { slots: backfill.slots.length });
     if (needsAlert(backfill) && (await this.host.alertBackfill(backfill.backfillId))) {
       const latest = this.host.backfills.load(backfill.backfillId)!;
       this.host.backfills.save({ ...latest, alert: { status: "pending", attempts: 0, at: Date.now() } });

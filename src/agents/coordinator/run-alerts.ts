@@ -1,8 +1,10 @@
+import type { EventName } from "../../observability/events";
 import type { BackoffPolicy } from "../../domain/backoff";
-import { alertFor, alertMessage, backfillAlertMessage, type AlertEvent } from "../../domain/alerts";
+import { alertFor, type AlertEvent } from "../../domain/alerts";
+import { alertMessage, backfillAlertMessage } from "../../alerts/messages";
 import type { Run } from "../../domain/run";
-import { backfillPath, pipelineBase, publicUrl, runPath } from "../../routes/paths";
-import { postAlert } from "../alert-delivery";
+import { backfillPath, pipelineBase, publicUrl, runPath } from "../../links";
+import { postAlert } from "../../alerts/delivery";
 import type { BackfillStore } from "./backfill-store";
 import type { RunStore } from "./run-store";
 
@@ -10,7 +12,7 @@ export interface RunAlertsHost {
   env: Env;
   store: RunStore;
   pipeline(): string;
-  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+  log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
 }
 
 export interface AlertPayload {

@@ -1,3 +1,4 @@
+import type { EventName } from "../../observability/events";
 import { retryDelay } from "../../domain/backoff";
 import { completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
 import type { PipelineSettings } from "../../engine/settings";
@@ -12,7 +13,7 @@ export interface DriverHost {
   finish(run: Run, settings: PipelineSettings): Promise<unknown>;
   /** A stage attempt is about to start (live progress counts start again). */
   stageStarting(runId: string): void;
-  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+  log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
   /** Keeps the Durable Object alive while the promise is pending (the Agents SDK's keepAliveWhile). */
   keepAliveWhile<T>(work: () => Promise<T>): Promise<T>;
 }

@@ -1,3 +1,4 @@
+import type { EventName } from "../../observability/events";
 import type { Run } from "../../domain/run";
 import { runKey } from "../../domain/stages";
 import { DEFAULT_TUNING } from "../../engine/tuning";
@@ -12,7 +13,7 @@ export interface RetentionHost {
   env: Env;
   store: RunStore;
   pipeline(): string;
-  log(event: string, runId: string, fields?: Record<string, unknown>): void;
+  log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { EventName } from "../../observability/events";
 import { alarmProblem } from "../../domain/alarm-health";
 import { nextSlot, planArming, type ArmedSlot, type ScheduleSpec } from "../../domain/schedule";
 import type { ScheduleStore } from "./schedule-store";
@@ -18,7 +19,7 @@ export interface AlarmHost {
   getAlarm(): Promise<number | null>;
   /** Whether the pipeline is still defined: a removed one keeps no alarm. */
   defined(): boolean;
-  log(event: string, fields: Record<string, unknown>): void;
+  log(event: EventName, fields: Record<string, unknown>): void;
 }
 
 /**

@@ -1,10 +1,12 @@
-import { latenessMessage, type LateSlot } from "../../domain/alerts";
+import type { EventName } from "../../observability/events";
+import type { LateSlot } from "../../domain/alerts";
+import { latenessMessage } from "../../alerts/messages";
 import { formatInterval } from "../../domain/schedule";
 import { expectedSlots, specAt } from "../../domain/schedule-periods";
 import { judgeDeadline, ledgerEntries, type LatenessEvent, type SlotEntry, type SlotRecord } from "../../domain/slot-ledger";
 import type { PipelineSettings } from "../../engine/settings";
-import { pipelineBase, publicUrl } from "../../routes/paths";
-import { postAlert } from "../alert-delivery";
+import { pipelineBase, publicUrl } from "../../links";
+import { postAlert } from "../../alerts/delivery";
 import type { ScheduleStore, SlotAlert } from "./schedule-store";
 
 /** Slots judged against their deadline per check; a longer backlog is judged over the next checks. */
@@ -34,7 +36,7 @@ export interface WatchHost {
   settings(): { ok: true; settings: PipelineSettings } | { ok: false };
   /** Sends an alert from an alarm, so it survives a restart. */
   scheduleDelivery(payload: DeliveryPayload): Promise<void>;
-  log(event: string, fields: Record<string, unknown>): void;
+  log(event: EventName, fields: Record<string, unknown>): void;
 }
 
 /**

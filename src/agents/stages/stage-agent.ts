@@ -1,6 +1,6 @@
 import { Agent } from "agents";
 import { classifyError, SourcesFailed, StageFailure } from "../../domain/failures";
-import { logEvent } from "../../log";
+import { logEvent } from "../../observability/log";
 import type { StageCounts, StageReport } from "../../domain/stage-report";
 import type { StageContext, StageOutcome, StageTask } from "./stage-task";
 
@@ -56,7 +56,7 @@ export abstract class StageAgent extends Agent<Env> {
       const classified = classifyError(error);
       const transient = classified.kind === "transient";
       if (!(error instanceof StageFailure)) {
-        logEvent("error", { event: "stage_error", pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, shard: task.shard, attempt: task.attempt, error: message });
+        logEvent("stage_error", { pipeline: task.settings.pipeline, runId: task.runId, stage: task.stage, shard: task.shard, attempt: task.attempt, error: message });
       }
       return { ok: false, error: message, transient, overloaded: classified.overloaded, counts, ...(error instanceof SourcesFailed ? { source: error.source } : {}) };
     } finally {

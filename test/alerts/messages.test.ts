@@ -1,6 +1,7 @@
 /** Which runs warrant an alert, and what the message says. */
 import { describe, expect, it } from "vitest";
-import { alertFor, alertMessage, latenessMessage } from "../../src/domain/alerts";
+import { alertMessage, latenessMessage } from "../../src/alerts/messages";
+import { alertFor } from "../../src/domain/alerts";
 import { completeRun, stageFailed, stageStarted, startRun, cancelRun } from "../../src/domain/run";
 
 const fresh = startRun({ runId: "manual-1", pipeline: "default", trigger: "manual", scheduledFor: null, destination: "d1://db/metrics", now: 1_000 });

@@ -1,4 +1,5 @@
-import { DEFAULT_PIPELINE } from "../engine/registry";
+/** Links into the API, for its responses and for alerts alike (outside routes/, so agents use them too). */
+import { DEFAULT_PIPELINE } from "./engine/registry";
 
 /**
  * Where a pipeline's API lives: the seed's default pipeline keeps its original `/api/pipeline`, and every

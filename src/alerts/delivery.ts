@@ -1,8 +1,8 @@
 import { retryDelay, type BackoffPolicy } from "../domain/backoff";
-import type { AlertMessage, BackfillAlertMessage, LatenessMessage } from "../domain/alerts";
+import type { AlertMessage, BackfillAlertMessage, LatenessMessage } from "./messages";
 import { classifyHttpStatus, parseRetryAfter } from "../domain/failures";
 import { redactText } from "../domain/redaction";
-import { sleep } from "./coordinator/stage-dispatch";
+import { sleep } from "../agents/coordinator/stage-dispatch";
 
 const ALERT_TIMEOUT_MS = 5_000;
 

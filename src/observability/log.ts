@@ -1,16 +1,18 @@
-import { redactText } from "./domain/redaction";
+import { redactText } from "../domain/redaction";
+import { levelOf, type EventName } from "./events";
+import { LOG_LEVELS, type LogLevel } from "./log-levels";
 
 /**
  * One structured JSON line per event, with the same keys everywhere, so Workers Logs (observability in
  * wrangler.jsonc) can filter by pipeline, run and stage: {"level","time","event","pipeline","runId","stage",…}.
+ * The level comes from the event (events.ts).
  *
  * `LOG_LEVEL` (a Worker variable) sets the least level written: "info" by default. A run writes one info
  * line when it ends, with every stage's duration and counts; each step of the way (run and stage starts,
  * stage successes) is "debug". Every line costs: locally, `wrangler dev` takes each through the inspector,
  * which made per-step lines a quarter of a small run's time.
  */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 function threshold(): number {
   const configured = typeof process === "undefined" ? undefined : process.env.LOG_LEVEL;
@@ -19,16 +21,16 @@ function threshold(): number {
 }
 
 export interface LogFields {
-  event: string;
   pipeline: string | null;
   runId?: string | null;
   stage?: string | null;
   [field: string]: unknown;
 }
 
-export function logEvent(level: LogLevel, fields: LogFields): void {
+export function logEvent(event: EventName, fields: LogFields): void {
+  const level = levelOf(event);
   if (LOG_LEVELS.indexOf(level) < threshold()) return;
-  const line = JSON.stringify({ level, time: new Date().toISOString(), ...redacted(fields), runId: fields.runId ?? null, stage: fields.stage ?? null });
+  const line = JSON.stringify({ level, time: new Date().toISOString(), event, ...redacted(fields), runId: fields.runId ?? null, stage: fields.stage ?? null });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else if (level === "debug") console.debug(line);
