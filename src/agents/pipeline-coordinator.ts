@@ -217,7 +217,7 @@ export class PipelineCoordinator extends Agent<Env> {
   /** From an alarm: posts the alert of a backfill that ended with failed slots. */
   async deliverBackfillAlert(payload: { backfillId: string }): Promise<void> {
     const settings = this.currentSettings();
-    await this.alerts.deliverBackfill(payload.backfillId, this.backfills, settings.ok ? settings.settings.retry : DEFAULT_TUNING.retries);
+    await this.alerts.deliverBackfill(payload.backfillId, this.backfills, settings.ok ? settings.settings.retry.alerts : DEFAULT_TUNING.retries.alerts);
   }
 
   /** A scheduled slot the scheduler decided not to run (missed-run policy): recorded, so history shows it. */

@@ -1,4 +1,4 @@
-import { retryDelay, type BackoffPolicy } from "../domain/backoff";
+import { nextTry, type RetryPolicy } from "../domain/retry-policy";
 import type { AlertMessage, BackfillAlertMessage, LatenessMessage } from "./messages";
 import { classifyHttpStatus, parseRetryAfter } from "../domain/failures";
 import { redactText } from "../domain/redaction";
@@ -17,12 +17,13 @@ export interface AlertOutcome {
  * the receiver's Retry-After asks, within maxDelayMs). The webhook's address is a secret: it is never
  * followed to another address, and never shown.
  */
-export async function postAlert(url: string, message: AlertMessage | LatenessMessage | BackfillAlertMessage, retry: BackoffPolicy & { maxAttempts: number }): Promise<AlertOutcome> {
+export async function postAlert(url: string, message: AlertMessage | LatenessMessage | BackfillAlertMessage, policy: RetryPolicy): Promise<AlertOutcome> {
   let error: string | undefined;
   let attempts = 0;
-  for (let attempt = 1; attempt <= retry.maxAttempts; attempt += 1) {
+  for (let attempt = 1; ; attempt += 1) {
     attempts = attempt;
     let retryAfterMs: number | null = null;
+    let retryable = true;
     try {
       const response = await fetch(url, {
         method: "POST",
@@ -34,12 +35,14 @@ export async function postAlert(url: string, message: AlertMessage | LatenessMes
       await response.body?.cancel();
       if (response.ok) return { status: "delivered", attempts };
       error = `the webhook answered HTTP ${response.status}`;
-      if (classifyHttpStatus(response.status) === "permanent") break;
+      retryable = classifyHttpStatus(response.status) === "transient";
       retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
     } catch (caught) {
       error = `the webhook could not be reached: ${redactText(caught instanceof Error ? caught.message : String(caught), [url])}`;
     }
-    if (attempt < retry.maxAttempts) await sleep(retryDelay(attempt, retry, { retryAfterMs }));
+    const next = nextTry(policy, attempt, { retryable, retryAfterMs });
+    if (!next.again) break;
+    await sleep(next.delayMs);
   }
   return { status: "failed", attempts, ...(error ? { error } : {}) };
 }

@@ -45,6 +45,10 @@ export interface TransformContext<Config, Params = Record<string, unknown>> {
   trigger: Trigger;
   /** The slot the run belongs to (epoch ms), or null for a run without one (a manual trigger). */
   scheduledFor: number | null;
+  /** The moment the run's data is for (epoch ms): its slot, or when it was triggered; a retry keeps its original's. */
+  asOf: number;
+  /** The IANA time zone of the pipeline's schedule: the zone a "day" of this run is read in. */
+  timezone: string;
   /** The pipeline's own configuration (`config`), as the deployment set it. */
   config: Config;
   /** The run's parameters (`params`): given with the trigger, or the schema's defaults. */

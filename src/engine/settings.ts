@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { BackoffPolicy } from "../domain/backoff";
+import { upgradeRetryPolicies, type RetryPolicies } from "../domain/retry-policy";
 import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseDeadline, parseInterval, type ScheduleSpec } from "../domain/schedule";
 import type { StallPolicy } from "../domain/stall";
 import { columnSettings, type ColumnSettings } from "./columns";
@@ -33,7 +33,8 @@ export interface PipelineSettings {
   parallelism: { transform: number; load: number };
   /** Multi-row statements per D1 batch (one transaction). */
   statementsPerBatch: number;
-  retry: BackoffPolicy & { maxAttempts: number };
+  /** Named retry policies: stage attempts, source requests, alert posts. */
+  retry: RetryPolicies;
   /** One stage attempt fails (and may be retried) after this long. */
   stageTimeoutMs: number;
   stall: StallPolicy;
@@ -61,6 +62,11 @@ export interface WatermarkSettings {
   /** Query parameter that carries the watermark on the first page request. */
   param: string;
   format: WatermarkFormat;
+}
+
+/** Settings stored with a run by an earlier version, in today's shape (a resumed run works as it started). */
+export function upgradeSettings(stored: PipelineSettings): PipelineSettings {
+  return { ...stored, retry: upgradeRetryPolicies(stored.retry as Parameters<typeof upgradeRetryPolicies>[0]) };
 }
 
 export type SettingsResult = { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] };

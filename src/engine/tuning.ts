@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { BackoffPolicy } from "../domain/backoff";
+import { DEFAULT_RETRY_POLICIES, RETRY_POLICY_NAMES, type RetryPolicies } from "../domain/retry-policy";
 
 /**
  * How hard a pipeline's runs work and how patient they are. Every knob has a default, a pipeline file
@@ -15,7 +15,8 @@ export interface Tuning {
   parallelism: { transform: number; load: number };
   /** Multi-row statements per D1 batch (one transaction). */
   load: { statementsPerBatch: number };
-  retries: BackoffPolicy & { maxAttempts: number };
+  /** Named retry policies: stage attempts, source requests, alert posts (domain/retry-policy.ts). */
+  retries: RetryPolicies;
   timeouts: { sourceMs: number; stageMs: number };
   recovery: { stallTimeoutMs: number; maxResumes: number; watchdogIntervalMs: number };
   /**
@@ -30,7 +31,7 @@ export const DEFAULT_TUNING: Tuning = {
   maxRecordBytes: 1024 * 1024,
   parallelism: { transform: 1, load: 1 },
   load: { statementsPerBatch: 100 },
-  retries: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 },
+  retries: DEFAULT_RETRY_POLICIES,
   timeouts: { sourceMs: 10_000, stageMs: 600_000 },
   recovery: { stallTimeoutMs: 120_000, maxResumes: 3, watchdogIntervalMs: 30_000 },
   history: { maxRuns: 1_000, keepFailedStagingMs: 7 * 86_400_000 },
@@ -44,7 +45,13 @@ export const TuningShape = {
   maxRecordBytes: z.number().int().min(1_024).max(32 * 1024 * 1024).optional(),
   parallelism: z.strictObject({ transform: z.number().int().min(1).max(32).optional(), load: z.number().int().min(1).max(32).optional() }).optional(),
   load: z.strictObject({ statementsPerBatch: z.number().int().min(1).max(1_000).optional() }).optional(),
-  retries: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).optional(), baseDelayMs: ms(0, 60_000).optional(), maxDelayMs: ms(0, 600_000).optional() }).optional(),
+  // The flat keys set every policy; a named one (stage, source, alerts) then changes that one alone.
+  retries: z
+    .strictObject({
+      ...policyShape(),
+      ...Object.fromEntries(RETRY_POLICY_NAMES.map((name) => [name, z.strictObject(policyShape()).optional()])),
+    })
+    .optional(),
   timeouts: z.strictObject({ sourceMs: ms(100, 300_000).optional(), stageMs: ms(100, 3_600_000).optional() }).optional(),
   recovery: z
     .strictObject({ stallTimeoutMs: ms(100, 3_600_000).optional(), maxResumes: z.number().int().min(0).max(20).optional(), watchdogIntervalMs: ms(100, 3_600_000).optional() })
@@ -64,13 +71,25 @@ export function mergeTuning(...layers: (TuningInput | undefined)[]): Tuning {
       maxRecordBytes: layer.maxRecordBytes ?? tuning.maxRecordBytes,
       parallelism: { ...tuning.parallelism, ...defined(layer.parallelism) },
       load: { ...tuning.load, ...defined(layer.load) },
-      retries: { ...tuning.retries, ...defined(layer.retries) },
+      retries: mergeRetries(tuning.retries, layer.retries),
       timeouts: { ...tuning.timeouts, ...defined(layer.timeouts) },
       recovery: { ...tuning.recovery, ...defined(layer.recovery) },
       history: { ...tuning.history, ...defined(layer.history) },
     };
   }
   return tuning;
+}
+
+function policyShape() {
+  return { maxAttempts: z.number().int().min(1).max(10).optional(), baseDelayMs: ms(0, 60_000).optional(), maxDelayMs: ms(0, 600_000).optional() };
+}
+
+type PolicyInput = { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+
+function mergeRetries(current: RetryPolicies, layer: (PolicyInput & Partial<Record<(typeof RETRY_POLICY_NAMES)[number], PolicyInput>>) | undefined): RetryPolicies {
+  if (!layer) return current;
+  const flat = defined({ maxAttempts: layer.maxAttempts, baseDelayMs: layer.baseDelayMs, maxDelayMs: layer.maxDelayMs });
+  return Object.fromEntries(RETRY_POLICY_NAMES.map((name) => [name, { ...current[name], ...flat, ...defined(layer[name]) }])) as RetryPolicies;
 }
 
 function defined<T extends object>(value: T | undefined): Partial<T> {

@@ -30,7 +30,7 @@ function valueAt(path: string, from: unknown): unknown {
 
 describe("documented defaults", () => {
   const documented = documentedDefaults(README);
-  const keys = ["chunkRecords", "maxRecordBytes", "parallelism.transform", "parallelism.load", "load.statementsPerBatch", "retries.maxAttempts", "retries.baseDelayMs", "retries.maxDelayMs", "timeouts.sourceMs", "timeouts.stageMs", "recovery.stallTimeoutMs", "recovery.maxResumes", "recovery.watchdogIntervalMs", "history.maxRuns", "history.keepFailedStagingMs"];
+  const keys = ["chunkRecords", "maxRecordBytes", "parallelism.transform", "parallelism.load", "load.statementsPerBatch", ...["stage", "source", "alerts"].flatMap((policy) => ["maxAttempts", "baseDelayMs", "maxDelayMs"].map((key) => `retries.${policy}.${key}`)), "timeouts.sourceMs", "timeouts.stageMs", "recovery.stallTimeoutMs", "recovery.maxResumes", "recovery.watchdogIntervalMs", "history.maxRuns", "history.keepFailedStagingMs"];
 
   it.each(keys)("%s is the code's", (key) => {
     expect(documented.get(key), `${key} is documented`).toBeDefined();

@@ -28,7 +28,7 @@ const events = definePipeline({
 });
 const settings = resolveSettings(events, { D1_DATABASE_NAME: "db" });
 if (!settings.ok) throw new Error(settings.errors.join("; "));
-const context = { runId: "manual-1", pipeline: "events", trigger: "manual" as const, scheduledFor: null, config: {}, params: {} };
+const context = { runId: "manual-1", pipeline: "events", trigger: "manual" as const, scheduledFor: null, asOf: 0, timezone: "UTC", config: {}, params: {} };
 const apply = (raw: unknown) => applyTransform(events, settings.settings.destination, raw, context);
 
 describe("applyTransform", () => {

@@ -69,7 +69,7 @@ describe("PIPELINE_CONFIG", () => {
     const result = readSettings(base, "default");
     expect(result.ok && result.settings).toMatchObject({
       chunkRecords: 20_000,
-      retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 },
+      retry: { stage: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 }, source: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 }, alerts: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000 } },
       stageTimeoutMs: 600_000,
       stall: { stallTimeoutMs: 120_000, maxResumes: 3 },
       watchdogIntervalMs: 30_000,
@@ -77,10 +77,21 @@ describe("PIPELINE_CONFIG", () => {
     });
   });
 
+  it("reads named retry policies: the flat keys set all three, a named one changes only itself", () => {
+    const result = readSettings({ ...base, PIPELINE_CONFIG: { retries: { maxAttempts: 4, source: { maxAttempts: 6, maxDelayMs: 100 } } } }, "default");
+    expect(result.ok && result.settings.retry).toEqual({
+      stage: { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 10_000 },
+      source: { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 100 },
+      alerts: { maxAttempts: 4, baseDelayMs: 1_000, maxDelayMs: 30_000 },
+    });
+    const unknown = readSettings({ ...base, PIPELINE_CONFIG: { retries: { webhook: { maxAttempts: 2 } } } }, "default");
+    expect(!unknown.ok && unknown.errors[0]).toMatch(/retries/);
+  });
+
   it("accepts an object or JSON text", () => {
     for (const config of [{ retries: { maxAttempts: 5 }, history: { maxRuns: 10 } }, '{"retries":{"maxAttempts":5},"history":{"maxRuns":10}}']) {
       const result = readSettings({ ...base, PIPELINE_CONFIG: config }, "default");
-      expect(result.ok && [result.settings.retry.maxAttempts, result.settings.historyLimit]).toEqual([5, 10]);
+      expect(result.ok && [result.settings.retry.stage.maxAttempts, result.settings.retry.alerts.maxAttempts, result.settings.historyLimit]).toEqual([5, 5, 10]);
     }
   });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ALERT_HOOK, network } from "../support/network";
 import { apiJson, eventually } from "../support/runtime";
 import { runPipeline } from "../support/runs";
-import { httpSource } from "../support/settings";
+import { httpSource, allPolicies } from "../support/settings";
 
 const SOURCE = "https://source.example.test/records";
 const good = () => HttpResponse.json([{ id: "ok", value: "1", timestamp: 0 }]);
@@ -88,7 +88,7 @@ describe("alerts", () => {
         return times.length === 1 ? new HttpResponse(null, { status: 429, headers: { "retry-after": "1" } }) : new HttpResponse(null, { status: 204 });
       }),
     );
-    const { coordinator, runId } = await runPipeline({ sources: [httpSource(SOURCE)], retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5_000 } });
+    const { coordinator, runId } = await runPipeline({ sources: [httpSource(SOURCE)], retry: allPolicies({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5_000 }) });
     const alerts = (await eventually(() => coordinator.getRun(runId), (run) => run?.alerts.every((alert) => alert.status !== "pending") ?? false))!.alerts;
     expect(alerts).toMatchObject([{ event: "run_failed", status: "delivered", attempts: 2 }]);
     // The backoff alone would wait at most 1 ms; the clock here ticks coarsely, hence the margin.

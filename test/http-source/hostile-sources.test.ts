@@ -11,7 +11,7 @@ import { listMetrics, listRejections } from "../support/db";
 import { ALERT_HOOK, network } from "../support/network";
 import { api, eventually } from "../support/runtime";
 import { runPipeline } from "../support/runs";
-import { httpSource } from "../support/settings";
+import { allPolicies, httpSource } from "../support/settings";
 
 const API = "https://api.example.test";
 const OTHER = "https://other.example.test";
@@ -260,7 +260,7 @@ describe("Retry-After", () => {
       times.push(Date.now());
       return times.length === 1 ? new HttpResponse("slow down", { status: 429, statusText: "Too Many Requests", headers: { "retry-after": "1" } }) : HttpResponse.json([reading("late")]);
     }));
-    const { run } = await runPipeline({ sources: [httpSource(`${API}/limited`)], retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5_000 } });
+    const { run } = await runPipeline({ sources: [httpSource(`${API}/limited`)], retry: allPolicies({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5_000 }) });
     expect(run.status).toBe("succeeded");
     // The backoff alone would wait at most 1 ms; the clock here ticks coarsely, hence the margin.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(900);
@@ -273,7 +273,7 @@ describe("Retry-After", () => {
       return times.length === 1 ? new HttpResponse("later", { status: 503, headers: { "retry-after": "3600" } }) : HttpResponse.json([reading("soon")]);
     }));
     // The stage has a minute: only maxDelayMs keeps this from waiting that long (or an hour).
-    const { run } = await runPipeline({ sources: [httpSource(`${API}/limited`)], retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 50 }, stageTimeoutMs: 60_000 });
+    const { run } = await runPipeline({ sources: [httpSource(`${API}/limited`)], retry: allPolicies({ maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 50 }), stageTimeoutMs: 60_000 });
     expect(run.status).toBe("succeeded");
     expect(times).toHaveLength(2);
   });

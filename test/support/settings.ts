@@ -3,6 +3,7 @@ import type { Pipeline } from "../../src/engine/define-pipeline";
 import { findPipeline, registerPipelines } from "../../src/engine/registry";
 import { resolveSettings, type PipelineSettings } from "../../src/engine/settings";
 import type { HttpSource } from "../../src/engine/source-config";
+import type { RetryPolicies, RetryPolicy } from "../../src/domain/retry-policy";
 import defaultPipeline from "../../src/pipelines/default/pipeline";
 import { uniqueName } from "./runtime";
 
@@ -52,4 +53,9 @@ export function httpSource(url: string, changes: Partial<HttpSource> = {}): Http
     csvMaxRecordLines: 1,
     ...changes,
   };
+}
+
+/** The same retry policy for stage attempts, source requests and alert posts. */
+export function allPolicies(policy: RetryPolicy): RetryPolicies {
+  return { stage: policy, source: policy, alerts: policy };
 }

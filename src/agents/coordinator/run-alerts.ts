@@ -58,7 +58,7 @@ export class RunAlerts {
     // Alarms are at-least-once: an alert already sent is not sent again.
     if (!stored || !url || !(stored.run.alerts ?? []).some((alert) => alert.event === payload.event && alert.status === "pending")) return;
     const message = alertMessage(stored.run, payload.event, publicUrl(env.PUBLIC_BASE_URL, runPath(this.host.pipeline(), payload.runId)));
-    const outcome = await postAlert(url, message, stored.settings.retry);
+    const outcome = await postAlert(url, message, stored.settings.retry.alerts);
     const latest = store.load(payload.runId);
     if (!latest) return;
     const alerts = [...(latest.run.alerts ?? [])];

@@ -1,5 +1,5 @@
 import type { EventName } from "../../observability/events";
-import { retryDelay } from "../../domain/backoff";
+import { nextTry } from "../../domain/retry-policy";
 import { completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
 import type { PipelineSettings } from "../../engine/settings";
 import type { RunStore } from "./run-store";
@@ -95,11 +95,11 @@ export class RunDriver {
         this.host.log("stage_succeeded", runId, { stage: step.stage, attempt, outputCount: outcome.report.outputCount });
         continue;
       }
-      if (outcome.transient && attempt < settings.retry.maxAttempts) {
-        const delay = retryDelay(attempt, settings.retry, { overloaded: outcome.overloaded ?? false });
-        this.host.log("stage_retrying", runId, { stage: step.stage, attempt, error: outcome.error, delayMs: delay });
+      const next = nextTry(settings.retry.stage, attempt, { retryable: outcome.transient, overloaded: outcome.overloaded ?? false });
+      if (next.again) {
+        this.host.log("stage_retrying", runId, { stage: step.stage, attempt, error: outcome.error, delayMs: next.delayMs });
         store.save(stageAttemptFailed(current, step.stage, outcome.error, Date.now()), settings);
-        await sleep(delay, signal);
+        await sleep(next.delayMs, signal);
         continue;
       }
       this.host.log("stage_failed", runId, { stage: step.stage, attempt, error: outcome.error, transient: outcome.transient });

@@ -3,7 +3,7 @@ import { upgradeRun, type Run, type RunStatus } from "../../domain/run";
 import { toRunView, type RunSummary, type RunView } from "../../domain/run-view";
 import { recordRun, type SlotRecord } from "../../domain/slot-ledger";
 import type { RunPoint } from "../../domain/stats";
-import type { PipelineSettings } from "../../engine/settings";
+import { upgradeSettings, type PipelineSettings } from "../../engine/settings";
 
 /** The Agents SDK's tagged-template SQL over the agent's own SQLite. */
 export type Sql = <T = Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
@@ -89,7 +89,7 @@ export class RunStore {
   load(runId: string): StoredRun | null {
     const [row] = this.sql<{ doc: string; settings: string }>`SELECT doc, settings FROM runs WHERE run_id = ${runId}`;
     if (!row) return null;
-    return { run: upgradeRun(JSON.parse(row.doc) as Record<string, unknown>), settings: JSON.parse(row.settings) as PipelineSettings };
+    return { run: upgradeRun(JSON.parse(row.doc) as Record<string, unknown>), settings: upgradeSettings(JSON.parse(row.settings) as PipelineSettings) };
   }
 
   save(run: Run, settings: PipelineSettings): void {

@@ -1,6 +1,7 @@
 import type { EventName } from "../../observability/events";
 import type { LateSlot } from "../../domain/alerts";
 import { latenessMessage } from "../../alerts/messages";
+import { DEFAULT_RETRY_POLICIES } from "../../domain/retry-policy";
 import { formatInterval } from "../../domain/schedule";
 import { expectedSlots, specAt } from "../../domain/schedule-periods";
 import { judgeDeadline, ledgerEntries, type LatenessEvent, type SlotEntry, type SlotRecord } from "../../domain/slot-ledger";
@@ -115,7 +116,7 @@ export class SlotWatch {
     const payload = { ...given, slots: given.slots.filter((slot) => pending.has(slot.scheduledFor)) };
     if (!url || payload.slots.length === 0) return;
     const settings = this.host.settings();
-    const retry = settings.ok ? settings.settings.retry : { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 };
+    const retry = settings.ok ? settings.settings.retry.alerts : DEFAULT_RETRY_POLICIES.alerts;
     const ledgerUrl = publicUrl(this.host.env.PUBLIC_BASE_URL, `${pipelineBase(this.host.pipeline())}/slots?from=${new Date(payload.slots[0]!.scheduledFor).toISOString()}`);
     const message = latenessMessage(this.host.pipeline(), payload.event, payload.slots, formatInterval(payload.deadlineMs), ledgerUrl);
     const outcome = await postAlert(url, message, retry);

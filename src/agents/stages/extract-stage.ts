@@ -1,7 +1,7 @@
 import type { PipelineSettings } from "../../engine/settings";
 import type { SourceSettings } from "../../engine/source-config";
 import { pipelineOfRun } from "../../engine/find";
-import { retryDelay } from "../../domain/backoff";
+import { nextTry } from "../../domain/retry-policy";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import { rawForStorage, type RejectionSample } from "../../domain/records";
 import { redactText, showUrl } from "../../domain/redaction";
@@ -41,7 +41,7 @@ export class ExtractStage extends StageAgent {
     for (const source of settings.sources) {
       const errors: string[] = [];
       let attempts = 0;
-      for (let attempt = 1; attempt <= settings.retry.maxAttempts; attempt += 1) {
+      for (let attempt = 1; attempt <= settings.retry.source.maxAttempts; attempt += 1) {
         attempts = attempt;
         try {
           return await this.readOnce(task, source, context, attempt, errors, skipped);
@@ -49,11 +49,9 @@ export class ExtractStage extends StageAgent {
           if (context.signal.aborted) throw context.signal.reason;
           const failure = asStageFailure(error, settings, this.secretValues(source));
           errors.push(failure.message);
-          if (failure.kind === "permanent") break;
-          if (attempt < settings.retry.maxAttempts) {
-            const wait = retryDelay(attempt, settings.retry, { retryAfterMs: failure.retryAfterMs, remainingMs: deadline - Date.now() });
-            await sleep(wait, context.signal);
-          }
+          const next = nextTry(settings.retry.source, attempt, { retryable: failure.kind === "transient", retryAfterMs: failure.retryAfterMs, remainingMs: deadline - Date.now() });
+          if (!next.again) break;
+          await sleep(next.delayMs, context.signal);
         }
       }
       const reason = errors.length > 1 ? `${errors.at(-1)} (after ${errors.length} tries)` : (errors[0] ?? "failed");

@@ -22,7 +22,7 @@ export class TransformStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const pipeline = pipelineOfRun(task.settings.pipeline);
     const { chunkRecords, parallelism, destination, watermark, config } = task.settings;
-    const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, config, params: task.params };
+    const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, asOf: task.asOf, timezone: task.settings.schedule.timezone, config, params: task.params };
     const buckets = parallelism.load;
     const prefix = task.shards > 1 ? `shard-${task.shard}/` : "";
     const cleaned = Array.from(

@@ -37,7 +37,7 @@ describe("the orders pipeline on its sample", () => {
     expect(csvColumns).toEqual(["store_id", "order_id", "kind", "amount", "currency", "original_order_id", "ordered_at"]);
     const items = [];
     for await (const batch of readSample(orders.sample!, { csvColumns, maxRecordBytes: 1 << 20, signal: new AbortController().signal })) items.push(...batch);
-    const context = { runId: "manual-1", pipeline: "orders", trigger: "manual" as const, scheduledFor: null, config, params: {} };
+    const context = { runId: "manual-1", pipeline: "orders", trigger: "manual" as const, scheduledFor: null, asOf: 0, timezone: "Europe/Berlin", config, params: {} };
     const outcomes = items.map((item) => (item.ok ? applyTransform(orders, destination, item.record, context) : item));
     expect(outcomes.map((outcome) => ("kind" in outcome ? (outcome.kind === "row" ? outcome.id : `${outcome.kind}`) : "unparsable"))).toEqual([
       "berlin/1001",
@@ -72,7 +72,7 @@ describe("the orders pipeline on its sample", () => {
   it("reads ORDERS_SOURCE_URL as a CSV source, and ORDERS_CONFIG for its own settings", () => {
     const resolved = resolveSettings(orders, { ...env, ORDERS_SOURCE_URL: "https://pos.example.com/export.csv", ORDERS_CONFIG: '{"testStores":[],"retries":{"maxAttempts":5}}' });
     expect(resolved.ok && resolved.settings.sources).toEqual([expect.objectContaining({ kind: "http", url: "https://pos.example.com/export.csv", format: "csv" })]);
-    expect(resolved.ok && [resolved.settings.config, resolved.settings.retry.maxAttempts]).toEqual([{ testStores: [] }, 5]);
+    expect(resolved.ok && [resolved.settings.config, resolved.settings.retry.stage.maxAttempts]).toEqual([{ testStores: [] }, 5]);
     expect(resolved.ok && resolved.settings.schedule).toMatchObject({ cron: "15 * * * *", timezone: "Europe/Berlin" });
   });
 
