@@ -1,4 +1,5 @@
 import { Cron } from "croner";
+import { cronProblem } from "./cron-syntax";
 
 /**
  * When a pipeline runs, and what happens to slots the service missed.
@@ -70,12 +71,15 @@ export function checkSchedule(spec: ScheduleSpec): ScheduleCheck {
     }
     return { ok: true };
   }
+  const syntax = cronProblem(spec.cron!);
+  if (syntax) return { ok: false, reason: syntax };
   try {
     const cron = toCron(spec.cron!, spec.timezone);
-    if (cron.nextRun(new Date(0)) === null) return { ok: false, reason: `cron ${JSON.stringify(spec.cron)} never fires` };
+    if (cron.nextRun(new Date(0)) === null) return { ok: false, reason: `cron ${JSON.stringify(spec.cron)} never fires (no date matches it)` };
     return { ok: true };
-  } catch (error) {
-    return { ok: false, reason: `invalid cron ${JSON.stringify(spec.cron)}: ${error instanceof Error ? error.message : String(error)}` };
+  } catch {
+    // Our check passed what croner refuses: still one message of ours.
+    return { ok: false, reason: `cron ${JSON.stringify(spec.cron)} is not a schedule this service can read (5 fields: minute hour day-of-month month day-of-week)` };
   }
 }
 

@@ -40,7 +40,7 @@ describe("changing the schedule", () => {
   });
 
   it.each([
-    [{ cron: "0 25 * * *" }, "PUT", "invalid_schedule", 'invalid cron "0 25 * * *": CronPattern: Invalid value for hour: 25'],
+    [{ cron: "0 25 * * *" }, "PUT", "invalid_schedule", 'cron "0 25 * * *": the hour field 25 is out of range 0-23'],
     [{ cron: "0 3 * * *", timezone: "Mars/Olympus" }, "PUT", "invalid_schedule", 'timezone "Mars/Olympus" is not an IANA time zone (for example "Europe/Berlin" or "UTC")'],
     [{ interval: "often" }, "PATCH", "invalid_schedule", 'interval "often" is not a duration like "90s", "15m", "6h" or "1d"'],
     [{ interval: "30s" }, "PATCH", "invalid_schedule", "interval must be between 1 minute and 366 days, got 30000 ms"],

@@ -115,7 +115,7 @@ describe("applyScheduleChange", () => {
   it.each([
     [{ cron: "0 3 * * *", interval: "1h" }, "set either cron or interval, not both"],
     [{ interval: "sometimes" }, 'interval "sometimes" is not a duration like "90s", "15m", "6h" or "1d"'],
-    [{ cron: "0 25 * * *" }, 'invalid cron "0 25 * * *": CronPattern: Invalid value for hour: 25'],
+    [{ cron: "0 25 * * *" }, 'cron "0 25 * * *": the hour field 25 is out of range 0-23'],
     [{ timezone: "Europe/Atlantis" }, 'timezone "Europe/Atlantis" is not an IANA time zone (for example "Europe/Berlin" or "UTC")'],
   ])("refuses %j", (change, reason) => {
     expect(applyScheduleChange(DEFAULT_SCHEDULE, change)).toEqual({ ok: false, reason });
