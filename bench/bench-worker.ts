@@ -14,7 +14,7 @@
  */
 import { Agent } from "agents";
 import worker from "../src/index";
-import { findPipeline, registerPipelines } from "../src/engine/registry";
+import { deployment } from "../src/pipelines";
 import { columnSettings } from "../src/engine/columns";
 import { BENCH_EXTRA_PIPELINES } from "./extra-pipelines";
 import { syntheticOrderRow, syntheticRow } from "./synthetic";
@@ -22,7 +22,7 @@ import { syntheticOrderRow, syntheticRow } from "./synthetic";
 export { PipelineScheduler, PipelineCoordinator, ExtractStage, TransformStage, LoadStage } from "../src/index";
 
 // GET /api/pipelines is measured with five pipelines declared.
-registerPipelines(...BENCH_EXTRA_PIPELINES);
+for (const pipeline of BENCH_EXTRA_PIPELINES) deployment.add(pipeline);
 
 interface BenchEnv extends Env {
   FloorCoordinator: DurableObjectNamespace<FloorCoordinator>;
@@ -74,7 +74,7 @@ const ROWS: Record<string, (index: number) => unknown[]> = {
 };
 
 async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch: number): Promise<number> {
-  const pipeline = findPipeline(name)!;
+  const pipeline = deployment.find(name)!;
   const columns = columnSettings(pipeline.destination.columns);
   const names = columns.map((column) => column.name);
   const table = `floor_${pipeline.destination.table}`;

@@ -11,15 +11,17 @@
  *   (records pass through R2 "STAGING" as NDJSON chunks; Load upserts into the pipeline's D1 table)
  */
 import { createApp } from "./app";
-import { allPipelines } from "./engine/registry";
 import { logEvent } from "./observability/log";
-import "./pipelines";
+import { deployment } from "./pipelines";
 
 export { PipelineScheduler } from "./agents/pipeline-scheduler";
 export { PipelineCoordinator } from "./agents/pipeline-coordinator";
 export { ExtractStage } from "./agents/stages/extract-stage";
 export { TransformStage } from "./agents/stages/transform-stage";
 export { LoadStage } from "./agents/stages/load-stage";
+
+// Said first, once, when the Worker loads: a pipeline file with a mistake is set aside, the rest run.
+for (const invalid of deployment.invalid()) logEvent("invalid_definition", { pipeline: invalid.name, error: invalid.errors.join("; ") });
 
 const app = createApp();
 
@@ -29,9 +31,10 @@ const app = createApp();
  * does not keep the others from it.
  */
 export async function wakeSchedulers(env: Env): Promise<void> {
-  const results = await Promise.allSettled(allPipelines().map((pipeline) => env.PipelineScheduler.getByName(pipeline.name).ensureArmed()));
+  const pipelines = deployment.all();
+  const results = await Promise.allSettled(pipelines.map((pipeline) => env.PipelineScheduler.getByName(pipeline.name).ensureArmed()));
   results.forEach((result, index) => {
-    if (result.status === "rejected") logEvent("wake_failed", { pipeline: allPipelines()[index]!.name, error: String(result.reason) });
+    if (result.status === "rejected") logEvent("wake_failed", { pipeline: pipelines[index]!.name, error: String(result.reason) });
   });
 }
 

@@ -1,5 +1,5 @@
 /** Links into the API, for its responses and for alerts alike (outside routes/, so agents use them too). */
-import { DEFAULT_PIPELINE } from "./engine/registry";
+import { DEFAULT_PIPELINE } from "./engine/deployment";
 
 /**
  * Where a pipeline's API lives: the seed's default pipeline keeps its original `/api/pipeline`, and every

@@ -9,7 +9,7 @@ import { checkRetryable, markRetried, planRetry, retryRun } from "../domain/retr
 import { retryRunId } from "../domain/run-ids";
 import type { SlotRecord } from "../domain/slot-ledger";
 import { checkParams, defaultParams } from "../engine/params";
-import { findPipeline } from "../engine/registry";
+import { deployment } from "../pipelines";
 import { resolveSettings } from "../engine/settings";
 import { DEFAULT_TUNING } from "../engine/tuning";
 import { toRunView, type RunSummary, type RunView } from "../domain/run-view";
@@ -164,7 +164,7 @@ export class PipelineCoordinator extends Agent<Env> {
     const resolved = this.currentSettings();
     if (!resolved.ok) return { outcome: "misconfigured", errors: resolved.errors };
     const settings = { ...resolved.settings, schedule: { ...resolved.settings.schedule, timezone: stored.settings.schedule.timezone } };
-    const params = checkParams(findPipeline(this.name)!, stored.run.params);
+    const params = checkParams(deployment.find(this.name)!, stored.run.params);
     if (!params.ok) {
       const problems = params.problems.map((problem) => `${problem.field}: ${problem.message}`).join("; ");
       return { outcome: "not_retryable", run: toRunView(stored.run), reason: `run ${runId}'s params no longer fit the pipeline (${problems}); trigger a new run with params that do` };
@@ -439,13 +439,15 @@ export class PipelineCoordinator extends Agent<Env> {
   }
 
   private currentSettings(): { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean } {
-    const pipeline = findPipeline(this.name);
+    const pipeline = deployment.find(this.name);
+    const invalid = deployment.invalidNamed(this.name);
+    if (invalid) return { ok: false, errors: invalid.errors };
     if (!pipeline) return { ok: false, removed: true, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
     return resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
   }
 
   private defaultParams(): RunParams {
-    const pipeline = findPipeline(this.name);
+    const pipeline = deployment.find(this.name);
     return pipeline ? defaultParams(pipeline) : {};
   }
 

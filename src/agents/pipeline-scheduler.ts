@@ -7,7 +7,8 @@ import type { RunView } from "../domain/run-view";
 import { formatInterval, nextSlot, planCatchUp, slotsInRange, type ScheduleSpec } from "../domain/schedule";
 import { sameSpec } from "../domain/schedule-periods";
 import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-change";
-import { DEFAULT_PIPELINE, findPipeline } from "../engine/registry";
+import { DEFAULT_PIPELINE } from "../engine/deployment";
+import { deployment } from "../pipelines";
 import { resolveSettings, type PipelineSettings } from "../engine/settings";
 import { logEvent } from "../observability/log";
 import type { Sql } from "./coordinator/run-store";
@@ -55,7 +56,7 @@ export class PipelineScheduler extends Agent<Env> {
     schedule: (when, callback, payload) => this.schedule(when, callback as keyof this & string, payload, { idempotent: true }),
     cancelSchedule: (id) => this.cancelSchedule(id),
     getAlarm: () => this.ctx.storage.getAlarm(),
-    defined: () => findPipeline(this.name) !== undefined,
+    defined: () => deployment.find(this.name) !== undefined,
     log: (event, fields) => this.log(event, fields),
   });
   private readonly watch = new SlotWatch({
@@ -90,7 +91,7 @@ export class PipelineScheduler extends Agent<Env> {
     if (spec && !due) await this.catchUp(spec, now);
     await this.slotAlarm.verify(spec, now);
     await this.armAfter(now);
-    if (findPipeline(this.name)) {
+    if (deployment.find(this.name)) {
       await this.coordinator().watchdog();
       await this.watch.judge(now);
     }
@@ -100,7 +101,7 @@ export class PipelineScheduler extends Agent<Env> {
 
   /** From the alarm set at a slot's deadline: judges the slots whose deadline has passed. */
   async checkDeadlines(): Promise<void> {
-    if (findPipeline(this.name)) await this.watch.judge(Date.now());
+    if (deployment.find(this.name)) await this.watch.judge(Date.now());
   }
 
   /** From an alarm: posts a lateness alert. */
@@ -307,7 +308,9 @@ export class PipelineScheduler extends Agent<Env> {
    * every run this scheduler starts reads `{{slot.date}}` in the time zone its slots are counted in.
    */
   private settings(): Settings {
-    const pipeline = findPipeline(this.name);
+    const pipeline = deployment.find(this.name);
+    const invalid = deployment.invalidNamed(this.name);
+    if (invalid) return { ok: false, errors: invalid.errors };
     if (!pipeline) return { ok: false, removed: true, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
     const resolved = resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
     if (!resolved.ok) return resolved;

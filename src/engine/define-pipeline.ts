@@ -118,15 +118,32 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Keys of the config variable the engine reads itself; a pipeline's own config may not use them. */
 export const ENGINE_CONFIG_KEYS = ["schedule", "sources", "watermark", "duplicates", "chunkRecords", "maxRecordBytes", "parallelism", "load", "retries", "timeouts", "recovery", "history"] as const;
 
+type Lowercase26 = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h" | "i" | "j" | "k" | "l" | "m" | "n" | "o" | "p" | "q" | "r" | "s" | "t" | "u" | "v" | "w" | "x" | "y" | "z";
+type NameCharacter = Lowercase26 | "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "-";
+type NameRest<S extends string> = S extends "" ? true : S extends `${infer C}${infer Rest}` ? (C extends NameCharacter ? NameRest<Rest> : false) : false;
+
+/**
+ * A pipeline's name as the compiler checks it: lower-case letters, digits and dashes, starting with a
+ * letter (it names agents and API paths). A name that breaks the rule has this type instead, so the file
+ * does not compile and the message says why; a name known only at run time is checked when it loads.
+ */
+export type PipelineName<N extends string> = string extends N ? N : N extends `${Lowercase26}${infer Rest}` ? (NameRest<Rest> extends true ? N : NameError<N>) : NameError<N>;
+type NameError<N extends string> = { "a pipeline name is lower-case letters, digits and dashes, starting with a letter": N };
+
+/**
+ * Declares a pipeline. Nothing is checked here at run time: the deployment checks every definition when
+ * it loads (src/engine/deployment.ts), so a mistake in one file sets that pipeline aside with its errors
+ * instead of stopping the Worker; what the compiler can see (the name's shape, the key among the
+ * columns, the row against the columns) does not compile.
+ */
 export function definePipeline<
   Input extends z.ZodType,
   const C extends Columns,
+  const N extends string,
   Config = Record<string, never>,
   R extends RowOf<C> | Rejected | Skipped = RowOf<C> | Rejected | Skipped,
   Params = Record<string, never>,
->(definition: PipelineDefinition<Input, C, Config, R, Params>): Pipeline {
-  const problems = checkDefinition(definition as unknown as Pipeline);
-  if (problems.length > 0) throw new Error(`pipeline ${JSON.stringify(definition.name)}: ${problems.join("; ")}`);
+>(definition: PipelineDefinition<Input, C, Config, R, Params> & { name: PipelineName<N> }): Pipeline {
   return definition as unknown as Pipeline;
 }
 

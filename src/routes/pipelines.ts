@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { allPipelines, findPipeline } from "../engine/registry";
 import type { Pipeline } from "../engine/define-pipeline";
+import type { InvalidDefinition } from "../engine/deployment";
+import { deployment } from "../pipelines";
 import { ApiError } from "../http/errors";
 import { SharedRead } from "../http/shared-read";
 import { validate } from "../http/validate";
@@ -28,16 +29,35 @@ function paramsSchemaOf(pipeline: Pipeline): Record<string, unknown> | null {
   return paramSchemas.get(pipeline)!;
 }
 
-/** One pipeline as the list shows it: its schedule in brief, where it loads, and its last run. */
+/**
+ * One pipeline as the list shows it: whether it can run (`ready`; `misconfigured`: its variables do not
+ * resolve; `invalid`: its definition was set aside), its schedule in brief, where it loads, its last run.
+ */
 async function summarize(env: Env, pipeline: Pipeline) {
   const [[schedule], lastRun] = await Promise.all([schedulerOf(env, pipeline.name).describeSchedule(), coordinatorOf(env, pipeline.name).getLastRunSummary()]);
   return {
     name: pipeline.name,
     description: pipeline.description,
+    state: schedule!.error === undefined ? ("ready" as const) : ("misconfigured" as const),
+    problems: schedule!.error === undefined ? [] : [schedule!.error],
     schedule: { cron: schedule!.cron, every: schedule!.every, timezone: schedule!.timezone, enabled: schedule!.enabled, nextExecuteAt: schedule!.nextExecuteAt },
     destination: `d1://${env.D1_DATABASE_NAME}/${pipeline.destination.table}`,
     params: paramsSchemaOf(pipeline),
     lastRun,
+  };
+}
+
+/** A definition set aside: its errors, and what it declares, without asking any agent. */
+function summarizeInvalid(env: Env, invalid: InvalidDefinition) {
+  return {
+    name: invalid.name,
+    description: invalid.description,
+    state: "invalid" as const,
+    problems: invalid.errors,
+    schedule: { cron: invalid.declared.cron, every: invalid.declared.every, timezone: invalid.declared.timezone, enabled: false, nextExecuteAt: null },
+    destination: `d1://${env.D1_DATABASE_NAME}/${invalid.declared.table}`,
+    params: null,
+    lastRun: null,
   };
 }
 
@@ -47,7 +67,10 @@ async function summarize(env: Env, pipeline: Pipeline) {
  * every request an isolate serves, so the latest request's are used.
  */
 let listEnv: Env | null = null;
-const sharedList = new SharedRead(() => Promise.all(allPipelines().map((pipeline) => summarize(listEnv!, pipeline))));
+const sharedList = new SharedRead(async () => [
+  ...(await Promise.all(deployment.all().map((pipeline) => summarize(listEnv!, pipeline)))),
+  ...deployment.invalid().map((invalid) => summarizeInvalid(listEnv!, invalid)),
+]);
 
 /**
  * `/api/pipelines`: every pipeline this deployment defines; `/api/pipelines/:name/…` one pipeline's API;
@@ -59,7 +82,10 @@ export const pipelineRoutes = new Hono<{ Bindings: Env }>()
     return c.json({ pipelines: await sharedList.get() });
   })
   .get("/api/pipelines/:name", validate("param", PipelineParam), async (c) => {
-    const pipeline = findPipeline(c.req.valid("param").name);
+    const { name } = c.req.valid("param");
+    const invalid = deployment.invalidNamed(name);
+    if (invalid) return c.json(summarizeInvalid(c.env, invalid));
+    const pipeline = deployment.find(name);
     if (!pipeline) throw new ApiError(404, "pipeline_not_found", `no pipeline named ${JSON.stringify(c.req.valid("param").name)} (GET /api/pipelines lists them)`);
     return c.json(await summarize(c.env, pipeline));
   })

@@ -247,9 +247,15 @@ export const RejectedResponse = z.object({
 
 export const HealthResponse = z.object({ status: z.literal("ok") });
 
+export const PIPELINE_STATES = ["ready", "misconfigured", "invalid"] as const;
+
 export const PipelineSummarySchema = z.object({
   name: z.string(),
   description: z.string(),
+  state: z
+    .enum(PIPELINE_STATES)
+    .meta({ description: '"ready"; "misconfigured": its variables do not resolve (problems says why); "invalid": its definition has mistakes and was set aside when the deployment loaded (problems lists them).' }),
+  problems: z.array(z.string()).meta({ description: "Why the pipeline cannot run; empty when it is ready." }),
   schedule: z.object({ cron: z.string().nullable(), every: z.string().nullable(), timezone: z.string(), enabled: z.boolean(), nextExecuteAt: nullableNumber }),
   destination: z.string().meta({ description: "d1://<database>/<table>, as in a run's finalResult.destination" }),
   params: z.record(z.string(), z.unknown()).nullable().meta({ description: "The JSON Schema of the params a run takes (POST …/trigger { params }), or null when it takes none." }),

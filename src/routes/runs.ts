@@ -3,7 +3,7 @@ import { encodePositionCursor } from "../domain/history";
 import type { RunParams } from "../domain/run";
 import type { RunView } from "../domain/run-view";
 import { checkParams } from "../engine/params";
-import { findPipeline } from "../engine/registry";
+import { deployment } from "../pipelines";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
@@ -110,7 +110,7 @@ function runInProgress(pipeline: string, base: string, active: RunView, again: "
 
 /** The trigger's params checked against the pipeline's params schema: 400 naming each field that does not fit. */
 export function checkedParams(pipeline: string, given: Record<string, unknown> | undefined): RunParams {
-  const checked = checkParams(findPipeline(pipeline)!, given);
+  const checked = checkParams(deployment.find(pipeline)!, given);
   if (checked.ok) return checked.params;
   throw new ApiError(400, "invalid_params", `invalid params: ${checked.problems.map((problem) => `${problem.field}: ${problem.message}`).join("; ")}`);
 }

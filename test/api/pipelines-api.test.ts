@@ -1,12 +1,15 @@
 /**
  * Many pipelines in one deployment, through the API: the list, each pipeline's own API under
  * /api/pipelines/:name (the default pipeline also under /api/pipeline), the orders example and a
- * test-only pipeline end to end into their own tables, two pipelines running at once, and names that do
- * not exist.
+ * test-only pipeline end to end into their own tables, two pipelines running at once, names that do
+ * not exist, and a pipeline file with a mistake (set aside, the others running).
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Pipeline } from "../../src/engine/define-pipeline";
+import { deployment } from "../../src/pipelines";
 import { api, apiJson, finished } from "../support/runtime";
+import { events } from "../support/test-pipelines";
 
 const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
 
@@ -18,6 +21,8 @@ describe("GET /api/pipelines", () => {
     expect(first).toEqual({
       name: "default",
       description: "Sensor readings, categorised low/medium/high by value (the seed example)",
+      state: "ready",
+      problems: [],
       schedule: { cron: "0 3 * * *", every: null, timezone: "UTC", enabled: true, nextExecuteAt: expect.any(Number) },
       destination: "d1://scheduled-pipeline/metrics",
       params: null,
@@ -138,5 +143,37 @@ describe("two pipelines at once", () => {
     expect(readingsRun.startTime).toBeLessThan(ordersRun.endTime);
     if (again.status === 409) expect(again.body.pipelineId).toBe(orders.body.pipelineId);
     else expect(again.status).toBe(202);
+  });
+});
+
+describe("a pipeline file with a mistake", () => {
+  // Added as the Worker would have loaded it: the deployment sets it aside; the Worker and the others go on.
+  const broken = { ...events, name: "broken-file", schedule: { cron: "0 3 * *", timezone: "America/New_York" } } as Pipeline;
+  deployment.add(broken);
+
+  it("is listed as invalid with its errors and what it declares; the others stay ready", async () => {
+    const { body } = await apiJson("/api/pipelines");
+    const listed = body.pipelines.find((pipeline: { name: string }) => pipeline.name === "broken-file");
+    expect(listed).toEqual({
+      name: "broken-file",
+      description: events.description,
+      state: "invalid",
+      problems: ['pipeline "broken-file": schedule.cron: cron "0 3 * *" has 4 fields; a cron expression has 5: minute hour day-of-month month day-of-week (for example "0 3 * * *")'],
+      schedule: { cron: "0 3 * *", every: null, timezone: "America/New_York", enabled: false, nextExecuteAt: null },
+      destination: "d1://scheduled-pipeline/test_events",
+      params: null,
+      lastRun: null,
+    });
+    expect(body.pipelines.find((pipeline: { name: string }) => pipeline.name === "default").state).toBe("ready");
+    expect((await apiJson("/api/pipelines/broken-file")).body).toEqual(listed);
+  });
+
+  it("answers 503 invalid_definition on its own paths, naming the mistake, while the others run", async () => {
+    for (const [path, method] of [["/api/pipelines/broken-file/trigger", "POST"], ["/api/pipelines/broken-file/last", "GET"], ["/api/pipelines/broken-file/schedule", "GET"]] as const) {
+      const response = await apiJson(path, { method });
+      expect(response.status).toBe(503);
+      expect(response.body.errors[0]).toEqual({ code: "invalid_definition", message: expect.stringContaining('the definition of pipeline broken-file is invalid: pipeline "broken-file": schedule.cron: cron "0 3 * *" has 4 fields') });
+    }
+    expect((await apiJson("/api/pipelines/test-events/trigger?wait=true", { method: "POST" })).body.run.status).toBe("succeeded");
   });
 });

@@ -199,7 +199,7 @@ describe("a server that cannot be trusted", () => {
 
   it("exits 1 with a clear message on an answer of an unexpected shape", async () => {
     const server = await serving((_request, response) => {
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pipelines: [{ name: "x", description: "", schedule: null, destination: "d1://db/x", params: null, lastRun: null }] }));
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pipelines: [{ name: "x", description: "", state: "ready", problems: [], schedule: null, destination: "d1://db/x", params: null, lastRun: null }] }));
     });
     const result = await cli(["list"], { PIPELINE_API_URL: server.url });
     expect(result.code).toBe(EXIT.failed);

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it } from "vitest";
-import { registerPipelines } from "../../src/engine/registry";
+import { deployment } from "../../src/pipelines";
 import { listRejections } from "../support/db";
 import { network } from "../support/network";
 import { eventually, finished, uniqueName } from "../support/runtime";
@@ -66,7 +66,7 @@ describe("a failure in a later batch of the load", () => {
       `CREATE TABLE IF NOT EXISTS ${table} (event_id TEXT PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL, weight REAL NOT NULL CHECK (weight < 1000), run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)`,
     );
     const name = uniqueName("fail-load");
-    registerPipelines({ ...events, name });
+    deployment.add({ ...events, name });
     const total = 3_000;
     const poison = 2_345; // the table refuses this one row, in the middle of the batch that carries it
     network.use(http.get(`${API}/events.ndjson`, () => new HttpResponse(ndjson(total, (index) => JSON.stringify({ id: `e${index}`, kind: "click", at: index, weight: index === poison ? 5_000 : 1 })))));

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { Pipeline } from "../../src/engine/define-pipeline";
-import { findPipeline, registerPipelines } from "../../src/engine/registry";
+import { deployment } from "../../src/pipelines";
+import { expectValid } from "./test-pipelines";
 import { resolveSettings, type PipelineSettings } from "../../src/engine/settings";
 import type { HttpSource } from "../../src/engine/source-config";
 import type { RetryPolicies, RetryPolicy } from "../../src/domain/retry-policy";
@@ -13,10 +14,10 @@ import { uniqueName } from "./runtime";
  * the agents: tests run in the same runtime.
  */
 export function pipelineNamed(name: string, base: Pipeline = defaultPipeline): Pipeline {
-  const existing = findPipeline(name);
+  const existing = deployment.find(name);
   if (existing) return existing;
   const copy = { ...base, name };
-  registerPipelines(copy);
+  expectValid(deployment.add(copy));
   return copy;
 }
 

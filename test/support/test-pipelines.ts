@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { z } from "zod";
 import { definePipeline, type Pipeline } from "../../src/engine/define-pipeline";
 import { reject, skip } from "../../src/engine/outcomes";
-import { findPipeline, registerPipelines } from "../../src/engine/registry";
+import { deployment } from "../../src/pipelines";
 
 /**
  * A pipeline that exists only in the tests, to show the engine is not tied to the two shipped examples:
@@ -36,8 +36,8 @@ export const events = definePipeline({
   watermark: { column: "at", param: "after", format: "epoch-ms" },
 });
 
-// Setup files run again for every test file, in a runtime that keeps the registry: register once.
-if (!findPipeline(events.name)) registerPipelines(events);
+// Setup files run again for every test file, in a runtime that keeps the deployment: add once.
+if (!deployment.find(events.name)) expectValid(deployment.add(events));
 
 /** The test pipeline's table: a test-only migration. */
 await env.DB.exec(
@@ -63,11 +63,11 @@ export const daily = definePipeline({
   tuning: { retries: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } },
 });
 
-if (!findPipeline(daily.name)) registerPipelines(daily);
+if (!deployment.find(daily.name)) expectValid(deployment.add(daily));
 
 /** A copy of the daily pipeline for one test, with changes (another table, a deadline, tuning). */
 export function dailyPipeline(name: string, changes: Partial<Pipeline> = {}): string {
-  if (!findPipeline(name)) registerPipelines({ ...daily, ...changes, name });
+  if (!deployment.find(name)) expectValid(deployment.add({ ...daily, ...changes, name }));
   return name;
 }
 
@@ -79,3 +79,8 @@ export async function createDailyTable(table = "test_daily"): Promise<void> {
 }
 
 await createDailyTable();
+
+/** A test pipeline the deployment sets aside would make every test of it fail for another reason. */
+export function expectValid(problems: string[]): void {
+  if (problems.length > 0) throw new Error(`a test pipeline is invalid: ${problems.join("; ")}`);
+}

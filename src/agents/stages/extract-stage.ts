@@ -1,6 +1,6 @@
 import type { PipelineSettings } from "../../engine/settings";
 import type { SourceSettings } from "../../engine/source-config";
-import { pipelineOfRun } from "../../engine/find";
+import { deployment } from "../../pipelines";
 import { nextTry } from "../../domain/retry-policy";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import { rawForStorage, type RejectionSample } from "../../domain/records";
@@ -110,7 +110,7 @@ export class ExtractStage extends StageAgent {
   private open(source: SourceSettings, task: StageTask, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
     const { settings, watermark } = task;
     if (source.kind === "sample") {
-      const sample = pipelineOfRun(settings.pipeline).sample;
+      const sample = deployment.require(settings.pipeline).sample;
       if (!sample) throw new StageFailure(`pipeline ${settings.pipeline} has no sample data for its sample source`, "permanent");
       return readSample(sample, { csvColumns: settings.csvColumns, maxRecordBytes: settings.maxRecordBytes, signal });
     }

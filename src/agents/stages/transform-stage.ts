@@ -3,7 +3,7 @@ import { rawForStorage, type Rejection, type RejectionSample } from "../../domai
 import { bucketOf } from "../../domain/shards";
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
 import { applyTransform, keyOf, TransformCrashed } from "../../engine/apply-transform";
-import { pipelineOfRun } from "../../engine/find";
+import { deployment } from "../../pipelines";
 import { stagedRow } from "../../engine/staged-row";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
@@ -20,7 +20,7 @@ import { Yielder } from "./yield";
  */
 export class TransformStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
-    const pipeline = pipelineOfRun(task.settings.pipeline);
+    const pipeline = deployment.require(task.settings.pipeline);
     const { chunkRecords, parallelism, destination, watermark, config } = task.settings;
     const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, asOf: task.asOf, timezone: task.settings.schedule.timezone, config, params: task.params };
     const buckets = parallelism.load;

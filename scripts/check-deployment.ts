@@ -1,0 +1,40 @@
+/**
+ * npm run check: loads the whole deployment in plain Node, as the Worker would, with the variables in
+ * wrangler.jsonc, and fails (exit 1) on any pipeline definition with a mistake, with the message the
+ * Worker would log: names, crons, time zones, keys, columns and sources are caught before a server starts.
+ * The pipeline files import each other without file extensions, as the Worker's bundler reads them, so
+ * they are bundled here first (esbuild, which wrangler uses too).
+ */
+import { build } from "esbuild";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse } from "jsonc-parser";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const out = mkdtempSync(join(tmpdir(), "check-deployment-"));
+try {
+  await build({
+    stdin: {
+      contents: `export { deployment } from "./src/pipelines"; export { reportDeployment } from "./src/engine/deployment-report";`,
+      resolveDir: ROOT,
+      loader: "ts",
+    },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile: join(out, "deployment.mjs"),
+    logLevel: "error",
+  });
+  const { deployment, reportDeployment } = await import(pathToFileURL(join(out, "deployment.mjs")).href);
+  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown> };
+  const report = reportDeployment(deployment, config.vars ?? {});
+  for (const line of report.lines) console.log(line);
+  if (!report.ok) {
+    console.log("npm run check: a pipeline definition has mistakes (above); the Worker would set it aside and run the others.");
+    process.exitCode = 1;
+  }
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}

@@ -1,0 +1,102 @@
+import { StageFailure } from "../domain/failures";
+import { checkSchedule, DEFAULT_SCHEDULE, parseInterval } from "../domain/schedule";
+import { checkDefinition, type Pipeline } from "./define-pipeline";
+import { SourceSchema } from "./source-config";
+
+/** The seed's pipeline, which `/api/pipeline/*` serves. */
+export const DEFAULT_PIPELINE = "default";
+
+/** A pipeline file whose definition cannot run, and why: shown by the API, the dashboard and `npm run check`. */
+export interface InvalidDefinition {
+  name: string;
+  description: string;
+  /** What the file declares, for display (it may itself be the problem). */
+  declared: { cron: string | null; every: string | null; timezone: string; table: string };
+  errors: string[];
+}
+
+/**
+ * The pipelines this deployment runs, checked once when it loads. A definition with a mistake (a name
+ * that cannot be a URL, a key that is not a column, a cron that does not parse, a bad source) does not
+ * take the Worker down: it is set aside with its errors, and every other pipeline runs.
+ */
+export class Deployment {
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly rejected: InvalidDefinition[] = [];
+
+  constructor(definitions: readonly Pipeline[]) {
+    for (const definition of definitions) this.add(definition);
+  }
+
+  /**
+   * Adds a definition (the list's, or one a test or the benchmark runs beside them). Returns its
+   * problems; a definition with any is kept aside as invalid.
+   */
+  add(definition: Pipeline): string[] {
+    const existing = this.pipelines.get(definition.name);
+    if (existing === definition) return [];
+    const errors = existing ? [`two pipelines are named ${JSON.stringify(definition.name)}`] : definitionProblems(definition);
+    if (errors.length === 0) {
+      this.pipelines.set(definition.name, definition);
+      return [];
+    }
+    this.rejected.push({
+      name: String(definition.name),
+      description: typeof definition.description === "string" ? definition.description : "",
+      declared: {
+        cron: definition.schedule?.cron ?? null,
+        every: definition.schedule?.every ?? null,
+        timezone: definition.schedule?.timezone ?? DEFAULT_SCHEDULE.timezone,
+        table: String(definition.destination?.table ?? ""),
+      },
+      errors: errors.map((error) => `pipeline ${JSON.stringify(definition.name)}: ${error}`),
+    });
+    return errors;
+  }
+
+  find(name: string): Pipeline | undefined {
+    return this.pipelines.get(name);
+  }
+
+  /** The pipeline a run belongs to; a run of one removed from the code (or now invalid) cannot go on. */
+  require(name: string): Pipeline {
+    const pipeline = this.pipelines.get(name);
+    if (pipeline) return pipeline;
+    const invalid = this.invalidNamed(name);
+    throw new StageFailure(invalid ? `the definition of pipeline ${name} is invalid: ${invalid.errors.join("; ")}` : `pipeline ${name} is no longer defined in this deployment`, "permanent");
+  }
+
+  /** The pipelines that run, in the order they were declared. */
+  all(): Pipeline[] {
+    return [...this.pipelines.values()];
+  }
+
+  /** The definitions set aside, in the order they were declared. */
+  invalid(): readonly InvalidDefinition[] {
+    return this.rejected;
+  }
+
+  invalidNamed(name: string): InvalidDefinition | undefined {
+    return this.rejected.find((entry) => entry.name === name);
+  }
+}
+
+/**
+ * What the compiler could not catch in a definition: names that reach SQL and URLs, the schedule (cron
+ * syntax, interval, time zone, deadline), each declared source.
+ */
+export function definitionProblems(pipeline: Pipeline): string[] {
+  const problems = checkDefinition(pipeline);
+  const schedule = pipeline.schedule ?? {};
+  const intervalMs = schedule.every === undefined ? null : parseInterval(schedule.every);
+  if (schedule.every !== undefined && intervalMs === null) problems.push(`schedule.every ${JSON.stringify(schedule.every)} is not a duration like "15m", "6h" or "1d"`);
+  else if ((schedule.cron === undefined) !== (schedule.every === undefined)) {
+    const check = checkSchedule({ ...DEFAULT_SCHEDULE, cron: schedule.cron ?? null, intervalMs, timezone: schedule.timezone ?? DEFAULT_SCHEDULE.timezone });
+    if (!check.ok) problems.push(`schedule.${check.reason.startsWith("timezone") ? "timezone" : schedule.cron !== undefined ? "cron" : "every"}: ${check.reason}`);
+  }
+  for (const [index, source] of (pipeline.sources ?? []).entries()) {
+    const checked = SourceSchema.safeParse(source);
+    if (!checked.success) problems.push(...checked.error.issues.map((issue) => `sources[${index}]${issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}: ${issue.message}`));
+  }
+  return problems;
+}
