@@ -30,7 +30,9 @@ export interface LogFields {
 export function logEvent(event: EventName, fields: LogFields): void {
   const level = levelOf(event);
   if (LOG_LEVELS.indexOf(level) < threshold()) return;
-  const line = JSON.stringify({ level, time: new Date().toISOString(), event, ...redacted(fields), runId: fields.runId ?? null, stage: fields.stage ?? null });
+  // Workers' clock reads 0 while the Worker's modules load (a line said then has no time of its own).
+  const now = Date.now();
+  const line = JSON.stringify({ level, time: now > 0 ? new Date(now).toISOString() : null, event, ...redacted(fields), runId: fields.runId ?? null, stage: fields.stage ?? null });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else if (level === "debug") console.debug(line);
