@@ -106,10 +106,13 @@ try {
 
   check("a param the pipeline does not declare is refused (exit 2)", await cli(server, ["trigger", "orders", "--param", "region=eu"]), 2, ["params.region: is not a param: pipeline orders takes store (invalid_params)"], "stderr");
   check("a param that does not fit is refused, naming it (exit 2)", await cli(server, ["trigger", "orders", "--param", "store=Berlin!"]), 2, ["params.store: must be a store code"], "stderr");
-  check("--param reaches the run: orders for one store", await cli(server, ["trigger", "orders", "--wait", "--param", "store=berlin"]), 0, ["extracted 10 = loaded 3 + rejected 2 + skipped 5"]);
+  const ordersRun = await cli(server, ["trigger", "orders", "--wait", "--param", "store=berlin"]);
+  check("--param reaches the run: orders for one store", ordersRun, 0, ["extracted 10 = loaded 3 + rejected 2 + skipped 5"]);
+  const ordersId = /^(manual-\d+)/m.exec(ordersRun.stdout)?.[1] ?? "missing";
+  check("status finds a run of another pipeline by its id alone", await cli(server, ["status", ordersId]), 0, [`${ordersId} · orders · manual · succeeded`]);
   check("a bad --param is a usage error (exit 2)", await cli(server, ["trigger", "--param", "novalue"]), 2, ['--param takes name=value, got "novalue"'], "stderr");
   check("an unknown command is a usage error (exit 2)", await cli(server, ["frobnicate"]), 2, ["unknown command 'frobnicate'"], "stderr");
-  check("an unknown run is a usage error (exit 2)", await cli(server, ["status", "manual-1"]), 2, ['no run with id "manual-1" (run_not_found)'], "stderr");
+  check("an unknown run is a usage error (exit 2)", await cli(server, ["status", "manual-1"]), 2, ['no run with id "manual-1" in any pipeline (run_not_found)'], "stderr");
   check("an unknown pipeline is a usage error (exit 2)", await cli(server, ["history", "nope"]), 2, ['no pipeline named "nope"'], "stderr");
 
   source.serve([], { status: 503 });

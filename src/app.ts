@@ -5,6 +5,7 @@ import { notFoundOrMethodNotAllowed } from "./http/not-found";
 import { apiSecurityHeaders, crossSiteGuard } from "./http/security";
 import { openApiDocument } from "./routes/openapi";
 import { pipelineRoutes } from "./routes/pipelines";
+import { runLookupRoutes } from "./routes/run-lookup";
 
 /**
  * The Worker's HTTP side: security headers on everything, a bearer token on /api/* (but health), the
@@ -19,6 +20,7 @@ export function createApp() {
   app.use("/api/*", (c, next) => (c.req.path === "/api/health" ? next() : authenticate(c, next)));
   app.use("/api/*", crossSiteGuard());
   app.route("/", pipelineRoutes);
+  app.route("/", runLookupRoutes);
   app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
   app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError(handleError);

@@ -82,7 +82,7 @@ function buildProgram(context: Context): Command {
       context.api = new ApiClient({ baseUrl: options.url || io.env.PIPELINE_API_URL || DEFAULT_URL, token: io.env.PIPELINE_API_TOKEN || null, timeoutMs });
     });
 
-  const pipelineOption = () => new Option("-p, --pipeline <name>", "the pipeline the run belongs to").default(DEFAULT_PIPELINE);
+  const pipelineOption = () => new Option("-p, --pipeline <name>", "the pipeline the run belongs to (found by the run's id when left out)");
   const paramOption = () => new Option("--param <name=value>", "a run parameter (repeat for more; JSON values like 2.5 or true are typed)").argParser(collect).default([]);
 
   program
@@ -102,7 +102,7 @@ function buildProgram(context: Context): Command {
     .description("one run: stages, counts, errors")
     .argument("<runId>", "the run")
     .addOption(pipelineOption())
-    .action((runId: string, options: { pipeline: string }) => status(context, options.pipeline, runId));
+    .action((runId: string, options: { pipeline?: string }) => status(context, options.pipeline, runId));
   program
     .command("history")
     .description("the newest runs of a pipeline")
@@ -125,13 +125,13 @@ function buildProgram(context: Context): Command {
     .argument("<runId>", "the failed or cancelled run")
     .addOption(pipelineOption())
     .option("-w, --wait", "follow the retry until it ends")
-    .action((runId: string, options: { pipeline: string; wait?: boolean }) => retry(context, options.pipeline, runId, options.wait ?? false));
+    .action((runId: string, options: { pipeline?: string; wait?: boolean }) => retry(context, options.pipeline, runId, options.wait ?? false));
   program
     .command("cancel")
     .description("stop a running run between chunks or stages")
     .argument("<runId>", "the run")
     .addOption(pipelineOption())
-    .action((runId: string, options: { pipeline: string }) => cancel(context, options.pipeline, runId));
+    .action((runId: string, options: { pipeline?: string }) => cancel(context, options.pipeline, runId));
   program
     .command("schedule")
     .description("a pipeline's schedule")
@@ -229,8 +229,15 @@ async function follow(context: Context, pipeline: string, runId: string): Promis
   }
 }
 
-async function status(context: Context, pipeline: string, runId: string): Promise<void> {
-  const { body: run } = await api(context).get(runUrl(pipeline, runId), RunSchema);
+/** The run, from its pipeline's path, or (no pipeline given) found by its id across pipelines. */
+async function readRun(context: Context, pipeline: string | undefined, runId: string) {
+  const path = pipeline === undefined ? `/api/runs/${encodeURIComponent(runId)}` : runUrl(pipeline, runId);
+  return (await api(context).get(path, RunSchema)).body;
+}
+
+async function status(context: Context, pipeline: string | undefined, runId: string): Promise<void> {
+  const run = await readRun(context, pipeline, runId);
+  pipeline = run.pipeline;
   context.exit = exitFor(run);
   if (context.json) return printJson(context, run);
   const lines = [...runLines(run, Date.now())];
@@ -297,7 +304,8 @@ function backfillLine(view: BackfillView): string {
   return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded} succeeded, ${counts.failed} failed)${running ? `, running ${time(running.scheduledFor)}` : ""}`;
 }
 
-async function retry(context: Context, pipeline: string, runId: string, wait: boolean): Promise<void> {
+async function retry(context: Context, given: string | undefined, runId: string, wait: boolean): Promise<void> {
+  const pipeline = given ?? (await readRun(context, undefined, runId)).pipeline;
   const { body } = await api(context).post(`${runUrl(pipeline, runId)}/retry`, RetryResponse);
   if (!wait) {
     if (context.json) return printJson(context, body);
@@ -308,7 +316,8 @@ async function retry(context: Context, pipeline: string, runId: string, wait: bo
   await follow(context, pipeline, body.pipelineId);
 }
 
-async function cancel(context: Context, pipeline: string, runId: string): Promise<void> {
+async function cancel(context: Context, given: string | undefined, runId: string): Promise<void> {
+  const pipeline = given ?? (await readRun(context, undefined, runId)).pipeline;
   const { body } = await api(context).post(`${runUrl(pipeline, runId)}/cancel`, CancelResponse);
   if (context.json) return printJson(context, body);
   const stage = body.run.stages.find((candidate) => candidate.status === "cancelled")?.name;

@@ -20,7 +20,7 @@ export class TransformCrashed extends Error {
 
 export function applyTransform(pipeline: Pipeline, destination: DestinationSettings, raw: unknown, context: TransformContext<unknown>): TransformOutcome {
   const checked = pipeline.record.safeParse(raw);
-  if (!checked.success) return { kind: "rejected", id: recordIdOf(pipeline, raw, context.config), reason: describeIssues(checked.error) };
+  if (!checked.success) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: describeIssues(checked.error) };
   let result: unknown;
   try {
     result = pipeline.transform(checked.data, context);
@@ -28,19 +28,19 @@ export function applyTransform(pipeline: Pipeline, destination: DestinationSetti
     throw new TransformCrashed(`the transform of pipeline ${pipeline.name} threw: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (isSkipped(result)) return { kind: "skipped" };
-  if (isRejected(result)) return { kind: "rejected", id: result.id === undefined ? recordIdOf(pipeline, raw, context.config) : result.id, reason: result.reason };
+  if (isRejected(result)) return { kind: "rejected", id: result.id === undefined ? recordIdOf(pipeline, destination, raw, context.config) : result.id, reason: result.reason };
   if (typeof result !== "object" || result === null) {
-    return { kind: "rejected", id: recordIdOf(pipeline, raw, context.config), reason: `the transform returned ${result === null ? "null" : typeof result}, not a row` };
+    return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: `the transform returned ${result === null ? "null" : typeof result}, not a row` };
   }
   const row = result as Record<string, unknown>;
   const values: unknown[] = [];
   for (const column of destination.columns) {
     const value = row[column.name] ?? null;
     const problem = columnProblem(column, value);
-    if (problem) return { kind: "rejected", id: recordIdOf(pipeline, raw, context.config), reason: `the transform's row does not fit ${destination.table}: ${problem}` };
+    if (problem) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: `the transform's row does not fit ${destination.table}: ${problem}` };
     values.push(value);
   }
-  const id = recordIdOf(pipeline, raw, context.config) ?? keyOf(destination, values).join("/");
+  const id = pipeline.recordId ? (recordIdOf(pipeline, destination, raw, context.config) ?? keyOf(destination, values).join("/")) : keyOf(destination, values).join("/");
   return { kind: "row", id, values };
 }
 
@@ -49,13 +49,23 @@ export function keyOf(destination: DestinationSettings, values: readonly unknown
   return destination.key.map((name) => values[destination.columns.findIndex((column) => column.name === name)]);
 }
 
-function recordIdOf(pipeline: Pipeline, raw: unknown, config: unknown): string | null {
-  if (!pipeline.recordId) return null;
-  try {
-    return pipeline.recordId(raw, config);
-  } catch {
-    return null;
+/**
+ * How a record is named in rejections and duplicate reports: the pipeline's `recordId`, or by default its
+ * key values joined by "/", read from the raw record when it has a field named like every key column (a
+ * row that was made has its key values, so its name is always them).
+ */
+function recordIdOf(pipeline: Pipeline, destination: DestinationSettings, raw: unknown, config: unknown): string | null {
+  if (pipeline.recordId) {
+    try {
+      return pipeline.recordId(raw, config);
+    } catch {
+      return null;
+    }
   }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
+  const values = destination.key.map((name) => (Object.hasOwn(raw, name) ? (raw as Record<string, unknown>)[name] : undefined));
+  if (!values.every((value) => (typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value)))) return null;
+  return values.join("/");
 }
 
 /** zod's issues as one reason that names each field: `amount: must be an amount…; currency: Required`. */

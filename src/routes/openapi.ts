@@ -233,6 +233,18 @@ const OPERATIONS: Operation[] = [
     params: PipelineParam,
     responses: { 200: { description: "The pipeline.", schema: PipelineSummarySchema }, ...notFound },
   },
+  {
+    method: "get",
+    path: "/api/runs/{id}",
+    summary: "A run by its id alone, whichever pipeline it belongs to",
+    params: RunIdParam,
+    responses: {
+      200: { description: "The run (its `pipeline` says whose).", schema: RunSchema },
+      400: err("Invalid id."),
+      404: err("run_not_found: no pipeline has a run with this id."),
+      409: err("ambiguous_run_id: more than one pipeline has a run with this id (`pipelines` names them)."),
+    },
+  },
   // The seed's paths, for the default pipeline.
   ...PIPELINE_OPERATIONS.map((operation) => ({ ...operation, path: `/api/pipeline${operation.path}`, summary: `${operation.summary} (default pipeline)` })),
   ...PIPELINE_OPERATIONS.map((operation) => ({

@@ -5,10 +5,12 @@
  * not exist, and a pipeline file with a mistake (set aside, the others running).
  */
 import { env } from "cloudflare:workers";
+import { getAgentByName } from "agents";
 import { describe, expect, it } from "vitest";
 import type { Pipeline } from "../../src/engine/define-pipeline";
 import { deployment } from "../../src/pipelines";
 import { api, apiJson, finished } from "../support/runtime";
+import { settingsFor } from "../support/settings";
 import { events } from "../support/test-pipelines";
 
 const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
@@ -175,5 +177,30 @@ describe("a pipeline file with a mistake", () => {
       expect(response.body.errors[0]).toEqual({ code: "invalid_definition", message: expect.stringContaining('the definition of pipeline broken-file is invalid: pipeline "broken-file": schedule.cron: cron "0 3 * *" has 4 fields') });
     }
     expect((await apiJson("/api/pipelines/test-events/trigger?wait=true", { method: "POST" })).body.run.status).toBe("succeeded");
+  });
+});
+
+describe("GET /api/runs/:id", () => {
+  it("finds a run by its id alone, whichever pipeline ran it", async () => {
+    const run = (await apiJson("/api/pipelines/orders/trigger?wait=true", { method: "POST" })).body.run;
+    const found = await apiJson(`/api/runs/${run.pipelineId}`);
+    expect(found.status).toBe(200);
+    expect(found.body).toEqual((await apiJson(`/api/pipelines/orders/runs/${run.pipelineId}`)).body);
+    expect(found.body.pipeline).toBe("orders");
+  });
+
+  it("answers 404 when no pipeline has it, and 409 naming them when two do", async () => {
+    const missing = await apiJson("/api/runs/manual-1");
+    expect(missing.status).toBe(404);
+    expect(missing.body.errors[0]).toEqual({ code: "run_not_found", message: 'no run with id "manual-1" in any pipeline' });
+    const runId = `manual-${Date.now()}`;
+    for (const name of ["default", "test-events"]) {
+      const coordinator = await getAgentByName(env.PipelineCoordinator, name);
+      await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings: settingsFor(name) });
+      await finished(() => coordinator.getRun(runId));
+    }
+    const twice = await apiJson(`/api/runs/${runId}`);
+    expect(twice.status).toBe(409);
+    expect(twice.body).toEqual({ errors: [{ code: "ambiguous_run_id", message: `run id "${runId}" is in more than one pipeline (default, test-events); ask /api/pipelines/<name>/runs/${runId}` }], pipelines: ["default", "test-events"] });
   });
 });

@@ -41,19 +41,25 @@ describe("applyTransform", () => {
     expect(apply("not an object")).toMatchObject({ kind: "rejected", reason: "Invalid input: expected object, received string" });
   });
 
+  it("names a rejected record by its key fields in the raw record when it has them, by default", () => {
+    expect(apply({ id: "e9", n: "x" })).toMatchObject({ kind: "rejected", id: "e9" });
+    expect(apply({ id: 42, n: "x" })).toMatchObject({ kind: "rejected", id: "42" });
+    for (const raw of [{ n: 1.5 }, { id: "", n: 1.5 }, { id: { nested: 1 }, n: 1.5 }, "text", ["e1"], null]) expect(apply(raw)).toMatchObject({ kind: "rejected", id: null });
+  });
+
   it("passes on the transform's rejection and skip", () => {
-    expect(apply({ id: "e2", n: -1 })).toEqual({ kind: "rejected", id: null, reason: "n -1 is negative" });
+    expect(apply({ id: "e2", n: -1 })).toEqual({ kind: "rejected", id: "e2", reason: "n -1 is negative" });
     expect(apply({ id: "e3", n: 0 })).toEqual({ kind: "skipped" });
   });
 
   it("rejects a row that does not fit its columns at run time (a cast the compiler could not see)", () => {
-    expect(apply({ id: "e4", n: 7 })).toEqual({ kind: "rejected", id: null, reason: "the transform's row does not fit events: n must be an integer, got 7.5" });
+    expect(apply({ id: "e4", n: 7 })).toEqual({ kind: "rejected", id: "e4", reason: "the transform's row does not fit events: n must be an integer, got 7.5" });
   });
 
   it("rejects text the destination cannot store as it came (a lone surrogate), naming the column, in keys and other text alike", () => {
     expect(apply({ id: "dup-\ud800", n: 1 })).toEqual({
       kind: "rejected",
-      id: null,
+      id: "dup-\ud800",
       reason: "the transform's row does not fit events: id is not well-formed Unicode (a lone surrogate \\ud800 at character 5), which no destination can store as it came",
     });
     expect(apply({ id: "e6", n: 1, note: "ok \udc00 then" })).toMatchObject({ kind: "rejected", reason: expect.stringContaining("note is not well-formed Unicode (a lone surrogate \\udc00 at character 4)") });

@@ -1,0 +1,23 @@
+import { Hono } from "hono";
+import { ApiError } from "../http/errors";
+import { validate } from "../http/validate";
+import { deployment } from "../pipelines";
+import { coordinatorOf } from "./context";
+import { RunIdParam } from "./schemas";
+
+/**
+ * `GET /api/runs/:id`: a run by its id alone. Run ids are kept per pipeline, so every pipeline's history is
+ * asked (side by side); the run says which pipeline it belongs to. The same id in two pipelines (two manual
+ * runs in the same millisecond) answers 409 naming them, with the path of each.
+ */
+export const runLookupRoutes = new Hono<{ Bindings: Env }>().get("/api/runs/:id", validate("param", RunIdParam), async (c) => {
+  const { id } = c.req.valid("param");
+  const pipelines = deployment.all().map((pipeline) => pipeline.name);
+  const found = (await Promise.all(pipelines.map(async (name) => ({ name, run: await coordinatorOf(c.env, name).getRunJson(id) })))).filter((entry) => entry.run !== null);
+  if (found.length === 0) throw new ApiError(404, "run_not_found", `no run with id ${JSON.stringify(id)} in any pipeline`);
+  if (found.length > 1) {
+    const where = found.map((entry) => entry.name);
+    throw new ApiError(409, "ambiguous_run_id", `run id ${JSON.stringify(id)} is in more than one pipeline (${where.join(", ")}); ask /api/pipelines/<name>/runs/${encodeURIComponent(id)}`, { pipelines: where });
+  }
+  return c.body(found[0]!.run!, 200, { "content-type": "application/json" });
+});
