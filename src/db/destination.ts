@@ -1,6 +1,7 @@
 import { BOOKKEEPING_COLUMNS } from "../engine/columns";
 import type { DestinationSettings } from "../engine/settings";
 import { positionOf, valuesOf, type StagedRow } from "../engine/staged-row";
+import { addColumnSql, createTableSql } from "./table-ddl";
 
 /**
  * Typed queries against a pipeline's D1 table. Writes are multi-row upserts on the table's key, sent as
@@ -244,14 +245,32 @@ export async function rowsOfRun(db: D1Database, destination: DestinationSettings
 
 /**
  * Checks that the destination table has the columns the pipeline declares, so a missing migration fails
- * the run with a message that says so, rather than with SQLite's.
+ * the run with a message that says exactly how to put it right, rather than with SQLite's. D1 applies a
+ * migration once: a table dropped after its migration ran is not created again by `db:migrate`, so the
+ * message gives the SQL to run when the migrations are already recorded as applied.
  */
 export async function tableProblem(db: D1Database, destination: DestinationSettings): Promise<string | null> {
   const found = await db.prepare(`SELECT name FROM pragma_table_info(?)`).bind(destination.table).all<{ name: string }>();
   const have = new Set(found.results.map((row) => row.name));
-  if (have.size === 0) return `the D1 table ${destination.table} does not exist; add a migration that creates it (migrations/) and apply it (npm run db:migrate:local, or npm run deploy)`;
-  const missing = [...destination.columns.map((column) => column.name), ...BOOKKEEPING_COLUMNS].filter((name) => !have.has(name));
-  if (missing.length > 0) return `the D1 table ${destination.table} has no column ${missing.join(", ")}; add a migration for ${missing.length === 1 ? "it" : "them"}`;
-  return null;
+  if (have.size === 0) {
+    const applied = await appliedMigrations(db);
+    const recreate = `npx wrangler d1 execute DB --local --command '${createTableSql(destination)}' (--remote instead of --local for the deployed database; README: Recovering a destination)`;
+    if (applied.count === 0) return `the D1 table ${destination.table} does not exist: apply the migrations (npm run db:migrate:local, or npm run deploy), or create it: ${recreate}`;
+    return `the D1 table ${destination.table} does not exist, though ${applied.count} migration${applied.count === 1 ? " is" : "s are"} recorded as applied (the newest ${applied.newest}), so npm run db:migrate:local will not create it again; create it: ${recreate}`;
+  }
+  const missing = [...destination.columns.filter((column) => !have.has(column.name)), ...BOOKKEEPING_COLUMNS.filter((name) => !have.has(name))];
+  if (missing.length === 0) return null;
+  const names = missing.map((column) => (typeof column === "string" ? column : column.name));
+  const alters = missing.map((column) => addColumnSql(destination.table, column)).join("; ");
+  return `the D1 table ${destination.table} has no column ${names.join(", ")}: add a migration with ${alters} (now: npx wrangler d1 execute DB --local --command '${alters}'; README: Recovering a destination)`;
 }
 
+/** What D1's migration ledger says has been applied (none when the ledger itself is missing). */
+async function appliedMigrations(db: D1Database): Promise<{ count: number; newest: string | null }> {
+  try {
+    const rows = await db.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>();
+    return { count: rows.results.length, newest: rows.results.at(-1)?.name ?? null };
+  } catch {
+    return { count: 0, newest: null };
+  }
+}

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadRowsOnce, MAX_LITERAL_CHARS, sqlLiteral, tableProblem, upsertRows } from "../../src/db/destination";
+import { createTableSql } from "../../src/db/table-ddl";
 import { saveRejections } from "../../src/db/rejections";
 import type { Rejection } from "../../src/domain/records";
 import { resolveSettings, type DestinationSettings } from "../../src/engine/settings";
@@ -164,10 +165,28 @@ describe("tableProblem", () => {
   it("is nothing for the migrated tables, and names a missing table or column", async () => {
     expect(await tableProblem(env.DB, metrics)).toBeNull();
     expect(await tableProblem(env.DB, ordersTable)).toBeNull();
+    // The migrations are recorded as applied here, as after a table was dropped by hand: db:migrate would not help.
+    const applied = (await env.DB.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>()).results;
     expect(await tableProblem(env.DB, { ...metrics, table: "nowhere" })).toBe(
-      "the D1 table nowhere does not exist; add a migration that creates it (migrations/) and apply it (npm run db:migrate:local, or npm run deploy)",
+      `the D1 table nowhere does not exist, though ${applied.length} migrations are recorded as applied (the newest ${applied.at(-1)!.name}), so npm run db:migrate:local will not create it again; create it: npx wrangler d1 execute DB --local --command '${createTableSql({ ...metrics, table: "nowhere" })}' (--remote instead of --local for the deployed database; README: Recovering a destination)`,
     );
-    expect(await tableProblem(env.DB, { ...metrics, columns: [...metrics.columns, { name: "unit", type: "text", nullable: true }] })).toBe("the D1 table metrics has no column unit; add a migration for it");
+    expect(await tableProblem(env.DB, { ...metrics, columns: [...metrics.columns, { name: "unit", type: "text", nullable: true }] })).toBe(
+      `the D1 table metrics has no column unit: add a migration with ALTER TABLE "metrics" ADD COLUMN "unit" TEXT (now: npx wrangler d1 execute DB --local --command 'ALTER TABLE "metrics" ADD COLUMN "unit" TEXT'; README: Recovering a destination)`,
+    );
+  });
+
+  it("gives SQL that puts it right: the table it creates, or the column it adds, is what the load needs", async () => {
+    const table = `recreated_${uniqueName("t").replaceAll("-", "_")}`;
+    const recreated = { ...ordersTable, table, columns: [...ordersTable.columns, { name: "order", type: "text" as const, nullable: true }] };
+    await env.DB.exec(createTableSql(recreated));
+    expect(await tableProblem(env.DB, recreated)).toBeNull();
+    const wider = { ...recreated, columns: [...recreated.columns, { name: "note", type: "integer" as const, nullable: false }] };
+    const problem = (await tableProblem(env.DB, wider))!;
+    const alter = /--command '([^']+)'/.exec(problem)![1]!;
+    await env.DB.exec(alter);
+    expect(await tableProblem(env.DB, wider)).toBeNull();
+    const rows = [stagedRow(0, "s/1", ["s", "1", "sale", 100, 100, "EUR", null, "2026-11-28T10:00:00Z", "2026-11-28", "keyword", 5])];
+    expect(await upsertRows(env.DB, wider, "run-1", rows, 1, { statementsPerBatch: 100 })).toBe(1);
   });
 });
 
