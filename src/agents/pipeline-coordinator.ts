@@ -115,6 +115,7 @@ export class PipelineCoordinator extends Agent<Env> {
       note: request.note ?? null,
       params: request.params ?? this.defaultParams(),
       backfillId: request.backfillId ?? null,
+      timezone: request.settings.schedule.timezone,
       destination: request.settings.destination.uri,
       now,
     };
@@ -223,7 +224,7 @@ export class PipelineCoordinator extends Agent<Env> {
   /** A scheduled slot the scheduler decided not to run (missed-run policy): recorded, so history shows it. */
   async recordSkippedSlot(slot: { runId: string; scheduledFor: number; reason: string; settings: PipelineSettings }): Promise<void> {
     if (this.store.load(slot.runId)) return;
-    const skipped = skipRun({ runId: slot.runId, pipeline: this.name, trigger: "scheduled", scheduledFor: slot.scheduledFor, destination: slot.settings.destination.uri, now: Date.now(), reason: slot.reason });
+    const skipped = skipRun({ runId: slot.runId, pipeline: this.name, trigger: "scheduled", scheduledFor: slot.scheduledFor, timezone: slot.settings.schedule.timezone, destination: slot.settings.destination.uri, now: Date.now(), reason: slot.reason });
     this.store.save(skipped, slot.settings);
     this.log("run_skipped", slot.runId, { reason: slot.reason });
   }

@@ -17,6 +17,7 @@ import { SLOT_CALLBACK, SlotAlarm, type SlotPayload } from "./scheduler/slot-ala
 import { scheduleHealth, scheduleView, type ScheduleHealth, type ScheduleView } from "./scheduler/schedule-view";
 import { ScheduleStore } from "./scheduler/schedule-store";
 import { SlotWatch, type DeliveryPayload, type LedgerResult } from "./scheduler/slot-watch";
+import { localIso, resolveTime, type TimeInput } from "../domain/local-time";
 
 /** Callbacks the scheduler's alarms invoke. Constants, because schedule rows store them by name. */
 export { SLOT_CALLBACK };
@@ -37,7 +38,13 @@ export type TriggerResult =
 
 export type ScheduleUpdate = { ok: true; schedule: ScheduleView } | { ok: false; reason: string };
 
-export type BackfillResult = BackfillStart | { outcome: "invalid"; reason: string } | { outcome: "misconfigured"; errors: string[] };
+/** Why a backfill or a ledger request is refused, as the API's error code. */
+export type RangeProblem = "invalid_body" | "invalid_query" | "invalid_range" | "too_many_slots";
+
+/** The ledger's default range: the last seven days. */
+const LEDGER_SPAN_MS = 7 * 86_400_000;
+
+export type BackfillResult = BackfillStart | { outcome: "invalid"; code: RangeProblem; reason: string } | { outcome: "misconfigured"; errors: string[] };
 
 type Settings = { ok: true; settings: PipelineSettings } | { ok: false; errors: string[]; removed?: boolean };
 
@@ -113,22 +120,38 @@ export class PipelineScheduler extends Agent<Env> {
    * Backfills [from, to): this pipeline's own slots in the range (its schedule, in its time zone), run one
    * at a time by the coordinator once the pipeline is free. At most MAX_BACKFILL_SLOTS slots.
    */
-  async backfill(request: { from: number; to: number; reprocess: ReprocessPolicy; params: RunParams }): Promise<BackfillResult> {
+  async backfill(request: { from: TimeInput; to: TimeInput; reprocess: ReprocessPolicy; params: RunParams }): Promise<BackfillResult> {
     const settings = this.settings();
     if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
     const spec = this.store.storedSpec() ?? settings.settings.schedule;
-    const { slots, more } = slotsInRange(spec, request.from, request.to, MAX_BACKFILL_SLOTS);
-    const range = `[${new Date(request.from).toISOString()}, ${new Date(request.to).toISOString()})`;
-    if (more) return { outcome: "invalid", reason: `${range} holds more than ${MAX_BACKFILL_SLOTS} slots of this pipeline's schedule; backfill at most ${MAX_BACKFILL_SLOTS} at a time` };
-    if (slots.length === 0) return { outcome: "invalid", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
+    // A day is the pipeline's day: it starts at midnight in the schedule's zone.
+    const from = resolveTime(request.from, spec.timezone);
+    const to = resolveTime(request.to, spec.timezone);
+    if (from >= to) return { outcome: "invalid", code: "invalid_body", reason: "invalid body: from: from must be before to" };
+    const { slots, more } = slotsInRange(spec, from, to, MAX_BACKFILL_SLOTS);
+    const range = `[${localIso(from, spec.timezone)}, ${localIso(to, spec.timezone)})`;
+    if (more) return { outcome: "invalid", code: "too_many_slots", reason: `${range} holds more than ${MAX_BACKFILL_SLOTS} slots of this pipeline's schedule; backfill at most ${MAX_BACKFILL_SLOTS} at a time` };
+    if (slots.length === 0) return { outcome: "invalid", code: "invalid_range", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
     const future = slots.find((slot) => slot > Date.now());
-    if (future !== undefined) return { outcome: "invalid", reason: `${range} holds slots still to come (the first at ${new Date(future).toISOString()}); a backfill runs past slots, the schedule runs the rest` };
-    return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), ...request, slots, timezone: spec.timezone });
+    if (future !== undefined) return { outcome: "invalid", code: "invalid_range", reason: `${range} holds slots still to come (the first at ${localIso(future, spec.timezone)}); a backfill runs past slots, the schedule runs the rest` };
+    return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), from, to, reprocess: request.reprocess, params: request.params, slots, timezone: spec.timezone });
   }
 
-  /** The slot ledger of [from, to): every slot the schedule expected, and what became of it. */
-  async slots(from: number, to: number, max: number): Promise<LedgerResult> {
-    return this.watch.ledger(from, to, max, Date.now());
+  /**
+   * The slot ledger of [from, to): every slot the schedule expected, and what became of it. By default the
+   * seven days up to just after the next slot; days are the pipeline's.
+   */
+  async slots(request: { from: TimeInput | null; to: TimeInput | null; max: number }): Promise<LedgerResult> {
+    const now = Date.now();
+    const spec = this.spec();
+    const timezone = spec?.timezone ?? this.store.periods().at(-1)?.spec.timezone ?? "UTC";
+    const to = request.to === null ? ((spec ? nextSlot(spec, now) : null) ?? now) + 1 : resolveTime(request.to, timezone);
+    // The range's end is excluded, so the earliest one that can hold a slot is just after 1970-01-01.
+    if (to <= 0) return { ok: false, code: "invalid_query", reason: "invalid query: to: must be after 1970-01-01T00:00:00Z (the range's end is excluded)" };
+    // The default start never reaches before the earliest instant the API takes.
+    const from = request.from === null ? Math.max(0, to - LEDGER_SPAN_MS) : resolveTime(request.from, timezone);
+    if (from >= to) return { ok: false, code: "invalid_query", reason: "invalid query: from must be before to" };
+    return this.watch.ledger(from, to, request.max, now, timezone);
   }
 
   /** The first slot after `after` of the schedule in force (null: paused, or none). */
@@ -233,6 +256,7 @@ export class PipelineScheduler extends Agent<Env> {
     const view = scheduleView({
       name: this.name === DEFAULT_PIPELINE ? SEED_SCHEDULE_NAME : this.name,
       spec: spec && settings.ok ? { ok: true, spec } : { ok: false, error: settings.ok ? "no schedule" : settings.errors.join("; ") },
+      configured: this.configuredSchedule(),
       source: stored ? "api" : "config",
       armed: await this.slotAlarm.armed(),
       state: this.store.state(),
@@ -240,6 +264,19 @@ export class PipelineScheduler extends Agent<Env> {
       now: Date.now(),
     });
     return [view];
+  }
+
+  /** What the pipeline declares for its schedule (its cron variable included), to show when it cannot be read. */
+  private configuredSchedule(): { cron: string | null; every: string | null; timezone: string } | undefined {
+    const declared = deployment.find(this.name)?.schedule ?? deployment.invalidNamed(this.name)?.declared;
+    if (!declared) return undefined;
+    const cronVar = deployment.find(this.name)?.vars?.cron;
+    const fromVar = cronVar ? (this.env as unknown as Record<string, unknown>)[cronVar] : undefined;
+    return {
+      cron: typeof fromVar === "string" && fromVar.trim() !== "" ? fromVar.trim() : (declared.cron ?? null),
+      every: declared.every ?? null,
+      timezone: declared.timezone ?? "UTC",
+    };
   }
 
   /** Applies the missed-run policy to every slot due since the last one handled. */

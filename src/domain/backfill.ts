@@ -60,8 +60,11 @@ function skipReason(record: SlotRecord | null, reprocess: ReprocessPolicy): stri
   switch (reprocess) {
     case "all":
       return null;
-    case "none":
-      return record?.succeeded ? `already succeeded (run ${record.succeeded.runId}); reprocess "all" runs it again` : null;
+    case "none": {
+      // A success of any run counts here, a backfill's included: the data is in.
+      const succeeded = record?.succeeded?.runId ?? (record?.backfill?.status === "succeeded" ? record.backfill.runId : null);
+      return succeeded ? `already succeeded (run ${succeeded}); reprocess "all" runs it again` : null;
+    }
     case "failed":
       if (executed?.status === "failed" || executed?.status === "cancelled") return null;
       if (executed) return `its newest run ${executed.runId} ${executed.status}; reprocess "failed" only reruns failed slots`;

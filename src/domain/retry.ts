@@ -95,6 +95,7 @@ export function retryRun(original: Run, request: RetryRequest): Run {
     params: original.params,
     asOf: original.asOf,
     backfillId: null,
+    timezone: original.timezone,
     destination: request.destination,
     now: request.now,
   });

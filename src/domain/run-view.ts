@@ -1,6 +1,7 @@
 import type { AlertRecord } from "./alerts";
 import { accountFor, type Accounting } from "./accounting";
 import type { Run } from "./run";
+import { localIso } from "./local-time";
 import type { StageName } from "./stages";
 
 /**
@@ -14,6 +15,8 @@ export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastP
   stagesCompleted: StageName[];
   accounting: Accounting;
   lastProgressAt: number | null;
+  /** The run's slot on its schedule's wall clock, with the offset (`2026-11-28T03:00:00-05:00`); null without a slot. */
+  scheduledForLocal: string | null;
 };
 
 export function toRunView(run: Run): RunView {
@@ -22,6 +25,8 @@ export function toRunView(run: Run): RunView {
     pipeline: run.pipeline,
     trigger: run.trigger,
     scheduledFor: run.scheduledFor,
+    scheduledForLocal: run.scheduledFor === null ? null : localIso(run.scheduledFor, run.timezone),
+    timezone: run.timezone,
     note: run.note,
     params: run.params,
     backfillId: run.backfillId,

@@ -84,6 +84,8 @@ export interface Run {
   asOf: number;
   /** The backfill this run belongs to, if any. */
   backfillId: string | null;
+  /** The IANA time zone of the schedule the run's slot belongs to: where its slot's time and day are read. */
+  timezone: string;
   /** Set on a retry: what it retries and what it reused. */
   retry: RetryOrigin | null;
   /** Runs that retried this one, oldest first. */
@@ -134,6 +136,8 @@ export interface NewRun {
   /** Defaults to the slot, or `now` for a run without one. */
   asOf?: number;
   backfillId?: string | null;
+  /** The schedule's time zone (UTC unless said). */
+  timezone?: string;
   destination: string;
   now: number;
 }
@@ -149,6 +153,7 @@ export function startRun(input: NewRun): Run {
     asOf: input.asOf ?? input.scheduledFor ?? input.now,
     incremental: input.trigger !== "backfill",
     backfillId: input.backfillId ?? null,
+    timezone: input.timezone ?? "UTC",
     retry: null,
     retriedBy: [],
     status: "running",
@@ -382,7 +387,7 @@ function updateStage(run: Run, stage: StageName, change: (current: StageRun) => 
  * Run documents saved by earlier versions of the service, brought to today's shape when read, so an
  * upgrade keeps every run's history.
  */
-export function upgradeRun(stored: Record<string, unknown>): Run {
+export function upgradeRun(stored: Record<string, unknown>, timezone = "UTC"): Run {
   const run = { ...stored } as Record<string, unknown>;
   if (run.runId === undefined && typeof run.pipelineId === "string") run.runId = run.pipelineId;
   delete run.pipelineId;
@@ -393,6 +398,7 @@ export function upgradeRun(stored: Record<string, unknown>): Run {
   run.asOf ??= (run.scheduledFor as number | null | undefined) ?? run.startTime;
   run.incremental ??= run.trigger !== "backfill";
   run.backfillId ??= null;
+  run.timezone ??= timezone;
   run.retry ??= null;
   run.retriedBy ??= [];
   return run as unknown as Run;

@@ -9,21 +9,34 @@ import type { Run, RunStatus } from "./run";
 export const SLOT_STATES = ["ran", "skipped", "missed", "pending"] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 
-/** What the coordinator keeps about one slot, across all the runs that belonged to it. */
+/**
+ * What the coordinator keeps about one slot, across all the runs that belonged to it. A backfill runs a
+ * slot long after its time, on purpose: it is kept apart, so the slot keeps the judgement its own runs
+ * earned (started late, met its deadline or not) and shows the backfill beside it.
+ */
 export interface SlotRecord {
   slot: number;
-  /** The newest run that executed for the slot (a scheduled, backfill or retry run). */
+  /** The newest run that executed for the slot (a scheduled, manual, retry or backfill run). */
   executed: { runId: string; status: RunStatus; startedAt: number; error: string | null } | null;
-  /** When the first run that executed for the slot started. */
+  /** When the first run of the slot's own (not a backfill) started. */
   firstStartedAt: number | null;
-  /** The first run that succeeded for the slot, and when it ended. */
+  /** The first run of the slot's own that succeeded, and when it ended. */
   succeeded: { runId: string; at: number } | null;
   /** Set when the slot was recorded as skipped (missed-run policy, or another run was active). */
   skipped: { runId: string; reason: string } | null;
+  /** The newest backfill run of the slot (absent in records kept before backfills were kept apart). */
+  backfill?: BackfillOfSlot | null;
+}
+
+export interface BackfillOfSlot {
+  runId: string;
+  backfillId: string | null;
+  status: RunStatus;
+  startedAt: number;
 }
 
 export function emptySlotRecord(slot: number): SlotRecord {
-  return { slot, executed: null, firstStartedAt: null, succeeded: null, skipped: null };
+  return { slot, executed: null, firstStartedAt: null, succeeded: null, skipped: null, backfill: null };
 }
 
 /** The slot's record after a save of `run` (which belongs to the slot). */
@@ -33,10 +46,16 @@ export function recordRun(previous: SlotRecord | null, run: Run & { scheduledFor
     return { ...record, skipped: { runId: run.runId, reason: (run.error ?? "skipped").replace(/^skipped: /, "") } };
   }
   const newest = record.executed === null || record.executed.runId === run.runId || run.startTime >= record.executed.startedAt;
+  const executed = newest ? { runId: run.runId, status: run.status, startedAt: run.startTime, error: run.error ?? null } : record.executed;
+  if (run.trigger === "backfill") {
+    const current = record.backfill ?? null;
+    const latest = current === null || current.runId === run.runId || run.startTime >= current.startedAt;
+    return { ...record, executed, backfill: latest ? { runId: run.runId, backfillId: run.backfillId, status: run.status, startedAt: run.startTime } : current };
+  }
   const ended = run.status === "succeeded" && run.endTime !== null;
   return {
     ...record,
-    executed: newest ? { runId: run.runId, status: run.status, startedAt: run.startTime, error: run.error ?? null } : record.executed,
+    executed,
     firstStartedAt: Math.min(record.firstStartedAt ?? run.startTime, run.startTime),
     succeeded: ended && (record.succeeded === null || run.endTime! < record.succeeded.at) ? { runId: run.runId, at: run.endTime! } : record.succeeded,
   };
@@ -53,12 +72,14 @@ export interface SlotEntry {
   status: RunStatus | null;
   /** Why the slot was skipped, missed, or why its run failed. */
   reason: string | null;
-  /** How long after the slot its first run started. */
+  /** How long after the slot its first run started (a backfill's is not counted: it runs late on purpose). */
   startedLateByMs: number | null;
   /** When a run of the slot had to have succeeded, if the pipeline has a deadline. */
   deadlineAt: number | null;
   /** Whether it did: null while the deadline has not passed, without a deadline, and for a paused slot. */
   deadlineMet: boolean | null;
+  /** The newest backfill run of the slot, beside its own judgement; null if none. */
+  backfill: BackfillOfSlot | null;
 }
 
 export interface FateContext {
@@ -79,11 +100,13 @@ export function slotFate(slot: number, record: SlotRecord | null, context: FateC
     reason: fields.reason ?? null,
     startedLateByMs: fields.startedLateByMs ?? null,
     ...deadline,
+    backfill: record?.backfill ?? null,
   });
   if (record?.executed) {
     const { executed } = record;
     const failed = executed.status === "failed" || executed.status === "cancelled";
-    return entry("ran", { runId: executed.runId, status: executed.status, reason: failed ? executed.error : null, startedLateByMs: Math.max(0, record.firstStartedAt! - slot) });
+    const startedLateByMs = record.firstStartedAt === null ? null : Math.max(0, record.firstStartedAt - slot);
+    return entry("ran", { runId: executed.runId, status: executed.status, reason: failed ? executed.error : null, ...(startedLateByMs === null ? {} : { startedLateByMs }) });
   }
   if (record?.skipped) return entry("skipped", { runId: record.skipped.runId, status: "skipped", reason: record.skipped.reason });
   if (context.expectation === "paused") return entry("skipped", { reason: "the schedule was paused" });
@@ -111,7 +134,9 @@ export type LatenessEvent = (typeof LATENESS_EVENTS)[number];
 export function judgeDeadline(slot: number, record: SlotRecord | null, deadlineMs: number, expectation: SlotExpectation): LatenessEvent | null {
   if (expectation === "paused") return null;
   if (record?.succeeded && record.succeeded.at <= slot + deadlineMs) return null;
-  return record?.executed ? "run_late" : "slot_missed";
+  // A run of the slot's own ran (a record from before backfills were kept apart counts its backfill too).
+  const ownRun = record?.backfill === undefined ? record?.executed : record.firstStartedAt !== null;
+  return ownRun ? "run_late" : "slot_missed";
 }
 
 export interface LedgerInput {

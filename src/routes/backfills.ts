@@ -1,4 +1,5 @@
 import { countSlots, summarizeBackfill, type Backfill } from "../domain/backfill";
+import { localIso } from "../domain/local-time";
 import { ApiError } from "../http/errors";
 import { optionalJsonBody } from "../http/json-body";
 import { validate } from "../http/validate";
@@ -23,7 +24,7 @@ export const backfillRoutes = pipelineApp()
       case "misconfigured":
         throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
       case "invalid":
-        throw new ApiError(400, result.reason.includes("more than") ? "too_many_slots" : "invalid_range", result.reason);
+        throw new ApiError(400, result.code, result.reason);
       case "conflict":
         throw new ApiError(409, "backfill_in_progress", `backfill ${result.active.backfillId} is still running; cancel it or wait for it to end`, {
           backfillId: result.active.backfillId,
@@ -40,6 +41,8 @@ export const backfillRoutes = pipelineApp()
             pipeline: backfill.pipeline,
             status: backfill.status,
             slots: backfill.slots.map((slot) => slot.scheduledFor),
+            timezone: backfill.timezone,
+            slotsLocal: backfill.slots.map((slot) => localIso(slot.scheduledFor, backfill.timezone)),
             toRun: counts.pending + counts.running + counts.succeeded + counts.failed,
             skipped: counts.skipped,
             statusUrl,
@@ -51,7 +54,7 @@ export const backfillRoutes = pipelineApp()
   })
   .get("/backfills", validate("query", HistoryQuery.pick({ limit: true })), async (c) => {
     const backfills = await coordinatorOf(c.env, c.var.pipeline).listBackfills(c.req.valid("query").limit ?? LIST_LIMIT);
-    return c.json({ backfills: backfills.map((backfill) => ({ ...backfill, statusUrl: backfillPath(c.var.base, backfill.backfillId) })) });
+    return c.json({ backfills: backfills.map((backfill) => ({ ...backfill, ...localRange(backfill), statusUrl: backfillPath(c.var.base, backfill.backfillId) })) });
   })
   .get("/backfills/:id", validate("param", BackfillIdParam), async (c) => {
     const { id } = c.req.valid("param");
@@ -75,9 +78,15 @@ export const backfillRoutes = pipelineApp()
 function describe(backfill: Backfill, pipeline: string, base: string) {
   return {
     ...summarizeBackfill(backfill),
+    ...localRange(backfill),
     statusUrl: backfillPath(base, backfill.backfillId),
-    slots: backfill.slots.map((slot) => ({ ...slot, statusUrl: slot.runId === null ? null : runPath(pipeline, slot.runId, base) })),
+    slots: backfill.slots.map((slot) => ({ ...slot, scheduledForLocal: localIso(slot.scheduledFor, backfill.timezone), statusUrl: slot.runId === null ? null : runPath(pipeline, slot.runId, base) })),
   };
+}
+
+/** The backfill's range on the wall clock of the schedule its slots come from. */
+function localRange(backfill: { from: number; to: number; timezone: string }) {
+  return { fromLocal: localIso(backfill.from, backfill.timezone), toLocal: localIso(backfill.to, backfill.timezone) };
 }
 
 function backfillNotFound(id: string): ApiError {

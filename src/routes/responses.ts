@@ -13,6 +13,8 @@ import { STAGE_NAMES } from "../domain/stages";
  */
 
 const nullableNumber = z.number().nullable();
+/** A moment on a pipeline's wall clock, with its offset: `2026-11-28T03:00:00-05:00`. */
+const localTime = z.string().meta({ description: "The same moment on the schedule's wall clock, with its offset (2026-11-28T03:00:00-05:00)." });
 const stageName = z.enum(STAGE_NAMES);
 const runStatus = z.enum(RUN_STATUSES);
 const paramScalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -66,6 +68,8 @@ export const RunSchema = z
     pipeline: z.string(),
     trigger: z.enum(TRIGGERS),
     scheduledFor: nullableNumber,
+    scheduledForLocal: z.string().nullable().meta({ description: "The slot on the schedule's wall clock with its offset (2026-11-28T03:00:00-05:00); null without a slot." }),
+    timezone: z.string().meta({ description: "The IANA time zone of the schedule the run's slot belongs to." }),
     note: z.string().nullable(),
     params: z.record(z.string(), paramValue).meta({ description: "The run's parameters, checked against the pipeline's params schema ({} when it declares none)." }),
     backfillId: z.string().nullable().meta({ description: "The backfill this run belongs to (trigger backfill)." }),
@@ -136,7 +140,9 @@ export const ScheduleViewSchema = z.object({
   maxCatchUp: z.number(),
   source: z.enum(["api", "config"]),
   nextExecuteAt: nullableNumber,
+  nextExecuteAtLocal: localTime.nullable(),
   lastExecutedAt: nullableNumber,
+  lastExecutedAtLocal: localTime.nullable(),
   executionCount: z.number(),
   backlog: z.array(z.number()),
   deadline: z.string().nullable().meta({ description: 'How long after its slot a run must have succeeded ("2h"), or null.' }),
@@ -178,6 +184,7 @@ export const RetryResponse = z.object({
 
 const backfillSlot = z.object({
   scheduledFor: z.number(),
+  scheduledForLocal: localTime,
   status: z.enum(BACKFILL_SLOT_STATUSES),
   runId: z.string().nullable(),
   reason: z.string().nullable(),
@@ -189,6 +196,8 @@ const backfillSummary = z.object({
   pipeline: z.string(),
   from: z.number(),
   to: z.number(),
+  fromLocal: localTime,
+  toLocal: localTime,
   reprocess: z.enum(REPROCESS_POLICIES),
   params: z.record(z.string(), paramValue),
   timezone: z.string().meta({ description: "The time zone of the schedule the slots come from; {{slot.date}} is read in it." }),
@@ -208,6 +217,8 @@ export const BackfillStarted = z.object({
   pipeline: z.string(),
   status: z.enum(BACKFILL_STATUSES),
   slots: z.array(z.number()).meta({ description: "The pipeline's slots in [from, to), epoch ms, oldest first." }),
+  timezone: z.string().meta({ description: "The time zone of the schedule the slots come from; dates in the request were its days." }),
+  slotsLocal: z.array(localTime),
   toRun: z.number().meta({ description: "Slots the backfill runs (the others are skipped, as reprocess says)." }),
   skipped: z.number(),
   statusUrl: z.string(),
@@ -219,6 +230,7 @@ export const BackfillsResponse = z.object({ backfills: z.array(backfillSummary) 
 
 export const SlotEntrySchema = z.object({
   scheduledFor: z.number(),
+  scheduledForLocal: localTime,
   state: z.enum(SLOT_STATES),
   runId: z.string().nullable(),
   status: runStatus.nullable(),
@@ -226,6 +238,10 @@ export const SlotEntrySchema = z.object({
   startedLateByMs: nullableNumber,
   deadlineAt: nullableNumber,
   deadlineMet: z.boolean().nullable(),
+  backfill: z
+    .object({ runId: z.string(), backfillId: z.string().nullable(), status: runStatus, startedAt: z.number() })
+    .nullable()
+    .meta({ description: "The newest backfill run of the slot, kept apart: the slot's lateness and deadline are judged on its own runs." }),
   alerts: z.array(
     z.object({
       event: z.enum(LATENESS_EVENTS),
@@ -237,7 +253,14 @@ export const SlotEntrySchema = z.object({
   ),
 });
 
-export const SlotsResponse = z.object({ from: z.number(), to: z.number(), slots: z.array(SlotEntrySchema) });
+export const SlotsResponse = z.object({
+  from: z.number(),
+  to: z.number(),
+  timezone: z.string().meta({ description: "The schedule's time zone: dates in the query were its days." }),
+  fromLocal: localTime,
+  toLocal: localTime,
+  slots: z.array(SlotEntrySchema),
+});
 
 export const RejectedResponse = z.object({
   pipelineId: z.string(),

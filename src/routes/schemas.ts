@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { TimeInput } from "../domain/local-time";
 import { decodeCursor, decodePositionCursor } from "../domain/history";
 import { REPROCESS_POLICIES } from "../domain/backfill";
 import { MISSED_RUN_POLICIES } from "../domain/schedule";
@@ -35,25 +36,30 @@ export const TriggerBody = z.strictObject({
 });
 
 /**
- * A moment in time as the API takes it: an ISO 8601 time with its offset (`2026-11-01T00:00:00Z`,
- * `2026-11-01T03:00:00+01:00`), a date (`2026-11-01`, midnight UTC), or epoch milliseconds (a number,
- * or digits in a query string).
+ * A time as the API takes it for a pipeline: an ISO 8601 time with its offset (`2026-11-01T00:00:00Z`,
+ * `2026-11-01T03:00:00-05:00`), epoch milliseconds (a number, or digits in a query string), or a date
+ * (`2026-11-01`): a day of the pipeline's calendar, which starts at midnight in the pipeline's time zone
+ * (resolved where the zone is known, `resolveTime`).
  */
-export const instant = z.union([z.number().int(), z.string()]).transform((given, ctx) => {
+export const instant = z.union([z.number().int(), z.string()]).transform((given, ctx): TimeInput => {
   const value = String(given).trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value) && realDate(value)) {
+    if (value >= "1970-01-01") return { day: value };
+    ctx.addIssue({ code: "custom", message: "must be between 1970-01-01 and 9999-12-31" });
+    return z.NEVER;
+  }
   let parsed = Number.NaN;
   if (/^\d{1,16}$/.test(value)) parsed = Number(value);
-  else if (/^\d{4}-\d{2}-\d{2}$/.test(value) && realDate(value)) parsed = Date.parse(`${value}T00:00:00Z`);
   else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value) && realDate(value.slice(0, 10))) parsed = Date.parse(value);
   if (!Number.isFinite(parsed)) {
-    ctx.addIssue({ code: "custom", message: "must be an ISO 8601 time with its offset (2026-11-01T00:00:00Z), a date (2026-11-01, midnight UTC) or epoch milliseconds" });
+    ctx.addIssue({ code: "custom", message: "must be an ISO 8601 time with its offset (2026-11-01T00:00:00Z), a date (2026-11-01, a day in the pipeline's time zone) or epoch milliseconds" });
     return z.NEVER;
   }
   if (parsed < 0 || parsed > LATEST_INSTANT) {
     ctx.addIssue({ code: "custom", message: "must be between 1970-01-01 and 9999-12-31" });
     return z.NEVER;
   }
-  return parsed;
+  return { at: parsed };
 });
 
 /** The latest moment the API takes: the end of year 9999 (dates and cron maths stop not far beyond). */
@@ -68,8 +74,7 @@ function realDate(text: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
-export const BackfillBody = z
-  .strictObject({
+export const BackfillBody = z.strictObject({
     from: instant.meta({ description: "The range's start, included." }),
     to: instant.meta({ description: "The range's end, excluded." }),
     reprocess: z
@@ -77,13 +82,12 @@ export const BackfillBody = z
       .default("none")
       .meta({ description: '"none" (default): slots without a succeeded run; "failed": only slots whose newest run failed or was cancelled; "all": every slot.' }),
     params: paramsObject.optional().meta({ description: "Parameters for every run of the backfill." }),
-  })
-  .refine((body) => body.from < body.to, { message: "from must be before to", path: ["from"] });
+  });
 
 export const BackfillIdParam = z.object({ id: z.string().min(1).max(100) });
 
 export const SlotsQuery = z.strictObject({
-  from: instant.optional().meta({ description: "Start of the range, included (default: 7 days before now)." }),
+  from: instant.optional().meta({ description: "Start of the range, included (default: 7 days before the end)." }),
   to: instant.optional().meta({ description: "End of the range, excluded (default: just after the next slot)." }),
 });
 

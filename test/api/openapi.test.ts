@@ -27,7 +27,7 @@ const agreements: [
   Same<z.infer<typeof HistorySummarySchema>, HistorySummary>,
   Same<z.infer<typeof SlotEntrySchema>, LedgerEntry>,
   Same<z.infer<typeof ScheduleHealthSchema>, ScheduleHealth>,
-  Same<Omit<z.infer<typeof BackfillResponse>, "counts" | "statusUrl" | "slots">, Omit<Backfill, "slots">>,
+  Same<Omit<z.infer<typeof BackfillResponse>, "counts" | "statusUrl" | "slots" | "fromLocal" | "toLocal">, Omit<Backfill, "slots">>,
 ] = [true, true, true, true, true, true, true];
 
 let document: any;

@@ -27,7 +27,7 @@ describe("backfill requests", () => {
     const base = eventsPipeline("bad-backfill");
     const cases: [unknown, string, string][] = [
       [{ from: "2026-11-02", to: "2026-11-01" }, "invalid_body", "invalid body: from: from must be before to"],
-      [{ from: "yesterday", to: "2026-11-01" }, "invalid_body", "invalid body: from: must be an ISO 8601 time with its offset (2026-11-01T00:00:00Z), a date (2026-11-01, midnight UTC) or epoch milliseconds"],
+      [{ from: "yesterday", to: "2026-11-01" }, "invalid_body", "invalid body: from: must be an ISO 8601 time with its offset (2026-11-01T00:00:00Z), a date (2026-11-01, a day in the pipeline's time zone) or epoch milliseconds"],
       [{ from: "2026-11-01T00:00:00", to: "2026-11-02" }, "invalid_body", "invalid body: from: must be an ISO 8601 time"],
       [{ from: "2026-11-01", to: "2026-11-02", reprocess: "some" }, "invalid_body", 'invalid body: reprocess: Invalid option: expected one of "none"|"failed"|"all"'],
       [{ from: "2026-11-01T01:00:00Z", to: "2026-11-01T05:00:00Z" }, "invalid_range", "holds no slot of this pipeline's schedule (every 6h)"],

@@ -233,7 +233,7 @@ describe("found by review", () => {
   it("never requests a server-given path that leaves the API's origin (a statusUrl of \".evil.example/steal\"), nor sends the token there", async () => {
     const api = await serving((request, response) => {
       if (request.method === "POST") {
-        response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ backfillId: "bf-1", pipeline: "default", status: "running", slots: [1], toRun: 1, skipped: 0, statusUrl: ":1/steal" }));
+        response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ backfillId: "bf-1", pipeline: "default", status: "running", slots: [1], timezone: "UTC", slotsLocal: ["1970-01-01T00:00:00Z"], toRun: 1, skipped: 0, statusUrl: ":1/steal" }));
       } else response.writeHead(500).end();
     });
     const result = await cli(["backfill", "default", "--from", "2026-11-01", "--to", "2026-11-02", "--wait"], { PIPELINE_API_URL: api.url, PIPELINE_API_TOKEN: "t0ken" });

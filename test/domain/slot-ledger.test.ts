@@ -21,7 +21,7 @@ const ended = (run: Run, status: "succeeded" | "failed", at: number): Run =>
 describe("a slot's record", () => {
   it("follows its runs: the newest executed run, when the first started, when the first success ended", () => {
     let record = recordRun(null, scheduled(SLOT + 10) as Run & { scheduledFor: number });
-    expect(record).toEqual({ slot: SLOT, executed: { runId: `scheduled-${SLOT}`, status: "running", startedAt: SLOT + 10, error: null }, firstStartedAt: SLOT + 10, succeeded: null, skipped: null });
+    expect(record).toEqual({ slot: SLOT, executed: { runId: `scheduled-${SLOT}`, status: "running", startedAt: SLOT + 10, error: null }, firstStartedAt: SLOT + 10, succeeded: null, skipped: null, backfill: null });
     record = recordRun(record, ended(scheduled(SLOT + 10), "failed", SLOT + 50) as Run & { scheduledFor: number });
     expect(record.executed).toMatchObject({ status: "failed", error: "extract stage failed: HTTP 500" });
     const retry = { ...startRun({ ...base, runId: "retry-1", trigger: "retry", now: SLOT + 5 * HOUR }) };
@@ -30,6 +30,21 @@ describe("a slot's record", () => {
     // A late save of the older run (its cancel cleanup) does not hide the newer one.
     record = recordRun(record, cancelRun(scheduled(SLOT + 10), "late", SLOT + 6 * HOUR) as Run & { scheduledFor: number });
     expect(record.executed?.runId).toBe("retry-1");
+  });
+
+  it("keeps a backfill apart: the slot keeps the judgement of its own runs, and shows the backfill beside it", () => {
+    const backfill = (now: number) => ({ ...startRun({ ...base, runId: `backfill-${SLOT}-bf-1`, trigger: "backfill", backfillId: "bf-1", now }) });
+    // Never run at its time, then backfilled three days later: not "started late by three days".
+    let record = recordRun(null, ended(backfill(SLOT + 72 * HOUR), "succeeded", SLOT + 72 * HOUR + 5) as Run & { scheduledFor: number });
+    expect(record).toMatchObject({ firstStartedAt: null, succeeded: null, executed: { runId: `backfill-${SLOT}-bf-1`, status: "succeeded" }, backfill: { runId: `backfill-${SLOT}-bf-1`, backfillId: "bf-1", status: "succeeded" } });
+    const context = { now: SLOT + 80 * HOUR, missedAfterMs: 10 * 60_000, deadlineMs: 2 * HOUR, expectation: "expected" as const };
+    expect(slotFate(SLOT, record, context)).toMatchObject({ state: "ran", status: "succeeded", startedLateByMs: null, deadlineMet: false, backfill: { status: "succeeded" } });
+    expect(judgeDeadline(SLOT, record, 2 * HOUR, "expected")).toBe("slot_missed");
+    // Its own run failed on time; the backfill's success is shown beside the judgement it earned.
+    record = recordRun(null, ended(scheduled(SLOT + 10), "failed", SLOT + 50) as Run & { scheduledFor: number });
+    record = recordRun(record, ended(backfill(SLOT + 72 * HOUR), "succeeded", SLOT + 72 * HOUR + 5) as Run & { scheduledFor: number });
+    expect(slotFate(SLOT, record, context)).toMatchObject({ state: "ran", status: "succeeded", startedLateByMs: 10, deadlineMet: false, backfill: { status: "succeeded" } });
+    expect(judgeDeadline(SLOT, record, 2 * HOUR, "expected")).toBe("run_late");
   });
 
   it("keeps a skip apart from what executed", () => {
@@ -49,7 +64,7 @@ describe("a slot's fate", () => {
   });
 
   it("ran: with its run, how late it started, and whether it met the deadline", () => {
-    expect(slotFate(SLOT, ran("succeeded", SLOT + HOUR), context)).toEqual({ scheduledFor: SLOT, state: "ran", runId: "r", status: "succeeded", reason: null, startedLateByMs: 90_000, deadlineAt: SLOT + 2 * HOUR, deadlineMet: true });
+    expect(slotFate(SLOT, ran("succeeded", SLOT + HOUR), context)).toEqual({ scheduledFor: SLOT, state: "ran", runId: "r", status: "succeeded", reason: null, startedLateByMs: 90_000, deadlineAt: SLOT + 2 * HOUR, deadlineMet: true, backfill: null });
     expect(slotFate(SLOT, ran("failed", 0), context)).toMatchObject({ state: "ran", status: "failed", reason: "boom", deadlineMet: false });
     expect(slotFate(SLOT, ran("succeeded", SLOT + 2.5 * HOUR), context).deadlineMet).toBe(false);
   });

@@ -51,7 +51,17 @@ describe("backfill", () => {
     expect(started.status).toBe(202);
     // 03:00 in Berlin is 02:00 UTC in November.
     const slots = Array.from({ length: 7 }, (_, day) => Date.parse(`2026-11-0${day + 1}T02:00:00Z`));
-    expect(started.body).toEqual({ backfillId: expect.stringMatching(/^bf-\d+$/), pipeline: name, status: "running", slots, toRun: 7, skipped: 0, statusUrl: `${base}/backfills/${started.body.backfillId}` });
+    expect(started.body).toEqual({
+      backfillId: expect.stringMatching(/^bf-\d+$/),
+      pipeline: name,
+      status: "running",
+      slots,
+      timezone: "Europe/Berlin",
+      slotsLocal: ["01", "02", "03", "04", "05", "06", "07"].map((day) => `2026-11-${day}T03:00:00+01:00`),
+      toRun: 7,
+      skipped: 0,
+      statusUrl: `${base}/backfills/${started.body.backfillId}`,
+    });
     expect(started.headers.get("location")).toBe(started.body.statusUrl);
 
     const done = await backfillDone(base, started.body.backfillId);

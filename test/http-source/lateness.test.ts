@@ -11,7 +11,8 @@ import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { DEADLINE_CALLBACK, type PipelineScheduler } from "../../src/agents/pipeline-scheduler";
 import { ALERT_HOOK, network } from "../support/network";
-import { apiJson, eventually, fireArmedSlot, uniqueName } from "../support/runtime";
+import { apiJson, eventually, finished, fireArmedSlot, uniqueName } from "../support/runtime";
+import { settingsFor } from "../support/settings";
 import { DAILY_SOURCE, dailyPipeline } from "../support/test-pipelines";
 
 const MINUTE = 60_000;
@@ -34,13 +35,19 @@ describe("lateness", () => {
     const now = Date.now();
     const due = Array.from({ length: 7 }, (_, index) => (Math.floor((now - 60 * MINUTE) / (10 * MINUTE)) + index) * 10 * MINUTE).filter((slot) => slot >= now - 60 * MINUTE && slot + MINUTE < now);
     const late = due[2]!;
-    // One slot did run, late and failing: a backfill of it, against a source that answers 503.
-    const backfill = (await apiJson(`${base}/backfill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from: late, to: late + 1 }) })).body;
+    const backfilled = due[4]!;
+    // One slot did run, late and failing: its scheduled run, delivered late, against a source that answers 503.
+    const coordinator = await getAgentByName(env.PipelineCoordinator, name);
+    const lateRun = `scheduled-${late}`;
+    await coordinator.startRun({ runId: lateRun, trigger: "scheduled", scheduledFor: late, settings: settingsFor(name) });
+    await finished(() => coordinator.getRun(lateRun));
+    // Another was backfilled: a backfill runs late on purpose, and is kept apart from the slot's judgement.
+    const backfill = (await apiJson(`${base}/backfill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from: backfilled, to: backfilled + 1 }) })).body;
     await eventually(() => apiJson(backfill.statusUrl), (response) => response.body.status === "failed");
 
-    // The backfill alerted its failure once; lateness is judged by the hourly check.
+    // The failures alerted (the backfill once); lateness is judged by the hourly check.
     await eventually(async () => received.map((message) => message.event), (events) => events.includes("backfill_failed"));
-    const lateness = () => received.filter((message) => message.event !== "backfill_failed");
+    const lateness = () => received.filter((message) => message.event === "run_late" || message.event === "slot_missed");
     expect(lateness()).toEqual([]);
     await scheduler.ensureArmed(); // the hourly check
     await eventually(async () => lateness().length, (count) => count === 2);
@@ -48,7 +55,7 @@ describe("lateness", () => {
     const runLate = lateness().find((message) => message.event === "run_late");
     expect(missed).toMatchObject({ pipeline: name, deadline: "1m", slots: due.filter((slot) => slot !== late).map((slot) => ({ scheduledFor: new Date(slot).toISOString(), runId: null, status: null })) });
     expect(missed.text).toMatch(new RegExp(`^:warning: Pipeline \\*${name}\\*: ${due.length - 1} slots passed without any run: `));
-    expect(runLate).toMatchObject({ slots: [{ scheduledFor: new Date(late).toISOString(), runId: `backfill-${late}-${backfill.backfillId}`, status: "failed" }] });
+    expect(runLate).toMatchObject({ slots: [{ scheduledFor: new Date(late).toISOString(), runId: lateRun, status: "failed" }] });
     expect(runLate.ledgerUrl).toBe(`https://pipeline.example.test${base}/slots?from=${new Date(late).toISOString()}`);
 
     // Once each: the next check sends nothing more, nor does a repeated delivery of the same alarm.
@@ -59,10 +66,14 @@ describe("lateness", () => {
 
     const ledger = (await apiJson(`${base}/slots?from=${due[0]}&to=${due.at(-1)! + 1}`)).body;
     expect(ledger.slots.map((slot: any) => [slot.scheduledFor, slot.state, slot.status, slot.deadlineMet])).toEqual(
-      due.map((slot) => (slot === late ? [slot, "ran", "failed", false] : [slot, "missed", null, false])),
+      due.map((slot) => (slot === late || slot === backfilled ? [slot, "ran", "failed", false] : [slot, "missed", null, false])),
     );
     const lateEntry = ledger.slots.find((slot: any) => slot.scheduledFor === late);
-    expect(lateEntry).toMatchObject({ runId: `backfill-${late}-${backfill.backfillId}`, deadlineAt: late + MINUTE, reason: expect.stringContaining("503"), startedLateByMs: expect.any(Number) });
+    expect(lateEntry).toMatchObject({ runId: lateRun, deadlineAt: late + MINUTE, reason: expect.stringContaining("503"), startedLateByMs: expect.any(Number), backfill: null });
+    // The backfilled slot keeps the judgement of its own (none ran: missed), its backfill shown beside it.
+    const backfilledEntry = ledger.slots.find((slot: any) => slot.scheduledFor === backfilled);
+    expect(backfilledEntry).toMatchObject({ startedLateByMs: null, backfill: { runId: `backfill-${backfilled}-${backfill.backfillId}`, backfillId: backfill.backfillId, status: "failed" } });
+    expect(backfilledEntry.alerts).toEqual([{ event: "slot_missed", status: "delivered", attempts: 1, at: expect.any(Number) }]);
     expect(lateEntry.startedLateByMs).toBeGreaterThan(MINUTE);
     expect(lateEntry.alerts).toEqual([{ event: "run_late", status: "delivered", attempts: 1, at: expect.any(Number) }]);
     expect(ledger.slots[0].alerts).toEqual([{ event: "slot_missed", status: "delivered", attempts: 1, at: expect.any(Number) }]);

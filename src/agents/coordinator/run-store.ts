@@ -23,6 +23,9 @@ export interface HistoryPage {
 /** Slot records kept: a year of an hourly schedule, ten of a daily one, about 70 days of a per-minute one. */
 export const MAX_SLOT_RECORDS = 100_000;
 
+/** The shape of the stored API views: raised when a view gains fields, so older ones are made again. */
+const VIEW_VERSION = "2";
+
 /**
  * A pipeline's run history in its coordinator's SQLite: the schema, and every statement the coordinator
  * runs against it. Runs are stored as documents (the run, and the settings it started with) beside the
@@ -58,6 +61,19 @@ export class RunStore {
     this.sql`CREATE TABLE IF NOT EXISTS run_queue (run_id TEXT PRIMARY KEY, scheduled_for INTEGER NOT NULL, queued_at INTEGER NOT NULL, timezone TEXT)`;
     if (!this.sql<{ name: string }>`SELECT name FROM pragma_table_info('run_queue')`.some((column) => column.name === "timezone")) this.sql`ALTER TABLE run_queue ADD COLUMN timezone TEXT`;
     if (this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM slot_ledger`[0]!.n === 0) this.rebuildLedger();
+    this.refreshViews();
+  }
+
+  /**
+   * Stored API views are re-made from the documents when the view gains fields (VIEW_VERSION): older
+   * documents first learn their schedule's time zone from the settings they were saved with.
+   */
+  private refreshViews(): void {
+    const [row] = this.sql<{ value: string }>`SELECT value FROM pipeline_state WHERE key = 'view_version'`;
+    if (row?.value === VIEW_VERSION) return;
+    this.sql`UPDATE runs SET doc = json_set(doc, '$.timezone', COALESCE(json_extract(settings, '$.schedule.timezone'), 'UTC')) WHERE json_extract(doc, '$.timezone') IS NULL`;
+    this.sql`UPDATE runs SET view = NULL`;
+    this.sql`INSERT INTO pipeline_state (key, value) VALUES ('view_version', ${VIEW_VERSION}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
   }
 
   /** The slot ledger of a history saved before the ledger existed: built once from the runs still kept. */
@@ -89,7 +105,8 @@ export class RunStore {
   load(runId: string): StoredRun | null {
     const [row] = this.sql<{ doc: string; settings: string }>`SELECT doc, settings FROM runs WHERE run_id = ${runId}`;
     if (!row) return null;
-    return { run: upgradeRun(JSON.parse(row.doc) as Record<string, unknown>), settings: upgradeSettings(JSON.parse(row.settings) as PipelineSettings) };
+    const settings = upgradeSettings(JSON.parse(row.settings) as PipelineSettings);
+    return { run: upgradeRun(JSON.parse(row.doc) as Record<string, unknown>, settings.schedule.timezone), settings };
   }
 
   save(run: Run, settings: PipelineSettings): void {

@@ -1,4 +1,5 @@
 import { formatInterval, nextSlot, slotInterval, type ArmedSlot, type MissedRunPolicy, type ScheduleSpec } from "../../domain/schedule";
+import { localIso } from "../../domain/local-time";
 import type { ScheduleStore } from "./schedule-store";
 
 /** A pipeline's schedule as the API shows it: the seed's shape, one element per schedule. */
@@ -18,7 +19,10 @@ export interface ScheduleView {
   /** Where the schedule comes from: set through the API, or the pipeline's definition and variables. */
   source: "api" | "config";
   nextExecuteAt: number | null;
+  /** The same moments on the schedule's wall clock, with the offset. */
+  nextExecuteAtLocal: string | null;
   lastExecutedAt: number | null;
+  lastExecutedAtLocal: string | null;
   executionCount: number;
   /** Missed slots waiting to run (policy "all"). */
   backlog: number[];
@@ -41,6 +45,8 @@ export interface ViewInput {
   name: string;
   /** The schedule in force, or why there is none (a misconfigured or removed pipeline). */
   spec: { ok: true; spec: ScheduleSpec } | { ok: false; error: string };
+  /** What the pipeline declares (cron or interval, zone), shown when the schedule in force cannot be read. */
+  configured?: { cron: string | null; every: string | null; timezone: string };
   source: "api" | "config";
   armed: readonly ArmedSlot[];
   state: { executionCount: number; lastExecutedAt: number | null };
@@ -52,11 +58,16 @@ export function scheduleView(input: ViewInput): ScheduleView {
   const armed = [...input.armed].sort((a, b) => a.slot - b.slot);
   const next = armed.find((entry) => entry.slot > input.now) ?? armed[0];
   const identity = { id: next?.id ?? null, name: input.name, scheduleType: "recurring" as const };
-  const history = { lastExecutedAt: input.state.lastExecutedAt, executionCount: input.state.executionCount, backlog: input.backlog };
+  const zone = input.spec.ok ? input.spec.spec.timezone : (input.configured?.timezone ?? "UTC");
+  const local = (at: number | null) => (at === null ? null : localIso(at, zone));
+  const history = { lastExecutedAt: input.state.lastExecutedAt, lastExecutedAtLocal: local(input.state.lastExecutedAt), executionCount: input.state.executionCount, backlog: input.backlog };
   if (!input.spec.ok) {
-    return { ...identity, cron: null, every: null, timezone: "UTC", interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source: input.source, nextExecuteAt: null, ...history, deadline: null, error: input.spec.error };
+    // Misconfigured: what the pipeline declares, so it reads as what it is, not as a paused schedule.
+    const declared = input.configured ?? { cron: null, every: null, timezone: "UTC" };
+    return { ...identity, cron: declared.cron, every: declared.every, timezone: declared.timezone, interval: null, enabled: false, missedRuns: "latest", maxCatchUp: 10, source: input.source, nextExecuteAt: null, nextExecuteAtLocal: null, ...history, deadline: null, error: input.spec.error };
   }
   const { spec } = input.spec;
+  const nextExecuteAt = spec.enabled ? (next?.slot ?? nextSlot(spec, input.now)) : null;
   return {
     ...identity,
     cron: spec.cron,
@@ -67,7 +78,8 @@ export function scheduleView(input: ViewInput): ScheduleView {
     missedRuns: spec.missedRuns,
     maxCatchUp: spec.maxCatchUp,
     source: input.source,
-    nextExecuteAt: spec.enabled ? (next?.slot ?? nextSlot(spec, input.now)) : null,
+    nextExecuteAt,
+    nextExecuteAtLocal: local(nextExecuteAt),
     ...history,
     deadline: spec.deadlineMs === null ? null : formatInterval(spec.deadlineMs),
   };

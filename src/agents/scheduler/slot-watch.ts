@@ -1,6 +1,7 @@
 import type { EventName } from "../../observability/events";
 import type { LateSlot } from "../../domain/alerts";
 import { latenessMessage } from "../../alerts/messages";
+import { localIso } from "../../domain/local-time";
 import { DEFAULT_RETRY_POLICIES } from "../../domain/retry-policy";
 import { formatInterval } from "../../domain/schedule";
 import { expectedSlots, specAt } from "../../domain/schedule-periods";
@@ -16,11 +17,13 @@ const JUDGED_PER_CHECK = 500;
 const KEEP_ALERTS_MS = 400 * 86_400_000;
 
 export interface LedgerEntry extends SlotEntry {
+  /** The slot on the wall clock of the schedule it belonged to. */
+  scheduledForLocal: string;
   /** Lateness alerts this slot raised (each event at most once). */
   alerts: Omit<SlotAlert, "slot">[];
 }
 
-export type LedgerResult = { ok: true; slots: LedgerEntry[] } | { ok: false; reason: string };
+export type LedgerResult = { ok: true; from: number; to: number; timezone: string; slots: LedgerEntry[] } | { ok: false; code: "invalid_query" | "too_many_slots"; reason: string };
 
 export interface DeliveryPayload {
   event: LatenessEvent;
@@ -49,12 +52,12 @@ export interface WatchHost {
 export class SlotWatch {
   constructor(private readonly host: WatchHost) {}
 
-  async ledger(from: number, to: number, max: number, now: number): Promise<LedgerResult> {
+  async ledger(from: number, to: number, max: number, now: number, timezone: string): Promise<LedgerResult> {
     const periods = this.host.store.periods();
     const expected = expectedSlots(periods, from, to, max);
-    if (expected.more) return { ok: false, reason: `the range holds more than ${max} slots; ask for a shorter range` };
+    if (expected.more) return { ok: false, code: "too_many_slots", reason: `the range holds more than ${max} slots; ask for a shorter range` };
     const { records, queued } = await this.host.slotRecords(from, to, max + 1);
-    if (records.length > max) return { ok: false, reason: `the range holds more than ${max} slots that ran; ask for a shorter range` };
+    if (records.length > max) return { ok: false, code: "too_many_slots", reason: `the range holds more than ${max} slots that ran; ask for a shorter range` };
     const current = specAt(periods, now);
     const entries = ledgerEntries({
       expected: expected.slots,
@@ -64,10 +67,12 @@ export class SlotWatch {
       missedAfterMs: current?.missedAfterMs ?? 600_000,
       deadlineMs: (slot) => specAt(periods, slot)?.deadlineMs ?? null,
     });
-    if (entries.length > max) return { ok: false, reason: `the range holds more than ${max} slots that ran; ask for a shorter range` };
+    if (entries.length > max) return { ok: false, code: "too_many_slots", reason: `the range holds more than ${max} slots that ran; ask for a shorter range` };
     const alerts = new Map<number, Omit<SlotAlert, "slot">[]>();
     for (const { slot, ...alert } of this.host.store.alerts(from, to)) alerts.set(slot, [...(alerts.get(slot) ?? []), alert]);
-    return { ok: true, slots: entries.map((entry) => ({ ...entry, alerts: alerts.get(entry.scheduledFor) ?? [] })) };
+    // Each slot on the wall clock of the schedule it belonged to.
+    const local = (slot: number) => localIso(slot, specAt(periods, slot)?.timezone ?? timezone);
+    return { ok: true, from, to, timezone, slots: entries.map((entry) => ({ ...entry, scheduledForLocal: local(entry.scheduledFor), alerts: alerts.get(entry.scheduledFor) ?? [] })) };
   }
 
   /** Judges, in order, every slot whose deadline has passed since the last check, and alerts what was late or missed. */
@@ -95,7 +100,9 @@ export class SlotWatch {
         if (event === null || !store.claimAlert(slot, event, now)) continue;
         const key = `${event}/${deadlineMs}`;
         const payload = raised.get(key) ?? { event, slots: [], deadlineMs };
-        payload.slots.push({ scheduledFor: slot, runId: record?.executed?.runId ?? null, status: record?.executed?.status ?? null });
+        // A missed slot names no run (a backfill of it, if any, is not the slot's own).
+        const run = event === "slot_missed" ? null : (record?.executed ?? null);
+        payload.slots.push({ scheduledFor: slot, runId: run?.runId ?? null, status: run?.status ?? null });
         raised.set(key, payload);
       }
       for (const payload of raised.values()) {
