@@ -146,7 +146,8 @@ try {
   check("backfill of a reversed range is a usage error (exit 2)", await cli(server, ["backfill", "default", "--from", "2026-11-04", "--to", "2026-11-01"]), 2, ["from must be before to"], "stderr");
   check("slots shows the ledger", await cli(server, ["slots", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/default: 3 ran/, /2026-11-02 03:00:00Z\s+ran\s+backfill-\d+-bf-\d+\s+succeeded/]);
 
-  check("schedule shows the schedule", await cli(server, ["schedule", "orders"]), 0, [/schedule\s+15 \* \* \* \*/, /timezone\s+Europe\/Berlin/, /deadline\s+45m/]);
+  check("schedule shows the schedule, times on the pipeline's clock", await cli(server, ["schedule", "orders"]), 0, [/schedule\s+15 \* \* \* \*/, /timezone\s+Europe\/Berlin/, /deadline\s+45m/, /next run\s+\d{4}-\d\d-\d\d \d\d:15:00\+0[12]:00/]);
+  check("--utc shows them in UTC", await cli(server, ["--utc", "schedule", "orders"]), 0, [/next run\s+\d{4}-\d\d-\d\d \d\d:15:00Z/]);
   check("pause pauses it", await cli(server, ["pause", "orders"]), 0, [/enabled\s+no \(paused\)/]);
   check("list shows it paused", await cli(server, ["list"]), 0, [/^orders\s+.*\(paused\)\s+paused/m]);
   check("resume resumes it", await cli(server, ["resume", "orders"]), 0, [/enabled\s+yes/]);

@@ -39,6 +39,8 @@ const DEFAULT_PIPELINE = "default";
 interface Context {
   /** Made when a command runs, from --url or PIPELINE_API_URL. */
   api: ApiClient | null;
+  /** --utc: times in UTC rather than on each pipeline's clock. */
+  utc: boolean;
   io: CliIo;
   json: boolean;
   exit: ExitCode;
@@ -46,7 +48,7 @@ interface Context {
 
 /** Runs one command line; resolves with the exit code (never exits the process itself). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-  const context: Context = { api: null, io, json: false, exit: EXIT.ok };
+  const context: Context = { api: null, io, json: false, utc: false, exit: EXIT.ok };
   const program = buildProgram(context);
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -71,13 +73,15 @@ function buildProgram(context: Context): Command {
   const program = new Command("pipeline")
     .description("Operate scheduled-pipeline through its HTTP API (PIPELINE_API_URL, PIPELINE_API_TOKEN).")
     .option("--json", "print the API's JSON instead of tables")
+    .option("--utc", "show times in UTC (default: each pipeline's time zone)")
     .option("--url <url>", `the API (default: PIPELINE_API_URL or ${DEFAULT_URL})`)
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(printable(text)), writeErr: (text) => io.stderr.write(printable(text)) })
     .showHelpAfterError("(run with --help for usage)")
     .hook("preAction", (command) => {
-      const options = command.opts<{ json?: boolean; url?: string }>();
+      const options = command.opts<{ json?: boolean; url?: string; utc?: boolean }>();
       context.json = options.json ?? false;
+      context.utc = options.utc ?? false;
       const timeoutMs = Number(io.env.PIPELINE_API_TIMEOUT_MS) || undefined;
       context.api = new ApiClient({ baseUrl: options.url || io.env.PIPELINE_API_URL || DEFAULT_URL, token: io.env.PIPELINE_API_TOKEN || null, timeoutMs });
     });
@@ -173,6 +177,12 @@ function api(context: Context): ApiClient {
   return context.api!;
 }
 
+/** Times on the pipeline's clock (its `timezone`), or in UTC with --utc. */
+function clock(context: Context, timezone: string): (ms: number | null | undefined) => string {
+  const zone = context.utc ? "UTC" : timezone;
+  return (ms) => time(ms, zone);
+}
+
 function printJson(context: Context, value: unknown): void {
   print(context, JSON.stringify(value, null, 2));
 }
@@ -192,13 +202,19 @@ async function list(context: Context): Promise<void> {
       ["PIPELINE", "SCHEDULE", "NEXT RUN", "LAST RUN", "DESTINATION"],
       body.pipelines.map((pipeline) => [
         pipeline.name,
-        `${pipeline.schedule.cron ?? `every ${pipeline.schedule.every}`} ${pipeline.schedule.timezone}${pipeline.schedule.enabled ? "" : " (paused)"}`,
-        pipeline.schedule.enabled ? relative(pipeline.schedule.nextExecuteAt, now) : "paused",
+        `${describeSchedule(pipeline.schedule)} ${pipeline.schedule.timezone}${pipeline.state !== "ready" ? ` (${pipeline.state})` : pipeline.schedule.enabled ? "" : " (paused)"}`,
+        pipeline.state !== "ready" ? pipeline.state : pipeline.schedule.enabled ? relative(pipeline.schedule.nextExecuteAt, now) : "paused",
         pipeline.lastRun ? `${pipeline.lastRun.status} ${relative(pipeline.lastRun.endTime, now)}` : "never",
         pipeline.destination,
       ]),
     ),
   );
+  for (const pipeline of body.pipelines) for (const problem of pipeline.problems) print(context, `${pipeline.name} is ${pipeline.state}: ${problem}`);
+}
+
+/** `0 3 * * *`, `every 6h`, or `-` when neither could be read. */
+function describeSchedule(schedule: { cron: string | null; every: string | null }): string {
+  return schedule.cron ?? (schedule.every === null ? "-" : `every ${schedule.every}`);
 }
 
 async function trigger(context: Context, pipeline: string, options: { wait?: boolean; param: string[]; note?: string }): Promise<void> {
@@ -241,7 +257,7 @@ async function status(context: Context, pipeline: string | undefined, runId: str
   context.exit = exitFor(run);
   if (context.json) return printJson(context, run);
   const lines = [...runLines(run, Date.now())];
-  if (run.scheduledFor !== null) lines.push(`slot ${time(run.scheduledFor)}`);
+  if (run.scheduledFor !== null) lines.push(`slot ${clock(context, run.timezone)(run.scheduledFor)}${context.utc || run.timezone === "UTC" ? "" : ` (${run.timezone})`}`);
   if (Object.keys(run.params).length > 0) lines.push(`params ${JSON.stringify(run.params)}`);
   if (run.source) lines.push(`source ${run.source.name}${run.source.url ? ` ${run.source.url}` : ""}${run.source.served ? "" : " (not served)"}`);
   if (run.status !== "running") lines.push(...outcomeLines(run));
@@ -260,7 +276,7 @@ async function history(context: Context, pipeline: string, limit: string): Promi
     context,
     table(
       ["RUN", "TRIGGER", "STATUS", "SLOT", "STARTED", "DURATION", "LOADED", "REJECTED"],
-      body.runs.map((run) => [run.pipelineId, run.trigger, run.status, time(run.scheduledFor), time(run.startTime), duration(run.totalDuration), count(run.accounting.loaded), count(run.rejectedCount)]),
+      body.runs.map((run) => [run.pipelineId, run.trigger, run.status, clock(context, run.timezone)(run.scheduledFor), clock(context, run.timezone)(run.startTime), duration(run.totalDuration), count(run.accounting.loaded), count(run.rejectedCount)]),
     ),
   );
 }
@@ -281,14 +297,14 @@ async function backfill(context: Context, pipeline: string, options: { from: str
   for (;;) {
     const { body: view } = await api(context).get(started.statusUrl, BackfillResponse);
     const done = view.status !== "running" && !view.slots.some((slot) => slot.status === "running");
-    const line = backfillLine(view);
+    const line = backfillLine(view, clock(context, view.timezone));
     if (redraw) redraw(printable(line));
     else if (!context.json && line !== last) print(context, line);
     last = line;
     if (done) {
       redraw?.done();
       if (context.json) printJson(context, view);
-      else print(context, table(["SLOT", "STATUS", "RUN", "REASON"], view.slots.map((slot) => [time(slot.scheduledFor), slot.status, slot.runId, slot.reason])));
+      else print(context, table(["SLOT", "STATUS", "RUN", "REASON"], view.slots.map((slot) => [clock(context, view.timezone)(slot.scheduledFor), slot.status, slot.runId, slot.reason])));
       context.exit = view.status === "succeeded" ? EXIT.ok : EXIT.failed;
       return;
     }
@@ -296,12 +312,12 @@ async function backfill(context: Context, pipeline: string, options: { from: str
   }
 }
 
-function backfillLine(view: BackfillView): string {
+function backfillLine(view: BackfillView, at: (ms: number) => string): string {
   const { counts } = view;
   const total = view.slots.length - counts.skipped;
   const finished = counts.succeeded + counts.failed + counts.cancelled;
   const running = view.slots.find((slot) => slot.status === "running");
-  return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded} succeeded, ${counts.failed} failed)${running ? `, running ${time(running.scheduledFor)}` : ""}`;
+  return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded} succeeded, ${counts.failed} failed)${running ? `, running ${at(running.scheduledFor)}` : ""}`;
 }
 
 async function retry(context: Context, given: string | undefined, runId: string, wait: boolean): Promise<void> {
@@ -329,15 +345,16 @@ async function schedule(context: Context, pipeline: string, method: "GET" | "POS
   if (context.json) return printJson(context, body);
   const [view] = body;
   if (!view) return;
+  const at = clock(context, view.timezone);
   const rows: [string, string][] = [
-    ["schedule", view.cron ?? `every ${view.every}`],
+    ["schedule", describeSchedule(view)],
     ["timezone", view.timezone],
-    ["enabled", view.enabled ? "yes" : "no (paused)"],
-    ["next run", view.nextExecuteAt === null ? "-" : `${time(view.nextExecuteAt)} (${relative(view.nextExecuteAt, Date.now())})`],
+    ["enabled", view.error ? "no (misconfigured, see error)" : view.enabled ? "yes" : "no (paused)"],
+    ["next run", view.nextExecuteAt === null ? "-" : `${at(view.nextExecuteAt)} (${relative(view.nextExecuteAt, Date.now())})`],
     ["missed runs", `${view.missedRuns} (at most ${view.maxCatchUp})`],
     ["deadline", view.deadline ?? "none"],
     ["source", view.source === "api" ? "set through the API" : "the pipeline's definition"],
-    ["executions", `${count(view.executionCount)}, last ${time(view.lastExecutedAt)}`],
+    ["executions", `${count(view.executionCount)}, last ${at(view.lastExecutedAt)}`],
   ];
   if (view.error) rows.push(["error", view.error]);
   print(context, table(["", ""], rows).split("\n").slice(1).join("\n"));
@@ -355,7 +372,7 @@ async function slots(context: Context, pipeline: string, options: { from?: strin
     context,
     table(
       ["SLOT", "STATE", "RUN", "STATUS", "STARTED LATE BY", "DEADLINE", "REASON"],
-      body.slots.map((slot) => [time(slot.scheduledFor), slot.state, slot.runId, slot.status, duration(slot.startedLateByMs), slot.deadlineMet === null ? "-" : slot.deadlineMet ? "met" : "missed", slot.reason]),
+      body.slots.map((slot) => [clock(context, body.timezone)(slot.scheduledFor), slot.state, slot.runId, slot.status, duration(slot.startedLateByMs), slot.deadlineMet === null ? "-" : slot.deadlineMet ? "met" : "missed", slot.reason]),
     ),
   );
 }

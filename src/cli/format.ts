@@ -1,4 +1,5 @@
-/** How the CLI shows things to a person: aligned tables, times in UTC, durations, counts. */
+/** How the CLI shows things to a person: aligned tables, times on a pipeline's clock, durations, counts. */
+import { localIso } from "../domain/local-time";
 import { oneLine } from "./terminal-text.ts";
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -9,10 +10,13 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ").trimEnd()).join("\n");
 }
 
-/** `2026-11-28 03:00:00Z`, or "-". */
-export function time(ms: number | null | undefined): string {
+/**
+ * `2026-11-28 03:00:00-05:00` on the wall clock of `timezone` (a pipeline's), `2026-11-28 03:00:00Z` in
+ * UTC (the default, and what --utc asks for), or "-".
+ */
+export function time(ms: number | null | undefined, timezone = "UTC"): string {
   if (ms === null || ms === undefined) return "-";
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+  return localIso(ms, timezone).replace("T", " ");
 }
 
 /** `850 ms`, `3.2 s`, `4m 12s`, `2h 05m`, `3d 04h`. */

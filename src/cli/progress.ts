@@ -3,15 +3,15 @@ import type { RunView } from "../domain/run-view.ts";
 import { count, duration } from "./format.ts";
 import { printable } from "./terminal-text.ts";
 
-/** What each stage counts as "records so far". */
-const DONE_WORD = { extract: "read", transform: "transformed", load: "loaded" } as const;
+/** What each stage counts so far: records read, rows made of them, rows loaded. */
+const DONE_WORD = { extract: "read", transform: "rows", load: "loaded" } as const;
 
 /** A run as a few lines: the run, then each stage with its records so far, its rate and its time. */
 export function runLines(run: RunView, now: number): string[] {
   const elapsed = (run.endTime ?? now) - run.startTime;
   const head = `${run.pipelineId} · ${run.pipeline} · ${run.trigger} · ${run.status} · ${duration(elapsed)}`;
   const stages = run.stages.map((stage) => {
-    const records = stage.name === "load" ? stage.outputCount : stage.inputCount;
+    const records = stage.name === "extract" ? stage.inputCount : stage.outputCount;
     const took = stage.durationMs ?? (stage.status === "running" && stage.startTime !== null ? now - stage.startTime : null);
     const rate = records !== null && took !== null && took > 0 ? `${count(Math.round((records / took) * 1_000))}/s` : "";
     const done = records === null ? "" : `${count(records)} ${DONE_WORD[stage.name]}`;

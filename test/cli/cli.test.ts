@@ -44,6 +44,8 @@ describe("formatting", () => {
   it("aligns tables and spells out times, durations and counts", () => {
     expect(table(["A", "LONGER"], [["xyz", 1], [null, "two"]])).toBe("A    LONGER\nxyz  1\n-    two");
     expect(time(Date.parse("2026-11-28T03:00:00.123Z"))).toBe("2026-11-28 03:00:00Z");
+    // On a pipeline's clock, with the offset: a New York slot reads as New York's 03:00.
+    expect(time(Date.parse("2026-11-28T08:00:00Z"), "America/New_York")).toBe("2026-11-28 03:00:00-05:00");
     expect([850, 3_200, 252_000, 7_500_000, 3 * 86_400_000 + 4 * 3_600_000].map(duration)).toEqual(["850 ms", "3.2 s", "4m 12s", "2h 05m", "3d 04h"]);
     expect(count(1234567)).toBe("1,234,567");
     expect(relative(10_000, 5_000)).toBe("in 5.0 s");
@@ -57,7 +59,7 @@ describe("formatting", () => {
     expect(runLines(toRunView(transforming), 4_500)).toEqual([
       "manual-1 · default · manual · running · 4.5 s",
       "  extract    succeeded           20,000 read     10,000/s    2.0 s",
-      "  transform  running       5,000 transformed      2,000/s    2.5 s",
+      "  transform  running              5,000 rows      2,000/s    2.5 s",
       "  load       pending",
     ]);
   });
