@@ -123,7 +123,7 @@ export class PipelineScheduler extends Agent<Env> {
   async backfill(request: { from: TimeInput; to: TimeInput; reprocess: ReprocessPolicy; params: RunParams }): Promise<BackfillResult> {
     const settings = this.settings();
     if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
-    const spec = this.store.storedSpec() ?? settings.settings.schedule;
+    const spec = settings.settings.schedule;
     // A day is the pipeline's day: it starts at midnight in the schedule's zone.
     const from = resolveTime(request.from, spec.timezone);
     const to = resolveTime(request.to, spec.timezone);
@@ -230,7 +230,7 @@ export class PipelineScheduler extends Agent<Env> {
     const settings = this.settings();
     if (!settings.ok) return { ok: false, reason: settings.errors.join("; ") };
     const configured = settings.settings.schedule;
-    const base = mode === "merge" ? (this.store.storedSpec() ?? configured) : { ...configured, cron: null, intervalMs: null, timezone: "UTC", enabled: true, missedRuns: "latest" as const, maxCatchUp: 10 };
+    const base = mode === "merge" ? configured : { ...configured, cron: null, intervalMs: null, timezone: "UTC", enabled: true, missedRuns: "latest" as const, maxCatchUp: 10 };
     const result = applyScheduleChange(base, change);
     if (!result.ok) return result;
     this.store.storeSpec(result.spec);
@@ -240,9 +240,27 @@ export class PipelineScheduler extends Agent<Env> {
     return { ok: true, schedule: (await this.describeSchedule())[0]! };
   }
 
-  /** Back to the pipeline's own schedule (its definition and variables). */
+  /**
+   * Pauses or resumes the schedule in force. A schedule set through the API keeps being the API's; the
+   * pipeline's own stays its own (only its pause is kept here), so its source and a later change of its
+   * definition still show through.
+   */
+  async setEnabled(enabled: boolean): Promise<ScheduleUpdate> {
+    if (this.store.storedSpec()) return this.updateSchedule({ enabled }, "merge");
+    const settings = this.settings();
+    if (!settings.ok) return { ok: false, reason: settings.errors.join("; ") };
+    if (enabled) this.store.deleteMeta("own_schedule_paused");
+    else this.store.setMeta("own_schedule_paused", Date.now());
+    this.notePeriod(Date.now());
+    await this.restartFrom(Date.now());
+    this.log("schedule_changed", { enabled });
+    return { ok: true, schedule: (await this.describeSchedule())[0]! };
+  }
+
+  /** Back to the pipeline's own schedule (its definition and variables), running. */
   async resetSchedule(): Promise<ScheduleView[]> {
     this.store.clearSpec();
+    this.store.deleteMeta("own_schedule_paused");
     this.notePeriod(Date.now());
     await this.restartFrom(Date.now());
     this.log("schedule_reset", {});
@@ -252,7 +270,7 @@ export class PipelineScheduler extends Agent<Env> {
   async describeSchedule(): Promise<ScheduleView[]> {
     const settings = this.settings();
     const stored = this.store.storedSpec();
-    const spec = stored ?? (settings.ok ? settings.settings.schedule : null);
+    const spec = settings.ok ? settings.settings.schedule : null;
     const view = scheduleView({
       name: this.name === DEFAULT_PIPELINE ? SEED_SCHEDULE_NAME : this.name,
       spec: spec && settings.ok ? { ok: true, spec } : { ok: false, error: settings.ok ? "no schedule" : settings.errors.join("; ") },
@@ -264,6 +282,11 @@ export class PipelineScheduler extends Agent<Env> {
       now: Date.now(),
     });
     return [view];
+  }
+
+  /** The pipeline's own schedule, paused if it was paused here. */
+  private ownSchedule(declared: ScheduleSpec): ScheduleSpec {
+    return this.store.meta("own_schedule_paused") === null ? declared : { ...declared, enabled: false };
   }
 
   /** What the pipeline declares for its schedule (its cron variable included), to show when it cannot be read. */
@@ -332,7 +355,7 @@ export class PipelineScheduler extends Agent<Env> {
       this.log(settings.removed ? "pipeline_removed" : "schedule_not_armed", { errors: settings.errors });
       return null;
     }
-    return this.store.storedSpec() ?? settings.settings.schedule;
+    return settings.settings.schedule;
   }
 
   private countExecution(slot: number): void {
@@ -351,7 +374,7 @@ export class PipelineScheduler extends Agent<Env> {
     if (!pipeline) return { ok: false, removed: true, errors: [`pipeline ${this.name} is no longer defined in this deployment`] };
     const resolved = resolveSettings(pipeline, this.env as unknown as Record<string, unknown>);
     if (!resolved.ok) return resolved;
-    return { ok: true, settings: { ...resolved.settings, schedule: this.store.storedSpec() ?? resolved.settings.schedule } };
+    return { ok: true, settings: { ...resolved.settings, schedule: this.store.storedSpec() ?? this.ownSchedule(resolved.settings.schedule) } };
   }
 
   /** A plain stub: the SDK starts the coordinator (onStart, which resumes interrupted runs) before any call. */

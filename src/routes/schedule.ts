@@ -10,8 +10,8 @@ export const scheduleRoutes = pipelineApp()
   .put("/schedule", optionalJsonBody(SchedulePut), async (c) => c.json(await scheduleChange(schedulerOf(c.env, c.var.pipeline).updateSchedule(c.get("body"), "replace"))))
   .patch("/schedule", optionalJsonBody(SchedulePatch), async (c) => c.json(await scheduleChange(schedulerOf(c.env, c.var.pipeline).updateSchedule(c.get("body"), "merge"))))
   .delete("/schedule", async (c) => c.json(await schedulerOf(c.env, c.var.pipeline).resetSchedule()))
-  .post("/schedule/pause", async (c) => c.json(await scheduleChange(schedulerOf(c.env, c.var.pipeline).updateSchedule({ enabled: false }, "merge"))))
-  .post("/schedule/resume", async (c) => c.json(await scheduleChange(schedulerOf(c.env, c.var.pipeline).updateSchedule({ enabled: true }, "merge"))));
+  .post("/schedule/pause", async (c) => c.json(await scheduleChange(schedulerOf(c.env, c.var.pipeline).setEnabled(false))))
+  .post("/schedule/resume", async (c) => c.json(await scheduleChange(schedulerOf(c.env, c.var.pipeline).setEnabled(true))));
 
 /** The seed's array shape for the schedule, or 400 naming what is wrong with the change. */
 async function scheduleChange(update: Promise<ScheduleUpdate>): Promise<ScheduleView[]> {

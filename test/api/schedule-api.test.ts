@@ -67,6 +67,18 @@ describe("changing the schedule", () => {
     expect(await armed()).toHaveLength(1);
   });
 
+  it("pausing the pipeline's own schedule keeps it the pipeline's own (source config), and survives a crash", async () => {
+    await apiJson("/api/pipeline/schedule", { method: "DELETE" });
+    const paused = await apiJson("/api/pipeline/schedule/pause", { method: "POST" });
+    expect(paused.body[0]).toMatchObject({ cron: "0 3 * * *", enabled: false, nextExecuteAt: null, source: "config" });
+    expect(await armed()).toEqual([]);
+    await abortAllDurableObjects();
+    expect((await apiJson("/api/pipeline/schedule")).body[0]).toMatchObject({ enabled: false, source: "config" });
+    const resumed = await apiJson("/api/pipeline/schedule/resume", { method: "POST" });
+    expect(resumed.body[0]).toMatchObject({ enabled: true, source: "config", nextExecuteAt: nextSlot(DEFAULT_SCHEDULE, Date.now()) });
+    expect(await armed()).toHaveLength(1);
+  });
+
   it("survives a crash of every object, and DELETE returns to the configuration", async () => {
     await apiJson("/api/pipeline/schedule", json("PUT", { cron: "15 4 * * 1-5", timezone: "America/New_York" }));
     await abortAllDurableObjects();

@@ -6,7 +6,7 @@ import type { Sql } from "../coordinator/run-store";
 /** Schedule changes remembered for the ledger. */
 const MAX_PERIODS = 500;
 
-export type MetaKey = "armed_slot" | "judged_through" | "rearms" | "last_rearm_at" | "last_rearm_reason" | "last_check_at";
+export type MetaKey = "armed_slot" | "judged_through" | "rearms" | "last_rearm_at" | "last_rearm_reason" | "last_check_at" | "own_schedule_paused";
 
 /** A lateness alert of one slot, as the ledger shows it. `not_sent`: no ALERT_WEBHOOK_URL is set. */
 export interface SlotAlert {
