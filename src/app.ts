@@ -3,7 +3,7 @@ import { requireToken } from "./http/auth";
 import { handleError } from "./http/errors";
 import { notFoundOrMethodNotAllowed } from "./http/not-found";
 import { apiSecurityHeaders, crossSiteGuard } from "./http/security";
-import { openApiDocument } from "./routes/openapi";
+import { serviceRoutes } from "./routes/openapi";
 import { pipelineRoutes } from "./routes/pipelines";
 import { runLookupRoutes } from "./routes/run-lookup";
 
@@ -15,13 +15,12 @@ export function createApp() {
   // strict: false serves "/api/pipeline/last/" like "/api/pipeline/last".
   const app = new Hono<{ Bindings: Env }>({ strict: false });
   app.use("*", apiSecurityHeaders());
-  app.get("/api/health", (c) => c.json({ status: "ok" }));
   const authenticate = requireToken();
   app.use("/api/*", (c, next) => (c.req.path === "/api/health" ? next() : authenticate(c, next)));
   app.use("/api/*", crossSiteGuard());
+  app.route("/", serviceRoutes.app);
   app.route("/", pipelineRoutes);
-  app.route("/", runLookupRoutes);
-  app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
+  app.route("/", runLookupRoutes.app);
   app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError(handleError);
   return app;

@@ -1,11 +1,12 @@
 import { countSlots, summarizeBackfill, type Backfill } from "../domain/backfill";
 import { localIso } from "../domain/local-time";
 import { ApiError } from "../http/errors";
-import { optionalJsonBody } from "../http/json-body";
-import { validate } from "../http/validate";
 import { coordinatorOf, pipelineApp, schedulerOf } from "./context";
 import { backfillPath, runPath } from "../links";
 import { checkedParams } from "./runs";
+import { err, MISCONFIGURED, WITH_BODY } from "./docs";
+import { Resource } from "./operation";
+import { BackfillCancelResponse, BackfillResponse, BackfillsResponse, BackfillStarted } from "./responses";
 import { BackfillBody, BackfillIdParam, HistoryQuery } from "./schemas";
 
 /** Backfills listed at most (the newest). */
@@ -15,8 +16,22 @@ const LIST_LIMIT = 20;
  * A pipeline's backfills: start one over a range of past time, follow it slot by slot, list them, cancel
  * one (it stops after its current run).
  */
-export const backfillRoutes = pipelineApp()
-  .post("/backfill", optionalJsonBody(BackfillBody), async (c) => {
+export const backfillRoutes = new Resource(pipelineApp())
+  .add(
+    {
+      method: "post",
+      path: "/backfill",
+      summary: "Backfill the pipeline's slots in [from, to), one run at a time",
+      body: BackfillBody,
+      responses: {
+        202: { description: "Started (or queued behind the active run); follow statusUrl / Location. Dates in the body are the pipeline's days.", schema: BackfillStarted },
+        409: err("backfill_in_progress: another backfill is running (its backfillId and statusUrl are in the body)."),
+        ...MISCONFIGURED,
+        ...WITH_BODY,
+        400: err("invalid_body (from >= to, bad times, reprocess), invalid_params, too_many_slots (more than 1,000), or invalid_range (no slot, or slots in the future)."),
+      },
+    },
+    async (c) => {
     const body = c.get("body");
     const params = checkedParams(c.var.pipeline, body.params);
     const result = await schedulerOf(c.env, c.var.pipeline).backfill({ from: body.from, to: body.to, reprocess: body.reprocess, params });
@@ -51,18 +66,45 @@ export const backfillRoutes = pipelineApp()
         );
       }
     }
-  })
-  .get("/backfills", validate("query", HistoryQuery.pick({ limit: true })), async (c) => {
+    },
+  )
+  .add(
+    {
+      method: "get",
+      path: "/backfills",
+      summary: "Backfills, newest first",
+      query: HistoryQuery.pick({ limit: true }),
+      responses: { 200: { description: "The newest backfills (at most limit, default 20), without their slots.", schema: BackfillsResponse }, 400: err("Invalid limit.") },
+    },
+    async (c) => {
     const backfills = await coordinatorOf(c.env, c.var.pipeline).listBackfills(c.req.valid("query").limit ?? LIST_LIMIT);
     return c.json({ backfills: backfills.map((backfill) => ({ ...backfill, ...localRange(backfill), statusUrl: backfillPath(c.var.base, backfill.backfillId) })) });
-  })
-  .get("/backfills/:id", validate("param", BackfillIdParam), async (c) => {
+    },
+  )
+  .add(
+    {
+      method: "get",
+      path: "/backfills/:id",
+      summary: "One backfill's progress, slot by slot",
+      params: BackfillIdParam,
+      responses: { 200: { description: "The backfill.", schema: BackfillResponse }, 400: err("Invalid id."), 404: err("backfill_not_found.") },
+    },
+    async (c) => {
     const { id } = c.req.valid("param");
     const backfill = await coordinatorOf(c.env, c.var.pipeline).getBackfill(id);
     if (!backfill) throw backfillNotFound(id);
     return c.json(describe(backfill, c.var.pipeline, c.var.base));
-  })
-  .post("/backfills/:id/cancel", validate("param", BackfillIdParam), async (c) => {
+    },
+  )
+  .add(
+    {
+      method: "post",
+      path: "/backfills/:id/cancel",
+      summary: "Stop a backfill after its current run",
+      params: BackfillIdParam,
+      responses: { 200: { description: "Cancelled; slots not started are cancelled.", schema: BackfillCancelResponse }, 400: err("Invalid id."), 404: err("backfill_not_found."), 409: err("backfill_not_active.") },
+    },
+    async (c) => {
     const { id } = c.req.valid("param");
     const result = await coordinatorOf(c.env, c.var.pipeline).cancelBackfill(id);
     switch (result.outcome) {
@@ -73,7 +115,8 @@ export const backfillRoutes = pipelineApp()
       case "cancelled":
         return c.json({ message: "Backfill cancelled; its current run finishes", ...describe(result.backfill, c.var.pipeline, c.var.base) });
     }
-  });
+    },
+  );
 
 function describe(backfill: Backfill, pipeline: string, base: string) {
   return {

@@ -5,17 +5,23 @@ import type { InvalidDefinition } from "../engine/deployment";
 import { deployment } from "../pipelines";
 import { ApiError } from "../http/errors";
 import { SharedRead } from "../http/shared-read";
-import { validate } from "../http/validate";
 import { coordinatorOf, defaultPipeline, namedPipeline, pipelineApp, schedulerOf } from "./context";
 import { backfillRoutes } from "./backfills";
 import { runRoutes } from "./runs";
 import { scheduleRoutes } from "./schedule";
 import { slotRoutes } from "./slots";
+import { err } from "./docs";
+import { Resource } from "./operation";
+import { PipelineSummarySchema, PipelinesResponse } from "./responses";
 import { PipelineParam } from "./schemas";
 import { statsRoutes } from "./stats";
 
-/** Everything one pipeline answers: its runs, its schedule, its stats. */
-const pipelineResources = pipelineApp().route("/", runRoutes).route("/", backfillRoutes).route("/", scheduleRoutes).route("/", slotRoutes).route("/", statsRoutes);
+/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger and stats. */
+const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes];
+const pipelineResources = PIPELINE_RESOURCES.reduce((app, resource) => app.route("/", resource.app), pipelineApp());
+
+/** One pipeline's operations, relative to its base path (`/api/pipeline` or `/api/pipelines/{name}`). */
+export const PIPELINE_OPERATIONS = PIPELINE_RESOURCES.flatMap((resource) => resource.operations);
 
 const paramSchemas = new WeakMap<Pipeline, Record<string, unknown> | null>();
 
@@ -72,22 +78,45 @@ const sharedList = new SharedRead(async () => [
   ...deployment.invalid().map((invalid) => summarizeInvalid(listEnv!, invalid)),
 ]);
 
+const notFound = { 404: err("pipeline_not_found: no pipeline of that name.") };
+
+/** The deployment's pipelines: the list, and one by name. */
+export const pipelineListRoutes = new Resource(new Hono<{ Bindings: Env }>())
+  .add(
+    {
+      method: "get",
+      path: "/api/pipelines",
+      summary: "Every pipeline: whether it can run, its schedule, destination and last run",
+      responses: { 200: { description: "The pipelines, in the order they are declared, those whose definition was set aside last.", schema: PipelinesResponse } },
+    },
+    async (c) => {
+      listEnv = c.env;
+      return c.json({ pipelines: await sharedList.get() });
+    },
+  )
+  .add(
+    {
+      method: "get",
+      path: "/api/pipelines/:name",
+      summary: "One pipeline: whether it can run, its schedule, destination and last run",
+      params: PipelineParam,
+      responses: { 200: { description: "The pipeline.", schema: PipelineSummarySchema }, ...notFound },
+    },
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const invalid = deployment.invalidNamed(name);
+      if (invalid) return c.json(summarizeInvalid(c.env, invalid));
+      const pipeline = deployment.find(name);
+      if (!pipeline) throw new ApiError(404, "pipeline_not_found", `no pipeline named ${JSON.stringify(name)} (GET /api/pipelines lists them)`);
+      return c.json(await summarize(c.env, pipeline));
+    },
+  );
+
 /**
  * `/api/pipelines`: every pipeline this deployment defines; `/api/pipelines/:name/…` one pipeline's API;
  * `/api/pipeline/…` the same for the seed's default pipeline, exactly as the original example had it.
  */
 export const pipelineRoutes = new Hono<{ Bindings: Env }>()
-  .get("/api/pipelines", async (c) => {
-    listEnv = c.env;
-    return c.json({ pipelines: await sharedList.get() });
-  })
-  .get("/api/pipelines/:name", validate("param", PipelineParam), async (c) => {
-    const { name } = c.req.valid("param");
-    const invalid = deployment.invalidNamed(name);
-    if (invalid) return c.json(summarizeInvalid(c.env, invalid));
-    const pipeline = deployment.find(name);
-    if (!pipeline) throw new ApiError(404, "pipeline_not_found", `no pipeline named ${JSON.stringify(c.req.valid("param").name)} (GET /api/pipelines lists them)`);
-    return c.json(await summarize(c.env, pipeline));
-  })
+  .route("/", pipelineListRoutes.app)
   .route("/api/pipeline", pipelineApp().use(defaultPipeline).route("/", pipelineResources))
   .route("/api/pipelines/:name", pipelineApp().use(namedPipeline).route("/", pipelineResources));
