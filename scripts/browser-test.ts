@@ -6,14 +6,20 @@
  * report and rejected records; switching to the orders pipeline shows its own schedule and history; Pause
  * and Resume change the selected pipeline's schedule only (checked through the API); the slot ledger shows
  * as a strip of 30 days, a backfill started from the form fills its days; an orders run that failed (its
- * source answered 503) is retried with the Retry button. Saves a screenshot to docs/dashboard.png.
+ * source answered 503) is retried with the Retry button, the header's badge naming the failure until then.
+ * At 1,360 px and at 390 px (a phone) the page never scrolls sideways, tables reflow inside their cards
+ * and buttons are big enough to touch. Then the server restarts on the same data with the default pipeline
+ * misconfigured (a 4-field cron, in New York): its row and schedule card are red with the error and the
+ * configured zone, Pause, Resume and Run now are disabled, the badge says so, its times read on New York's
+ * clock, and the orders pipeline still runs. Screenshots: docs/dashboard.png (1,360 px),
+ * docs/dashboard-phone.png (390 px), docs/dashboard-misconfigured.png.
  *
  *   npm run test:browser
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { ORDERS_SAMPLE_CSV } from "../src/pipelines/orders/sample.ts";
 import { startSourceServer } from "./lib/source-server.ts";
 import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
@@ -46,6 +52,21 @@ async function chartDrew(page: Page, id: string): Promise<boolean> {
   }, id);
 }
 
+/** The page is no wider than the viewport: nothing makes the whole page scroll sideways. */
+async function fitsWidth(page: Page, width: number): Promise<void> {
+  const found = await page.evaluate(() => {
+    // Runs in the page. Names the element that sticks out furthest, for when the check fails.
+    const { document } = globalThis as any;
+    let widest = { right: 0, what: "" };
+    for (const element of document.querySelectorAll("body *")) {
+      const right = element.getBoundingClientRect().right;
+      if (right > widest.right && element.closest(".table-scroll") === null) widest = { right, what: `${element.tagName.toLowerCase()}#${element.id}.${element.className}` };
+    }
+    return { documentWidth: document.documentElement.scrollWidth as number, widest };
+  });
+  check(found.documentWidth <= width, `at ${width} px the document is ${found.documentWidth} px wide, no wider than the viewport (furthest out: ${found.widest.what} at ${Math.round(found.widest.right)} px)`);
+}
+
 /** Polls until `condition` holds (true) or `timeoutMs` passes (false). */
 async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -70,127 +91,198 @@ async function main(): Promise<void> {
     response.writeHead(200, { "content-type": "text/csv" }).end(ORDERS_SAMPLE_CSV);
   });
   const ordersUrl = source.url.replace(/\/records$/, "/orders.csv");
-  const server = await startDev({
-    persistTo,
-    vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN, ORDERS_SOURCE_URL: ordersUrl, ORDERS_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }) },
-  });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   try {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 1100 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on("pageerror", (error) => problems.push(error.message));
-    // A Content-Security-Policy violation is reported on the console, not thrown.
-    page.on("console", (message) => {
-      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+    const server = await startDev({
+      persistTo,
+      vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN, ORDERS_SOURCE_URL: ordersUrl, ORDERS_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }) },
     });
-
-    for (const path of ["/", "/dashboard.js", "/vendor/uPlot.iife.min.js"]) {
-      const response = await fetch(`${server.url}${path}`);
-      const csp = response.headers.get("content-security-policy") ?? "";
-      const safe = response.ok && csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'") && response.headers.get("x-frame-options") === "DENY" &&
-        response.headers.get("x-content-type-options") === "nosniff" && response.headers.get("referrer-policy") === "no-referrer";
-      check(safe, `${path} is served with CSP (no inline script), frame-ancestors 'none', X-Frame-Options DENY, nosniff, Referrer-Policy`);
+    try {
+      await dashboard(server, browser, (status) => (ordersStatus = status));
+    } finally {
+      await stopDev(server);
     }
-
-    await page.goto(server.url);
-    await page.locator("#token-dialog").waitFor({ state: "visible" });
-    check(true, "asks for the API token when the API answers 401");
-    await page.fill("#token-input", TOKEN);
-    await page.click("#token-form button[type=submit]");
-    await page.locator("#schedule-line", { hasText: "cron 0 3 * * * (UTC)" }).waitFor();
-    check(await page.evaluate(() => sessionStorage.getItem("scheduled-pipeline-token")) === TOKEN, "keeps the token in sessionStorage");
-    const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
-    check(listed.join(",") === "default,orders", `lists the pipelines (${listed.join(", ")})`);
-    check((await page.textContent("#pipeline-name")) === "default", "shows the default pipeline first");
-    const countdown = (await page.textContent("#countdown")) ?? "";
-    check(/\d+h \d+m \d+s|\d+m \d+s/.test(countdown), `counts down to the next run (${countdown})`);
-
-    await page.click("#trigger");
-    const row = page.locator("#history tbody tr", { hasText: "succeeded" }).first();
-    await row.waitFor({ timeout: 20_000 });
-    const stages = await row.locator("td").nth(7).textContent();
-    check(stages === "extract: succeeded, transform: succeeded, load: succeeded", `a triggered run appears with its stages (${stages})`);
-    await page.locator("#last-stages .stage.succeeded").nth(2).waitFor();
-    check(true, "the last run shows its stages");
-
-    // A second run, so the charts have a line to draw.
-    await page.click("#trigger");
-    await page.locator("#history tbody tr.succeeded").nth(1).waitFor({ timeout: 20_000 });
-    for (const id of ["chart-duration", "chart-loaded", "chart-success"]) check(await until(() => chartDrew(page, id)), `chart ${id} drew`);
-
-    // Open a run from the history: its stages, source report, accounting and rejected records.
-    const runId = await page.locator("#history tbody tr.succeeded").first().getAttribute("data-run-id");
-    await page.locator("#history tbody tr.succeeded").first().click();
-    await page.locator(`#run-card[data-run-id="${runId}"]`).waitFor();
-    await page.locator("#run-rejected tbody tr", { hasText: "rec-2" }).waitFor();
-    check(page.url().endsWith(`#pipeline=default&run=${runId}`), "opening a run puts it in the address");
-    check((await page.locator("#run-stages .stage").count()) === 3, "the run shows its three stages");
-    check(((await page.textContent("#run-source")) ?? "").includes("primary (sample)"), "the run shows its source report");
-    check(((await page.textContent("#run-rejected tbody")) ?? "").includes('value "invalid" is not a number'), "the run lists its rejected record rec-2 with the reason");
-
-    // The slot ledger: a strip of 30 days; a backfill from the form fills the days it ran.
-    check((await page.locator("#ledger-strip .cell").count()) === 30, "the slot ledger shows the last 30 days");
-    const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
-    await page.fill("#backfill-from", day(6));
-    await page.fill("#backfill-to", day(2));
-    await page.click("#backfill-start");
-    await page.locator("#backfills tbody tr.succeeded").first().waitFor({ timeout: 30_000 });
-    check(((await page.textContent("#backfills tbody tr")) ?? "").includes("4 succeeded"), "a backfill started from the form ran its four daily slots");
-    check(await until(async () => (await page.locator("#ledger-strip .cell.ok").count()) >= 4), "the ledger strip shows the backfilled days as succeeded");
-    check(await until(async () => (await page.locator('#pipelines tbody tr[data-pipeline="default"] .cell.ok').count()) >= 4), "and so does the pipelines list");
-    await page.locator("#ledger tbody tr", { hasText: "backfill-" }).first().waitFor();
-    check(true, "the ledger table lists the slots with their backfill runs");
-
-    // Another pipeline: the orders example, whose source fails the first time.
-    ordersStatus = 503;
-    await page.click('#pipelines tbody tr[data-pipeline="orders"]');
-    await page.locator("#pipeline-name", { hasText: "orders" }).waitFor();
-    await page.locator("#schedule-line", { hasText: "cron 15 * * * * (Europe/Berlin)" }).waitFor();
-    check(page.url().endsWith("#pipeline=orders"), "switching pipelines puts the pipeline in the address");
-    check((await page.locator("#run-card").isHidden()) && (await page.locator("#history tbody tr.succeeded").count()) === 0, "the orders pipeline has its own (empty) history");
-    await page.click("#trigger");
-    const failedRow = page.locator("#history tbody tr.failed").first();
-    await failedRow.waitFor({ timeout: 20_000 });
-    const failedId = await failedRow.getAttribute("data-run-id");
-    await failedRow.click();
-    await page.locator(`#run-card[data-run-id="${failedId}"]`).waitFor();
-    check((await page.textContent("#run-retry")) === "Retry from extract", "a failed run offers a retry from the stage that failed");
-    ordersStatus = 200;
-    await page.click("#run-retry");
-    await page.locator("#run-links", { hasText: `retry of ${failedId} from extract` }).waitFor({ timeout: 20_000 });
-    check(/run=retry-\d+$/.test(page.url()), "Retry opens the new run");
-    await page.locator("#run-card.succeeded").waitFor({ timeout: 20_000 });
-    check(true, "the retry succeeds once the source answers again");
-    await page.locator("#run-rejected tbody tr", { hasText: "refund 1002 names no original order" }).waitFor();
-    check(((await page.textContent("#run-accounting")) ?? "").replace(/\s+/g, " ").includes("skipped1"), "the orders run shows a skipped record in its accounting");
-    check((await page.locator("#run-rejected tbody tr").count()) === 3, "the orders run lists its three rejected records");
-
-    await page.click("#pause");
-    await page.locator("#schedule-line", { hasText: "Paused" }).waitFor();
-    check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === false, "Pause pauses the selected pipeline's schedule");
-    check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === true, "and leaves the other pipelines' alone");
-    await page.click("#resume");
-    await page.locator("#schedule-line", { hasText: /^cron/ }).waitFor();
-    check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === true, "Resume resumes it");
-
-    const other = await browser.newContext();
-    const fresh = await other.newPage();
-    await fresh.goto(server.url);
-    await fresh.locator("#token-dialog").waitFor({ state: "visible" });
-    check(true, "a new browser session asks for the token again");
-    await other.close();
-
-    mkdirSync(join(ROOT, "docs"), { recursive: true });
-    await page.screenshot({ path: join(ROOT, "docs", "dashboard.png"), fullPage: true });
-    check(problems.length === 0, `no script errors on the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
-    console.log("browser test passed; screenshot in docs/dashboard.png");
+    // The same data, with the default pipeline misconfigured: a 4-field cron, its configured zone New York.
+    const restarted = await startDev({
+      persistTo,
+      vars: { ALLOW_UNAUTHENTICATED: "true", PIPELINE_CRON: "0 3 * *", PIPELINE_CONFIG: JSON.stringify({ schedule: { timezone: "America/New_York" } }), ORDERS_SOURCE_URL: ordersUrl },
+    });
+    try {
+      await misconfigured(restarted, browser);
+    } finally {
+      await stopDev(restarted);
+    }
+    console.log("browser test passed; screenshots in docs/dashboard.png, docs/dashboard-phone.png and docs/dashboard-misconfigured.png");
   } finally {
     await browser.close();
-    await stopDev(server);
     await source.close();
     rmSync(persistTo, { recursive: true, force: true });
   }
+}
+
+/** Everything a person does on the dashboard, at 1,360 px and then at 390 px. */
+async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (status: number) => void): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 1100 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  // A Content-Security-Policy violation is reported on the console, not thrown.
+  page.on("console", (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+  });
+
+  for (const path of ["/", "/dashboard.js", "/vendor/uPlot.min.css", "/favicon.ico", "/favicon.svg"]) {
+    const response = await fetch(`${server.url}${path}`);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    const safe = response.ok && csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'") && response.headers.get("x-frame-options") === "DENY" &&
+      response.headers.get("x-content-type-options") === "nosniff" && response.headers.get("referrer-policy") === "no-referrer";
+    check(safe, `${path} is served with CSP (no inline script), frame-ancestors 'none', X-Frame-Options DENY, nosniff, Referrer-Policy`);
+  }
+  const icon = await fetch(`${server.url}/favicon.ico`);
+  check(icon.ok && /icon/.test(icon.headers.get("content-type") ?? ""), `/favicon.ico is an icon (${icon.headers.get("content-type")})`);
+
+  await page.goto(server.url);
+  await page.locator("#token-dialog").waitFor({ state: "visible" });
+  check(true, "asks for the API token when the API answers 401");
+  await page.fill("#token-input", TOKEN);
+  await page.click("#token-form button[type=submit]");
+  await page.locator("#schedule-line", { hasText: "cron 0 3 * * * (UTC)" }).waitFor();
+  check(await page.evaluate(() => sessionStorage.getItem("scheduled-pipeline-token")) === TOKEN, "keeps the token in sessionStorage");
+  const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
+  check(listed.join(",") === "default,orders", `lists the pipelines (${listed.join(", ")})`);
+  check((await page.textContent("#pipeline-name")) === "default", "shows the default pipeline first");
+  const countdown = (await page.textContent("#countdown")) ?? "";
+  check(/\d+h \d+m \d+s|\d+m \d+s/.test(countdown), `counts down to the next run (${countdown})`);
+
+  await page.click("#trigger");
+  const row = page.locator("#history tbody tr", { hasText: "succeeded" }).first();
+  await row.waitFor({ timeout: 20_000 });
+  const stages = await row.locator("td").nth(7).textContent();
+  check(stages === "extract: succeeded, transform: succeeded, load: succeeded", `a triggered run appears with its stages (${stages})`);
+  await page.locator("#last-stages .stage.succeeded").nth(2).waitFor();
+  check(true, "the last run shows its stages");
+
+  // A second run, so the charts have a line to draw.
+  await page.click("#trigger");
+  await page.locator("#history tbody tr.succeeded").nth(1).waitFor({ timeout: 20_000 });
+  for (const id of ["chart-duration", "chart-loaded", "chart-success"]) check(await until(() => chartDrew(page, id)), `chart ${id} drew`);
+
+  // Open a run from the history: its stages, source report, accounting and rejected records.
+  const runId = await page.locator("#history tbody tr.succeeded").first().getAttribute("data-run-id");
+  await page.locator("#history tbody tr.succeeded").first().click();
+  await page.locator(`#run-card[data-run-id="${runId}"]`).waitFor();
+  await page.locator("#run-rejected tbody tr", { hasText: "rec-2" }).waitFor();
+  check(page.url().endsWith(`#pipeline=default&run=${runId}`), "opening a run puts it in the address");
+  check((await page.locator("#run-stages .stage").count()) === 3, "the run shows its three stages");
+  check(((await page.textContent("#run-source")) ?? "").includes("primary (sample)"), "the run shows its source report");
+  check(((await page.textContent("#run-rejected tbody")) ?? "").includes('value "invalid" is not a number'), "the run lists its rejected record rec-2 with the reason");
+
+  // The slot ledger: a strip of 30 days; a backfill from the form fills the days it ran.
+  check((await page.locator("#ledger-strip .cell").count()) === 30, "the slot ledger shows the last 30 days");
+  const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
+  await page.fill("#backfill-from", day(6));
+  await page.fill("#backfill-to", day(2));
+  await page.click("#backfill-start");
+  await page.locator("#backfills tbody tr.succeeded").first().waitFor({ timeout: 30_000 });
+  check(((await page.textContent("#backfills tbody tr")) ?? "").includes("4 succeeded"), "a backfill started from the form ran its four daily slots");
+  check(await until(async () => (await page.locator("#ledger-strip .cell.backfilled").count()) === 4), "the ledger strip shows the four backfilled days as filled in by the backfill");
+  check(await until(async () => (await page.locator('#pipelines tbody tr[data-pipeline="default"] .cell.backfilled').count()) === 4), "and so does the pipelines list");
+  check(await until(async () => (await page.locator("#ledger-strip .outside.ok").count()) === 1), "today carries the mark of the manual runs outside the schedule");
+  check(((await page.getAttribute("#ledger-strip .day:last-child", "title")) ?? "").includes("2 runs outside the schedule"), "and its title counts them");
+  await page.locator("#ledger tbody tr", { hasText: "backfill-" }).first().waitFor();
+  check(true, "the ledger table lists the slots with their backfill runs");
+
+  // Another pipeline: the orders example, whose source fails the first time.
+  setOrdersStatus(503);
+  await page.click('#pipelines tbody tr[data-pipeline="orders"]');
+  await page.locator("#pipeline-name", { hasText: "orders" }).waitFor();
+  await page.locator("#schedule-line", { hasText: "cron 15 * * * * (Europe/Berlin)" }).waitFor();
+  check(page.url().endsWith("#pipeline=orders"), "switching pipelines puts the pipeline in the address");
+  check((await page.locator("#run-card").isHidden()) && (await page.locator("#history tbody tr.succeeded").count()) === 0, "the orders pipeline has its own (empty) history");
+  await page.click("#trigger");
+  const failedRow = page.locator("#history tbody tr.failed").first();
+  await failedRow.waitFor({ timeout: 20_000 });
+  const failedId = await failedRow.getAttribute("data-run-id");
+  await page.locator("#health.bad", { hasText: "orders: last run failed" }).waitFor();
+  check(true, "the header's badge names the pipeline whose last run failed");
+  await failedRow.click();
+  await page.locator(`#run-card[data-run-id="${failedId}"]`).waitFor();
+  check((await page.textContent("#run-retry")) === "Retry from extract", "a failed run offers a retry from the stage that failed");
+  setOrdersStatus(200);
+  await page.click("#run-retry");
+  await page.locator("#run-links", { hasText: `retry of ${failedId} from extract` }).waitFor({ timeout: 20_000 });
+  check(/run=retry-\d+$/.test(page.url()), "Retry opens the new run");
+  await page.locator("#run-card.succeeded").waitFor({ timeout: 20_000 });
+  check(true, "the retry succeeds once the source answers again");
+  await page.locator("#run-rejected tbody tr", { hasText: "refund 1002 names no original order" }).waitFor();
+  check(((await page.textContent("#run-accounting")) ?? "").replace(/\s+/g, " ").includes("skipped1"), "the orders run shows a skipped record in its accounting");
+  check((await page.locator("#run-rejected tbody tr").count()) === 3, "the orders run lists its three rejected records");
+  await page.locator("#health.ok", { hasText: /^ok$/ }).waitFor();
+  check(true, "the badge is ok again once the retry succeeded");
+  check(/\+01:00$/.test(((await page.locator("#history tbody tr").first().locator("td").nth(3).textContent()) ?? "").trim()), "the orders pipeline's times read on Berlin's clock, with the offset");
+
+  await page.click("#pause");
+  await page.locator("#schedule-line", { hasText: "Paused" }).waitFor();
+  check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === false, "Pause pauses the selected pipeline's schedule");
+  check((await apiAs(server, "/api/pipeline/schedule"))[0].enabled === true, "and leaves the other pipelines' alone");
+  await page.click("#resume");
+  await page.locator("#schedule-line", { hasText: /^cron/ }).waitFor();
+  check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === true, "Resume resumes it");
+
+  const other = await browser.newContext();
+  const fresh = await other.newPage();
+  await fresh.goto(server.url);
+  await fresh.locator("#token-dialog").waitFor({ state: "visible" });
+  check(true, "a new browser session asks for the token again");
+  await other.close();
+
+  // Both widths, with a run open: nothing scrolls the page sideways.
+  mkdirSync(join(ROOT, "docs"), { recursive: true });
+  await page.goto(`${server.url}/#pipeline=default&run=${runId}`);
+  await page.locator(`#run-card[data-run-id="${runId}"]`).waitFor();
+  await page.locator("#run-rejected tbody tr", { hasText: "rec-2" }).waitFor();
+  await fitsWidth(page, 1360);
+  await page.screenshot({ path: join(ROOT, "docs", "dashboard.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await fitsWidth(page, 390);
+  const rights = await page.locator('#pipelines tbody tr[data-pipeline="default"] td').evaluateAll((cells) => cells.map((cell) => (cell as any).getBoundingClientRect().right as number));
+  check(rights.length === 6 && rights.every((right) => right <= 390), "at 390 px every column of the pipelines table is on screen (its rows reflow)");
+  const small = await page.locator("button:visible").evaluateAll((buttons) => buttons.map((button) => (button as any).getBoundingClientRect().height as number).filter((height) => height < 44));
+  check(small.length === 0, `at 390 px every visible button is at least 44 px tall${small.length ? ` (${small.join(", ")})` : ""}`);
+  check((await page.locator("#ledger-strip .cell").count()) === 30, "and the strip still shows 30 days");
+  await page.screenshot({ path: join(ROOT, "docs", "dashboard-phone.png"), fullPage: true });
+  check(problems.length === 0, `no script errors on the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
+  await context.close();
+}
+
+/** A misconfigured pipeline, on the data the first server left. */
+async function misconfigured(server: DevServer, browser: Browser): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 1100 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(server.url);
+  const row = page.locator('#pipelines tbody tr[data-pipeline="default"]');
+  await row.locator(".error", { hasText: "PIPELINE_CRON" }).first().waitFor();
+  check((await row.getAttribute("data-state")) === "misconfigured" && (await row.getAttribute("class"))!.includes("broken"), "a misconfigured pipeline's row is marked and red, with its error");
+  await page.locator("#schedule-line", { hasText: "Misconfigured — cron 0 3 * * (America/New_York)" }).waitFor();
+  check(true, "its schedule reads as misconfigured, with the cron and the zone it configures");
+  check(((await page.textContent("#schedule-error")) ?? "").includes("PIPELINE_CRON"), "the schedule card shows the error naming the variable");
+  check(await page.locator("#schedule-card.broken").isVisible(), "the schedule card is red");
+  check((await page.isDisabled("#resume")) && (await page.isDisabled("#pause")) && (await page.isDisabled("#trigger")), "Pause, Resume and Run now are disabled");
+  await page.locator("#health.bad", { hasText: "default: misconfigured" }).waitFor();
+  check(true, "the header's badge names the misconfigured pipeline");
+  await page.locator("#history tbody tr.succeeded").first().waitFor();
+  check(/-05:00$/.test(((await page.locator("#history tbody tr").first().locator("td").nth(3).textContent()) ?? "").trim()), "its runs' times read on New York's clock, with the offset");
+  await page.click('#pipelines tbody tr[data-pipeline="orders"]');
+  await page.locator("#schedule-line", { hasText: "cron 15 * * * * (Europe/Berlin)" }).waitFor();
+  check(!(await page.isDisabled("#trigger")), "the other pipeline is still ready to run");
+  await page.click('#pipelines tbody tr[data-pipeline="default"]');
+  await page.locator("#schedule-line", { hasText: "Misconfigured" }).waitFor();
+  await fitsWidth(page, 1360);
+  await page.screenshot({ path: join(ROOT, "docs", "dashboard-misconfigured.png") });
+  check(problems.length === 0, `no script errors on the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
+  await context.close();
 }
 
 main().catch((error: unknown) => {

@@ -9,7 +9,7 @@ import { sameSpec } from "../domain/schedule-periods";
 import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-change";
 import { DEFAULT_PIPELINE } from "../engine/deployment";
 import { deployment } from "../pipelines";
-import { resolveSettings, type PipelineSettings } from "../engine/settings";
+import { declaredSchedule, resolveSettings, type PipelineSettings } from "../engine/settings";
 import { logEvent } from "../observability/log";
 import type { Sql } from "./coordinator/run-store";
 import type { BackfillStart } from "./coordinator/backfill-runner";
@@ -289,17 +289,11 @@ export class PipelineScheduler extends Agent<Env> {
     return this.store.meta("own_schedule_paused") === null ? declared : { ...declared, enabled: false };
   }
 
-  /** What the pipeline declares for its schedule (its cron variable included), to show when it cannot be read. */
+  /** What the pipeline declares for its schedule (its variables read as far as they can be), to show when it cannot be resolved. */
   private configuredSchedule(): { cron: string | null; every: string | null; timezone: string } | undefined {
-    const declared = deployment.find(this.name)?.schedule ?? deployment.invalidNamed(this.name)?.declared;
-    if (!declared) return undefined;
-    const cronVar = deployment.find(this.name)?.vars?.cron;
-    const fromVar = cronVar ? (this.env as unknown as Record<string, unknown>)[cronVar] : undefined;
-    return {
-      cron: typeof fromVar === "string" && fromVar.trim() !== "" ? fromVar.trim() : (declared.cron ?? null),
-      every: declared.every ?? null,
-      timezone: declared.timezone ?? "UTC",
-    };
+    const pipeline = deployment.find(this.name);
+    if (pipeline) return declaredSchedule(pipeline, this.env as unknown as Record<string, unknown>);
+    return deployment.invalidNamed(this.name)?.declared;
   }
 
   /** Applies the missed-run policy to every slot due since the last one handled. */

@@ -19,7 +19,8 @@ import {
 } from "../routes/responses";
 import { ApiClient } from "./api-client.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
-import { count, duration, relative, table, time } from "./format.ts";
+import { count, duration, relative, time } from "../display/format.ts";
+import { table } from "./format.ts";
 import { parseParams } from "./params.ts";
 import { canRedraw, LiveProgress, outcomeLines, runLines } from "./progress.ts";
 import { printable } from "./terminal-text.ts";

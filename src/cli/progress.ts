@@ -1,6 +1,6 @@
 import { createLogUpdate } from "log-update";
 import type { RunView } from "../domain/run-view.ts";
-import { count, duration } from "./format.ts";
+import { count, duration } from "../display/format.ts";
 import { printable } from "./terminal-text.ts";
 
 /** What each stage counts so far: records read, rows made of them, rows loaded. */

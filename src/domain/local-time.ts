@@ -81,3 +81,10 @@ export type TimeInput = { at: number } | { day: string };
 export function resolveTime(input: TimeInput, timezone: string): number {
   return "at" in input ? input.at : Math.max(0, localDayStart(input.day, timezone));
 }
+
+/** The calendar date `days` after `date` (YYYY-MM-DD; negative goes back): plain calendar arithmetic, no zone. */
+export function addDays(date: string, days: number): string {
+  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+  const moved = new Date(new Date(0).setUTCFullYear(year, month - 1, day + days));
+  return moved.toISOString().slice(0, 10);
+}

@@ -4,6 +4,8 @@ import type { RunStatus } from "./run";
 export interface RunPoint {
   runId: string;
   trigger: string;
+  /** The slot the run was for; null for a run outside the schedule (a manual run). */
+  scheduledFor: number | null;
   status: RunStatus;
   startTime: number;
   durationMs: number | null;
@@ -21,7 +23,7 @@ export interface PipelineStats {
   durationMs: { p50: number | null; p95: number | null; max: number | null };
   records: { loaded: number; rejected: number };
   /** Oldest first, for charts. */
-  series: { runId: string; trigger: string; status: RunStatus; startTime: number; durationMs: number | null; loaded: number; rejected: number }[];
+  series: { runId: string; trigger: string; scheduledFor: number | null; status: RunStatus; startTime: number; durationMs: number | null; loaded: number; rejected: number }[];
 }
 
 /** Success rate, counts by status, duration percentiles (nearest rank) and a per-run series. */
@@ -33,7 +35,7 @@ export function computeStats(points: readonly RunPoint[], window: string, from: 
     .map((point) => point.durationMs!)
     .sort((a, b) => a - b);
   const finished = byStatus.succeeded + byStatus.failed;
-  const series = [...points].sort((a, b) => a.startTime - b.startTime).map(({ runId, trigger, status, startTime, durationMs, loaded, rejected }) => ({ runId, trigger, status, startTime, durationMs, loaded, rejected }));
+  const series = [...points].sort((a, b) => a.startTime - b.startTime).map(({ runId, trigger, scheduledFor, status, startTime, durationMs, loaded, rejected }) => ({ runId, trigger, scheduledFor, status, startTime, durationMs, loaded, rejected }));
   return {
     window,
     from,

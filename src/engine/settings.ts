@@ -172,6 +172,32 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
   };
 }
 
+/**
+ * What a pipeline declares for its schedule, read as far as it can be without checking it (its cron
+ * variable, its config variable's schedule.timezone): shown in place of a schedule that does not resolve,
+ * so a misconfigured pipeline reads in the zone it was configured for.
+ */
+export function declaredSchedule(pipeline: Pipeline, env: Readonly<Record<string, unknown>>): { cron: string | null; every: string | null; timezone: string } {
+  const cronVar = pipeline.vars?.cron;
+  const fromVar = cronVar ? env[cronVar] : undefined;
+  const cron = typeof fromVar === "string" && fromVar.trim() !== "" ? fromVar.trim() : (pipeline.schedule.cron ?? null);
+  const raw = pipeline.vars?.config ? env[pipeline.vars.config] : undefined;
+  let config: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      config = JSON.parse(raw);
+    } catch {
+      config = null;
+    }
+  }
+  const zone = (config as { schedule?: { timezone?: unknown } } | null)?.schedule?.timezone;
+  return {
+    cron,
+    every: typeof fromVar === "string" && fromVar.trim() !== "" ? null : (pipeline.schedule.every ?? null),
+    timezone: typeof zone === "string" && zone !== "" ? zone : (pipeline.schedule.timezone ?? DEFAULT_SCHEDULE.timezone),
+  };
+}
+
 function resolveSchedule(
   pipeline: Pipeline,
   env: Readonly<Record<string, unknown>>,

@@ -160,7 +160,7 @@ export const StatsResponse = z.object({
   durationMs: z.object({ p50: nullableNumber, p95: nullableNumber, max: nullableNumber }),
   records: z.object({ loaded: z.number(), rejected: z.number() }),
   series: z.array(
-    z.object({ runId: z.string(), trigger: z.string(), status: runStatus, startTime: z.number(), durationMs: nullableNumber, loaded: z.number(), rejected: z.number() }),
+    z.object({ runId: z.string(), trigger: z.string(), scheduledFor: nullableNumber.meta({ description: "The slot the run was for; null for a run outside the schedule." }), status: runStatus, startTime: z.number(), durationMs: nullableNumber, loaded: z.number(), rejected: z.number() }),
   ),
 });
 

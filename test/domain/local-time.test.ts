@@ -1,6 +1,6 @@
 /** Moments on a pipeline's wall clock, and a person's dates as that pipeline's days, across DST changes. */
 import { describe, expect, it } from "vitest";
-import { localDate, localDayStart, localIso, offsetMinutes } from "../../src/domain/local-time";
+import { addDays, localDate, localDayStart, localIso, offsetMinutes } from "../../src/domain/local-time";
 
 describe("localIso", () => {
   it("shows a moment on the zone's wall clock with its offset, in winter and in summer", () => {
@@ -32,5 +32,15 @@ describe("localDayStart", () => {
     const start = localDayStart("2026-03-29", "Asia/Beirut");
     expect(localIso(start, "Asia/Beirut")).toBe("2026-03-29T01:00:00+03:00");
     expect(localDate(start - 1_000, "Asia/Beirut")).toBe("2026-03-28");
+  });
+});
+
+describe("addDays", () => {
+  it("moves along the calendar across month, year and leap days", () => {
+    expect(addDays("2026-11-30", 1)).toBe("2026-12-01");
+    expect(addDays("2026-12-31", 1)).toBe("2027-01-01");
+    expect(addDays("2028-03-01", -1)).toBe("2028-02-29");
+    expect(addDays("2026-11-02", -29)).toBe("2026-10-04");
+    expect(addDays("2026-11-02", 0)).toBe("2026-11-02");
   });
 });

@@ -131,10 +131,10 @@ describe("stats", () => {
   it("count by status, rate over finished runs, durations of finished runs, a series oldest first", () => {
     const stats = computeStats(
       [
-        { runId: "b", trigger: "manual", status: "failed", startTime: 200, durationMs: 50, loaded: 0, rejected: 0 },
-        { runId: "a", trigger: "scheduled", status: "succeeded", startTime: 100, durationMs: 120, loaded: 3, rejected: 1 },
-        { runId: "c", trigger: "scheduled", status: "skipped", startTime: 300, durationMs: 0, loaded: 0, rejected: 0 },
-        { runId: "d", trigger: "manual", status: "succeeded", startTime: 400, durationMs: 80, loaded: 5, rejected: 2 },
+        { runId: "b", trigger: "manual", scheduledFor: null, status: "failed", startTime: 200, durationMs: 50, loaded: 0, rejected: 0 },
+        { runId: "a", trigger: "scheduled", scheduledFor: 90, status: "succeeded", startTime: 100, durationMs: 120, loaded: 3, rejected: 1 },
+        { runId: "c", trigger: "scheduled", scheduledFor: 290, status: "skipped", startTime: 300, durationMs: 0, loaded: 0, rejected: 0 },
+        { runId: "d", trigger: "manual", scheduledFor: null, status: "succeeded", startTime: 400, durationMs: 80, loaded: 5, rejected: 2 },
       ],
       "7d",
       0,

@@ -4,7 +4,7 @@
  * as the seed's single pipeline always did.
  */
 import { describe, expect, it } from "vitest";
-import { resolveSettings } from "../../src/engine/settings";
+import { declaredSchedule, resolveSettings } from "../../src/engine/settings";
 import type { ReadingsConfig } from "../../src/pipelines/default/config";
 import defaultPipeline from "../../src/pipelines/default/pipeline";
 
@@ -205,5 +205,17 @@ describe("source secrets and URLs", () => {
     [{ url: "https://{{HOST}}/x", secrets: ["HOST"] }, "PIPELINE_CONFIG.sources[0].url: may use {{placeholders}} in its path and query only, not in its host"],
   ])("refuses %j", (source, message) => {
     expect(errors(withSource(source)).join("\n")).toContain(message);
+  });
+});
+
+describe("declaredSchedule", () => {
+  it("reads what a misconfigured pipeline configures: its cron variable as given, the zone its config asks for", () => {
+    const env = { ...base, PIPELINE_CRON: "0 3 * *", PIPELINE_CONFIG: JSON.stringify({ schedule: { timezone: "America/New_York" } }) };
+    expect(resolveSettings(defaultPipeline, env).ok).toBe(false);
+    expect(declaredSchedule(defaultPipeline, env)).toEqual({ cron: "0 3 * *", every: null, timezone: "America/New_York" });
+    // A config that is an object (wrangler.jsonc), or not JSON at all.
+    expect(declaredSchedule(defaultPipeline, { ...base, PIPELINE_CONFIG: { schedule: { timezone: "Europe/Berlin" } } }).timezone).toBe("Europe/Berlin");
+    expect(declaredSchedule(defaultPipeline, { ...base, PIPELINE_CONFIG: "{not json" })).toEqual({ cron: "0 3 * * *", every: null, timezone: "UTC" });
+    expect(declaredSchedule(defaultPipeline, { ...base, PIPELINE_CRON: "  " }).cron).toBe("0 3 * * *");
   });
 });

@@ -186,6 +186,7 @@ export class RunStore {
       return {
         runId: run.runId,
         trigger: run.trigger,
+        scheduledFor: run.scheduledFor,
         status: run.status,
         startTime: run.startTime,
         durationMs: run.endTime === null ? null : run.endTime - run.startTime,
