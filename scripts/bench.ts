@@ -13,7 +13,7 @@
  *    from its SQLite; GET /api/pipelines (five pipelines declared) against /api/health.
  *
  * Every scenario gets a fresh `wrangler dev` with fresh local state. Writes bench/results.json and the
- * results table in README.md. Everything it starts is stopped by the PID it started.
+ * results table in docs/benchmark.md. Everything it starts is stopped by the PID it started.
  */
 import autocannon from "autocannon";
 import { parse } from "jsonc-parser";
@@ -287,7 +287,7 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(merged, null, 2)}\n`);
   const table = renderTable(merged);
   console.log(`\n${table}`);
-  updateReadme(table);
+  updateResultsPage(table);
 }
 
 async function volumeScenarios(source: SyntheticSource, results: any): Promise<void> {
@@ -404,16 +404,16 @@ function renderTable(results: any): string {
   return lines.join("\n");
 }
 
-function updateReadme(table: string): void {
-  const path = join(ROOT, "README.md");
-  const readme = readFileSync(path, "utf8");
+function updateResultsPage(table: string): void {
+  const path = join(ROOT, "docs", "benchmark.md");
+  const page = readFileSync(path, "utf8");
   const start = "<!-- bench:start -->";
   const end = "<!-- bench:end -->";
-  if (!readme.includes(start) || !readme.includes(end)) {
-    console.warn("README.md has no bench markers; results table not written there");
+  if (!page.includes(start) || !page.includes(end)) {
+    console.warn("docs/benchmark.md has no bench markers; results table not written there");
     return;
   }
-  writeFileSync(path, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
+  writeFileSync(path, `${page.slice(0, page.indexOf(start) + start.length)}\n${table}\n${page.slice(page.indexOf(end))}`);
 }
 
 main().catch((error: unknown) => {

@@ -254,7 +254,7 @@ export async function tableProblem(db: D1Database, destination: DestinationSetti
   const have = new Set(found.results.map((row) => row.name));
   if (have.size === 0) {
     const applied = await appliedMigrations(db);
-    const recreate = `npx wrangler d1 execute DB --local --command '${createTableSql(destination)}' (--remote instead of --local for the deployed database; README: Recovering a destination)`;
+    const recreate = `npx wrangler d1 execute DB --local --command '${createTableSql(destination)}' (--remote instead of --local for the deployed database; docs/operating.md, "Recovering a destination")`;
     if (applied.count === 0) return `the D1 table ${destination.table} does not exist: apply the migrations (npm run db:migrate:local, or npm run deploy), or create it: ${recreate}`;
     return `the D1 table ${destination.table} does not exist, though ${applied.count} migration${applied.count === 1 ? " is" : "s are"} recorded as applied (the newest ${applied.newest}), so npm run db:migrate:local will not create it again; create it: ${recreate}`;
   }
@@ -262,7 +262,7 @@ export async function tableProblem(db: D1Database, destination: DestinationSetti
   if (missing.length === 0) return null;
   const names = missing.map((column) => (typeof column === "string" ? column : column.name));
   const alters = missing.map((column) => addColumnSql(destination.table, column)).join("; ");
-  return `the D1 table ${destination.table} has no column ${names.join(", ")}: add a migration with ${alters} (now: npx wrangler d1 execute DB --local --command '${alters}'; README: Recovering a destination)`;
+  return `the D1 table ${destination.table} has no column ${names.join(", ")}: add a migration with ${alters} (now: npx wrangler d1 execute DB --local --command '${alters}'; docs/operating.md, "Recovering a destination")`;
 }
 
 /** What D1's migration ledger says has been applied (none when the ledger itself is missing). */

@@ -101,9 +101,9 @@ function pageQuery<Cursor>(maxLimit: number, decode: (text: string) => Cursor | 
   return z.strictObject({
     limit: z
       .string()
-      .regex(/^\d{1,6}$/, "must be a whole number")
+      .regex(/^\d{1,6}$/, `must be a whole number from 1 to ${maxLimit}`)
       .transform(Number)
-      .pipe(z.number().int().min(1, "must be at least 1").max(maxLimit, `must be at most ${maxLimit}`))
+      .pipe(z.number().int().min(1, `must be a whole number from 1 to ${maxLimit}`).max(maxLimit, `must be a whole number from 1 to ${maxLimit}`))
       .optional(),
     cursor: z
       .string()

@@ -150,10 +150,10 @@ describe("reading runs back", () => {
   });
 
   it.each([
-    ["limit=-1", "limit: must be a whole number"],
-    ["limit=abc", "limit: must be a whole number"],
-    ["limit=0", "limit: must be at least 1"],
-    ["limit=101", "limit: must be at most 100"],
+    ["limit=-1", "limit: must be a whole number from 1 to 100"],
+    ["limit=abc", "limit: must be a whole number from 1 to 100"],
+    ["limit=0", "limit: must be a whole number from 1 to 100"],
+    ["limit=101", "limit: must be a whole number from 1 to 100"],
     ["cursor=garbage", "cursor: is not a cursor returned by this API (use nextCursor from a previous page)"],
     ["page=2", "Unrecognized key"],
   ])("history?%s answers 400 naming the problem", async (query, message) => {

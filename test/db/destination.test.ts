@@ -168,10 +168,10 @@ describe("tableProblem", () => {
     // The migrations are recorded as applied here, as after a table was dropped by hand: db:migrate would not help.
     const applied = (await env.DB.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>()).results;
     expect(await tableProblem(env.DB, { ...metrics, table: "nowhere" })).toBe(
-      `the D1 table nowhere does not exist, though ${applied.length} migrations are recorded as applied (the newest ${applied.at(-1)!.name}), so npm run db:migrate:local will not create it again; create it: npx wrangler d1 execute DB --local --command '${createTableSql({ ...metrics, table: "nowhere" })}' (--remote instead of --local for the deployed database; README: Recovering a destination)`,
+      `the D1 table nowhere does not exist, though ${applied.length} migrations are recorded as applied (the newest ${applied.at(-1)!.name}), so npm run db:migrate:local will not create it again; create it: npx wrangler d1 execute DB --local --command '${createTableSql({ ...metrics, table: "nowhere" })}' (--remote instead of --local for the deployed database; docs/operating.md, "Recovering a destination")`,
     );
     expect(await tableProblem(env.DB, { ...metrics, columns: [...metrics.columns, { name: "unit", type: "text", nullable: true }] })).toBe(
-      `the D1 table metrics has no column unit: add a migration with ALTER TABLE "metrics" ADD COLUMN "unit" TEXT (now: npx wrangler d1 execute DB --local --command 'ALTER TABLE "metrics" ADD COLUMN "unit" TEXT'; README: Recovering a destination)`,
+      `the D1 table metrics has no column unit: add a migration with ALTER TABLE "metrics" ADD COLUMN "unit" TEXT (now: npx wrangler d1 execute DB --local --command 'ALTER TABLE "metrics" ADD COLUMN "unit" TEXT'; docs/operating.md, "Recovering a destination")`,
     );
   });
 

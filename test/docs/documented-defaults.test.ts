@@ -1,5 +1,5 @@
 /**
- * The defaults the documentation states are the code's: every engine key in the configuration table, and
+ * The defaults docs/configuration.md states are the code's: every engine key in its settings table, and
  * the source options in its example, say what DEFAULT_TUNING and the source schema give when left out.
  */
 import { readFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_TUNING } from "../../src/engine/tuning";
 import { HttpSourceSchema } from "../../src/engine/source-config";
 
-const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const CONFIGURATION = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
 
 /** `| `a.b`, `a.c` | `1`, `2` (…) | …` rows: each key with the value written in its place. */
 function documentedDefaults(markdown: string): Map<string, string> {
@@ -29,7 +29,7 @@ function valueAt(path: string, from: unknown): unknown {
 }
 
 describe("documented defaults", () => {
-  const documented = documentedDefaults(README);
+  const documented = documentedDefaults(CONFIGURATION);
   const keys = ["chunkRecords", "maxRecordBytes", "parallelism.transform", "parallelism.load", "load.statementsPerBatch", ...["stage", "source", "alerts"].flatMap((policy) => ["maxAttempts", "baseDelayMs", "maxDelayMs"].map((key) => `retries.${policy}.${key}`)), "timeouts.sourceMs", "timeouts.stageMs", "recovery.stallTimeoutMs", "recovery.maxResumes", "recovery.watchdogIntervalMs", "history.maxRuns", "history.keepFailedStagingMs"];
 
   it.each(keys)("%s is the code's", (key) => {
@@ -40,7 +40,7 @@ describe("documented defaults", () => {
   it("the source example's CSV options are the schema's defaults", () => {
     const parsed = HttpSourceSchema.parse({ type: "http", url: "https://example.com/x.csv" }) as Record<string, unknown>;
     for (const option of ["csvMaxRecordLines", "csvQuoteErrors", "csvDelimiter", "maxPages", "timeoutMs", "crossOrigin"]) {
-      const example = README.match(new RegExp(`"${option}": ("[^"]*"|\\d+)`));
+      const example = CONFIGURATION.match(new RegExp(`"${option}": ("[^"]*"|\\d+)`));
       expect(example, option).not.toBeNull();
       expect(JSON.parse(example![1]!), option).toEqual(parsed[option] ?? (option === "timeoutMs" ? DEFAULT_TUNING.timeouts.sourceMs : undefined));
     }
