@@ -10,6 +10,7 @@ import { applyScheduleChange, type ScheduleChange } from "../domain/schedule-cha
 import { DEFAULT_PIPELINE } from "../engine/deployment";
 import { deployment } from "../pipelines";
 import { declaredSchedule, resolveSettings, type PipelineSettings } from "../engine/settings";
+import { passedOn } from "./rpc-result";
 import { logEvent } from "../observability/log";
 import type { Sql } from "./coordinator/run-store";
 import type { BackfillStart } from "./coordinator/backfill-runner";
@@ -134,7 +135,7 @@ export class PipelineScheduler extends Agent<Env> {
     if (slots.length === 0) return { outcome: "invalid", code: "invalid_range", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
     const future = slots.find((slot) => slot > Date.now());
     if (future !== undefined) return { outcome: "invalid", code: "invalid_range", reason: `${range} holds slots still to come (the first at ${localIso(future, spec.timezone)}); a backfill runs past slots, the schedule runs the rest` };
-    return this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), from, to, reprocess: request.reprocess, params: request.params, slots, timezone: spec.timezone });
+    return passedOn(await this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), from, to, reprocess: request.reprocess, params: request.params, slots, timezone: spec.timezone }));
   }
 
   /**
