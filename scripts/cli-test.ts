@@ -4,10 +4,11 @@
  * Every command is run as a user would (the bundled bin, which `npm run pipeline` builds and runs), and its
  * output and exit code are checked: 0 succeeded, 1 failed or cancelled, 2 usage, 3 unreachable or refused.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { runCommand, type CommandResult } from "./lib/run-command.ts";
 import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
 import { freePort, migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
 
@@ -15,31 +16,9 @@ const ROOT = resolve(import.meta.dirname, "..");
 const TOKEN = "cli-test-token";
 const failures: string[] = [];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CommandResult;
 
-/**
- * Runs a command and collects what it printed. Asynchronously: the local source server lives in this
- * process, and a blocking spawn would keep it from answering the Worker.
- */
-function run(command: string, args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolveRun({ code, stdout, stderr });
-    });
-  });
-}
+const run = (command: string, args: string[], env: Record<string, string>) => runCommand(command, args, { cwd: ROOT, env });
 
 const BIN = join(ROOT, "dist/cli/pipeline.mjs");
 
@@ -144,7 +123,7 @@ try {
   check("backfill --wait runs each slot and lists them (exit 0)", backfill, 0, [/backfill bf-\d+ succeeded: 3\/3 slots done \(3 succeeded, 0 failed\)/, /2026-11-01 03:00:00Z\s+succeeded\s+backfill-/, /2026-11-03 03:00:00Z\s+succeeded/]);
   check("backfill again runs nothing", await cli(server, ["backfill", "default", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/backfill bf-\d+: 3 slots, 0 to run, 3 skipped/]);
   check("backfill of a reversed range is a usage error (exit 2)", await cli(server, ["backfill", "default", "--from", "2026-11-04", "--to", "2026-11-01"]), 2, ["from must be before to"], "stderr");
-  check("slots shows the ledger", await cli(server, ["slots", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/default: 3 ran/, /2026-11-02 03:00:00Z\s+ran\s+backfill-\d+-bf-\d+\s+succeeded/]);
+  check("slots shows the ledger, the backfill beside each slot's own judgement", await cli(server, ["slots", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/default: 3 ran/, /BACKFILL/, /2026-11-02 03:00:00Z\s+ran\s+backfill-\d+-bf-\d+\s+succeeded\s+-\s+-\s+succeeded/]);
 
   check("schedule shows the schedule, times on the pipeline's clock", await cli(server, ["schedule", "orders"]), 0, [/schedule\s+15 \* \* \* \*/, /timezone\s+Europe\/Berlin/, /deadline\s+45m/, /next run\s+\d{4}-\d\d-\d\d \d\d:15:00\+0[12]:00/]);
   check("--utc shows them in UTC", await cli(server, ["--utc", "schedule", "orders"]), 0, [/next run\s+\d{4}-\d\d-\d\d \d\d:15:00Z/]);

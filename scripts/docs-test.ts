@@ -10,38 +10,18 @@
  * its later commands on a copy of the project with those files written, once the type check and
  * `npm run check` pass on it, restarted on the same local state.
  */
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { applySnippet, differences, docFiles, docSteps, withRunIds, type DocFile, type DocStep } from "./lib/doc-examples.ts";
+import { runCommand } from "./lib/run-command.ts";
 import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PAGES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)];
 const failures: string[] = [];
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function shell(command: string, env: Record<string, string>, cwd = ROOT): Promise<Ran> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn("bash", ["-c", command], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolveRun({ code, stdout, stderr });
-    });
-  });
-}
+const shell = (command: string, env: Record<string, string>, cwd = ROOT) => runCommand("bash", ["-c", command], { cwd, env });
 
 /** The command as it runs here: this server's address, its local database, a status line from curl. */
 function localCommand(step: DocStep, server: DevServer, persistTo: string, ids: Map<string, string>): string {

@@ -7,8 +7,9 @@
  *                                          ▼                       ▼
  *                                   PipelineCoordinator "<name>" (run history, checkpoints)
  *                                          │ runStage(task) in sequence
- *   ExtractStage "<runId>:extract" ─► TransformStage "<runId>:transform" ─► LoadStage "<runId>:load"
- *   (records pass through R2 "STAGING" as NDJSON chunks; Load upserts into the pipeline's D1 table)
+ *   ExtractStage "<name>/<runId>:extract" ─► TransformStage "…:transform" ─► LoadStage "…:load"
+ *   (records pass through R2 "STAGING" as NDJSON chunks; Load upserts into the pipeline's D1 table;
+ *   docs/architecture.md tells the whole story)
  */
 import { createApp } from "./app";
 import { logEvent } from "./observability/log";

@@ -372,8 +372,18 @@ async function slots(context: Context, pipeline: string, options: { from?: strin
   print(
     context,
     table(
-      ["SLOT", "STATE", "RUN", "STATUS", "STARTED LATE BY", "DEADLINE", "REASON"],
-      body.slots.map((slot) => [clock(context, body.timezone)(slot.scheduledFor), slot.state, slot.runId, slot.status, duration(slot.startedLateByMs), slot.deadlineMet === null ? "-" : slot.deadlineMet ? "met" : "missed", slot.reason]),
+      ["SLOT", "STATE", "RUN", "STATUS", "STARTED LATE BY", "DEADLINE", "BACKFILL", "REASON"],
+      body.slots.map((slot) => [
+        clock(context, body.timezone)(slot.scheduledFor),
+        slot.state,
+        slot.runId,
+        slot.status,
+        duration(slot.startedLateByMs),
+        slot.deadlineMet === null ? "-" : slot.deadlineMet ? "met" : "missed",
+        // Kept apart: the slot is judged on its own runs, the backfill shown beside it.
+        slot.backfill === null ? "-" : slot.backfill.runId === slot.runId ? slot.backfill.status : `${slot.backfill.status} (${slot.backfill.runId})`,
+        slot.reason,
+      ]),
     ),
   );
 }

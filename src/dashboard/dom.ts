@@ -66,6 +66,16 @@ export function viewHash(pipeline: string, run: string | null = null): string {
   return `#${params}`;
 }
 
+/** A row that opens something: by click, or by Enter once focused (rows are in the tab order). */
+export function opens(tr: HTMLTableRowElement, open: () => void): HTMLTableRowElement {
+  tr.tabIndex = 0;
+  tr.onclick = open;
+  tr.onkeydown = (event) => {
+    if (event.key === "Enter") open();
+  };
+  return tr;
+}
+
 export function runLink(pipeline: string, runId: string): HTMLAnchorElement {
   const link = el("a", runId);
   link.href = viewHash(pipeline, runId);

@@ -13,8 +13,9 @@ const LINGER_SECONDS = 60;
 const PROGRESS_INTERVAL_MS = 250;
 
 /**
- * An ephemeral stage agent: it lives for one stage of one run (its name is `<runId>:<stage>`), replies
- * to the coordinator that called it, and then deletes itself and all of its storage.
+ * An ephemeral stage agent: it lives for one stage (or one shard of a stage) of one run, named
+ * `<pipeline>/<runId>:<stage>` (`…:<stage>:<shard>` past shard 0), replies to the coordinator that called
+ * it, and once dismissed deletes itself and all of its storage.
  *
  * A retried attempt can arrive while an earlier, timed-out attempt is still running here (a stall, a
  * resumed run). The earlier one is told to stop and the new one waits until it has: two attempts never

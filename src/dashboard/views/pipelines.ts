@@ -1,7 +1,7 @@
 import { time } from "../../display/format";
 import type { PipelineSummary } from "../api-types";
 import type { DayCell } from "../day-strip";
-import { $, el, fillTable, row } from "../dom";
+import { $, el, fillTable, opens, row } from "../dom";
 import { cadence } from "./schedule";
 import { stripElement } from "./strip";
 
@@ -23,12 +23,7 @@ export function renderPipelines(pipelines: readonly PipelineSummary[], selected:
     );
     tr.dataset.pipeline = pipeline.name;
     tr.dataset.state = pipeline.state;
-    tr.tabIndex = 0;
-    tr.onclick = () => open(pipeline.name);
-    tr.onkeydown = (event) => {
-      if (event.key === "Enter") open(pipeline.name);
-    };
-    return tr;
+    return opens(tr, () => open(pipeline.name));
   });
   fillTable($<HTMLTableElement>("pipelines"), rows, "No pipelines are deployed.");
 }

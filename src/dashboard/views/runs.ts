@@ -1,6 +1,6 @@
 import { count, duration, time } from "../../display/format";
 import type { History, Run } from "../api-types";
-import { $, el, fillTable, row, runLink } from "../dom";
+import { $, el, fillTable, opens, row, runLink } from "../dom";
 import { renderStages } from "./stages";
 
 /** The last finished run, in a line, with its stages; times on the pipeline's clock. */
@@ -44,12 +44,7 @@ export function renderHistory(page: History, timezone: string, open: (runId: str
       run.status,
     );
     tr.dataset.runId = run.pipelineId;
-    tr.tabIndex = 0;
-    tr.onclick = () => open(run.pipelineId);
-    tr.onkeydown = (event) => {
-      if (event.key === "Enter") open(run.pipelineId);
-    };
-    return tr;
+    return opens(tr, () => open(run.pipelineId));
   });
   fillTable($<HTMLTableElement>("history"), rows, "No runs yet.");
   const active = page.runs.find((run) => run.status === "running") ?? null;

@@ -1,6 +1,7 @@
 import { rawForStorage } from "../../domain/records";
 import { PayloadError, type SourceItem } from "../source-items";
 import { describeSize, PREVIEW_CHARS, RecordBuffer, textChunks, utf8Length, utf8LengthExceeds } from "../text-chunks";
+import { NEWLINE, QUOTE, RETURN } from "./char-codes";
 
 /** What a broken quote does to a run: fail it (the default), or reject the row it is on and read on. */
 export const CSV_QUOTE_POLICIES = ["fail", "reject-row"] as const;
@@ -64,9 +65,6 @@ const enum Field {
   SkipLine,
 }
 
-const QUOTE = 34;
-const NEWLINE = 10;
-const RETURN = 13;
 /** A line of nothing but spaces and tabs. */
 const BLANK = /^[ \t]*$/;
 

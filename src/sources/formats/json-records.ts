@@ -2,6 +2,7 @@ import { rawForStorage } from "../../domain/records";
 import { PayloadError, type SourceItem } from "../source-items";
 import { describeSize, RecordBuffer, textChunks, type Oversized } from "../text-chunks";
 import { JsonSyntaxChecker } from "./json-syntax";
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, NEWLINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, RETURN, SPACE, TAB } from "./char-codes";
 
 export interface JsonOptions {
   /** Where the records array is, as a dot path ("data", "result.items"); empty: the body is the array. */
@@ -66,18 +67,6 @@ interface Frame {
   path: string[];
 }
 
-const SPACE = 32;
-const TAB = 9;
-const NEWLINE = 10;
-const RETURN = 13;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COMMA = 44;
-const COLON = 58;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
 /** Keys in the envelope are short; a longer one is not a key we are looking for, so it is not kept. */
 const MAX_KEY_CHARS = 4_096;
 /** Deeper than this, a record could not be written back as JSON by the runtime; it is rejected. */

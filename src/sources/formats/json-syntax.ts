@@ -5,6 +5,7 @@
  * value is checked in little memory; it accepts exactly what `JSON.parse` accepts, up to
  * MAX_CHECKED_DEPTH levels of nesting (test/sources/json-syntax.test.ts holds it to that).
  */
+import { BACKSLASH, NEWLINE, QUOTE, RETURN, SPACE, TAB } from "./char-codes";
 
 const enum State {
   /** A value must come next (at the start, after ":" or after "," in an array). */
@@ -39,12 +40,6 @@ const enum State {
   Literal,
 }
 
-const SPACE = 32;
-const TAB = 9;
-const NEWLINE = 10;
-const RETURN = 13;
-const QUOTE = 34;
-const BACKSLASH = 92;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);

@@ -1,6 +1,7 @@
 import { rawForStorage } from "../../domain/records";
 import { PayloadError, type SourceItem } from "../source-items";
 import { describeSize, PREVIEW_CHARS, RecordBuffer, textChunks, type Oversized } from "../text-chunks";
+import { NEWLINE } from "./char-codes";
 
 export interface NdjsonOptions {
   /** A line longer than this (in UTF-8 bytes) is rejected as one record, without being held. */
@@ -27,7 +28,6 @@ export async function* ndjsonRecords(body: ReadableStream<Uint8Array>, options: 
   if (rest.length > 0) yield rest;
 }
 
-const NEWLINE = 10;
 const BLANK = /^[ \t]*$/;
 
 /**
