@@ -17,7 +17,8 @@ export interface SourceReport {
   name: string;
   /** Whether this source delivered the run's records. */
   served: boolean;
-  kind: "sample" | "http";
+  /** The source's kind (its `type`). */
+  kind: string;
   url: string | null;
   format: string | null;
   pages: number;
@@ -29,6 +30,8 @@ export interface SourceReport {
   attempts: number;
   attemptErrors: string[];
   skipped: { name: string; reason: string }[];
+  /** Object sources: each object read (with its records) or skipped as read by an earlier run, in key order. */
+  objects?: { key: string; etag: string; size: number; records: number | null; readBy?: string }[];
 }
 
 /** Counts a stage reports as it goes and when it ends. */

@@ -3,7 +3,7 @@ import { parseDeadline, type MissedRunPolicy } from "../domain/schedule";
 import type { Trigger } from "../domain/run";
 import { BOOKKEEPING_COLUMNS, type Columns, type RowOf } from "./columns";
 import type { Rejected, Skipped } from "./outcomes";
-import type { HttpOptionsInput, SourceInput } from "./source-config";
+import type { SourceInput, UrlVariable } from "../sources";
 import type { TuningInput } from "./tuning";
 
 /**
@@ -85,7 +85,7 @@ export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, 
     /** A variable whose cron expression replaces `schedule`. */
     cron?: string;
     /** A variable holding an http(s) URL: when it is set, the pipeline reads that URL instead of `sources`. */
-    sourceUrl?: string | ({ name: string } & HttpOptionsInput);
+    sourceUrl?: UrlVariable;
   };
   /** The pipeline's own settings (a zod object with defaults); given to the transform as `context.config`. */
   config?: z.ZodType<Config>;

@@ -1,7 +1,7 @@
 import { StageFailure } from "../domain/failures";
 import { checkSchedule, DEFAULT_SCHEDULE, parseInterval } from "../domain/schedule";
 import { checkDefinition, type Pipeline } from "./define-pipeline";
-import { SourceSchema } from "./source-config";
+import { SourceSchema } from "../sources";
 
 /** The seed's pipeline, which `/api/pipeline/*` serves. */
 export const DEFAULT_PIPELINE = "default";

@@ -4,10 +4,9 @@ import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseDeadline, pa
 import type { StallPolicy } from "../domain/stall";
 import { columnSettings, type ColumnSettings } from "./columns";
 import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type DuplicatePolicy, type Pipeline, type WatermarkFormat } from "./define-pipeline";
-import { checkSourceUrl, HttpOptionsSchema, SourceSchema, toSourceSettings, type SourceSettings } from "./source-config";
+import { sourceFromUrlVariable, sourceKindOf, SourceSchema, toSourceSettings, urlVariableName, type SourceSettings } from "../sources";
 import { mergeTuning, TuningShape } from "./tuning";
 import { paramNames } from "./params";
-import { placeholderNames, runValueProblem } from "../sources/placeholders";
 
 /**
  * A pipeline's definition and the Worker's variables, resolved into everything a run needs. Resolved once
@@ -120,16 +119,12 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
   const tuning = mergeTuning(pipeline.tuning, config);
   const sources = resolveSources(pipeline, env, config.sources, configName, tuning.timeouts.sourceMs);
   if (!sources.ok) return sources;
-  const unknownParams = sources.sources.flatMap((source, index) =>
-    source.kind !== "http"
-      ? []
-      : placeholderNames(source.url)
-          .filter((name) => name.startsWith("params."))
-          .map((name) => runValueProblem(name, paramNames(pipeline)))
-          .filter((problem): problem is string => problem !== null)
-          .map((problem) => `pipeline ${pipeline.name}: sources[${index}].url uses ${problem}`),
+  const sourceProblems = sources.sources.flatMap((source, index) =>
+    sourceKindOf(source)
+      .problems(source, { params: paramNames(pipeline), env })
+      .map((problem) => `pipeline ${pipeline.name}: sources[${index}].${problem}`),
   );
-  if (unknownParams.length > 0) return { ok: false, errors: unknownParams };
+  if (sourceProblems.length > 0) return { ok: false, errors: sourceProblems };
 
   const own = Object.fromEntries(Object.keys((pipeline.config as unknown as { shape?: object } | undefined)?.shape ?? {}).map((key) => [key, config[key]]));
   const declared = pipeline.destination.duplicates;
@@ -242,18 +237,10 @@ function resolveSources(
   defaultTimeoutMs: number,
 ): { ok: true; sources: SourceSettings[] } | { ok: false; errors: string[] } {
   const declared = pipeline.vars?.sourceUrl;
-  const variable = typeof declared === "string" ? declared : declared?.name;
-  const url = variable && typeof env[variable] === "string" ? (env[variable] as string).trim() : "";
-  if (url !== "") {
-    if (fromConfig) return { ok: false, errors: [`set either ${variable} or ${configName}.sources, not both`] };
-    if (!/^https?:\/\/[^\s]+$/i.test(url) || !URL.canParse(url)) return { ok: false, errors: [`${variable} must be empty (to use the pipeline's declared sources) or an http(s) URL`] };
-    if (url.includes("{{")) return { ok: false, errors: [`${variable} may not use {{placeholders}}; configure the source in ${configName}.sources, with its secrets`] };
-    const problem = checkSourceUrl(url);
-    if (problem) return { ok: false, errors: [`${variable} ${problem}`] };
-    const { name: _variable, ...options } = typeof declared === "string" ? { name: declared } : declared!;
-    const checked = HttpOptionsSchema.safeParse(options);
-    if (!checked.success) return { ok: false, errors: checked.error.issues.map((issue) => `pipeline ${pipeline.name}: vars.sourceUrl${pathOf(issue.path)}: ${issue.message}`) };
-    return { ok: true, sources: [toSourceSettings({ type: "http", url, ...checked.data }, 0, defaultTimeoutMs)] };
+  const url = declared && typeof env[urlVariableName(declared)] === "string" ? (env[urlVariableName(declared)] as string).trim() : "";
+  if (declared && url !== "") {
+    const source = sourceFromUrlVariable(declared, url, { pipeline: pipeline.name, configName, configHasSources: fromConfig !== undefined, defaultTimeoutMs });
+    return source.ok ? { ok: true, sources: [source.source] } : source;
   }
   if (fromConfig) return { ok: true, sources: fromConfig.map((source, index) => toSourceSettings(source, index, defaultTimeoutMs)) };
   const sources: SourceSettings[] = [];

@@ -1,3 +1,4 @@
+import { SOURCE_TYPES } from "../sources";
 import { z } from "zod";
 import { ALERT_EVENTS, ALERT_STATUSES } from "../domain/alerts";
 import { RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
@@ -43,7 +44,7 @@ export const StageRunSchema = z.object({
 export const SourceReportSchema = z.object({
   name: z.string(),
   served: z.boolean(),
-  kind: z.enum(["sample", "http"]),
+  kind: z.string().meta({ description: `The source's kind: ${SOURCE_TYPES.join(", ")}.` }),
   url: z.string().nullable(),
   format: z.string().nullable(),
   pages: z.number(),
@@ -52,6 +53,10 @@ export const SourceReportSchema = z.object({
   attempts: z.number(),
   attemptErrors: z.array(z.string()),
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+  objects: z
+    .array(z.object({ key: z.string(), etag: z.string(), size: z.number(), records: nullableNumber, readBy: z.string().optional() }))
+    .optional()
+    .meta({ description: "Object sources: each object read (records: what it gave) or skipped (records: null, readBy: the run that read it), in key order." }),
 });
 
 export const AlertRecordSchema = z.object({

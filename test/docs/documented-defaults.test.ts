@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TUNING } from "../../src/engine/tuning";
-import { HttpSourceSchema } from "../../src/engine/source-config";
+import { HttpSourceSchema } from "../../src/sources/http/config";
 
 const CONFIGURATION = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
 

@@ -9,7 +9,7 @@ import { checkDefinition, definePipeline, type Pipeline } from "../../src/engine
 import { checkParams, defaultParams } from "../../src/engine/params";
 import { resolveSettings } from "../../src/engine/settings";
 import { fillPlaceholders, runValueProblem, runValues } from "../../src/sources/placeholders";
-import { shownSourceUrl } from "../../src/sources/http-source";
+import { shownSourceUrl } from "../../src/sources/http/read";
 
 const daily = definePipeline({
   name: "daily-sales",

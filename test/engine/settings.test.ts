@@ -128,7 +128,7 @@ describe("PIPELINE_CONFIG sources and rules", () => {
     if (!result.ok) return;
     const { sources, watermark, parallelism, csvColumns } = result.settings;
     const { fields, thresholds, validation: rules } = result.settings.config as ReadingsConfig;
-    expect(sources.map((source) => [source.name, source.kind, source.kind === "http" ? source.format : null])).toEqual([
+    expect(sources.map((source) => [source.name, source.kind, (source as { format?: string }).format ?? null])).toEqual([
       ["api", "http", "json"],
       ["fallback-1", "http", "csv"],
       ["fallback-2", "sample", null],

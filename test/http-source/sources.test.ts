@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
-import type { HttpSource } from "../../src/engine/source-config";
+import type { HttpSource } from "../../src/sources/http/config";
 import { listMetrics, listRejections } from "../support/db";
 import { STAGE_NAMES } from "../../src/domain/stages";
 import { network } from "../support/network";

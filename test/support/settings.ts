@@ -3,7 +3,7 @@ import type { Pipeline } from "../../src/engine/define-pipeline";
 import { deployment } from "../../src/pipelines";
 import { expectValid } from "./test-pipelines";
 import { resolveSettings, type PipelineSettings } from "../../src/engine/settings";
-import type { HttpSource } from "../../src/engine/source-config";
+import type { HttpSource } from "../../src/sources/http/config";
 import type { RetryPolicies, RetryPolicy } from "../../src/domain/retry-policy";
 import defaultPipeline from "../../src/pipelines/default/pipeline";
 import { uniqueName } from "./runtime";

@@ -1,15 +1,15 @@
 import type { PipelineSettings } from "../../engine/settings";
-import type { SourceSettings } from "../../engine/source-config";
 import { deployment } from "../../pipelines";
+import { sourceKindOf, type SourceSettings } from "../../sources";
+import type { SourceRead } from "../../sources/kind";
 import { nextTry } from "../../domain/retry-policy";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import { rawForStorage, type RejectionSample } from "../../domain/records";
-import { redactText, showUrl } from "../../domain/redaction";
+import { redactText } from "../../domain/redaction";
 import { MAX_REJECTED_IN_RUN, type SourceReport, type StageReport } from "../../domain/stage-report";
 import { NOTHING_STAGED } from "../../domain/staged-data";
-import { readHttpSource, resolveSourceSecrets, shownSourceUrl } from "../../sources/http-source";
-import { readSample } from "../../sources/sample-source";
 import { runValues } from "../../sources/placeholders";
+import { localDate } from "../../domain/local-time";
 import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
@@ -17,12 +17,6 @@ import { runKey } from "../../domain/stages";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
-
-interface SourceRead {
-  pages: number;
-  truncated: boolean;
-  firstUrl: string | null;
-}
 
 /**
  * Reads the pipeline's sources and stages their records, untouched, for the transform stage. Records
@@ -109,17 +103,20 @@ export class ExtractStage extends StageAgent {
 
   private open(source: SourceSettings, task: StageTask, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
     const { settings, watermark } = task;
-    if (source.kind === "sample") {
-      const sample = deployment.require(settings.pipeline).sample;
-      if (!sample) throw new StageFailure(`pipeline ${settings.pipeline} has no sample data for its sample source`, "permanent");
-      return readSample(sample, { csvColumns: settings.csvColumns, maxRecordBytes: settings.maxRecordBytes, signal });
-    }
-    return readHttpSource(source, {
-      secrets: resolveSourceSecrets(source, this.env as unknown as Record<string, unknown>),
+    return sourceKindOf(source).read(source, {
+      env: this.env as unknown as Record<string, unknown>,
+      pipeline: settings.pipeline,
+      runId: task.runId,
+      sample: deployment.require(settings.pipeline).sample,
       runValues: valuesOf(task),
+      slot: { asOf: task.asOf, scheduledFor: task.scheduledFor, date: localDate(task.asOf, settings.schedule.timezone) },
+      params: task.params,
       watermark: watermarkParam(settings, watermark),
       requiredColumns: settings.csvColumns,
       maxRecordBytes: settings.maxRecordBytes,
+      reprocess: false,
+      shard: task.shard,
+      shards: task.shards,
       signal,
     });
   }
@@ -127,23 +124,23 @@ export class ExtractStage extends StageAgent {
   /** The parts of a source report that do not depend on how the read went. */
   private describe(source: SourceSettings, task: StageTask, read: SourceRead | null): Omit<SourceReport, "attempts" | "attemptErrors" | "skipped"> {
     const { settings, watermark } = task;
+    const shown = sourceKindOf(source).describe(source, { runValues: valuesOf(task), watermark: watermarkParam(settings, watermark) });
     return {
       name: source.name,
       served: false,
       kind: source.kind,
-      url: source.kind === "http" ? (read?.firstUrl ?? showUrl(shownSourceUrl(source.url, valuesOf(task)))) : null,
-      format: source.kind === "http" ? source.format : null,
+      url: read?.firstUrl ?? shown.url,
+      format: shown.format,
       pages: read?.pages ?? 0,
       truncated: read?.truncated ?? false,
-      watermark: source.kind === "http" ? (watermarkParam(settings, watermark)?.value ?? null) : null,
+      watermark: shown.watermark,
+      ...(read?.objects ? { objects: read.objects } : {}),
     };
   }
 
   /** Secret values a source uses, to scrub them from any message; none if they are not set (nothing to leak). */
   private secretValues(source: SourceSettings): string[] {
-    if (source.kind !== "http") return [];
-    const env = this.env as unknown as Record<string, unknown>;
-    return source.secrets.map((name) => env[name]).filter((value): value is string => typeof value === "string");
+    return sourceKindOf(source).secretValues(source, this.env as unknown as Record<string, unknown>);
   }
 }
 

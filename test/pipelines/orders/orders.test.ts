@@ -8,7 +8,7 @@ import { checkParams } from "../../../src/engine/params";
 import { resolveSettings } from "../../../src/engine/settings";
 import { toCents } from "../../../src/pipelines/orders/money";
 import orders from "../../../src/pipelines/orders/pipeline";
-import { readSample } from "../../../src/sources/sample-source";
+import { readSample } from "../../../src/sources/sample/read";
 
 const env = { D1_DATABASE_NAME: "scheduled-pipeline", ORDERS_SOURCE_URL: "", ORDERS_CONFIG: {} };
 

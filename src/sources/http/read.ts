@@ -1,12 +1,10 @@
-import { RESERVED_SECRETS, type HttpSource } from "../engine/source-config";
-import { classifyHttpStatus, parseRetryAfter, StageFailure } from "../domain/failures";
-import { REDACTED, redactText, showUrl } from "../domain/redaction";
-import { csvRecords } from "./formats/csv-records";
-import { jsonRecords } from "./formats/json-records";
-import { ndjsonRecords } from "./formats/ndjson-records";
+import { RESERVED_SECRETS, type HttpSource } from "./config";
+import { classifyHttpStatus, parseRetryAfter, StageFailure } from "../../domain/failures";
+import { REDACTED, redactText, showUrl } from "../../domain/redaction";
+import { readBody } from "../formats";
 import { nextLink } from "./link-header";
-import { fillPlaceholders, isRunValue } from "./placeholders";
-import { PayloadError, type SourceItem } from "./source-items";
+import { fillPlaceholders, isRunValue } from "../placeholders";
+import { PayloadError, type SourceItem } from "../source-items";
 
 export interface PagesRead {
   pages: number;
@@ -68,31 +66,8 @@ export async function* readHttpSource(source: HttpSource, options: HttpReadOptio
     visited.add(url);
     const response = await fetchPage(context, url);
     const idle = response.idle;
-    let fieldValue: () => unknown = () => undefined;
-    let items: AsyncGenerator<SourceItem[]>;
-    const body = response.body;
-    switch (source.format) {
-      case "json": {
-        const pageField = source.pagination.type === "next-url-field" || source.pagination.type === "cursor-field" ? source.pagination.field : null;
-        const json = jsonRecords(body, { recordsPath: source.recordsPath, pageField, maxRecordBytes: options.maxRecordBytes, signal: options.signal });
-        items = json.items;
-        fieldValue = json.pageField;
-        break;
-      }
-      case "ndjson":
-        items = ndjsonRecords(body, { maxRecordBytes: options.maxRecordBytes, signal: options.signal });
-        break;
-      case "csv":
-        items = csvRecords(body, {
-          delimiter: source.csvDelimiter,
-          requiredColumns: options.requiredColumns,
-          quoteErrors: source.csvQuoteErrors,
-          maxRecordLines: source.csvMaxRecordLines,
-          maxRecordBytes: options.maxRecordBytes,
-          signal: options.signal,
-        });
-        break;
-    }
+    const pageField = source.pagination.type === "next-url-field" || source.pagination.type === "cursor-field" ? source.pagination.field : null;
+    const { items, pageField: fieldValue } = readBody(response.body, source, { requiredColumns: options.requiredColumns, maxRecordBytes: options.maxRecordBytes, pageField, signal: options.signal });
     try {
       for await (const batch of items) yield batch;
     } catch (error) {

@@ -1,6 +1,6 @@
 /** The `rel="next"` target of an HTTP Link header (RFC 8288), resolved against the page's URL. */
 import { describe, expect, it } from "vitest";
-import { nextLink } from "../../src/sources/link-header";
+import { nextLink } from "../../src/sources/http/link-header";
 
 describe("Link header", () => {
   it.each([

@@ -1,15 +1,11 @@
 import { z } from "zod";
-import { CSV_QUOTE_POLICIES, type CsvQuotePolicy } from "../sources/formats/csv-records";
-import { isRunValue, placeholderNames, runValueProblem } from "../sources/placeholders";
+import { formatProblems, formatShape, type FormatSettings } from "../formats";
+import { isRunValue, placeholderNames, runValueProblem } from "../placeholders";
 
 /**
- * Where a pipeline's records come from: HTTP sources (JSON, NDJSON or CSV, paged, with secrets kept to
- * their origin) tried in order, or the pipeline's built-in sample. The zod schema checks what a pipeline
- * file or a config variable declares; the types below are what a run stores.
+ * An HTTP source: JSON, NDJSON or CSV pages, with its secrets kept to its own origin. The zod schema
+ * checks what a pipeline file or a config variable declares; `HttpSource` is what a run stores.
  */
-
-export const SOURCE_FORMATS = ["json", "ndjson", "csv"] as const;
-export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
 /** What happens when a redirect or a next page leads to another origin than the source's own URL. */
 export const CROSS_ORIGIN_POLICIES = ["strip-headers", "refuse"] as const;
@@ -24,7 +20,7 @@ export type Pagination =
   /** A JSON body with a cursor field, sent back as a query parameter for the next page. */
   | { type: "cursor-field"; field: string; param: string };
 
-export interface HttpSource {
+export interface HttpSource extends FormatSettings {
   kind: "http";
   name: string;
   /**
@@ -32,9 +28,6 @@ export interface HttpSource {
    * `.iso`, `.epochMs`) and `{{params.<name>}}` from the run, at request time.
    */
   url: string;
-  format: SourceFormat;
-  /** JSON only: where the records array is, e.g. "data" for `{ "data": [...] }`. Empty: the body is the array. */
-  recordsPath: string;
   /** Request headers; `{{NAME}}` is replaced by the secret NAME when the request is made. */
   headers: Record<string, string>;
   /** The Worker secrets (or variables) this source's placeholders may use. Nothing else is ever read. */
@@ -44,19 +37,7 @@ export interface HttpSource {
   pagination: Pagination;
   maxPages: number;
   timeoutMs: number;
-  csvDelimiter: string;
-  csvQuoteErrors: CsvQuotePolicy;
-  /** How many lines one CSV record may span (1: quoted fields hold no line breaks). */
-  csvMaxRecordLines: number;
 }
-
-/** The pipeline's built-in sample data (declared in its file), for local use. */
-export interface SampleSource {
-  kind: "sample";
-  name: string;
-}
-
-export type SourceSettings = SampleSource | HttpSource;
 
 /** The service's own secrets: no source may ever send them anywhere. */
 export const RESERVED_SECRETS = ["API_TOKEN", "ALERT_WEBHOOK_URL"] as const;
@@ -98,24 +79,16 @@ const PaginationSchema = z.discriminatedUnion("type", [
 /** Everything about an HTTP source but where it is: shared by declared sources and a URL given in a variable. */
 const httpOptions = {
   name: z.string().min(1).max(100).optional(),
-  format: z.enum(SOURCE_FORMATS).default("json"),
-  recordsPath: z.string().max(200).default(""),
+  ...formatShape,
   headers: z.record(z.string().min(1).max(200), z.string().max(4_000)).default({}),
   secrets: z.array(secretName).max(20).default([]),
   crossOrigin: z.enum(CROSS_ORIGIN_POLICIES).default("strip-headers"),
   pagination: PaginationSchema.default({ type: "none" }),
   maxPages: z.number().int().min(1).max(100_000).default(100),
   timeoutMs: ms(100, 300_000).optional(),
-  csvDelimiter: z
-    .string()
-    .length(1, "must be one character")
-    .refine((delimiter) => !/["\r\n]/.test(delimiter), { message: "may not be a quote or a line break" })
-    .default(","),
-  csvQuoteErrors: z.enum(CSV_QUOTE_POLICIES).default("fail"),
-  csvMaxRecordLines: z.number().int().min(1).max(100_000).default(1),
 };
 
-type HttpShape = { url: string; format: SourceFormat; recordsPath: string; headers: Record<string, string>; secrets: string[]; pagination: Pagination };
+type HttpShape = { url: string; format: FormatSettings["format"]; recordsPath: string; headers: Record<string, string>; secrets: string[]; pagination: Pagination };
 
 function checkHttpSource(source: HttpShape, ctx: z.RefinementCtx): void {
   const declared = new Set(source.secrets);
@@ -140,9 +113,7 @@ function checkHttpSource(source: HttpShape, ctx: z.RefinementCtx): void {
   if (bodyPagination && source.recordsPath === "") {
     ctx.addIssue({ code: "custom", path: ["recordsPath"], message: `${source.pagination.type} pagination needs recordsPath (the records array beside the ${source.pagination.type === "cursor-field" ? "cursor" : "next URL"})` });
   }
-  if (source.recordsPath !== "" && source.format !== "json") {
-    ctx.addIssue({ code: "custom", path: ["recordsPath"], message: 'recordsPath only applies to format "json"' });
-  }
+  for (const problem of formatProblems(source)) ctx.addIssue({ code: "custom", path: [problem.path], message: problem.message });
 }
 
 export const HttpSourceSchema = z.strictObject({ type: z.literal("http"), url: httpUrl, ...httpOptions }).superRefine(checkHttpSource);
@@ -150,19 +121,15 @@ export const HttpSourceSchema = z.strictObject({ type: z.literal("http"), url: h
 /** An HTTP source whose URL is read from a Worker variable (checked when the variable is read). */
 export const HttpOptionsSchema = z.strictObject(httpOptions);
 
-export const SourceSchema = z.discriminatedUnion("type", [HttpSourceSchema, z.strictObject({ type: z.literal("sample"), name: z.string().min(1).max(100).optional() })]);
-
-/** A source as a pipeline file or a config variable writes it. */
-export type SourceInput = z.input<typeof SourceSchema>;
+/** An HTTP source as a pipeline file or a config variable writes it. */
 export type HttpOptionsInput = z.input<typeof HttpOptionsSchema>;
+export type HttpSourceDeclared = z.output<typeof HttpSourceSchema>;
 
-/** A checked source with its defaults, named by its place in the list unless it has a name. */
-export function toSourceSettings(source: z.output<typeof SourceSchema>, index: number, defaultTimeoutMs: number): SourceSettings {
-  const name = source.name ?? (index === 0 ? "primary" : `fallback-${index}`);
-  if (source.type === "sample") return { kind: "sample", name };
+/** A checked HTTP source with its defaults. */
+export function httpSettings(source: HttpSourceDeclared, base: { name: string; defaultTimeoutMs: number }): HttpSource {
   return {
     kind: "http",
-    name,
+    name: base.name,
     url: source.url,
     format: source.format,
     recordsPath: source.recordsPath,
@@ -171,7 +138,7 @@ export function toSourceSettings(source: z.output<typeof SourceSchema>, index: n
     crossOrigin: source.crossOrigin,
     pagination: source.pagination,
     maxPages: source.maxPages,
-    timeoutMs: source.timeoutMs ?? defaultTimeoutMs,
+    timeoutMs: source.timeoutMs ?? base.defaultTimeoutMs,
     csvDelimiter: source.csvDelimiter,
     csvQuoteErrors: source.csvQuoteErrors,
     csvMaxRecordLines: source.csvMaxRecordLines,
