@@ -1,5 +1,5 @@
 import { Agent } from "agents";
-import { rowsOfRun } from "../db/destination";
+import { destinationKindOf } from "../destinations";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
 import type { HistoryCursor } from "../domain/history";
 import { cancelRun, giveUp, loadWasStarted, runResumed, skipRun, stageProgressed, startRun, withRowsWritten, type Run, type RunParams } from "../domain/run";
@@ -406,7 +406,8 @@ export class PipelineCoordinator extends Agent<Env> {
     const settled = await this.dispatch.settled(runKey(this.name, run.runId), WRITES_SETTLE_MS);
     if (!settled) this.log("load_still_writing", run.runId, { waitedMs: WRITES_SETTLE_MS });
     try {
-      return withRowsWritten(run, await rowsOfRun(this.env.DB, settings.destination, run.runId));
+      const rows = await destinationKindOf(settings.destination).rowsOfRun(settings.destination, { env: this.env as unknown as Record<string, unknown>, pipeline: this.name, runId: run.runId });
+      return withRowsWritten(run, rows);
     } catch (error) {
       // The destination cannot answer (often why the run failed): the last progress report stands.
       this.log("rows_uncounted", run.runId, { error: String(error) });

@@ -1,5 +1,5 @@
 import { storableText, type Rejection } from "../domain/records";
-import { MAX_PARAMS } from "./destination";
+import { MAX_PARAMS } from "./limits";
 
 /**
  * `rejected_records`: every record a run refused, with its position, id, stage, reason and raw form,

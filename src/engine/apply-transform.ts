@@ -1,3 +1,4 @@
+import { destinationKindOf } from "../destinations";
 import type { z } from "zod";
 import { columnProblem } from "./columns";
 import type { Pipeline, TransformContext } from "./define-pipeline";
@@ -37,7 +38,7 @@ export function applyTransform(pipeline: Pipeline, destination: DestinationSetti
   for (const column of destination.columns) {
     const value = row[column.name] ?? null;
     const problem = columnProblem(column, value);
-    if (problem) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: `the transform's row does not fit ${destination.table}: ${problem}` };
+    if (problem) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: `the transform's row does not fit ${destinationKindOf(destination).label(destination)}: ${problem}` };
     values.push(value);
   }
   const id = pipeline.recordId ? (recordIdOf(pipeline, destination, raw, context.config) ?? keyOf(destination, values).join("/")) : keyOf(destination, values).join("/");

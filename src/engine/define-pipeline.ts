@@ -4,6 +4,7 @@ import type { Trigger } from "../domain/run";
 import { BOOKKEEPING_COLUMNS, type Columns, type RowOf } from "./columns";
 import type { Rejected, Skipped } from "./outcomes";
 import type { SourceInput, UrlVariable } from "../sources";
+import { checkPlace, type DestinationPlace } from "../destinations";
 import type { TuningInput } from "./tuning";
 
 /**
@@ -55,9 +56,13 @@ export interface TransformContext<Config, Params = Record<string, unknown>> {
   params: Params;
 }
 
-export interface Destination<C extends Columns, Config> {
-  /** The D1 table (created by a migration in migrations/). */
-  table: string;
+/**
+ * Where the rows go (`{ table }` for a D1 table created by a migration, or another kind's place, by
+ * `type`), with the columns, the key and what a duplicate key does, which every kind shares.
+ */
+export type Destination<C extends Columns, Config> = DestinationPlace & DestinationRows<C, Config>;
+
+export interface DestinationRows<C extends Columns, Config> {
   /** The upsert key: one or more columns. */
   key: readonly [keyof C & string, ...(keyof C & string)[]];
   columns: C;
@@ -151,8 +156,10 @@ export function definePipeline<
 export function checkDefinition(pipeline: Pipeline): string[] {
   const problems: string[] = [];
   if (!NAME.test(pipeline.name)) problems.push("name must be lower-case letters, digits and dashes, starting with a letter (at most 63)");
-  const { table, key, columns } = pipeline.destination;
-  if (!IDENTIFIER.test(table)) problems.push(`destination.table ${JSON.stringify(table)} is not a plain SQL name`);
+  const { key, columns } = pipeline.destination;
+  const place = checkPlace(pipeline.destination);
+  if (!place.ok) problems.push(...place.errors);
+  else problems.push(...place.kind.problems(place.declared as never, Object.keys(columns)));
   const names = Object.keys(columns);
   if (names.length === 0) problems.push("destination.columns is empty");
   for (const name of names) {

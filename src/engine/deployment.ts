@@ -11,7 +11,7 @@ export interface InvalidDefinition {
   name: string;
   description: string;
   /** What the file declares, for display (it may itself be the problem). */
-  declared: { cron: string | null; every: string | null; timezone: string; table: string };
+  declared: { cron: string | null; every: string | null; timezone: string; destination: unknown };
   errors: string[];
 }
 
@@ -47,7 +47,7 @@ export class Deployment {
         cron: definition.schedule?.cron ?? null,
         every: definition.schedule?.every ?? null,
         timezone: definition.schedule?.timezone ?? DEFAULT_SCHEDULE.timezone,
-        table: String(definition.destination?.table ?? ""),
+        destination: definition.destination,
       },
       errors: errors.map((error) => `pipeline ${JSON.stringify(definition.name)}: ${error}`),
     });

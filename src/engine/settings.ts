@@ -2,8 +2,9 @@ import { z } from "zod";
 import { upgradeRetryPolicies, type RetryPolicies } from "../domain/retry-policy";
 import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseDeadline, parseInterval, type ScheduleSpec } from "../domain/schedule";
 import type { StallPolicy } from "../domain/stall";
-import { columnSettings, type ColumnSettings } from "./columns";
-import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type DuplicatePolicy, type Pipeline, type WatermarkFormat } from "./define-pipeline";
+import { columnSettings } from "./columns";
+import { checkPlace, type DestinationSettings } from "../destinations";
+import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type Pipeline, type WatermarkFormat } from "./define-pipeline";
 import { sourceFromUrlVariable, sourceKindOf, SourceSchema, toSourceSettings, urlVariableName, type SourceSettings } from "../sources";
 import { mergeTuning, TuningShape } from "./tuning";
 import { paramNames } from "./params";
@@ -45,15 +46,7 @@ export interface PipelineSettings {
   keepFailedStagingMs: number;
 }
 
-export interface DestinationSettings {
-  database: string;
-  table: string;
-  key: string[];
-  columns: ColumnSettings[];
-  duplicates: DuplicatePolicy;
-  /** `d1://<database>/<table>`, as runs and the API show it. */
-  uri: string;
-}
+export type { DestinationSettings };
 
 export interface WatermarkSettings {
   /** The column whose newest loaded value becomes the watermark. */
@@ -65,7 +58,9 @@ export interface WatermarkSettings {
 
 /** Settings stored with a run by an earlier version, in today's shape (a resumed run works as it started). */
 export function upgradeSettings(stored: PipelineSettings): PipelineSettings {
-  return { ...stored, retry: upgradeRetryPolicies(stored.retry as Parameters<typeof upgradeRetryPolicies>[0]) };
+  // Destinations were all D1 tables before they had kinds.
+  const destination = stored.destination.kind === undefined ? { ...stored.destination, kind: "d1" } : stored.destination;
+  return { ...stored, destination, retry: upgradeRetryPolicies(stored.retry as Parameters<typeof upgradeRetryPolicies>[0]) };
 }
 
 export type SettingsResult = { ok: true; settings: PipelineSettings } | { ok: false; errors: string[] };
@@ -106,8 +101,6 @@ export function configSchemaOf(pipeline: Pipeline): z.ZodType {
 export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string, unknown>>): SettingsResult {
   const vars = pipeline.vars ?? {};
   const configName = vars.config ?? `the config of pipeline ${pipeline.name}`;
-  const database = typeof env.D1_DATABASE_NAME === "string" ? env.D1_DATABASE_NAME.trim() : "";
-  if (database === "") return { ok: false, errors: ["D1_DATABASE_NAME is empty"] };
 
   const parsed = readConfigVariable(configName, vars.config ? env[vars.config] : undefined, configSchemaOf(pipeline));
   if (!parsed.ok) return parsed;
@@ -126,6 +119,8 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
   );
   if (sourceProblems.length > 0) return { ok: false, errors: sourceProblems };
 
+  const place = checkPlace(pipeline.destination);
+  if (!place.ok) return { ok: false, errors: place.errors.map((error) => `pipeline ${pipeline.name}: ${error}`) };
   const own = Object.fromEntries(Object.keys((pipeline.config as unknown as { shape?: object } | undefined)?.shape ?? {}).map((key) => [key, config[key]]));
   const declared = pipeline.destination.duplicates;
   const duplicates = config.duplicates ?? (typeof declared === "function" ? declared(own) : declared) ?? "reject";
@@ -136,20 +131,16 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
       ? { column: pipeline.watermark.column, param: watermarkParam, format: config.watermark?.format ?? pipeline.watermark.format ?? ("iso" as const) }
       : null;
 
+  const destination = place.kind.resolve(place.declared as never, { key: [...pipeline.destination.key], columns: columnSettings(pipeline.destination.columns), duplicates }, env);
+  if (!destination.ok) return destination;
+
   return {
     ok: true,
     settings: {
       pipeline: pipeline.name,
       schedule: schedule.spec,
       sources: sources.sources,
-      destination: {
-        database,
-        table: pipeline.destination.table,
-        key: [...pipeline.destination.key],
-        columns: columnSettings(pipeline.destination.columns),
-        duplicates,
-        uri: `d1://${database}/${pipeline.destination.table}`,
-      },
+      destination: destination.settings,
       watermark,
       config: own,
       csvColumns: pipeline.csvColumns?.(own) ?? requiredKeys(pipeline.record),

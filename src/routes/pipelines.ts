@@ -1,3 +1,4 @@
+import { declaredUri } from "../destinations";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Pipeline } from "../engine/define-pipeline";
@@ -47,7 +48,7 @@ async function summarize(env: Env, pipeline: Pipeline) {
     state: schedule!.error === undefined ? ("ready" as const) : ("misconfigured" as const),
     problems: schedule!.error === undefined ? [] : [schedule!.error],
     schedule: { cron: schedule!.cron, every: schedule!.every, timezone: schedule!.timezone, enabled: schedule!.enabled, nextExecuteAt: schedule!.nextExecuteAt },
-    destination: `d1://${env.D1_DATABASE_NAME}/${pipeline.destination.table}`,
+    destination: declaredUri(pipeline.destination, env as unknown as Record<string, unknown>),
     params: paramsSchemaOf(pipeline),
     lastRun,
   };
@@ -61,7 +62,7 @@ function summarizeInvalid(env: Env, invalid: InvalidDefinition) {
     state: "invalid" as const,
     problems: invalid.errors,
     schedule: { cron: invalid.declared.cron, every: invalid.declared.every, timezone: invalid.declared.timezone, enabled: false, nextExecuteAt: null },
-    destination: `d1://${env.D1_DATABASE_NAME}/${invalid.declared.table}`,
+    destination: declaredUri(invalid.declared.destination, env as unknown as Record<string, unknown>),
     params: null,
     lastRun: null,
   };

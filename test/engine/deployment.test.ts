@@ -2,6 +2,7 @@
  * The deployment checks every definition once, when it loads: one with a mistake is set aside with its
  * errors (the Worker and every other pipeline go on), and what it declares is kept for display.
  */
+import { declaredUri } from "../../src/destinations";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Pipeline } from "../../src/engine/define-pipeline";
@@ -44,7 +45,8 @@ describe("Deployment", () => {
 
   it("keeps what an invalid definition declares, for display", () => {
     const mixed = new Deployment([{ ...valid, schedule: { cron: "0 3 * *", timezone: "America/New_York" } } as Pipeline]);
-    expect(mixed.invalid()[0]).toMatchObject({ name: "events", description: "test", declared: { cron: "0 3 * *", every: null, timezone: "America/New_York", table: "events" } });
+    expect(mixed.invalid()[0]).toMatchObject({ name: "events", description: "test", declared: { cron: "0 3 * *", every: null, timezone: "America/New_York", destination: { table: "events" } } });
+    expect(declaredUri(mixed.invalid()[0]!.declared.destination, { D1_DATABASE_NAME: "db" })).toBe("d1://db/events");
   });
 
   it("refuses a second pipeline of the same name, and takes the same one twice", () => {

@@ -71,7 +71,7 @@ describe("a failure in a later batch of the load", () => {
     const poison = 2_345; // the table refuses this one row, in the middle of the batch that carries it
     network.use(http.get(`${API}/events.ndjson`, () => new HttpResponse(ndjson(total, (index) => JSON.stringify({ id: `e${index}`, kind: "click", at: index, weight: index === poison ? 5_000 : 1 })))));
     const base = settingsFor(name, {}, events);
-    const { run, runId } = await runPipeline({ sources: [httpSource(`${API}/events.ndjson`, { format: "ndjson" })], destination: { ...base.destination, table }, chunkRecords: 1_000, statementsPerBatch: 1 }, name, 30_000);
+    const { run, runId } = await runPipeline({ sources: [httpSource(`${API}/events.ndjson`, { format: "ndjson" })], destination: { ...base.destination, table } as typeof base.destination, chunkRecords: 1_000, statementsPerBatch: 1 }, name, 30_000);
     expect(run.status).toBe("failed");
     expect(run.error).toContain("CHECK constraint failed");
     const rows = await rowsOfRun(table, runId);

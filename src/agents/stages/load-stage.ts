@@ -1,4 +1,4 @@
-import { loadRowsOnce, tableProblem, upsertRows } from "../../db/destination";
+import { destinationKindOf, type DestinationSettings } from "../../destinations";
 import { rejectionStatements, saveRejections } from "../../db/rejections";
 import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
 import { rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
@@ -9,27 +9,29 @@ import { UnparsableItem } from "../../staging/ndjson";
 import { readStaged, readStagedChunk } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
-import type { DestinationSettings } from "../../engine/settings";
 import { Yielder } from "./yield";
 
 /** Rejected records written in the same batch as the first rows, when a run has at most this many. */
 const INLINE_REJECTIONS = 100;
 
 /**
- * Writes one key bucket of rows to the pipeline's D1 table (an upsert on its key) and its share of the
- * records refused by earlier stages to `rejected_records`. Both writes are keyed, so loading the same run
- * twice (a retry, a resumed run) changes nothing.
+ * Writes one key bucket of rows to the pipeline's destination (through its kind's writer: an upsert on the
+ * key) and its share of the records refused by earlier stages to `rejected_records` in D1. Both writes
+ * are keyed, so loading the same run twice (a retry, a resumed run) changes nothing.
  *
  * Duplicate keys are found here: all occurrences of a key arrive in this bucket in position order, and
- * D1's upsert itself tells which rows found their key already taken by this run (see loadRowsOnce). With
- * "reject" the first is loaded and later ones are rejected with the position of the first; with
- * "last-wins" the last one stays.
+ * the writer says which rows found their key already taken by this run. With "reject" the first is
+ * loaded and later ones are rejected with the position of the first; with "last-wins" the last one stays.
  */
 export class LoadStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const { pipeline, destination, statementsPerBatch } = task.settings;
-    const d1 = <T>(write: () => Promise<T>) => this.d1(write, destination, signal);
+    const kind = destinationKindOf(destination);
+    const d1 = <T>(write: () => Promise<T>) => this.written(write, destination, signal, "D1");
+    const written = <T>(write: () => Promise<T>) => this.written(write, destination, signal, kind.store);
     const now = Date.now();
+    const env = this.env as unknown as Record<string, unknown>;
+    const writer = kind.writer(destination, { env, pipeline, runId: task.runId, loadedAt: now, shard: task.shard, shards: task.shards });
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
     const sample: RejectionSample[] = [];
@@ -38,7 +40,7 @@ export class LoadStage extends StageAgent {
     const yielder = new Yielder();
     // A few rejections from earlier stages go in the first batch of rows: one round trip for a small run.
     const rejectedCount = task.input.rejected.reduce((sum, staged) => sum + staged.count, 0);
-    const inline = rejectedCount > 0 && rejectedCount <= INLINE_REJECTIONS;
+    const inline = kind.carriesCompanions && rejectedCount > 0 && rejectedCount <= INLINE_REJECTIONS;
     let companions: D1PreparedStatement[] = [];
     if (inline) {
       const rejections: Rejection[] = [];
@@ -65,13 +67,9 @@ export class LoadStage extends StageAgent {
           await yielder.after(count);
         },
       };
-      if (destination.duplicates === "reject") {
-        const result = await d1(() => loadRowsOnce(this.env.DB, destination, task.runId, rows, now, control));
-        loaded += result.loaded;
-        repeated = result.duplicates;
-      } else {
-        loaded += await d1(() => upsertRows(this.env.DB, destination, task.runId, rows, now, control));
-      }
+      const result = await written(() => writer.write(rows, control));
+      loaded += result.loaded;
+      repeated = result.duplicates;
       companions = [];
       if (repeated.length > 0) {
         const rejections: Rejection[] = [];
@@ -85,7 +83,8 @@ export class LoadStage extends StageAgent {
       }
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
     }
-    if (companions.length > 0) await d1(() => this.env.DB.batch(companions)); // no rows came to carry them
+    // Companions whose rows never came (a run of rejections only) go with the finish.
+    await written(() => writer.finish({ statementsPerBatch, signal, companions }));
     for (const staged of inline ? [] : task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {
         signal.throwIfAborted();
@@ -96,20 +95,23 @@ export class LoadStage extends StageAgent {
   }
 
   /**
-   * D1 errors arrive as plain Errors; says which are worth another attempt. When the table itself is wrong
-   * (a missing migration), the failure says so rather than quoting SQLite: checked only after an error,
-   * so a healthy load pays no extra round trip.
+   * Storage errors arrive as plain Errors; says which are worth another attempt. When the destination
+   * itself is wrong (a missing migration), the failure says so rather than quoting SQLite: checked only
+   * after an error, so a healthy load pays no extra round trip.
    */
-  private async d1<T>(write: () => Promise<T>, destination: DestinationSettings, signal: AbortSignal): Promise<T> {
+  private async written<T>(write: () => Promise<T>, destination: DestinationSettings, signal: AbortSignal, store: string): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      if (signal.aborted) throw error; // told to stop (between batches), not a failure of D1
-      const problem = await tableProblem(this.env.DB, destination).catch(() => null);
+      if (signal.aborted) throw error; // told to stop (between batches), not a failure of the store
+      if (error instanceof StageFailure) throw error;
+      const problem = await destinationKindOf(destination)
+        .diagnose(destination, this.env as unknown as Record<string, unknown>)
+        .catch(() => null);
       if (problem) throw new StageFailure(problem, "permanent");
       const message = error instanceof Error ? error.message : String(error);
       const classified = classifyError(error);
-      throw new StageFailure(`D1 write failed: ${message}${classified.memory ? `: ${MEMORY_ADVICE}` : ""}`, classified.kind);
+      throw new StageFailure(`${store} write failed: ${message}${classified.memory ? `: ${MEMORY_ADVICE}` : ""}`, classified.kind);
     }
   }
 }

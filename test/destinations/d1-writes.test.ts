@@ -5,21 +5,22 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { loadRowsOnce, MAX_LITERAL_CHARS, sqlLiteral, tableProblem, upsertRows } from "../../src/db/destination";
-import { createTableSql } from "../../src/db/table-ddl";
+import { loadRowsOnce, MAX_LITERAL_CHARS, sqlLiteral, tableProblem, upsertRows } from "../../src/destinations/d1/writes";
+import { createTableSql } from "../../src/destinations/d1/table-ddl";
 import { saveRejections } from "../../src/db/rejections";
 import type { Rejection } from "../../src/domain/records";
-import { resolveSettings, type DestinationSettings } from "../../src/engine/settings";
+import { resolveSettings } from "../../src/engine/settings";
+import type { D1Destination } from "../../src/destinations/d1/settings";
 import { stagedRow } from "../../src/engine/staged-row";
 import readings from "../../src/pipelines/default/pipeline";
 import orders from "../../src/pipelines/orders/pipeline";
 import { listMetrics, listRejections } from "../support/db";
 import { uniqueName } from "../support/runtime";
 
-function destinationOf(pipeline: typeof readings): DestinationSettings {
+function destinationOf(pipeline: typeof readings): D1Destination {
   const resolved = resolveSettings(pipeline, env as unknown as Record<string, unknown>);
   if (!resolved.ok) throw new Error(resolved.errors.join("; "));
-  return resolved.settings.destination;
+  return resolved.settings.destination as D1Destination;
 }
 const metrics = destinationOf(readings);
 const ordersTable = destinationOf(orders);
@@ -64,7 +65,7 @@ describe("upsertRows", () => {
     const table = `wide_${uniqueName("t").replace(/-/g, "_")}`;
     const names = Array.from({ length: 20 }, (_, index) => `c${index}`);
     await env.DB.prepare(`CREATE TABLE ${table} (${names.map((name) => `${name} TEXT NOT NULL`).join(", ")}, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER, PRIMARY KEY (c0))`).run();
-    const wide: DestinationSettings = { ...metrics, table, key: ["c0"], columns: names.map((name) => ({ name, type: "text" as const, nullable: false })) };
+    const wide: D1Destination = { ...metrics, table, key: ["c0"], columns: names.map((name) => ({ name, type: "text" as const, nullable: false })) };
     const text = "€".repeat(MAX_LITERAL_CHARS); // 19 × 2,048 characters of three-byte UTF-8: 117 KB as literals
     const rows = [stagedRow(0, "a", ["a", ...names.slice(1).map(() => text)]), stagedRow(1, "b", ["b", ...names.slice(1).map(() => "short")])];
     expect(await upsertRows(env.DB, wide, "run-1", rows, 1, { statementsPerBatch: 100 })).toBe(2);

@@ -1,6 +1,8 @@
-import { BOOKKEEPING_COLUMNS } from "../engine/columns";
-import type { DestinationSettings } from "../engine/settings";
-import { positionOf, valuesOf, type StagedRow } from "../engine/staged-row";
+import { MAX_PARAMS } from "../../db/limits";
+import { BOOKKEEPING_COLUMNS } from "../../engine/columns";
+import { positionOf, valuesOf, type StagedRow } from "../../engine/staged-row";
+import type { WriteControl, WrittenChunk } from "../kind";
+import type { D1Destination } from "./settings";
 import { addColumnSql, createTableSql } from "./table-ddl";
 
 /**
@@ -15,7 +17,6 @@ import { addColumnSql, createTableSql } from "./table-ddl";
  * bound, as are the run's values that never change (`?` never appears in a literal).
  */
 
-export const MAX_PARAMS = 100;
 export const MAX_ROWS_PER_STATEMENT = 100;
 /** D1 refuses a statement longer than 100 KB; literals are counted as three bytes a character. */
 const MAX_SQL_BYTES = 90_000;
@@ -51,7 +52,7 @@ class UpsertWriter {
 
   constructor(
     private readonly db: D1Database,
-    destination: DestinationSettings,
+    destination: D1Destination,
     runId: string,
     loadedAt: number,
     onlyNew: boolean,
@@ -118,29 +119,12 @@ interface Statement {
   rows: readonly StagedRow[];
 }
 
-function statements(db: D1Database, destination: DestinationSettings, rows: readonly StagedRow[], runId: string, loadedAt: number, onlyNew: boolean): Statement[] {
+function statements(db: D1Database, destination: D1Destination, rows: readonly StagedRow[], runId: string, loadedAt: number, onlyNew: boolean): Statement[] {
   return new UpsertWriter(db, destination, runId, loadedAt, onlyNew).statements(rows);
 }
 
-/**
- * Statements that ride along in the first batch of a load (a run's rejected records): a small run writes
- * its rows and its rejections in one round trip and one transaction.
- */
-export type Companions = D1PreparedStatement[];
-
-/** How a load goes: batches per round trip, a stop signal looked at before each batch, and word of each one written. */
-export interface LoadControl {
-  statementsPerBatch: number;
-  /** Statements that ride along in the first batch. */
-  companions?: Companions;
-  /** A cancel or a stage timeout stops the load between batches, not only between chunks. */
-  signal?: AbortSignal;
-  /**
-   * After each batch committed: how many of its rows were written (inserted or updated). Awaited, so the
-   * caller can hand the event loop a turn: locally a stop request reaches the load only between turns.
-   */
-  written?: (rows: number) => void | Promise<void>;
-}
+/** How a load goes (see WriteControl); companions ride in the first batch. */
+export type LoadControl = WriteControl;
 
 /**
  * Sends the statements `statementsPerBatch` at a time, the companions with the first batch (alone when
@@ -166,16 +150,12 @@ async function sendBatches(
 }
 
 /** Upserts rows; a later record with the same key replaces an earlier one ("last-wins"). */
-export async function upsertRows(db: D1Database, destination: DestinationSettings, runId: string, rows: readonly StagedRow[], loadedAt: number, control: LoadControl): Promise<number> {
+export async function upsertRows(db: D1Database, destination: D1Destination, runId: string, rows: readonly StagedRow[], loadedAt: number, control: LoadControl): Promise<number> {
   await sendBatches(db, statements(db, destination, rows, runId, loadedAt, false), control);
   return rows.length;
 }
 
-export interface LoadedChunk {
-  loaded: number;
-  /** Rows whose key an earlier record of the same run already took, with that record's position. */
-  duplicates: { row: StagedRow; first: number }[];
-}
+export type LoadedChunk = WrittenChunk;
 
 /**
  * Upserts a chunk of a run's rows and finds duplicate keys on the way, in D1 itself ("reject": the first
@@ -184,7 +164,7 @@ export interface LoadedChunk {
  * only those statements' rows are looked up by key afterwards. Exact, and needs no memory or storage of
  * its own; a chunk without duplicates costs what a plain upsert does.
  */
-export async function loadRowsOnce(db: D1Database, destination: DestinationSettings, runId: string, rows: readonly StagedRow[], loadedAt: number, control: LoadControl): Promise<LoadedChunk> {
+export async function loadRowsOnce(db: D1Database, destination: D1Destination, runId: string, rows: readonly StagedRow[], loadedAt: number, control: LoadControl): Promise<LoadedChunk> {
   const suspects: { rows: readonly StagedRow[]; refused: number }[] = [];
   await sendBatches(db, statements(db, destination, rows, runId, loadedAt, true), control, (sent, results) => {
     sent.forEach((statement, index) => {
@@ -211,7 +191,7 @@ export async function loadRowsOnce(db: D1Database, destination: DestinationSetti
 }
 
 /** Which run, and which of its records, holds each of these rows' keys now. */
-async function keyHolders(db: D1Database, destination: DestinationSettings, rows: readonly StagedRow[]): Promise<Map<string, { runId: string; position: number }>> {
+async function keyHolders(db: D1Database, destination: D1Destination, rows: readonly StagedRow[]): Promise<Map<string, { runId: string; position: number }>> {
   const keyIndexes = destination.key.map((name) => destination.columns.findIndex((column) => column.name === name));
   const keys = [...new Map(rows.map((row) => [keyText(destination, row), keyIndexes.map((index) => valuesOf(row)[index] as SqlValue)])).values()];
   const perStatement = Math.floor(MAX_PARAMS / keyIndexes.length);
@@ -229,7 +209,7 @@ async function keyHolders(db: D1Database, destination: DestinationSettings, rows
   return holders;
 }
 
-function keyText(destination: DestinationSettings, row: StagedRow): string {
+function keyText(destination: D1Destination, row: StagedRow): string {
   return JSON.stringify(destination.key.map((name) => valuesOf(row)[destination.columns.findIndex((column) => column.name === name)]));
 }
 
@@ -238,7 +218,7 @@ function keyText(destination: DestinationSettings, row: StagedRow): string {
  * reports as loaded, whichever attempt, shard or batch the rows came from. Not indexed (it is only asked
  * when a run ends without succeeding), so it reads the whole table.
  */
-export async function rowsOfRun(db: D1Database, destination: DestinationSettings, runId: string): Promise<number> {
+export async function rowsOfRun(db: D1Database, destination: D1Destination, runId: string): Promise<number> {
   const found = await db.prepare(`SELECT COUNT(*) AS n FROM ${quoteName(destination.table)} WHERE run_id = ?`).bind(runId).first<{ n: number }>();
   return found?.n ?? 0;
 }
@@ -249,7 +229,7 @@ export async function rowsOfRun(db: D1Database, destination: DestinationSettings
  * migration once: a table dropped after its migration ran is not created again by `db:migrate`, so the
  * message gives the SQL to run when the migrations are already recorded as applied.
  */
-export async function tableProblem(db: D1Database, destination: DestinationSettings): Promise<string | null> {
+export async function tableProblem(db: D1Database, destination: D1Destination): Promise<string | null> {
   const found = await db.prepare(`SELECT name FROM pragma_table_info(?)`).bind(destination.table).all<{ name: string }>();
   const have = new Set(found.results.map((row) => row.name));
   if (have.size === 0) {

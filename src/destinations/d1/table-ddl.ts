@@ -1,5 +1,5 @@
-import { BOOKKEEPING_COLUMNS, type ColumnSettings, type ColumnType } from "../engine/columns";
-import type { DestinationSettings } from "../engine/settings";
+import { BOOKKEEPING_COLUMNS, type ColumnSettings, type ColumnType } from "../../engine/columns";
+import type { D1Destination } from "./settings";
 
 /**
  * The D1 table a destination needs, as SQL made from its definition: its columns with their types and
@@ -17,7 +17,7 @@ export function columnSql(column: ColumnSettings): string {
   return `${quoted(column.name)} ${SQL_TYPES[column.type]}${column.nullable ? "" : " NOT NULL"}`;
 }
 
-export function createTableSql(destination: Pick<DestinationSettings, "table" | "columns" | "key">): string {
+export function createTableSql(destination: Pick<D1Destination, "table" | "columns" | "key">): string {
   const columns = [...destination.columns.map(columnSql), ...BOOKKEEPING_COLUMNS.map((name) => BOOKKEEPING_SQL[name])];
   return `CREATE TABLE ${quoted(destination.table)} (${columns.join(", ")}, PRIMARY KEY (${destination.key.map(quoted).join(", ")}))`;
 }
