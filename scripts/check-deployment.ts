@@ -28,8 +28,11 @@ try {
     logLevel: "error",
   });
   const { deployment, reportDeployment } = await import(pathToFileURL(join(out, "deployment.mjs")).href);
-  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown> };
-  const report = reportDeployment(deployment, config.vars ?? {});
+  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown>; d1_databases?: { binding: string }[]; r2_buckets?: { binding: string }[] };
+  // The bindings wrangler.jsonc declares stand in for the real ones: a source or destination that names one
+  // the Worker will not have is caught here.
+  const bindings = Object.fromEntries([...(config.d1_databases ?? []), ...(config.r2_buckets ?? [])].map(({ binding }) => [binding, { declaredIn: "wrangler.jsonc" }]));
+  const report = reportDeployment(deployment, { ...bindings, ...(config.vars ?? {}) });
   for (const line of report.lines) console.log(line);
   if (!report.ok) {
     console.log("npm run check: a pipeline definition has mistakes (above); the Worker would set it aside and run the others.");

@@ -1,6 +1,7 @@
 import { Deployment } from "../engine/deployment";
 import readings from "./default/pipeline";
 import orders from "./orders/pipeline";
+import ordersDaily from "./orders-daily/pipeline";
 
 /**
  * The pipelines this deployment runs. Adding one: a file like orders/pipeline.ts, a migration for its
@@ -8,6 +9,6 @@ import orders from "./orders/pipeline";
  * aside with its errors when the deployment loads (and `npm run check` says so before a server starts);
  * the others run.
  */
-export const PIPELINES = [readings, orders];
+export const PIPELINES = [readings, orders, ordersDaily];
 
 export const deployment = new Deployment(PIPELINES);
