@@ -1,5 +1,6 @@
 import { Agent } from "agents";
 import { destinationKindOf } from "../destinations";
+import { sourceKindOf } from "../sources";
 import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
 import type { HistoryCursor } from "../domain/history";
 import { cancelRun, giveUp, loadWasStarted, runResumed, skipRun, stageProgressed, startRun, withRowsWritten, type Run, type RunParams } from "../domain/run";
@@ -115,6 +116,7 @@ export class PipelineCoordinator extends Agent<Env> {
       note: request.note ?? null,
       params: request.params ?? this.defaultParams(),
       backfillId: request.backfillId ?? null,
+      reread: request.reread,
       timezone: request.settings.schedule.timezone,
       destination: request.settings.destination.uri,
       now,
@@ -374,6 +376,7 @@ export class PipelineCoordinator extends Agent<Env> {
    */
   private async finishRun(ended: Run, settings: PipelineSettings): Promise<Run> {
     const finished = loadWasStarted(ended) ? await this.countWritten(ended, settings) : ended;
+    if (finished.status === "succeeded") await this.commitSource(finished, settings);
     const { run, alert } = this.alerts.raise(finished);
     this.store.save(run, settings);
     this.progress.reset(run.runId);
@@ -412,6 +415,23 @@ export class PipelineCoordinator extends Agent<Env> {
       // The destination cannot answer (often why the run failed): the last progress report stands.
       this.log("rows_uncounted", run.runId, { error: String(error) });
       return run;
+    }
+  }
+
+  /**
+   * A run succeeded: what its source read counts as read (an object source's ledger), with what the runs
+   * whose extract output it reused read. Should this fail, the next run reads those objects again, which
+   * the destination's upsert on the key makes harmless; the run stands.
+   */
+  private async commitSource(run: Run, settings: PipelineSettings): Promise<void> {
+    const source = run.source?.served ? settings.sources.find((candidate) => candidate.name === run.source!.name) : undefined;
+    const kind = source ? sourceKindOf(source) : undefined;
+    if (!source || !kind?.commit) return;
+    const runIds = [...new Set([run.runId, ...run.stages.flatMap((stage) => (stage.reusedFrom ? [stage.reusedFrom] : []))])];
+    try {
+      await kind.commit(source, { env: this.env as unknown as Record<string, unknown>, pipeline: this.name, runIds });
+    } catch (error) {
+      this.log("source_commit_failed", run.runId, { source: source.name, error: String(error) });
     }
   }
 

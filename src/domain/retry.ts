@@ -96,6 +96,7 @@ export function retryRun(original: Run, request: RetryRequest): Run {
     asOf: original.asOf,
     backfillId: null,
     timezone: original.timezone,
+    reread: original.reread,
     destination: request.destination,
     now: request.now,
   });

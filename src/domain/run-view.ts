@@ -8,7 +8,7 @@ import type { StageName } from "./stages";
  * The run as the API shows it: the seed's fields (the run id is `pipelineId` there, as in the original
  * example) plus status and per-stage detail, without internals.
  */
-export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount" | "asOf" | "incremental"> & {
+export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount" | "asOf" | "incremental" | "reread"> & {
   pipelineId: string;
   alerts: AlertRecord[];
   totalDuration: number | null;

@@ -119,6 +119,8 @@ export interface Run {
    * past data never read); a retry does as its original did. Internal.
    */
   incremental: boolean;
+  /** Whether extract reads again what earlier runs read (an object source's ledger is passed by): a backfill with reprocess "all", and its retries. Internal. */
+  reread?: boolean;
   /** Alerts sent about this run (absent on runs saved before alerts existed). */
   alerts?: AlertRecord[];
   error?: string;
@@ -138,6 +140,7 @@ export interface NewRun {
   backfillId?: string | null;
   /** The schedule's time zone (UTC unless said). */
   timezone?: string;
+  reread?: boolean;
   destination: string;
   now: number;
 }
@@ -152,6 +155,7 @@ export function startRun(input: NewRun): Run {
     params: input.params ?? {},
     asOf: input.asOf ?? input.scheduledFor ?? input.now,
     incremental: input.trigger !== "backfill",
+    ...(input.reread ? { reread: true } : {}),
     backfillId: input.backfillId ?? null,
     timezone: input.timezone ?? "UTC",
     retry: null,

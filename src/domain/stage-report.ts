@@ -9,6 +9,9 @@ import { concatStaged, NOTHING_STAGED, type StagedData } from "./staged-data";
 /** At most this many rejected records are kept on the run itself; all of them are in D1. */
 export const MAX_REJECTED_IN_RUN = 100;
 
+/** At most this many of an object source's objects are listed on the run; the object ledger has all. */
+export const MAX_OBJECTS_IN_RUN = 100;
+
 /**
  * What served a run's records, and why earlier sources were passed over. When every source failed, it
  * describes the last one tried (`served: false`), so a failed run still says what was attempted.
@@ -30,8 +33,10 @@ export interface SourceReport {
   attempts: number;
   attemptErrors: string[];
   skipped: { name: string; reason: string }[];
-  /** Object sources: each object read (with its records) or skipped as read by an earlier run, in key order. */
-  objects?: { key: string; etag: string; size: number; records: number | null; readBy?: string }[];
+  /** Object sources: the first objects read or passed over, in key order (MAX_OBJECTS_IN_RUN of them). */
+  objects?: { key: string; etag: string; size: number; records: number | null; firstPosition: number | null; skipped?: string }[];
+  /** Object sources: how many objects were read and how many passed over, in all. */
+  objectCounts?: { read: number; skipped: number };
 }
 
 /** Counts a stage reports as it goes and when it ends. */

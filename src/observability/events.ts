@@ -24,6 +24,7 @@ export const EVENTS = {
   slot_covered: "info",
   rows_uncounted: "warn",
   load_still_writing: "warn",
+  source_commit_failed: "warn",
   // Upkeep.
   history_pruned: "info",
   prune_failed: "warn",

@@ -2,6 +2,7 @@ import { Deployment } from "../engine/deployment";
 import readings from "./default/pipeline";
 import orders from "./orders/pipeline";
 import ordersDaily from "./orders-daily/pipeline";
+import storeDrops from "./store-drops/pipeline";
 
 /**
  * The pipelines this deployment runs. Adding one: a file like orders/pipeline.ts, a migration for its
@@ -9,6 +10,6 @@ import ordersDaily from "./orders-daily/pipeline";
  * aside with its errors when the deployment loads (and `npm run check` says so before a server starts);
  * the others run.
  */
-export const PIPELINES = [readings, orders, ordersDaily];
+export const PIPELINES = [readings, orders, ordersDaily, storeDrops];
 
 export const deployment = new Deployment(PIPELINES);

@@ -54,9 +54,10 @@ export const SourceReportSchema = z.object({
   attemptErrors: z.array(z.string()),
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
   objects: z
-    .array(z.object({ key: z.string(), etag: z.string(), size: z.number(), records: nullableNumber, readBy: z.string().optional() }))
+    .array(z.object({ key: z.string(), etag: z.string(), size: z.number(), records: nullableNumber, firstPosition: nullableNumber, skipped: z.string().optional() }))
     .optional()
-    .meta({ description: "Object sources: each object read (records: what it gave) or skipped (records: null, readBy: the run that read it), in key order." }),
+    .meta({ description: "Object sources: the first 100 objects read (records: the items it gave, from firstPosition) or passed over (skipped: why), in key order." }),
+  objectCounts: z.object({ read: z.number(), skipped: z.number() }).optional().meta({ description: "Object sources: objects read and passed over, in all." }),
 });
 
 export const AlertRecordSchema = z.object({

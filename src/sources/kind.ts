@@ -33,22 +33,31 @@ export interface SourceReadContext {
   requiredColumns: string[];
   maxRecordBytes: number;
   /** Read again what earlier runs read already (a backfill with reprocess "all"). */
-  reprocess: boolean;
-  /** Which of the extract stage's shards this is, and how many read side by side. */
-  shard: number;
-  shards: number;
+  reread: boolean;
+  /** This reader's share of a planned read (one of `plan`'s shares), or null: read it all. */
+  share: unknown;
   signal: AbortSignal;
 }
 
-/** One object (file) a source read, or passed over because an earlier run read it. */
+/** A read split between readers working side by side, and what was passed over before any read. */
+export interface ReadPlan {
+  /** One per reader, in order: reader i's items come before reader i+1's. */
+  shares: unknown[];
+  /** Objects not to be read (read by an earlier run), for the report. */
+  passedOver: SourceObject[];
+}
+
+/** One object (file) a source read, or passed over. */
 export interface SourceObject {
   key: string;
   etag: string;
   size: number;
-  /** Records (and unusable items) it gave, or null when it was skipped. */
+  /** Items (records and unusable input) it gave, or null when it was not read. */
   records: number | null;
-  /** The run that read it before (skipped objects). */
-  readBy?: string;
+  /** The run position of its first item (its items are the `records` positions from there), or null. */
+  firstPosition: number | null;
+  /** Why it was not read: "read by <run id>", or that it changed while the run read. */
+  skipped?: string;
 }
 
 /** How a read went, for the run report. */
@@ -84,13 +93,16 @@ export interface SourceKind<S extends SourceSettingsBase = SourceSettingsBase, D
   describe(settings: S, context: Pick<SourceReadContext, "runValues" | "watermark">): SourceDescription;
   /** Values to scrub from any message about it: the secrets it uses, as they are set. */
   secretValues(settings: S, env: Readonly<Record<string, unknown>>): string[];
-  /** Extract agents side by side for one read (object sources fan out); 1 by default. */
-  shards?(settings: S): number;
   /**
-   * After a run succeeded: make what it read count as read (the object ledger). Called with the run's
-   * report; a kind without a ledger has none.
+   * Splits a read between extract agents side by side (an object source: groups of objects in key order),
+   * before anything is read. Without it, one agent reads the whole source.
    */
-  commit?(settings: S, context: { env: Readonly<Record<string, unknown>>; pipeline: string; runId: string; read: SourceRead }): Promise<void>;
+  plan?(settings: S, context: SourceReadContext): Promise<ReadPlan>;
+  /**
+   * After a run succeeded: what it read counts as read (the object ledger), with the runs whose extract
+   * output it reused. A kind without a ledger has none.
+   */
+  commit?(settings: S, context: { env: Readonly<Record<string, unknown>>; pipeline: string; runIds: readonly string[] }): Promise<void>;
 }
 
 /** A kind as the list holds it: its settings' type erased (each kind checks its own). */

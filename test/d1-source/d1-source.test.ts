@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { RunParams } from "../../src/domain/run";
 import { definePipeline, type Pipeline } from "../../src/engine/define-pipeline";
 import ordersDaily from "../../src/pipelines/orders-daily/pipeline";
 import type { D1Source } from "../../src/sources/d1/config";
@@ -31,7 +32,7 @@ async function insertOrders(store: string, orders: [id: string, kind: "sale" | "
   );
 }
 
-async function trigger(name: string, params: Record<string, unknown>) {
+async function trigger(name: string, params: RunParams) {
   const coordinator = await getAgentByName(env.PipelineCoordinator, name);
   const runId = `manual-${Date.now()}`;
   const started = await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings: settingsFor(name), params });
@@ -139,7 +140,7 @@ describe("the D1 source's pages", () => {
 
   it("is misconfigured when its database is not a binding of the Worker", () => {
     const name = uniqueName("d1nobind");
-    pipelineNamed(name, { ...copyPipeline, sources: [{ ...(copyPipeline.sources[0] as D1Source), database: "NOT_BOUND" } as never] } as Pipeline);
+    pipelineNamed(name, { ...copyPipeline, sources: [{ ...(copyPipeline.sources[0] as unknown as D1Source), database: "NOT_BOUND" } as never] } as Pipeline);
     expect(() => settingsFor(name)).toThrow("database NOT_BOUND is not a D1 binding of this Worker (add it to d1_databases in wrangler.jsonc)");
   });
 });

@@ -42,6 +42,7 @@ export type StartOne = (request: {
   scheduledFor: number;
   params?: RunParams;
   backfillId?: string;
+  reread?: boolean;
   settings: PipelineSettings;
 }) => Promise<{ outcome: "started" | "exists" | "conflict" | "skipped" | "queued" | "covered"; run?: RunView }>;
 
@@ -151,7 +152,7 @@ export class BackfillRunner {
       const runId = backfillRunId(backfill.backfillId, slot);
       // Marked before the start: a run that ends at once finds its slot running, never pending.
       backfills.save(slotStarted(backfill, slot, runId));
-      const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, settings: inZone(settings, backfill.timezone) });
+      const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, reread: backfill.reprocess === "all", settings: inZone(settings, backfill.timezone) });
       // A repeated start (the alarm delivered twice) finds the run; if it already ended, its end is recorded now.
       if (result.outcome === "exists" && result.run && result.run.status !== "running") {
         await this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });

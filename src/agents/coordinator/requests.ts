@@ -12,6 +12,8 @@ export interface StartRunRequest {
   /** Checked by the caller; a run without them gets the pipeline's defaults. */
   params?: RunParams;
   backfillId?: string | null;
+  /** Read again what earlier runs read already (a backfill with reprocess "all"). */
+  reread?: boolean;
   settings: PipelineSettings;
   /** Answer only when the started run has finished (or after this many ms): one call instead of two. */
   waitMs?: number;

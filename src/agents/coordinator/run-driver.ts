@@ -85,7 +85,7 @@ export class RunDriver {
       this.host.stageStarting(runId);
       const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
       this.host.log("stage_started", runId, { stage: step.stage, attempt });
-      const call = { runId, trigger: run.trigger, scheduledFor: run.scheduledFor, asOf: run.asOf, params: run.params, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null };
+      const call = { runId, trigger: run.trigger, scheduledFor: run.scheduledFor, asOf: run.asOf, params: run.params, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null, reread: run.reread ?? false };
       const outcome = await dispatch.run(call, step.input, signal);
       if (!this.isCurrent(runId, generation)) return;
       const current = store.load(runId)!.run;

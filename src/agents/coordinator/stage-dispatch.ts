@@ -11,7 +11,7 @@ export const STOP_GRACE_MS = 5_000;
 /** Times a stage call is re-dialled when it lands on an instance that is destroying itself. */
 const MAX_DIALS = 5;
 
-export type StageCall = Pick<StageTask, "runId" | "trigger" | "scheduledFor" | "asOf" | "params" | "stage" | "attempt" | "settings" | "watermark">;
+export type StageCall = Pick<StageTask, "runId" | "trigger" | "scheduledFor" | "asOf" | "params" | "stage" | "attempt" | "settings" | "watermark" | "reread">;
 
 /**
  * Calling a run's stage agents: each stage's shards side by side, each call bounded by the stage timeout

@@ -1,16 +1,16 @@
 import type { PipelineSettings } from "../../engine/settings";
 import { deployment } from "../../pipelines";
 import { sourceKindOf, type SourceSettings } from "../../sources";
-import type { SourceRead } from "../../sources/kind";
+import type { SourceObject, SourceRead, SourceReadContext } from "../../sources/kind";
 import { nextTry } from "../../domain/retry-policy";
 import { classifyError, MEMORY_ADVICE, SourcesFailed, StageFailure } from "../../domain/failures";
 import { rawForStorage, type RejectionSample } from "../../domain/records";
 import { redactText } from "../../domain/redaction";
-import { MAX_REJECTED_IN_RUN, type SourceReport, type StageReport } from "../../domain/stage-report";
-import { NOTHING_STAGED } from "../../domain/staged-data";
+import { MAX_OBJECTS_IN_RUN, MAX_REJECTED_IN_RUN, mergeReports, type SourceReport, type StageReport } from "../../domain/stage-report";
+import { concatStaged, NOTHING_STAGED } from "../../domain/staged-data";
+import { shardInstanceName } from "../../domain/shards";
 import { runValues } from "../../sources/placeholders";
 import { localDate } from "../../domain/local-time";
-import type { SourceItem } from "../../sources/source-items";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
 import { runKey } from "../../domain/stages";
@@ -28,6 +28,7 @@ import { Yielder } from "./yield";
  */
 export class ExtractStage extends StageAgent {
   protected async perform(task: StageTask, context: StageContext): Promise<StageReport> {
+    if (task.share) return this.readShare(task, context);
     const { settings } = task;
     const deadline = Date.now() + settings.stageTimeoutMs;
     const skipped: SourceReport["skipped"] = [];
@@ -57,24 +58,64 @@ export class ExtractStage extends StageAgent {
     throw new SourcesFailed(message, last!);
   }
 
-  private async readOnce(
-    task: StageTask,
-    source: SourceSettings,
-    { signal, progress }: StageContext,
-    attempt: number,
-    errors: string[],
-    skipped: SourceReport["skipped"],
-  ): Promise<StageReport> {
-    const { settings } = task;
-    // Each try starts over under the same keys, so a failed try leaves nothing the manifest points to.
-    // Unparsable input stays in the stream, in its place (transform turns it into rejections), so the
-    // items' positions in the chunks are exactly their positions in the run.
-    const items = new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "extract", task.attempt, "part", settings.chunkRecords);
+  /**
+   * One try of one source. A kind that plans its read (an object source) may share it out: readers after
+   * the first are sibling extract agents, working side by side, each staging its own chunks; their
+   * outputs follow each other in share order, so positions are the run's, in key order.
+   */
+  private async readOnce(task: StageTask, source: SourceSettings, context: StageContext, attempt: number, errors: string[], skipped: SourceReport["skipped"]): Promise<StageReport> {
+    const kind = sourceKindOf(source);
+    const plan = kind.plan ? await kind.plan(source, this.readContext(task, null, context.signal)) : null;
+    const shares = plan?.shares ?? [null];
+    const parts = await Promise.all(shares.map((share, index) => (index === 0 ? this.readPart(task, source, share, 0, context) : this.helperRead(task, source, share, index, shares.length, context.signal))));
+    let offset = 0;
+    const sample: RejectionSample[] = [];
+    const objects: SourceObject[] = [...(plan?.passedOver ?? [])];
+    for (const part of parts) {
+      for (const entry of part.rejectedSample) if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ ...entry, position: entry.position + offset });
+      for (const object of part.source?.objects ?? []) objects.push({ ...object, firstPosition: object.firstPosition === null ? null : object.firstPosition + offset });
+      offset += part.inputCount;
+    }
+    const merged = mergeReports(parts);
+    const read: SourceRead = { pages: parts.reduce((sum, part) => sum + (part.source?.pages ?? 0), 0), truncated: parts.some((part) => part.source?.truncated), firstUrl: parts[0]?.source?.url ?? null, ...(plan ? { objects } : {}) };
+    const report: SourceReport = { ...this.describe(source, task, read), served: true, attempts: attempt, attemptErrors: [...errors], skipped };
+    return { ...merged, output: [concatStaged(parts.map((part) => part.output[0] ?? NOTHING_STAGED))], rejectedSample: sample, source: report };
+  }
+
+  /** A helper's work (a task with a share): its share of one source, read once (the lead retries the whole read). */
+  private async readShare(task: StageTask, context: StageContext): Promise<StageReport> {
+    const source = task.settings.sources.find((candidate) => candidate.name === task.share!.source);
+    if (!source) throw new StageFailure(`no source ${task.share!.source} in the run's settings`, "permanent");
+    return this.readPart(task, source, task.share!.items, task.shard, context);
+  }
+
+  /** Asks sibling extract agent `index` to read a share, stopping it when this attempt stops. */
+  private async helperRead(task: StageTask, source: SourceSettings, share: unknown, index: number, shares: number, signal: AbortSignal): Promise<StageReport> {
+    const stub = this.env.ExtractStage.getByName(shardInstanceName(runKey(task.settings.pipeline, task.runId), "extract", index));
+    const stop = () => void stub.cancelAttempt(task.attempt, String((signal.reason as Error | undefined)?.message ?? "stopped")).catch(() => false);
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      const outcome = await stub.runStage({ ...task, shard: index, shards: shares, share: { source: source.name, items: share } });
+      if (!outcome.ok) throw new StageFailure(`reader ${index + 1} of ${shares}: ${outcome.error}`, outcome.transient ? "transient" : "permanent");
+      return outcome.report;
+    } finally {
+      signal.removeEventListener("abort", stop);
+      void stub.dismiss().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Reads one share (or the whole source) into staged chunks. Unparsable input stays in the stream, in its
+   * place (transform turns it into rejections), so the items' positions in the chunks are exactly their
+   * positions in the share. Each try starts over under the same keys, so a failed try leaves nothing the
+   * manifest points to.
+   */
+  private async readPart(task: StageTask, source: SourceSettings, share: unknown, index: number, { signal, progress }: StageContext): Promise<StageReport> {
+    const items = new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "extract", task.attempt, index === 0 ? "part" : `shard-${index}/part`, task.settings.chunkRecords);
     const sample: RejectionSample[] = [];
     let position = 0;
     let unparsable = 0;
-
-    const stream = this.open(source, task, signal);
+    const stream = sourceKindOf(source).read(source, this.readContext(task, share, signal));
     const yielder = new Yielder();
     let read: SourceRead;
     for (;;) {
@@ -97,13 +138,13 @@ export class ExtractStage extends StageAgent {
       await yielder.after(next.value.length);
     }
     const output = await items.finish();
-    const report: SourceReport = { ...this.describe(source, task, read), served: true, attempts: attempt, attemptErrors: [...errors], skipped };
+    const report: SourceReport = { ...this.describe(source, task, read), served: true, attempts: 1, attemptErrors: [], skipped: [] };
     return { inputCount: position, outputCount: position - unparsable, rejectedCount: unparsable, output: [output], rejected: NOTHING_STAGED, rejectedSample: sample, source: report };
   }
 
-  private open(source: SourceSettings, task: StageTask, signal: AbortSignal): AsyncGenerator<SourceItem[], SourceRead> {
+  private readContext(task: StageTask, share: unknown, signal: AbortSignal): SourceReadContext {
     const { settings, watermark } = task;
-    return sourceKindOf(source).read(source, {
+    return {
       env: this.env as unknown as Record<string, unknown>,
       pipeline: settings.pipeline,
       runId: task.runId,
@@ -114,17 +155,17 @@ export class ExtractStage extends StageAgent {
       watermark: watermarkParam(settings, watermark),
       requiredColumns: settings.csvColumns,
       maxRecordBytes: settings.maxRecordBytes,
-      reprocess: false,
-      shard: task.shard,
-      shards: task.shards,
+      reread: task.reread ?? false,
+      share,
       signal,
-    });
+    };
   }
 
   /** The parts of a source report that do not depend on how the read went. */
   private describe(source: SourceSettings, task: StageTask, read: SourceRead | null): Omit<SourceReport, "attempts" | "attemptErrors" | "skipped"> {
     const { settings, watermark } = task;
     const shown = sourceKindOf(source).describe(source, { runValues: valuesOf(task), watermark: watermarkParam(settings, watermark) });
+    const objects = read?.objects ? [...read.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : null;
     return {
       name: source.name,
       served: false,
@@ -134,7 +175,7 @@ export class ExtractStage extends StageAgent {
       pages: read?.pages ?? 0,
       truncated: read?.truncated ?? false,
       watermark: shown.watermark,
-      ...(read?.objects ? { objects: read.objects } : {}),
+      ...(objects ? { objects: objects.slice(0, MAX_OBJECTS_IN_RUN), objectCounts: { read: objects.filter((object) => object.records !== null).length, skipped: objects.filter((object) => object.records === null).length } } : {}),
     };
   }
 

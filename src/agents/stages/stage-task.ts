@@ -25,6 +25,10 @@ export interface StageTask {
   settings: PipelineSettings;
   /** Extract: the pipeline's watermark from its last successful run, if it uses one. */
   watermark: string | null;
+  /** Extract: read again what earlier runs read (a backfill with reprocess "all"). */
+  reread?: boolean;
+  /** Extract, a reader working beside the first: its share of one source's planned read. */
+  share?: { source: string; items: unknown };
 }
 
 /**

@@ -1,19 +1,8 @@
 import { z } from "zod";
 import { definePipeline } from "../../engine/define-pipeline";
-import { reject, skip } from "../../engine/outcomes";
-import { AMOUNT, toCents } from "./money";
+import { skip } from "../../engine/outcomes";
+import { ORDER_COLUMNS, Order, orderId, orderRow } from "./order-row";
 import { ORDERS_SAMPLE_CSV } from "./sample";
-
-/** One line of a point-of-sale export. CSV carries text, so every field is checked as text. */
-const Order = z.object({
-  store_id: z.string().regex(/^[a-z0-9-]{1,40}$/, "must be a store code (lower-case letters, digits, dashes)"),
-  order_id: z.string().min(1, "is empty").max(64),
-  kind: z.enum(["sale", "refund"]),
-  amount: z.string().regex(AMOUNT, 'must be an amount with at most two decimals, such as "19.99"'),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be a three-letter currency code"),
-  original_order_id: z.string().max(64),
-  ordered_at: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time with a zone, such as 2026-11-28T09:15:00Z" }),
-});
 
 /** What one run may be given: reload a single store (`{ "params": { "store": "berlin" } }`). */
 const OrdersParams = z.object({
@@ -43,42 +32,12 @@ export default definePipeline({
   config: OrdersConfig,
   params: OrdersParams,
   record: Order,
-  recordId: (raw) => {
-    const line = raw as { store_id?: unknown; order_id?: unknown } | null;
-    return typeof line?.store_id === "string" && typeof line.order_id === "string" ? `${line.store_id}/${line.order_id}` : null;
-  },
+  recordId: orderId,
   transform: (order, { config, params }) => {
     if (config.testStores.includes(order.store_id)) return skip();
     if (params.store !== undefined && order.store_id !== params.store) return skip();
-    if (order.kind === "refund" && order.original_order_id === "") return reject(`refund ${order.order_id} names no original order`);
-    const cents = toCents(order.amount)!;
-    const orderedAt = new Date(order.ordered_at);
-    return {
-      store_id: order.store_id,
-      order_id: order.order_id,
-      kind: order.kind,
-      amount_cents: cents,
-      net_cents: order.kind === "refund" ? -cents : cents,
-      currency: order.currency,
-      original_order_id: order.original_order_id === "" ? null : order.original_order_id,
-      ordered_at: orderedAt.toISOString(),
-      order_day: orderedAt.toISOString().slice(0, 10),
-    };
+    return orderRow(order);
   },
-  destination: {
-    table: "orders",
-    key: ["store_id", "order_id"],
-    columns: {
-      store_id: "text",
-      order_id: "text",
-      kind: "text",
-      amount_cents: "integer",
-      net_cents: "integer",
-      currency: "text",
-      original_order_id: { type: "text", nullable: true },
-      ordered_at: "text",
-      order_day: "text",
-    },
-  },
+  destination: { table: "orders", key: ["store_id", "order_id"], columns: ORDER_COLUMNS },
   watermark: { column: "ordered_at" },
 });
