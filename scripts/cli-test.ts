@@ -136,6 +136,17 @@ try {
   check("nothing listening: exit 3, saying so", await cli(server, ["list"], { PIPELINE_API_URL: `http://127.0.0.1:${closedPort}` }), 3, [`cannot reach the API at http://127.0.0.1:${closedPort}: connection refused`], "stderr");
   check("help exits 0", await cli(server, ["--help"]), 0, ["Usage: pipeline", "backfill", "slots"]);
 
+  const drop = join(ROOT, "docs/examples/store-drops/hamburg-2026-11-29.csv");
+  const uploaded = await cli(server, ["upload", "store-drops", drop, "--run"]);
+  check("upload --run puts a file in store-drops' bucket and runs it (one line rejected)", uploaded, 0, [
+    "uploaded hamburg-2026-11-29.csv (",
+    "→ r2://UPLOADS/drops/hamburg-2026-11-29.csv; stored; the next run of store-drops reads it",
+    /extract\s+succeeded\s+5 read/,
+    "extracted 5 = loaded 4 + rejected 1 + skipped 0",
+  ]);
+  check("a second run reads no file twice", await cli(server, ["trigger", "store-drops", "--wait"]), 0, ["extracted 0 = loaded 0 + rejected 0 + skipped 0"]);
+  check("upload refuses a name the source would never read (exit 2)", await cli(server, ["upload", "store-drops", drop, "--as", "notes.txt"]), 2, ['the file name "notes.txt" does not match the source\'s files (**/*.csv), so it would never be read'], "stderr");
+  check("upload to a pipeline that reads no files (exit 1)", await cli(server, ["upload", "orders", drop]), 1, ["pipeline orders reads no files"], "stderr");
   check("npm run pipeline runs the same CLI", await run("npm", ["run", "--silent", "pipeline", "--", "list"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN }), 0, [/^default\s+/m]);
 
   // Server data that would drive the terminal (ESC sequences, an OSC title, a C1 CSI) is shown escaped.

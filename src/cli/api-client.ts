@@ -60,6 +60,11 @@ export class ApiClient {
     return this.request("POST", path, schema, body);
   }
 
+  /** PUTs bytes as they are (a file), not JSON. */
+  putBytes<S extends z.ZodType>(path: string, schema: S, bytes: Uint8Array, contentType: string): Promise<ApiResponse<z.output<S>>> {
+    return this.request("PUT", path, schema, new RawBody(bytes, contentType));
+  }
+
   /**
    * Sends one request. Cannot reach the server, it refuses the token, it does not answer in time, its
    * answer is too big, or it redirects elsewhere: exit 3. The API refused the request as invalid or naming
@@ -101,11 +106,11 @@ export class ApiClient {
     }
     let url = made;
     let currentMethod = method;
-    let payload = body === undefined ? undefined : JSON.stringify(body);
+    let payload: string | Uint8Array | undefined = body === undefined ? undefined : body instanceof RawBody ? body.bytes : JSON.stringify(body);
     for (let hop = 0; ; hop += 1) {
       const headers: Record<string, string> = { accept: "application/json" };
       if (this.token) headers.authorization = `Bearer ${this.token}`;
-      if (payload !== undefined) headers["content-type"] = "application/json";
+      if (payload !== undefined) headers["content-type"] = body instanceof RawBody ? body.contentType : "application/json";
       const response = await fetch(url, { method: currentMethod, headers, body: payload, redirect: "manual", signal });
       if (!REDIRECTS.has(response.status)) return response;
       await response.body?.cancel();
@@ -212,4 +217,12 @@ function reasonOf(error: unknown): string {
   if (cause?.code) return cause.code === "ECONNREFUSED" ? "connection refused" : cause.code;
   if (cause?.message) return cause.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A body sent as bytes with its own type (an uploaded file), rather than as JSON. */
+class RawBody {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly contentType: string,
+  ) {}
 }

@@ -16,7 +16,10 @@ import {
   ScheduleResponse,
   SlotsResponse,
   TriggerResponse,
+  UploadResponse,
 } from "../routes/responses";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
 import { ApiClient } from "./api-client.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
 import { count, duration, relative, time } from "../display/format.ts";
@@ -138,6 +141,14 @@ function buildProgram(context: Context): Command {
     .addOption(pipelineOption())
     .action((runId: string, options: { pipeline?: string }) => cancel(context, options.pipeline, runId));
   program
+    .command("upload")
+    .description("put a file where a pipeline that reads files (an r2 source) finds it on its next run")
+    .argument("<pipeline>", "the pipeline")
+    .argument("<file>", "the local file")
+    .option("--as <name>", "its name under the source's prefix (default: the file's own name)")
+    .option("-r, --run", "then run the pipeline and follow the run until it ends")
+    .action((pipeline: string, file: string, options: { as?: string; run?: boolean }) => upload(context, pipeline, file, options));
+  program
     .command("schedule")
     .description("a pipeline's schedule")
     .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
@@ -216,6 +227,25 @@ async function list(context: Context): Promise<void> {
 /** `0 3 * * *`, `every 6h`, or `-` when neither could be read. */
 function describeSchedule(schedule: { cron: string | null; every: string | null }): string {
   return schedule.cron ?? (schedule.every === null ? "-" : `every ${schedule.every}`);
+}
+
+/** The type a file is sent with, by its extension. */
+const CONTENT_TYPES: Record<string, string> = { csv: "text/csv", ndjson: "application/x-ndjson", jsonl: "application/x-ndjson", json: "application/json" };
+
+async function upload(context: Context, pipeline: string, file: string, options: { as?: string; run?: boolean }): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new CliError(EXIT.usage, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const name = options.as ?? basename(file);
+  const type = CONTENT_TYPES[extname(name).slice(1).toLowerCase()] ?? "application/octet-stream";
+  const path = `${base(pipeline)}/uploads/${name.split("/").map(encodeURIComponent).join("/")}`;
+  const { body: stored } = await api(context).putBytes(path, UploadResponse, bytes, type);
+  if (context.json && !options.run) return printJson(context, stored);
+  if (!context.json) print(context, `uploaded ${name} (${count(stored.size)} bytes) → ${stored.uri}; ${stored.message}`);
+  if (options.run) await trigger(context, pipeline, { wait: true, param: [] });
 }
 
 async function trigger(context: Context, pipeline: string, options: { wait?: boolean; param: string[]; note?: string }): Promise<void> {

@@ -43,7 +43,7 @@ function operations(): Operation[] {
 }
 
 /** `/runs/:id` as OpenAPI writes it: `/runs/{id}`. */
-const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
+const openApiPath = (path: string) => path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
 
 function schemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;

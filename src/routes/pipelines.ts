@@ -16,9 +16,10 @@ import { Resource } from "./operation";
 import { PipelineSummarySchema, PipelinesResponse } from "./responses";
 import { PipelineParam } from "./schemas";
 import { statsRoutes } from "./stats";
+import { uploadRoutes } from "./uploads";
 
-/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger and stats. */
-const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes];
+/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats and uploads. */
+const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, uploadRoutes];
 const pipelineResources = PIPELINE_RESOURCES.reduce((app, resource) => app.route("/", resource.app), pipelineApp());
 
 /** One pipeline's operations, relative to its base path (`/api/pipeline` or `/api/pipelines/{name}`). */

@@ -292,3 +292,12 @@ export const PipelineSummarySchema = z.object({
 });
 
 export const PipelinesResponse = z.object({ pipelines: z.array(PipelineSummarySchema) });
+
+export const UploadResponse = z.object({
+  message: z.string(),
+  source: z.string().meta({ description: "The source that reads the file." }),
+  key: z.string(),
+  etag: z.string(),
+  size: z.number(),
+  uri: z.string().meta({ description: "Where it is: r2://<binding>/<key>." }),
+});

@@ -163,3 +163,8 @@ function orList(values: readonly string[]): string {
   const quoted = values.map((value) => JSON.stringify(value));
   return quoted.length > 1 ? `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}` : (quoted[0] ?? "");
 }
+
+/** A file's name in an upload path: the rest of the path, checked against the source's files by its kind. */
+export const UploadParam = z.object({
+  file: z.string().min(1).max(512),
+});

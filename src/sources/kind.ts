@@ -103,6 +103,11 @@ export interface SourceKind<S extends SourceSettingsBase = SourceSettingsBase, D
    * output it reused. A kind without a ledger has none.
    */
   commit?(settings: S, context: { env: Readonly<Record<string, unknown>>; pipeline: string; runIds: readonly string[] }): Promise<void>;
+  /**
+   * Takes a file for the source to read on its next run (`PUT …/uploads/<file>`), for kinds that read
+   * files: where it was put, or an UploadRefused saying why the name does not fit.
+   */
+  upload?(settings: S, file: UploadedFile): Promise<StoredUpload>;
 }
 
 /** A kind as the list holds it: its settings' type erased (each kind checks its own). */
@@ -111,4 +116,26 @@ export type AnySourceKind = SourceKind<SourceSettingsBase, never>;
 /** Lists a kind with its types checked against the interface; its schema's type stays (it types pipeline files). */
 export function sourceKind<S extends SourceSettingsBase, Schema extends z.ZodType>(kind: SourceKind<S, z.output<Schema>> & { schema: Schema }): AnySourceKind & { schema: Schema } {
   return kind as unknown as AnySourceKind & { schema: Schema };
+}
+
+/** A file handed to a source over the API: its name (relative to the source's prefix) and bytes, streamed. */
+export interface UploadedFile {
+  env: Readonly<Record<string, unknown>>;
+  name: string;
+  body: ReadableStream<Uint8Array>;
+  contentType: string | null;
+  /** Placeholder values in the source's place, as of the upload (`{{slot.date}}` is today in the pipeline's zone). */
+  runValues: Readonly<Record<string, string>>;
+}
+
+export interface StoredUpload {
+  key: string;
+  etag: string;
+  size: number;
+  uri: string;
+}
+
+/** A file name a source will not take: said as it is, answered 400. */
+export class UploadRefused extends Error {
+  override readonly name = "UploadRefused";
 }

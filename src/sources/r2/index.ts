@@ -2,6 +2,7 @@ import { sourceKind } from "../kind";
 import { R2SourceSchema, r2Settings, type R2Source } from "./config";
 import { commitObjects } from "./ledger";
 import { planR2Read, prefixOf, readR2Objects } from "./read";
+import { uploadToR2 } from "./upload";
 
 /** `{ type: "r2", bucket, prefix, match, format }`: files in an R2 bucket, each read once across runs. */
 export const r2Source = sourceKind<R2Source, typeof R2SourceSchema>({
@@ -26,4 +27,5 @@ export const r2Source = sourceKind<R2Source, typeof R2SourceSchema>({
   async commit(source, context) {
     await commitObjects(context.env.DB as D1Database, context.pipeline, source.name, context.runIds);
   },
+  upload: uploadToR2,
 });
