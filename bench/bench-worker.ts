@@ -77,7 +77,7 @@ async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch:
   const pipeline = deployment.find(name)!;
   const columns = columnSettings(pipeline.destination.columns);
   const names = columns.map((column) => column.name);
-  const table = `floor_${pipeline.destination.table}`;
+  const table = `floor_${(pipeline.destination as { table: string }).table}`;
   const key = pipeline.destination.key;
   await env.DB.prepare(`DROP TABLE IF EXISTS ${table}`).run();
   await env.DB.prepare(

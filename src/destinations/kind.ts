@@ -56,6 +56,12 @@ export interface DestinationContext {
   loadedAt: number;
   shard: number;
   shards: number;
+  /** The load attempt (its files or tables are its own). */
+  attempt: number;
+  /** The run's slot day in the pipeline's zone (what `{ slot: "date" }` partitions by). */
+  slotDate: string;
+  /** The load agent's own SQLite, for a writer that gathers rows before it writes them (gone with the agent). */
+  scratch: SqlStorage;
 }
 
 export interface DestinationKind<D extends DestinationSettingsBase = DestinationSettingsBase, Declared = never> {
@@ -73,11 +79,16 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
   label(settings: D): string;
   writer(settings: D, context: DestinationContext): DestinationWriter;
   /** How many rows (files' rows) of this run are in the destination: what a run that did not succeed wrote. */
-  rowsOfRun(settings: D, context: Omit<DestinationContext, "loadedAt" | "shard" | "shards">): Promise<number>;
+  rowsOfRun(settings: D, context: Pick<DestinationContext, "env" | "pipeline" | "runId">): Promise<number>;
   /** After a failed write: what is wrong with the destination itself (a missing table), said so it can be fixed. */
   diagnose(settings: D, env: Readonly<Record<string, unknown>>): Promise<string | null>;
   /** Whether it writes to the engine's D1 database, so bookkeeping statements can share its first batch. */
   carriesCompanions: boolean;
+  /**
+   * Which rows must meet in one load shard, beside every occurrence of a key: a kind that writes whole
+   * partitions names the partition. Without it, rows are spread by key.
+   */
+  bucketKey?(settings: D, values: readonly unknown[], slotDate: string): string;
   /** A word for its writes in failures: "D1", "R2". */
   store: string;
 }

@@ -1,6 +1,6 @@
 import { destinationKindOf } from "../destinations";
 import type { z } from "zod";
-import { columnProblem } from "./columns";
+import { columnProblem, storedValue } from "./columns";
 import type { Pipeline, TransformContext } from "./define-pipeline";
 import { isRejected, isSkipped } from "./outcomes";
 import type { DestinationSettings } from "./settings";
@@ -39,7 +39,7 @@ export function applyTransform(pipeline: Pipeline, destination: DestinationSetti
     const value = row[column.name] ?? null;
     const problem = columnProblem(column, value);
     if (problem) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: `the transform's row does not fit ${destinationKindOf(destination).label(destination)}: ${problem}` };
-    values.push(value);
+    values.push(storedValue(column, value));
   }
   const id = pipeline.recordId ? (recordIdOf(pipeline, destination, raw, context.config) ?? keyOf(destination, values).join("/")) : keyOf(destination, values).join("/");
   return { kind: "row", id, values };

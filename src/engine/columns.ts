@@ -2,14 +2,18 @@
  * A destination's columns and the row type they imply, so the compiler checks a transform's output
  * against its table: a missing column, an extra one, or a value of the wrong type does not compile.
  */
-export const COLUMN_TYPES = ["text", "integer", "real"] as const;
+export const COLUMN_TYPES = ["text", "integer", "real", "boolean", "timestamp"] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
-/** A column: its SQLite type, and whether it may hold null. */
+/**
+ * A column: its type, and whether it may hold null. A timestamp is given as ISO 8601 text with a zone
+ * ("2026-11-28T09:15:00+01:00") and kept as the UTC instant (D1: `2026-11-28T08:15:00.000Z`; Parquet:
+ * TIMESTAMP in UTC); a boolean is true or false (D1: 1 or 0).
+ */
 export type ColumnSpec = ColumnType | { type: ColumnType; nullable: true };
 export type Columns = Record<string, ColumnSpec>;
 
-type Scalar<T extends ColumnType> = T extends "text" ? string : number;
+type Scalar<T extends ColumnType> = T extends "text" | "timestamp" ? string : T extends "boolean" ? boolean : number;
 export type ColumnValue<S extends ColumnSpec> = S extends ColumnType ? Scalar<S> : S extends { type: infer T extends ColumnType; nullable: true } ? Scalar<T> | null : never;
 
 /** The row a transform returns for a destination with these columns. */
@@ -50,7 +54,19 @@ export function columnProblem(column: ColumnSettings, value: unknown): string | 
       return typeof value === "number" && Number.isSafeInteger(value) ? null : `${column.name} must be an integer, got ${JSON.stringify(value)?.slice(0, 40)}`;
     case "real":
       return typeof value === "number" && Number.isFinite(value) ? null : `${column.name} must be a finite number, got ${JSON.stringify(value)?.slice(0, 40)}`;
+    case "boolean":
+      return typeof value === "boolean" ? null : `${column.name} must be true or false, got ${JSON.stringify(value)?.slice(0, 40)}`;
+    case "timestamp":
+      return typeof value === "string" && ISO_INSTANT.test(value) && Number.isFinite(Date.parse(value)) ? null : `${column.name} must be an ISO 8601 date-time with a zone (2026-11-28T09:15:00Z), got ${JSON.stringify(value)?.slice(0, 40)}`;
   }
+}
+
+/** A date-time with its zone (Z or ±hh:mm): one instant, whatever clock it was written on. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A checked value as destinations store it: a timestamp as its UTC instant, in one spelling. */
+export function storedValue(column: ColumnSettings, value: unknown): unknown {
+  return column.type === "timestamp" && typeof value === "string" ? new Date(Date.parse(value)).toISOString() : value;
 }
 
 /** Where the first lone surrogate of `text` is and what it is: `a lone surrogate \ud800 at character 5`. */

@@ -3,6 +3,7 @@ import readings from "./default/pipeline";
 import orders from "./orders/pipeline";
 import ordersDaily from "./orders-daily/pipeline";
 import storeDrops from "./store-drops/pipeline";
+import ordersLake from "./orders-lake/pipeline";
 
 /**
  * The pipelines this deployment runs. Adding one: a file like orders/pipeline.ts, a migration for its
@@ -10,6 +11,6 @@ import storeDrops from "./store-drops/pipeline";
  * aside with its errors when the deployment loads (and `npm run check` says so before a server starts);
  * the others run.
  */
-export const PIPELINES = [readings, orders, ordersDaily, storeDrops];
+export const PIPELINES = [readings, orders, ordersDaily, storeDrops, ordersLake];
 
 export const deployment = new Deployment(PIPELINES);

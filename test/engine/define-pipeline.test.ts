@@ -58,7 +58,7 @@ describe("checkDefinition", () => {
 
   it("finds nothing wrong with the shipped pipelines", () => {
     for (const pipeline of PIPELINES) expect(checkDefinition(pipeline)).toEqual([]);
-    expect(PIPELINES.map((pipeline) => pipeline.name)).toEqual(["default", "orders", "orders-daily", "store-drops"]);
+    expect(PIPELINES.map((pipeline) => pipeline.name)).toEqual(["default", "orders", "orders-daily", "store-drops", "orders-lake"]);
   });
 
   it.each([

@@ -19,7 +19,7 @@ const post = (path: string) => apiJson(path, { method: "POST" });
 function withMissingTable(prefix: string, history?: { keepFailedStagingMs: number }) {
   const table = `t_${uniqueName(prefix).replace(/-/g, "_")}`;
   const name = dailyPipeline(uniqueName(prefix), {
-    destination: { ...daily.destination, table },
+    destination: { ...daily.destination, table } as typeof daily.destination,
     tuning: { ...daily.tuning, ...(history ? { history } : {}) },
   });
   return { name, table, base: `/api/pipelines/${name}` };

@@ -1,4 +1,5 @@
 import { destinationKindOf, type DestinationSettings } from "../../destinations";
+import { localDate } from "../../domain/local-time";
 import { rejectionStatements, saveRejections } from "../../db/rejections";
 import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
 import { rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
@@ -31,7 +32,8 @@ export class LoadStage extends StageAgent {
     const written = <T>(write: () => Promise<T>) => this.written(write, destination, signal, kind.store);
     const now = Date.now();
     const env = this.env as unknown as Record<string, unknown>;
-    const writer = kind.writer(destination, { env, pipeline, runId: task.runId, loadedAt: now, shard: task.shard, shards: task.shards });
+    const slotDate = localDate(task.asOf, task.settings.schedule.timezone);
+    const writer = kind.writer(destination, { env, pipeline, runId: task.runId, loadedAt: now, shard: task.shard, shards: task.shards, attempt: task.attempt, slotDate, scratch: this.ctx.storage.sql });
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
     const sample: RejectionSample[] = [];

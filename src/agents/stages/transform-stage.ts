@@ -4,6 +4,8 @@ import { bucketOf } from "../../domain/shards";
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
 import { applyTransform, keyOf, TransformCrashed } from "../../engine/apply-transform";
 import { deployment } from "../../pipelines";
+import { destinationKindOf } from "../../destinations";
+import { localDate } from "../../domain/local-time";
 import { stagedRow } from "../../engine/staged-row";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, readStaged } from "../../staging/staging-store";
@@ -24,6 +26,8 @@ export class TransformStage extends StageAgent {
     const { chunkRecords, parallelism, destination, watermark, config } = task.settings;
     const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, asOf: task.asOf, timezone: task.settings.schedule.timezone, config, params: task.params };
     const buckets = parallelism.load;
+    const kind = destinationKindOf(destination);
+    const slotDate = localDate(task.asOf, task.settings.schedule.timezone);
     const prefix = task.shards > 1 ? `shard-${task.shard}/` : "";
     const cleaned = Array.from(
       { length: buckets },
@@ -59,7 +63,7 @@ export class TransformStage extends StageAgent {
         }
         switch (outcome.kind) {
           case "row": {
-            const bucket = buckets === 1 ? 0 : bucketOf(JSON.stringify(keyOf(destination, outcome.values)), buckets);
+            const bucket = buckets === 1 ? 0 : bucketOf(kind.bucketKey ? kind.bucketKey(destination, outcome.values, slotDate) : JSON.stringify(keyOf(destination, outcome.values)), buckets);
             await cleaned[bucket]!.add(stagedRow(position, outcome.id, outcome.values));
             outputCount += 1;
             if (watermarkIndex >= 0) newest = newer(newest, outcome.values[watermarkIndex]);

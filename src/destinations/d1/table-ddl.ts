@@ -7,7 +7,7 @@ import type { D1Destination } from "./settings";
  * (the deployment checks them), so nothing here needs quoting. What a migration adds beyond it (CHECK
  * constraints, indexes) is the migration's.
  */
-const SQL_TYPES: Record<ColumnType, string> = { text: "TEXT", integer: "INTEGER", real: "REAL" };
+const SQL_TYPES: Record<ColumnType, string> = { text: "TEXT", integer: "INTEGER", real: "REAL", boolean: "INTEGER", timestamp: "TEXT" };
 
 const BOOKKEEPING_SQL: Record<(typeof BOOKKEEPING_COLUMNS)[number], string> = { run_id: '"run_id" TEXT NOT NULL', loaded_at: '"loaded_at" INTEGER NOT NULL', position: '"position" INTEGER' };
 

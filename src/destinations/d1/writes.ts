@@ -38,6 +38,7 @@ function runIdLiteral(runId: string): string {
 export function sqlLiteral(value: unknown): string | null {
   if (value === null) return "NULL";
   if (typeof value === "number") return Number.isFinite(value) ? String(value) : null;
+  if (typeof value === "boolean") return value ? "1" : "0";
   if (typeof value === "string" && value.length <= MAX_LITERAL_CHARS && !value.includes("\0")) return `'${value.replaceAll("'", "''")}'`;
   return null;
 }
