@@ -13,7 +13,7 @@ import { defineConfig } from "vitest/config";
  *   project because a Worker variable cannot change between tests.
  */
 /** Tests of modules that import nothing from Cloudflare, run in plain Node to keep it that way. */
-const PURE = ["test/domain/**/*.test.ts", "test/alerts/**/*.test.ts", "test/docs/**/*.test.ts", "test/http/**/*.test.ts", "test/sources/**/*.test.ts", "test/engine/**/*.test.ts", "test/pipelines/**/*.test.ts", "test/cli/**/*.test.ts", "test/dashboard/**/*.test.ts"];
+const PURE = ["test/domain/**/*.test.ts", "test/parquet/**/*.test.ts", "test/alerts/**/*.test.ts", "test/docs/**/*.test.ts", "test/http/**/*.test.ts", "test/sources/**/*.test.ts", "test/engine/**/*.test.ts", "test/pipelines/**/*.test.ts", "test/cli/**/*.test.ts", "test/dashboard/**/*.test.ts"];
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");

@@ -89,6 +89,8 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
    * partitions names the partition. Without it, rows are spread by key.
    */
   bucketKey?(settings: D, values: readonly unknown[], slotDate: string): string;
+  /** A dataset's partitions and files as they are now (`GET …/dataset`), for kinds that write files. */
+  contents?(settings: D, env: Readonly<Record<string, unknown>>): Promise<DatasetContents>;
   /** A word for its writes in failures: "D1", "R2". */
   store: string;
 }
@@ -99,4 +101,18 @@ export type AnyDestinationKind = DestinationKind<DestinationSettingsBase, never>
 /** Lists a kind with its types checked against the interface; its schema's type stays (it types pipeline files). */
 export function destinationKind<D extends DestinationSettingsBase, Schema extends z.ZodType>(kind: DestinationKind<D, z.output<Schema>> & { schema: Schema }): AnyDestinationKind & { schema: Schema } {
   return kind as unknown as AnyDestinationKind & { schema: Schema };
+}
+
+/** A dataset as its manifests say it is now. */
+export interface DatasetContents {
+  uri: string;
+  partitions: {
+    /** The partition's folder (`order_day=2026-11-28`), "" for an unpartitioned dataset. */
+    name: string;
+    rows: number;
+    /** The run whose load committed this version of it, and when. */
+    runId: string;
+    committedAt: number;
+    files: { key: string; rows: number; bytes: number }[];
+  }[];
 }

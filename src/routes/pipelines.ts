@@ -17,9 +17,10 @@ import { PipelineSummarySchema, PipelinesResponse } from "./responses";
 import { PipelineParam } from "./schemas";
 import { statsRoutes } from "./stats";
 import { uploadRoutes } from "./uploads";
+import { datasetRoutes } from "./dataset";
 
-/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats and uploads. */
-const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, uploadRoutes];
+/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats, uploads and dataset. */
+const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, uploadRoutes, datasetRoutes];
 const pipelineResources = PIPELINE_RESOURCES.reduce((app, resource) => app.route("/", resource.app), pipelineApp());
 
 /** One pipeline's operations, relative to its base path (`/api/pipeline` or `/api/pipelines/{name}`). */

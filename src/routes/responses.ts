@@ -301,3 +301,16 @@ export const UploadResponse = z.object({
   size: z.number(),
   uri: z.string().meta({ description: "Where it is: r2://<binding>/<key>." }),
 });
+
+export const DatasetResponse = z.object({
+  uri: z.string(),
+  partitions: z.array(
+    z.object({
+      name: z.string().meta({ description: 'The partition folder, e.g. "order_day=2026-11-28" ("" when the dataset is not partitioned).' }),
+      rows: z.number(),
+      runId: z.string().meta({ description: "The run whose load committed this version of the partition." }),
+      committedAt: z.number(),
+      files: z.array(z.object({ key: z.string(), rows: z.number(), bytes: z.number() })),
+    }),
+  ),
+});

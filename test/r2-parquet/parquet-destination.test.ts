@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Pipeline } from "../../src/engine/define-pipeline";
 import ordersLake from "../../src/pipelines/orders-lake/pipeline";
 import type { PartitionManifest } from "../../src/destinations/r2-parquet/manifest";
-import { finished, uniqueName } from "../support/runtime";
+import { apiJson, finished, uniqueName } from "../support/runtime";
 import { pipelineNamed, settingsFor } from "../support/settings";
 
 const HEADER = "store_id,order_id,kind,amount,currency,original_order_id,ordered_at";
@@ -163,3 +163,22 @@ describe("a Parquet dataset on R2", () => {
   });
 });
 
+
+describe("GET …/dataset", () => {
+  it("lists the partitions and the files their manifests name; a table is not a dataset", async () => {
+    const { name, path } = lake(`${HEADER}\ns5,1,sale,1.00,EUR,,2026-11-27T10:00:00Z\ns5,2,sale,1.00,EUR,,2026-11-28T10:00:00Z\ns5,3,sale,1.00,EUR,,2026-11-28T11:00:00Z\n`);
+    const result = await run(name);
+    const { status, body } = await apiJson(`/api/pipelines/${name}/dataset`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      uri: `r2://LAKE/${path}`,
+      partitions: [
+        { name: "order_day=2026-11-27", rows: 1, runId: result.pipelineId, files: [{ key: expect.stringMatching(new RegExp(`^${path}/order_day=2026-11-27/${result.pipelineId}-s0-a1-0\\.parquet$`)), rows: 1 }] },
+        { name: "order_day=2026-11-28", rows: 2, runId: result.pipelineId },
+      ],
+    });
+    const table = await apiJson("/api/pipelines/orders/dataset");
+    expect(table.status).toBe(409);
+    expect(table.body.errors[0].code).toBe("not_a_dataset");
+  });
+});

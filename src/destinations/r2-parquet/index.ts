@@ -45,6 +45,22 @@ export const parquetDestination = destinationKind<ParquetDestination, typeof Par
     }
     return rows;
   },
+  async contents(settings, env) {
+    const bucket = bucketOf(settings, env)!;
+    const partitions = [];
+    for (const name of await partitionsOf(bucket, settings.path)) {
+      const manifest = await readManifest(bucket, `${name === "" ? settings.path : `${settings.path}/${name}`}/${MANIFEST}`);
+      if (!manifest) continue; // a folder without a manifest holds nothing committed
+      partitions.push({
+        name,
+        rows: manifest.files.reduce((sum, file) => sum + file.rows, 0),
+        runId: manifest.runId,
+        committedAt: manifest.committedAt,
+        files: manifest.files.map(({ key, rows, bytes }) => ({ key, rows, bytes })),
+      });
+    }
+    return { uri: settings.uri, partitions };
+  },
   async diagnose(settings, env) {
     return bucketOf(settings, env) ? null : `the R2 binding ${settings.bucket} of the dataset ${settings.path} is missing from this Worker (add it to r2_buckets in wrangler.jsonc)`;
   },
