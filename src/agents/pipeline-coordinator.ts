@@ -30,6 +30,7 @@ import { RunDriver } from "./coordinator/run-driver";
 import { RunStore, type HistoryPage, type Sql } from "./coordinator/run-store";
 import { StageDispatch } from "./coordinator/stage-dispatch";
 import { StagingRetention } from "./coordinator/staging-retention";
+import { adoptCurrent, definitionNow, retryChange } from "./coordinator/run-definitions";
 import type { CancelResult, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult } from "./coordinator/requests";
 
 export type { CancelResult, HistoryPage, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult };
@@ -143,7 +144,7 @@ export class PipelineCoordinator extends Agent<Env> {
         return { outcome: "skipped", run: toRunView(skipped) };
       }
       case "start": {
-        const started = startRun(fresh);
+        const started = startRun({ ...fresh, definition: definitionNow(this.env, this.name, request.settings) });
         // A backfill run reads its slot's data, not what is new since the last run: no watermark is sent.
         const run = { ...started, inputWatermark: request.settings.watermark && started.incremental ? this.store.watermark() : null };
         return { outcome: "started", run: await this.launch(run, request.settings, request.waitMs) };
@@ -173,12 +174,14 @@ export class PipelineCoordinator extends Agent<Env> {
       return { outcome: "not_retryable", run: toRunView(stored.run), reason: `run ${runId}'s params no longer fit the pipeline (${problems}); trigger a new run with params that do` };
     }
     const now = Date.now();
+    const definition = definitionNow(this.env, this.name, settings);
     const plan = planRetry(stored.run, {
       stagingKept: (owner) => this.store.stagingKept(owner).kept,
       stagingGone: (owner) => this.retention.gone(owner),
       destinationChanged: JSON.stringify(stored.settings.destination) !== JSON.stringify(settings.destination),
+      definitionChanged: retryChange(stored.run, definition),
     });
-    const retry = { ...retryRun(stored.run, { runId: retryRunId(now), now, destination: settings.destination.uri, plan }), params: params.params };
+    const retry = { ...retryRun(stored.run, { runId: retryRunId(now), now, destination: settings.destination.uri, plan }), params: params.params, definition };
     this.store.save(markRetried(stored.run, retry.runId), stored.settings);
     this.log("run_retrying", retry.runId, { of: runId, fromStage: retry.retry!.fromStage, reused: retry.retry!.reused, note: retry.retry!.note });
     return { outcome: "started", run: await this.launch(retry, settings, options.waitMs) };
@@ -357,10 +360,17 @@ export class PipelineCoordinator extends Agent<Env> {
       void this.finishRun(giveUp(stored.run, reason, Date.now()), stored.settings);
       return;
     }
-    this.log("run_resumed", runId, { resumes: stored.run.resumes + 1, stage: stored.run.currentStage });
-    this.store.save(runResumed(stored.run, Date.now()), stored.settings);
+    const adopted = adoptCurrent(this.env, stored.run, stored.settings, () => this.currentSettings(), Date.now());
+    if ("reason" in adopted) {
+      void this.finishRun(giveUp(stored.run, adopted.reason, Date.now()), stored.settings);
+      return;
+    }
+    const change = adopted.run.definition?.changes.at(-1);
+    if (change && change !== stored.run.definition?.changes.at(-1)) this.log("definition_changed", runId, { from: change.from, to: change.to, restartedFrom: change.restartedFrom });
+    this.log("run_resumed", runId, { resumes: stored.run.resumes + 1, stage: adopted.run.currentStage });
+    this.store.save(runResumed(adopted.run, Date.now()), adopted.settings);
     this.driver.launch(runId);
-    void this.armWatchdog(stored.settings);
+    void this.armWatchdog(adopted.settings);
   }
 
   private async armWatchdog(settings: PipelineSettings): Promise<void> {

@@ -27,6 +27,12 @@ export function outcomeLines(run: RunView): string[] {
   const lines = [`extracted ${count(accounting.extracted)} = loaded ${count(accounting.loaded)} + rejected ${count(accounting.rejected)} + skipped ${count(accounting.skipped)}`];
   if (run.error) lines.push(`error: ${run.error}`);
   if (run.retry) lines.push(`retry of ${run.retry.of} from ${run.retry.fromStage}${run.retry.note ? ` (${run.retry.note})` : ""}`);
+  if (run.definition) {
+    const version = run.definition.workerVersion ? ` · worker version ${run.definition.workerVersion.tag ?? run.definition.workerVersion.id}` : "";
+    lines.push(`definition ${run.definition.fingerprint}${version}`);
+    for (const change of run.definition.changes) lines.push(`  ${change.note}`);
+  }
+  if (run.source?.objectCounts) lines.push(`objects: ${count(run.source.objectCounts.read)} read, ${count(run.source.objectCounts.skipped)} passed over`);
   return lines;
 }
 

@@ -50,6 +50,8 @@ export interface RetryConditions {
   stagingGone(runId: string): string;
   /** The destination's table or columns changed since the original ran: its transformed rows no longer fit. */
   destinationChanged: boolean;
+  /** The first stage whose fingerprint differs from the original's (its output would differ now), if any. */
+  definitionChanged?: "extract" | "transform" | null;
 }
 
 export interface RetryPlan {
@@ -62,7 +64,10 @@ export interface RetryPlan {
 export function planRetry(original: Run, conditions: RetryConditions): RetryPlan {
   let reused = reusableStages(original);
   let note: string | null = null;
-  if (conditions.destinationChanged && reused.includes("transform")) {
+  if (conditions.definitionChanged && reused.includes(conditions.definitionChanged)) {
+    reused = reused.slice(0, reused.indexOf(conditions.definitionChanged));
+    note = `the definition changed since run ${original.runId} (${original.definition?.fingerprint ?? "?"} → now): ${conditions.definitionChanged === "extract" ? "the sources are read again" : "transform runs again"}`;
+  } else if (conditions.destinationChanged && reused.includes("transform")) {
     reused = reused.slice(0, reused.indexOf("transform"));
     note = `the destination's table or columns changed since run ${original.runId}; transform runs again`;
   }

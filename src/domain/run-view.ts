@@ -47,6 +47,7 @@ export function toRunView(run: Run): RunView {
     lastProgressAt: run.status === "running" ? run.lastProgressAt : null,
     source: run.source,
     alerts: run.alerts ?? [],
+    ...(run.definition ? { definition: run.definition } : {}),
     ...(run.error === undefined ? {} : { error: run.error }),
   };
 }

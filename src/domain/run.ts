@@ -1,3 +1,4 @@
+import type { RunDefinition } from "./definition";
 import { accountFor } from "./accounting";
 import type { AlertRecord } from "./alerts";
 import type { RejectionSummary } from "./records";
@@ -121,6 +122,8 @@ export interface Run {
   incremental: boolean;
   /** Whether extract reads again what earlier runs read (an object source's ledger is passed by): a backfill with reprocess "all", and its retries. Internal. */
   reread?: boolean;
+  /** The definition the run works under: its fingerprint, the Worker version, changes a resume met (absent on older runs). */
+  definition?: RunDefinition;
   /** Alerts sent about this run (absent on runs saved before alerts existed). */
   alerts?: AlertRecord[];
   error?: string;
@@ -129,6 +132,7 @@ export interface Run {
 }
 
 export interface NewRun {
+  definition?: RunDefinition;
   runId: string;
   pipeline: string;
   trigger: Trigger;
@@ -156,6 +160,7 @@ export function startRun(input: NewRun): Run {
     asOf: input.asOf ?? input.scheduledFor ?? input.now,
     incremental: input.trigger !== "backfill",
     ...(input.reread ? { reread: true } : {}),
+    ...(input.definition ? { definition: input.definition } : {}),
     backfillId: input.backfillId ?? null,
     timezone: input.timezone ?? "UTC",
     retry: null,

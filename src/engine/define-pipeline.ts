@@ -78,6 +78,11 @@ export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, 
   /** URL-safe and unique: lower-case letters, digits and dashes. Names the pipeline's agents and API paths. */
   name: string;
   description: string;
+  /**
+   * Changed by hand when the transform's behaviour changes in code its fingerprint cannot see (a helper
+   * it calls): runs record the definition's fingerprint, and a resumed or retried run redoes what changed.
+   */
+  version?: string;
   schedule: ScheduleDefinition;
   /** Tried in order: the primary, then fallbacks. `{ type: "sample" }` reads `sample`. */
   sources: readonly SourceInput[];

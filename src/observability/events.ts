@@ -25,6 +25,7 @@ export const EVENTS = {
   rows_uncounted: "warn",
   load_still_writing: "warn",
   source_commit_failed: "warn",
+  definition_changed: "warn",
   // Upkeep.
   history_pruned: "info",
   prune_failed: "warn",

@@ -1,3 +1,5 @@
+import { SOURCE_TYPES } from "../sources";
+import { DESTINATION_KINDS } from "../destinations";
 import { Hono } from "hono";
 import { z } from "zod";
 import { err } from "./docs";
@@ -87,7 +89,7 @@ function buildDocument(): Record<string, unknown> {
       title: "scheduled-pipeline",
       version: "1.0.0",
       description:
-        "Scheduled ETL pipelines on Cloudflare Workers and the Agents SDK. /api/pipeline/* serves the default pipeline (the seed example); every pipeline is under /api/pipelines/{name}/*. Bodies are optional JSON; every error has the shape { errors: [{ code, message }] }.",
+        `Scheduled ETL pipelines on Cloudflare Workers and the Agents SDK. /api/pipeline/* serves the default pipeline (the seed example); every pipeline is under /api/pipelines/{name}/*. Bodies are optional JSON; every error has the shape { errors: [{ code, message }] }. Source kinds: ${SOURCE_TYPES.join(", ")}; destination kinds: ${DESTINATION_KINDS.map((kind) => kind.type).join(", ")}.`,
     },
     servers: [{ url: "/" }],
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API_TOKEN (wrangler secret put API_TOKEN)." } } },

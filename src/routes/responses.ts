@@ -1,4 +1,3 @@
-import { SOURCE_TYPES } from "../sources";
 import { z } from "zod";
 import { ALERT_EVENTS, ALERT_STATUSES } from "../domain/alerts";
 import { RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
@@ -44,7 +43,7 @@ export const StageRunSchema = z.object({
 export const SourceReportSchema = z.object({
   name: z.string(),
   served: z.boolean(),
-  kind: z.string().meta({ description: `The source's kind: ${SOURCE_TYPES.join(", ")}.` }),
+  kind: z.string().meta({ description: "The source's kind: its `type` in the pipeline file (GET /api/openapi.json's info lists the kinds)." }),
   url: z.string().nullable(),
   format: z.string().nullable(),
   pages: z.number(),
@@ -66,6 +65,17 @@ export const AlertRecordSchema = z.object({
   attempts: z.number(),
   error: z.string().optional(),
   at: z.number(),
+});
+
+const WorkerVersionSchema = z.object({ id: z.string(), tag: z.string().nullable() }).nullable();
+
+export const RunDefinitionSchema = z.object({
+  fingerprint: z.string(),
+  stages: z.object({ extract: z.string(), transform: z.string() }),
+  workerVersion: WorkerVersionSchema,
+  changes: z.array(
+    z.object({ at: z.number(), from: z.string(), to: z.string(), workerVersion: WorkerVersionSchema, restartedFrom: z.enum(STAGE_NAMES).nullable(), note: z.string() }),
+  ),
 });
 
 export const RunSchema = z
@@ -105,6 +115,7 @@ export const RunSchema = z
     lastProgressAt: nullableNumber,
     source: SourceReportSchema.nullable(),
     alerts: z.array(AlertRecordSchema),
+    definition: RunDefinitionSchema.optional().meta({ description: "What the run's output depends on, hashed (the definition's fingerprint, and each stage's), the Worker version (CF_VERSION_METADATA; null when the platform gives none), and changes a resume met." }),
     error: z.string().optional(),
   })
 ;

@@ -97,6 +97,12 @@ function runLinks(run: Run): Cell[] {
     links.push("retry of ", link(retry.of), ` from ${retry.fromStage}${retry.reused.length ? `, reusing ${retry.reused.join(" and ")}` : ""}${retry.note ? ` (${retry.note})` : ""}. `);
   }
   if (run.retriedBy.length) links.push("retried by ", ...run.retriedBy.flatMap((id, index) => (index ? [", ", link(id)] : [link(id)])), ". ");
-  if (run.backfillId) links.push(`part of backfill ${run.backfillId}.`);
+  if (run.backfillId) links.push(`part of backfill ${run.backfillId}. `);
+  if (run.definition) {
+    const version = run.definition.workerVersion ? `, worker version ${run.definition.workerVersion.tag ?? run.definition.workerVersion.id}` : "";
+    links.push(`Definition ${run.definition.fingerprint}${version}. `);
+    for (const change of run.definition.changes) links.push(`${change.note}. `);
+  }
+  if (run.source?.objectCounts) links.push(`Objects: ${run.source.objectCounts.read} read, ${run.source.objectCounts.skipped} passed over. `);
   return links;
 }
