@@ -23,7 +23,7 @@ const result = await build({
   logLevel: "warning",
 });
 // The dashboard imports the API's response types, never the schemas themselves: zod stays on the server.
-const serverOnly = Object.keys(result.metafile.inputs).filter((input) => /node_modules\/zod\/|src\/(agents|routes|db|sources|staging)\//.test(input));
+const serverOnly = Object.keys(result.metafile.inputs).filter((input) => /node_modules\/zod\/|src\/(agents|routes|db|sources|destinations|staging)\//.test(input));
 if (serverOnly.length > 0) {
   console.error(`the dashboard bundle pulled in server code: ${serverOnly.join(", ")}`);
   process.exit(1);
