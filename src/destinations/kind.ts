@@ -91,6 +91,8 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
   bucketKey?(settings: D, values: readonly unknown[], slotDate: string): string;
   /** A dataset's partitions and files as they are now (`GET …/dataset`), for kinds that write files. */
   contents?(settings: D, env: Readonly<Record<string, unknown>>): Promise<DatasetContents>;
+  /** One of the dataset's files, streamed (`GET …/dataset/files/<key>`), or null when the dataset has no such file. */
+  file?(settings: D, env: Readonly<Record<string, unknown>>, key: string): Promise<{ body: ReadableStream; size: number; contentType: string } | null>;
   /** A word for its writes in failures: "D1", "R2". */
   store: string;
 }

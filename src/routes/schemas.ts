@@ -168,3 +168,8 @@ function orList(values: readonly string[]): string {
 export const UploadParam = z.object({
   file: z.string().min(1).max(512),
 });
+
+/** A dataset file's key, as GET …/dataset lists it. */
+export const DatasetFileParam = z.object({
+  key: z.string().min(1).max(1024),
+});

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Pipeline } from "../../src/engine/define-pipeline";
 import ordersLake from "../../src/pipelines/orders-lake/pipeline";
 import type { PartitionManifest } from "../../src/destinations/r2-parquet/manifest";
-import { apiJson, finished, uniqueName } from "../support/runtime";
+import { api, apiJson, finished, uniqueName } from "../support/runtime";
 import { pipelineNamed, settingsFor } from "../support/settings";
 
 const HEADER = "store_id,order_id,kind,amount,currency,original_order_id,ordered_at";
@@ -177,6 +177,12 @@ describe("GET …/dataset", () => {
         { name: "order_day=2026-11-28", rows: 2, runId: result.pipelineId },
       ],
     });
+    const key = body.partitions[1].files[0].key as string;
+    const file = await api(`/api/pipelines/${name}/dataset/files/${key}`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("content-type")).toBe("application/vnd.apache.parquet");
+    expect(((await parquetReadObjects({ file: await file.arrayBuffer() })) as { order_id: string }[]).map((row) => row.order_id)).toEqual(["2", "3"]);
+    expect((await apiJson(`/api/pipelines/${name}/dataset/files/drops/other.parquet`)).body.errors[0].code).toBe("file_not_found");
     const table = await apiJson("/api/pipelines/orders/dataset");
     expect(table.status).toBe(409);
     expect(table.body.errors[0].code).toBe("not_a_dataset");

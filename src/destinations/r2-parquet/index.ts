@@ -61,6 +61,12 @@ export const parquetDestination = destinationKind<ParquetDestination, typeof Par
     }
     return { uri: settings.uri, partitions };
   },
+  async file(settings, env, key) {
+    // Only files under the dataset's folder: the route cannot be used to read the rest of the bucket.
+    if (!key.startsWith(`${settings.path}/`) || !key.endsWith(".parquet") || key.split("/").some((part) => part === "..")) return null;
+    const object = await bucketOf(settings, env)?.get(key);
+    return object ? { body: object.body, size: object.size, contentType: "application/vnd.apache.parquet" } : null;
+  },
   async diagnose(settings, env) {
     return bucketOf(settings, env) ? null : `the R2 binding ${settings.bucket} of the dataset ${settings.path} is missing from this Worker (add it to r2_buckets in wrangler.jsonc)`;
   },
