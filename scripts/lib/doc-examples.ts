@@ -115,7 +115,8 @@ export function docSteps(markdown: string): DocStep[] {
 export const ELIDED = "…";
 /** Values that differ every run: compared by type only. */
 const VOLATILE_KEYS = new Set(["id", "nextCursor"]);
-const VOLATILE_TEXT = [/\d{10,}/, /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/];
+/** Ids, times, hashes (a definition's fingerprints: they change with the code) and version ids. */
+const VOLATILE_TEXT = [/\d{10,}/, /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/, /^[0-9a-f]{16}$/, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/];
 /** Ids a page names (and the next commands use) as the run gave them: `manual-1795…`, `bf-1795…`. */
 export const RUN_ID = /\b(?:manual|retry|scheduled)-\d{13}\b|\bbackfill-\d{13}-bf-\d{13}\b|\bbf-\d{13}\b/g;
 

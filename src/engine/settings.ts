@@ -52,7 +52,7 @@ export interface WatermarkSettings {
   /** The column whose newest loaded value becomes the watermark. */
   column: string;
   /** Query parameter that carries the watermark on the first page request. */
-  param: string;
+  param: string | null;
   format: WatermarkFormat;
 }
 
@@ -127,8 +127,9 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
   if (config.watermark && !pipeline.watermark) return { ok: false, errors: [`${configName}.watermark: pipeline ${pipeline.name} declares no watermark column`] };
   const watermarkParam = config.watermark?.param ?? pipeline.watermark?.param;
   const watermark =
-    pipeline.watermark && watermarkParam
-      ? { column: pipeline.watermark.column, param: watermarkParam, format: config.watermark?.format ?? pipeline.watermark.format ?? ("iso" as const) }
+    // A source that takes the watermark as a value (a D1 query's `watermark`) needs no query parameter.
+    pipeline.watermark && (watermarkParam || !sources.sources.some((source) => sourceKindOf(source).watermarkParam))
+      ? { column: pipeline.watermark.column, param: watermarkParam ?? null, format: config.watermark?.format ?? pipeline.watermark.format ?? ("iso" as const) }
       : null;
 
   const destination = place.kind.resolve(place.declared as never, { key: [...pipeline.destination.key], columns: columnSettings(pipeline.destination.columns), duplicates }, env);

@@ -28,7 +28,7 @@ export interface SourceReadContext {
   slot: { asOf: number; scheduledFor: number | null; date: string };
   params: Readonly<Record<string, unknown>>;
   /** The pipeline's watermark from its last successful run, with the name the source sends it under. */
-  watermark: { param: string; value: string } | null;
+  watermark: { param: string | null; value: string } | null;
   /** Columns a CSV header must have. */
   requiredColumns: string[];
   maxRecordBytes: number;
@@ -93,6 +93,8 @@ export interface SourceKind<S extends SourceSettingsBase = SourceSettingsBase, D
   describe(settings: S, context: Pick<SourceReadContext, "runValues" | "watermark">): SourceDescription;
   /** Values to scrub from any message about it: the secrets it uses, as they are set. */
   secretValues(settings: S, env: Readonly<Record<string, unknown>>): string[];
+  /** Whether it sends the watermark under a named parameter (`watermark.param`), as an HTTP query does. */
+  watermarkParam?: boolean;
   /**
    * Splits a read between extract agents side by side (an object source: groups of objects in key order),
    * before anything is read. Without it, one agent reads the whole source.

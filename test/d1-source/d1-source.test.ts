@@ -138,6 +138,24 @@ describe("the D1 source's pages", () => {
     expect(run.stages[0]!.attempts).toBe(1);
   });
 
+  it("binds the watermark of the last successful run, so the next run reads only what is newer", async () => {
+    await tables();
+    const group = uniqueName("wm");
+    await fill(group, [[1, "a"], [2, "b"]]);
+    const name = uniqueName("d1wm");
+    pipelineNamed(name, {
+      ...copyPipeline,
+      sources: [{ type: "d1", database: "DB", query: "SELECT grp, n, label FROM test_d1_rows WHERE grp = ?1 AND n > COALESCE(?2, -1)", params: ["params.group", "watermark"], pageBy: ["n"] }],
+      watermark: { column: "n", format: "epoch-ms" },
+    } as Pipeline);
+    expect((await trigger(name, { group })).finalResult!.recordCount).toBe(2);
+    await fill(group, [[3, "c"]]);
+    const next = await trigger(name, { group });
+    expect(next.finalResult!.recordCount).toBe(1);
+    const copied = await env.DB.prepare("SELECT n, run_id FROM test_d1_copy WHERE grp = ? ORDER BY n").bind(group).all<{ n: number; run_id: string }>();
+    expect(copied.results.map((row) => [row.n, row.run_id === next.pipelineId])).toEqual([[1, false], [2, false], [3, true]]);
+  });
+
   it("is misconfigured when its database is not a binding of the Worker", () => {
     const name = uniqueName("d1nobind");
     pipelineNamed(name, { ...copyPipeline, sources: [{ ...(copyPipeline.sources[0] as unknown as D1Source), database: "NOT_BOUND" } as never] } as Pipeline);

@@ -201,7 +201,7 @@ function valuesOf(task: StageTask): Record<string, string> {
   return runValues({ asOf: task.asOf, timezone: task.settings.schedule.timezone, params: task.params });
 }
 
-function watermarkParam(settings: PipelineSettings, value: string | null): { param: string; value: string } | null {
+function watermarkParam(settings: PipelineSettings, value: string | null): { param: string | null; value: string } | null {
   if (!settings.watermark || value === null) return null;
   const formatted = settings.watermark.format === "epoch-ms" ? String(Date.parse(value)) : value;
   return { param: settings.watermark.param, value: formatted };

@@ -9,7 +9,8 @@ type SqlValue = string | number | null;
 export function boundValues(source: D1Source, context: Pick<SourceReadContext, "slot" | "params" | "watermark" | "runValues">): SqlValue[] {
   return source.params.map((reference: BoundValue) => {
     if (typeof reference !== "string") return reference.value;
-    if (reference === "watermark") return context.watermark?.value ?? null;
+    // An epoch-ms watermark is bound as the number it is, so it compares with an integer column as one.
+    if (reference === "watermark") return context.watermark === null ? null : /^-?\d+$/.test(context.watermark.value) ? Number(context.watermark.value) : context.watermark.value;
     if (reference === "slot.epochMs") return context.slot.asOf;
     if (reference.startsWith("params.")) return sqlValue(context.params[reference.slice("params.".length)]);
     return context.runValues[reference] ?? null;

@@ -8,6 +8,7 @@ import { readHttpSource, resolveSourceSecrets, shownSourceUrl } from "./read";
 export const httpSource = sourceKind<HttpSource, typeof HttpSourceSchema>({
   type: "http",
   schema: HttpSourceSchema,
+  watermarkParam: true,
   settings: httpSettings,
   problems(source, pipeline) {
     // Whether a {{params.x}} names a declared param can only be told with the pipeline.

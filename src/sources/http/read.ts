@@ -20,7 +20,7 @@ export interface HttpReadOptions {
   /** The run's `{{slot.*}}` and `{{params.*}}` values, by placeholder name. Not secret: shown as they are. */
   runValues: Readonly<Record<string, string>>;
   /** Query value for the first page, when the pipeline uses a watermark. */
-  watermark: { param: string; value: string } | null;
+  watermark: { param: string | null; value: string } | null;
   /** Columns a CSV header must have (the mapped id, value and timestamp). */
   requiredColumns: string[];
   maxRecordBytes: number;
@@ -231,7 +231,7 @@ export function shownSourceUrl(template: string, runValues: Readonly<Record<stri
 }
 
 function firstPageUrl(url: string, watermark: HttpReadOptions["watermark"]): string {
-  if (!watermark) return url;
+  if (!watermark || watermark.param === null) return url;
   const first = new URL(url);
   first.searchParams.set(watermark.param, watermark.value);
   return first.toString();
