@@ -148,8 +148,11 @@ async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (
   await page.click("#token-form button[type=submit]");
   await page.locator("#schedule-line", { hasText: "cron 0 3 * * * (UTC)" }).waitFor();
   check(await page.evaluate(() => sessionStorage.getItem("scheduled-pipeline-token")) === TOKEN, "keeps the token in sessionStorage");
+  // The list asks every pipeline's agents: it may come after the selected pipeline's schedule.
+  await page.locator("#pipelines tbody tr[data-pipeline]").nth(4).waitFor({ timeout: 15_000 }).catch(() => undefined);
   const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
-  check(listed.join(",") === "default,orders", `lists the pipelines (${listed.join(", ")})`);
+  if (listed.length === 0) console.log(`  page problems so far: ${problems.join(" | ") || "none"}`);
+  check(listed.join(",") === "default,orders,orders-daily,store-drops,orders-lake", `lists the pipelines (${listed.join(", ")})`);
   check((await page.textContent("#pipeline-name")) === "default", "shows the default pipeline first");
   const countdown = (await page.textContent("#countdown")) ?? "";
   check(/\d+h \d+m \d+s|\d+m \d+s/.test(countdown), `counts down to the next run (${countdown})`);
