@@ -10,7 +10,7 @@ import type { Pipeline } from "../../src/engine/define-pipeline";
 import { createTableSql } from "../../src/destinations/d1/table-ddl";
 import { columnSettings } from "../../src/engine/columns";
 import storeDrops from "../../src/pipelines/store-drops/pipeline";
-import { finished, uniqueName } from "../support/runtime";
+import { apiJson, eventually, finished, uniqueName } from "../support/runtime";
 import { pipelineNamed, settingsFor } from "../support/settings";
 
 const HEADER = "store_id,order_id,kind,amount,currency,original_order_id,ordered_at";
@@ -137,5 +137,32 @@ describe("an R2 source", () => {
     const unbound = uniqueName("drops");
     pipelineNamed(unbound, { ...storeDrops, name: unbound, sources: [{ ...storeDrops.sources[0]!, bucket: "NOPE" } as never] } as Pipeline);
     expect(() => settingsFor(unbound)).toThrow("bucket NOPE is not an R2 binding of this Worker (add it to r2_buckets in wrangler.jsonc)");
+  });
+});
+
+describe("an R2 source in a backfill", () => {
+  const post = (path: string, body: unknown) => apiJson(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const done = async (path: string) => (await eventually(() => apiJson(path), (response) => response.body.status !== "running", 20_000)).body;
+
+  it("reads each slot's folder ({{slot.date}} in the prefix), passes over what was read, and rereads with reprocess all", async () => {
+    const root = uniqueName("bf");
+    const store = uniqueName("s").toLowerCase();
+    await env.UPLOADS.put(`${root}/2026-11-27/a.csv`, csv(store, ["27-1", "27-2"]));
+    await env.UPLOADS.put(`${root}/2026-11-28/a.csv`, csv(store, ["28-1"]));
+    const name = uniqueName("drops");
+    pipelineNamed(name, { ...storeDrops, name, schedule: { cron: "0 3 * * *" }, sources: [{ ...storeDrops.sources[0]!, prefix: `${root}/{{slot.date}}/` } as never] } as Pipeline);
+    const base = `/api/pipelines/${name}`;
+    const first = await done((await post(`${base}/backfill`, { from: "2026-11-27", to: "2026-11-29" })).body.statusUrl);
+    expect(first.counts).toMatchObject({ succeeded: 2, failed: 0 });
+    expect((await rowsOf(store)).map((row) => row.order_id).sort()).toEqual(["27-1", "27-2", "28-1"]);
+
+    // The files of 11-28 are read already: a rerun of that slot passes them over; reprocess all reads them again.
+    const again = await done((await post(`${base}/backfill`, { from: "2026-11-28", to: "2026-11-29", reprocess: "all" })).body.statusUrl);
+    expect(again.counts).toMatchObject({ succeeded: 1 });
+    const reread = (await apiJson(`${base}/runs/${again.slots[0].runId}`)).body;
+    expect(reread.source.objectCounts).toEqual({ read: 1, skipped: 0 });
+    expect(reread.finalResult.recordCount).toBe(1);
+    const trigger = (await apiJson(`${base}/trigger?wait=true`, { method: "POST" })).body.run;
+    expect(trigger.source.url).toBe(`r2://UPLOADS/${root}/${new Date().toISOString().slice(0, 10)}/**/*.csv`);
   });
 });
