@@ -69,6 +69,8 @@ export interface SourceRead {
   firstUrl: string | null;
   /** Object sources: what was read and what was skipped, in key order. */
   objects?: SourceObject[];
+  /** Object sources: the totals, when `objects` lists only the first of them. */
+  objectCounts?: { read: number; skipped: number };
 }
 
 /** What the report shows of a source before (or without) a read. */

@@ -97,6 +97,18 @@ describe("an R2 source", () => {
     expect(result.stages[0]).toMatchObject({ inputCount: expected, outputCount: expected });
   });
 
+  it("counts every object when each reader read more than the run lists", async () => {
+    const prefix = `${uniqueName("t")}/drops/`;
+    const store = uniqueName("s").toLowerCase();
+    await Promise.all(Array.from({ length: 260 }, (_, file) => env.UPLOADS.put(`${prefix}${String(file).padStart(3, "0")}.csv`, csv(store, [file]))));
+    await env.UPLOADS.put(`${prefix}read-before.csv`, csv(store, ["x"]));
+    const result = await run(dropsPipeline(prefix, { readers: 2, objectsPerReader: 10 }));
+    expect(result.finalResult!.recordCount).toBe(261);
+    expect(result.source!.objectCounts).toEqual({ read: 261, skipped: 0 });
+    expect(result.source!.objects).toHaveLength(100);
+    expect(result.source!.objects!.map((object) => object.firstPosition)).toEqual(Array.from({ length: 100 }, (_, index) => index));
+  });
+
   it("names the file a bad line is in, and reads again what a run that failed had read", async () => {
     const prefix = `${uniqueName("t")}/drops/`;
     const store = uniqueName("s").toLowerCase();

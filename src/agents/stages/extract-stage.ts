@@ -77,7 +77,12 @@ export class ExtractStage extends StageAgent {
       offset += part.inputCount;
     }
     const merged = mergeReports(parts);
-    const read: SourceRead = { pages: parts.reduce((sum, part) => sum + (part.source?.pages ?? 0), 0), truncated: parts.some((part) => part.source?.truncated), firstUrl: parts[0]?.source?.url ?? null, ...(plan ? { objects } : {}) };
+    // Each reader lists only its first objects; the totals are the readers' own counts.
+    const objectCounts = {
+      read: parts.reduce((sum, part) => sum + (part.source?.objectCounts?.read ?? 0), 0),
+      skipped: (plan?.passedOver.length ?? 0) + parts.reduce((sum, part) => sum + (part.source?.objectCounts?.skipped ?? 0), 0),
+    };
+    const read: SourceRead = { pages: parts.reduce((sum, part) => sum + (part.source?.pages ?? 0), 0), truncated: parts.some((part) => part.source?.truncated), firstUrl: parts[0]?.source?.url ?? null, ...(plan ? { objects, objectCounts } : {}) };
     const report: SourceReport = { ...this.describe(source, task, read), served: true, attempts: attempt, attemptErrors: [...errors], skipped };
     return { ...merged, output: [concatStaged(parts.map((part) => part.output[0] ?? NOTHING_STAGED))], rejectedSample: sample, source: report };
   }
@@ -175,7 +180,9 @@ export class ExtractStage extends StageAgent {
       pages: read?.pages ?? 0,
       truncated: read?.truncated ?? false,
       watermark: shown.watermark,
-      ...(objects ? { objects: objects.slice(0, MAX_OBJECTS_IN_RUN), objectCounts: { read: objects.filter((object) => object.records !== null).length, skipped: objects.filter((object) => object.records === null).length } } : {}),
+      ...(objects
+        ? { objects: objects.slice(0, MAX_OBJECTS_IN_RUN), objectCounts: read?.objectCounts ?? { read: objects.filter((object) => object.records !== null).length, skipped: objects.filter((object) => object.records === null).length } }
+        : {}),
     };
   }
 
