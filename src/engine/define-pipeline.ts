@@ -178,7 +178,6 @@ export function checkDefinition(pipeline: Pipeline): string[] {
   const configKeys = Object.keys((pipeline.config as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
   if (pipeline.config && !(pipeline.config as { shape?: unknown }).shape) problems.push("config must be a zod object (z.object({ … }))");
   for (const key of configKeys) if ((ENGINE_CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`config key ${key} is the engine's own`);
-  if (pipeline.sources.some((source) => source.type === "sample") && !pipeline.sample) problems.push('a { type: "sample" } source needs sample data (sample)');
   if (pipeline.params) {
     if (!(pipeline.params as { shape?: unknown }).shape) problems.push("params must be a zod object (z.object({ … }))");
     else if (!pipeline.params.safeParse({}).success) problems.push("every param needs a default or .optional(): a scheduled run is given no params");

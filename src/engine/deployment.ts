@@ -1,7 +1,8 @@
 import { StageFailure } from "../domain/failures";
 import { checkSchedule, DEFAULT_SCHEDULE, parseInterval } from "../domain/schedule";
 import { checkDefinition, type Pipeline } from "./define-pipeline";
-import { SourceSchema } from "../sources";
+import { SourceSchema, sourceKindOf, toSourceSettings } from "../sources";
+import { paramNames } from "./params";
 
 /** The seed's pipeline, which `/api/pipeline/*` serves. */
 export const DEFAULT_PIPELINE = "default";
@@ -96,7 +97,14 @@ export function definitionProblems(pipeline: Pipeline): string[] {
   }
   for (const [index, source] of (pipeline.sources ?? []).entries()) {
     const checked = SourceSchema.safeParse(source);
-    if (!checked.success) problems.push(...checked.error.issues.map((issue) => `sources[${index}]${issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}: ${issue.message}`));
+    if (!checked.success) {
+      problems.push(...checked.error.issues.map((issue) => `sources[${index}]${issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}: ${issue.message}`));
+      continue;
+    }
+    // What the kind can tell from the definition alone (the Worker's bindings are checked when it runs).
+    const settings = toSourceSettings(checked.data, index, 0);
+    const context = { params: pipeline.params ? paramNames(pipeline) : [], env: null, hasSample: pipeline.sample !== undefined };
+    problems.push(...sourceKindOf(settings).problems(settings, context).map((problem) => `sources[${index}].${problem}`));
   }
   return problems;
 }

@@ -114,7 +114,7 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
   if (!sources.ok) return sources;
   const sourceProblems = sources.sources.flatMap((source, index) =>
     sourceKindOf(source)
-      .problems(source, { params: paramNames(pipeline), env })
+      .problems(source, { params: paramNames(pipeline), env, hasSample: pipeline.sample !== undefined })
       .map((problem) => `pipeline ${pipeline.name}: sources[${index}].${problem}`),
   );
   if (sourceProblems.length > 0) return { ok: false, errors: sourceProblems };

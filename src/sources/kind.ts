@@ -88,7 +88,7 @@ export interface SourceKind<S extends SourceSettingsBase = SourceSettingsBase, D
   /** The checked declaration (the schema's output) as settings, with the name and default timeout it is given. */
   settings(declared: D, base: { name: string; defaultTimeoutMs: number }): S;
   /** Problems only visible with the whole pipeline (params it names, bindings the Worker lacks). */
-  problems(settings: S, pipeline: { params: readonly string[]; env: Readonly<Record<string, unknown>> | null }): string[];
+  problems(settings: S, pipeline: { params: readonly string[]; env: Readonly<Record<string, unknown>> | null; hasSample: boolean }): string[];
   /** Streams the source's items in order. Failures are StageFailures that say whether a try again may help. */
   read(settings: S, context: SourceReadContext): AsyncGenerator<SourceItem[], SourceRead>;
   /** What the report shows of it. */

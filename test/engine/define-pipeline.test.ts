@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { checkDefinition, definePipeline, type Pipeline } from "../../src/engine/define-pipeline";
 import { reject, skip } from "../../src/engine/outcomes";
+import { definitionProblems } from "../../src/engine/deployment";
 import { PIPELINES } from "../../src/pipelines";
 
 const valid = {
@@ -70,9 +71,14 @@ describe("checkDefinition", () => {
     [{ schedule: {} }, "schedule needs exactly one of cron and every"],
     [{ watermark: { column: "ts" } }, "watermark.column ts is not a column"],
     [{ config: z.object({ retries: z.number() }) }, "config key retries is the engine's own"],
-    [{ sample: undefined }, 'a { type: "sample" } source needs sample data (sample)'],
   ])("refuses %j", (changes, problem) => {
     expect(problems(changes as Partial<Pipeline>)).toContain(problem);
+  });
+
+  it("has each source's kind check what it can from the definition alone", () => {
+    expect(definitionProblems({ ...(valid as unknown as Pipeline), sample: undefined })).toContain("sources[0].type: a sample source needs the pipeline's sample data (set sample)");
+    const paramless = { ...(valid as unknown as Pipeline), sources: [{ type: "http", url: "https://example.com/{{params.day}}" }] } as Pipeline;
+    expect(definitionProblems(paramless)).toContain("sources[0].url uses {{params.day}} is not a param of this pipeline (it declares none)");
   });
 
   it("is what the deployment uses: definePipeline itself never throws", () => {

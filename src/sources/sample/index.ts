@@ -14,7 +14,7 @@ export const sampleSource = sourceKind<SampleSource, typeof SampleSourceSchema>(
   type: "sample",
   schema: SampleSourceSchema,
   settings: (_declared, base) => ({ kind: "sample", name: base.name }),
-  problems: () => [],
+  problems: (_source, pipeline) => (pipeline.hasSample ? [] : ["type: a sample source needs the pipeline's sample data (set sample)"]),
   read(_source, context) {
     if (!context.sample) throw new StageFailure(`pipeline ${context.pipeline} has no sample data for its sample source`, "permanent");
     return readSample(context.sample, { csvColumns: context.requiredColumns, maxRecordBytes: context.maxRecordBytes, signal: context.signal });
