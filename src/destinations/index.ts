@@ -15,13 +15,16 @@ type DistributeOptionalD1<T> = T extends { type: "d1" } ? Omit<T, "type"> & { ty
 
 export type DestinationSettings = DestinationSettingsBase;
 
+/** The kind of a destination declared without `type`, and of runs stored before destinations had kinds. */
+export const DEFAULT_DESTINATION_KIND = d1Destination.type;
+
 /** The keys every kind shares; the rest of a declaration is the kind's. */
 const COMMON_KEYS = ["key", "columns", "duplicates"] as const;
 
 /** The kind's part of a declared destination (its `type` filled in: D1 when absent). */
 export function placeOf(destination: object): { type: string } & Record<string, unknown> {
   const place = Object.fromEntries(Object.entries(destination).filter(([name]) => !(COMMON_KEYS as readonly string[]).includes(name)));
-  return { ...place, type: typeof place.type === "string" ? place.type : d1Destination.type };
+  return { ...place, type: typeof place.type === "string" ? place.type : DEFAULT_DESTINATION_KIND };
 }
 
 export function destinationKindOf(settings: Pick<DestinationSettingsBase, "kind">): AnyDestinationKind {

@@ -3,7 +3,7 @@ import { upgradeRetryPolicies, type RetryPolicies } from "../domain/retry-policy
 import { checkSchedule, DEFAULT_SCHEDULE, MISSED_RUN_POLICIES, parseDeadline, parseInterval, type ScheduleSpec } from "../domain/schedule";
 import type { StallPolicy } from "../domain/stall";
 import { columnSettings } from "./columns";
-import { checkPlace, type DestinationSettings } from "../destinations";
+import { checkPlace, DEFAULT_DESTINATION_KIND, type DestinationSettings } from "../destinations";
 import { DUPLICATE_POLICIES, WATERMARK_FORMATS, type Pipeline, type WatermarkFormat } from "./define-pipeline";
 import { sourceFromUrlVariable, sourceKindOf, SourceSchema, toSourceSettings, urlVariableName, type SourceSettings } from "../sources";
 import { mergeTuning, TuningShape } from "./tuning";
@@ -59,7 +59,7 @@ export interface WatermarkSettings {
 /** Settings stored with a run by an earlier version, in today's shape (a resumed run works as it started). */
 export function upgradeSettings(stored: PipelineSettings): PipelineSettings {
   // Destinations were all D1 tables before they had kinds.
-  const destination = stored.destination.kind === undefined ? { ...stored.destination, kind: "d1" } : stored.destination;
+  const destination = stored.destination.kind === undefined ? { ...stored.destination, kind: DEFAULT_DESTINATION_KIND } : stored.destination;
   return { ...stored, destination, retry: upgradeRetryPolicies(stored.retry as Parameters<typeof upgradeRetryPolicies>[0]) };
 }
 
