@@ -74,7 +74,8 @@ export function adoptDefinition(run: Run, current: { stages: StageFingerprints; 
 function restartFrom(run: Run, stage: StageName): Run {
   const from = STAGE_NAMES.indexOf(stage);
   const kept = new Set<StageName>(STAGE_NAMES.slice(0, from));
-  const stages = run.stages.map((current, index): StageRun => (index < from ? current : { ...blank(current.name) }));
+  // Attempts keep counting: a stage started over is a new attempt, never a second attempt of the same number.
+  const stages = run.stages.map((current, index): StageRun => (index < from ? current : { ...blank(current.name), attempts: current.attempts }));
   const checkpoints = Object.fromEntries(Object.entries(run.checkpoints).filter(([name]) => kept.has(name as StageName)));
   return {
     ...run,

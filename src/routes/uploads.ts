@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { deployment } from "../pipelines";
+import { defaultParams } from "../engine/params";
 import { resolveSettings } from "../engine/settings";
 import { ApiError } from "../http/errors";
 import { sourceKindOf } from "../sources";
@@ -36,7 +37,8 @@ export const uploadRoutes = new Resource(pipelineApp()).add(
   },
   async (c) => {
     const { file } = c.req.valid("param");
-    const resolved = resolveSettings(deployment.require(c.var.pipeline), c.env as unknown as Record<string, unknown>);
+    const pipeline = deployment.require(c.var.pipeline);
+    const resolved = resolveSettings(pipeline, c.env as unknown as Record<string, unknown>);
     if (!resolved.ok) throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${resolved.errors.join("; ")}`);
     const { settings } = resolved;
     const source = settings.sources.find((candidate) => sourceKindOf(candidate).upload);
@@ -50,7 +52,8 @@ export const uploadRoutes = new Resource(pipelineApp()).add(
         name: file,
         body: c.req.raw.body ?? new Blob([]).stream(),
         contentType: c.req.header("content-type") ?? null,
-        runValues: runValues({ asOf: Date.now(), timezone: settings.schedule.timezone, params: {} }),
+        // As a run triggered now without params would see them: the slot is today, the params their defaults.
+        runValues: runValues({ asOf: Date.now(), timezone: settings.schedule.timezone, params: defaultParams(pipeline) }),
       });
       const body = { message: `stored; the next run of ${c.var.pipeline} reads it`, source: source.name, ...stored } satisfies z.input<typeof UploadResponse>;
       return c.json(body, 201);

@@ -95,6 +95,8 @@ export interface SourceKind<S extends SourceSettingsBase = SourceSettingsBase, D
   describe(settings: S, context: Pick<SourceReadContext, "runValues" | "watermark">): SourceDescription;
   /** Values to scrub from any message about it: the secrets it uses, as they are set. */
   secretValues(settings: S, env: Readonly<Record<string, unknown>>): string[];
+  /** Settings that change how it reads but not what it gives: left out of the run's fingerprint. */
+  tuningFields?: readonly string[];
   /** Whether it sends the watermark under a named parameter (`watermark.param`), as an HTTP query does. */
   watermarkParam?: boolean;
   /**

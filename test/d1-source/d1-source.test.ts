@@ -138,6 +138,28 @@ describe("the D1 source's pages", () => {
     expect(run.stages[0]!.attempts).toBe(1);
   });
 
+  it("found by review: pages a NOCASE column by its bytes, every row once", async () => {
+    const table = `test_nocase_${uniqueName().replaceAll("-", "_")}`;
+    await env.DB.exec(`CREATE TABLE ${table} (n INTEGER PRIMARY KEY, label TEXT COLLATE NOCASE)`);
+    await env.DB.batch(["a", "A", "b", "B", "c"].map((label, index) => env.DB.prepare(`INSERT INTO ${table} VALUES (?, ?)`).bind(index, label)));
+    const name = uniqueName("d1nocase");
+    pipelineNamed(name, { ...copyPipeline, sources: [{ type: "d1", database: "DB", query: `SELECT 'nocase' AS grp, n, label FROM ${table}`, pageBy: ["label"], pageRows: 2 }] } as Pipeline);
+    const run = await trigger(name, {});
+    expect(run.status).toBe("succeeded");
+    expect(run.accounting).toMatchObject({ extracted: 5, loaded: 5, rejected: 0 });
+  });
+
+  it("found by review: fails, rather than lose rows, when a pageBy integer is beyond 2^53", async () => {
+    const table = `test_big_${uniqueName().replaceAll("-", "_")}`;
+    await env.DB.exec(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, label TEXT)`);
+    await env.DB.exec(`INSERT INTO ${table} VALUES (9007199254740993, 'a'), (9007199254740995, 'b'), (9007199254740996, 'c')`);
+    const name = uniqueName("d1big");
+    pipelineNamed(name, { ...copyPipeline, sources: [{ type: "d1", database: "DB", query: `SELECT 'big' AS grp, 1 AS n, label, id FROM ${table}`, pageBy: ["id"], pageRows: 1 }] } as Pipeline);
+    const run = await trigger(name, {});
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("pageBy column id holds an integer beyond 2^53");
+  });
+
   it("binds the watermark of the last successful run, so the next run reads only what is newer", async () => {
     await tables();
     const group = uniqueName("wm");

@@ -1,5 +1,6 @@
 /** Fingerprints of what a run's output depends on, and what a resumed run does when they change. */
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { adoptDefinition, runDefinition } from "../../src/domain/definition";
 import { stageStarted, stageSucceeded, startRun, type Run } from "../../src/domain/run";
 import { NOTHING_STAGED } from "../../src/domain/staged-data";
@@ -36,6 +37,22 @@ describe("fingerprints", () => {
       expect(now.transform).not.toBe(base.transform);
     }
     expect(fingerprints(orders, settingsOf(orders, { ORDERS_CONFIG: { testStores: ["demo"] } })).transform).not.toBe(base.transform);
+  });
+
+  it("found by review: see a record schema's refinements, transforms and coercion", () => {
+    const trim = { ...orders, record: z.object({ id: z.string().transform((text) => text.trim()) }) } as Pipeline;
+    const upper = { ...orders, record: z.object({ id: z.string().transform((text) => text.toUpperCase()) }) } as Pipeline;
+    const coerced = { ...orders, record: z.object({ n: z.coerce.number() }) } as Pipeline;
+    const plain = { ...orders, record: z.object({ n: z.number() }) } as Pipeline;
+    expect(fingerprints(trim, settingsOf(trim)).transform).not.toBe(fingerprints(upper, settingsOf(upper)).transform);
+    expect(fingerprints(coerced, settingsOf(coerced)).transform).not.toBe(fingerprints(plain, settingsOf(plain)).transform);
+  });
+
+  it("found by review: do not change with how a source is read (a timeout), only with what it gives", () => {
+    const url = "https://pos.example.com/export.csv";
+    const slow = fingerprints(orders, settingsOf(orders, { ORDERS_SOURCE_URL: url, ORDERS_CONFIG: { timeouts: { sourceMs: 60_000 } } }));
+    const fast = fingerprints(orders, settingsOf(orders, { ORDERS_SOURCE_URL: url, ORDERS_CONFIG: { timeouts: { sourceMs: 5_000 } } }));
+    expect(slow).toEqual(fast);
   });
 
   it("change both when the source changes", () => {

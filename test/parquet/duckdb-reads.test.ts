@@ -80,7 +80,8 @@ describe("Parquet files DuckDB reads", () => {
   });
 
   it("reads Hive partition folders, escaped values included, as their column", async () => {
-    const values = ["2026-11-28", "a/b=c", "100%", "space here", null];
+    // Found by review: the text that spells Hive's null has a folder of its own.
+    const values = ["2026-11-28", "a/b=c", "100%", "space here", null, "__HIVE_DEFAULT_PARTITION__"];
     for (const [index, value] of values.entries()) {
       const folder = join(dir, "dataset", partitionFolder("day", value));
       mkdirSync(folder, { recursive: true });

@@ -67,7 +67,21 @@ export class ExtractStage extends StageAgent {
     const kind = sourceKindOf(source);
     const plan = kind.plan ? await kind.plan(source, this.readContext(task, null, context.signal)) : null;
     const shares = plan?.shares ?? [null];
-    const parts = await Promise.all(shares.map((share, index) => (index === 0 ? this.readPart(task, source, share, 0, context) : this.helperRead(task, source, share, index, shares.length, context.signal))));
+    // One reader failing stops the others, and the try ends only when all have: the next try (same
+    // attempt, same chunk keys) never overlaps with this one's readers.
+    const stop = new AbortController();
+    const signal = AbortSignal.any([context.signal, stop.signal]);
+    const settled = await Promise.allSettled(
+      shares.map((share, index) =>
+        (index === 0 ? this.readPart(task, source, share, 0, { ...context, signal }) : this.helperRead(task, source, share, index, shares.length, signal)).catch((error: unknown) => {
+          stop.abort(error);
+          throw error;
+        }),
+      ),
+    );
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+    if (failed) throw context.signal.aborted ? context.signal.reason : stop.signal.reason;
+    const parts = settled.map((outcome) => (outcome as PromiseFulfilledResult<StageReport>).value);
     let offset = 0;
     const sample: RejectionSample[] = [];
     const objects: SourceObject[] = [...(plan?.passedOver ?? [])];

@@ -63,7 +63,7 @@ export const parquetDestination = destinationKind<ParquetDestination, typeof Par
   },
   async file(settings, env, key) {
     // Only files under the dataset's folder: the route cannot be used to read the rest of the bucket.
-    if (!key.startsWith(`${settings.path}/`) || !key.endsWith(".parquet") || key.split("/").some((part) => part === "..")) return null;
+    if (!key.startsWith(`${settings.path}/`) || !key.endsWith(".parquet") || key.split("/").some((part) => part === "..") || new TextEncoder().encode(key).length > 1024) return null;
     const object = await bucketOf(settings, env)?.get(key);
     return object ? { body: object.body, size: object.size, contentType: "application/vnd.apache.parquet" } : null;
   },

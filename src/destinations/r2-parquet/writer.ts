@@ -24,6 +24,8 @@ export class ParquetWriter implements DestinationWriter {
   private readonly table: string;
   private readonly sql: SqlStorage;
   private readonly bucket: R2Bucket;
+  /** This writer's own mark in its files' names: no write ever overwrites a file a manifest may name. */
+  private readonly token = crypto.randomUUID().slice(0, 8);
 
   constructor(
     private readonly settings: ParquetDestination,
@@ -74,8 +76,9 @@ export class ParquetWriter implements DestinationWriter {
     const manifestKey = `${folder}/${MANIFEST}`;
     const previous = await readManifest(this.bucket, manifestKey);
     const files: ManifestFile[] = [];
-    // Named by attempt too: a file an earlier attempt wrote is never overwritten while a manifest may name it.
-    const name = (part: string) => `${folder}/${this.context.runId}-s${this.context.shard}-a${this.context.attempt}-${part}.parquet`;
+    // Named by attempt and by this writer: a file an earlier write made (an earlier attempt, or a load
+    // started over) is never overwritten while a manifest may name it.
+    const name = (part: string) => `${folder}/${this.context.runId}-s${this.context.shard}-a${this.context.attempt}-${this.token}-${part}.parquet`;
 
     // The partition's earlier rows whose keys this run did not write, file by file.
     let kept = 0;

@@ -6,6 +6,7 @@ import { readD1Source } from "./read";
 export const d1Source = sourceKind<D1Source, typeof D1SourceSchema>({
   type: "d1",
   schema: D1SourceSchema,
+  tuningFields: ["pageRows"],
   settings: d1Settings,
   problems(source, pipeline) {
     const problems: string[] = [];

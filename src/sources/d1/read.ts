@@ -32,7 +32,8 @@ const quoted = (name: string) => `"${name}"`;
  * comment cannot swallow the wrapper.
  */
 export function pageSql(source: D1Source, after: boolean): string {
-  const order = source.pageBy.map(quoted).join(", ");
+  // BINARY: ordered and compared as this code compares them, whatever collation the columns declare.
+  const order = source.pageBy.map((column) => `${quoted(column)} COLLATE BINARY`).join(", ");
   const start = source.params.length + 1;
   const from = after ? ` WHERE (${order}) >= (${source.pageBy.map((_, index) => `?${start + index}`).join(", ")})` : "";
   const limit = `?${start + (after ? source.pageBy.length : 0)}`;
@@ -86,6 +87,13 @@ export async function* readD1Source(source: D1Source, context: SourceReadContext
       const key = keyOf(source, row);
       const missing = source.pageBy.find((column, index) => key[index] === null || !(column in row));
       if (missing) throw new StageFailure(`source ${source.name}: a row has no value in ${missing}, a pageBy column (${JSON.stringify(row).slice(0, 200)}); keyset paging cannot page past it`, "permanent");
+      const inexact = source.pageBy.find((_, index) => typeof key[index] === "number" && Number.isInteger(key[index]) && !Number.isSafeInteger(key[index]));
+      if (inexact) {
+        throw new StageFailure(
+          `source ${source.name}: pageBy column ${inexact} holds an integer beyond 2^53 (${row[inexact]}), which D1 returns rounded, so pages could not start exactly after it; page by it as text (SELECT CAST(${inexact} AS TEXT) AS ${inexact}_text …)`,
+          "permanent",
+        );
+      }
       if (previous !== null && sameKey(key, previous)) throw new StageFailure(`source ${source.name}: ${source.pageBy.join(", ")} = ${JSON.stringify(key)} is not unique in the result; pageBy must name columns that are`, "permanent");
       previous = key;
     }

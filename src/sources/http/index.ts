@@ -9,6 +9,7 @@ export const httpSource = sourceKind<HttpSource, typeof HttpSourceSchema>({
   type: "http",
   schema: HttpSourceSchema,
   watermarkParam: true,
+  tuningFields: ["timeoutMs"],
   settings: httpSettings,
   problems(source, pipeline) {
     // Whether a {{params.x}} names a declared param can only be told with the pipeline.

@@ -8,6 +8,7 @@ import { uploadToR2 } from "./upload";
 export const r2Source = sourceKind<R2Source, typeof R2SourceSchema>({
   type: "r2",
   schema: R2SourceSchema,
+  tuningFields: ["readers", "objectsPerReader"],
   settings: r2Settings,
   problems(source, pipeline) {
     const problems: string[] = [];
