@@ -173,7 +173,7 @@ describe("GET …/dataset", () => {
     expect(body).toMatchObject({
       uri: `r2://LAKE/${path}`,
       partitions: [
-        { name: "order_day=2026-11-27", rows: 1, runId: result.pipelineId, files: [{ key: expect.stringMatching(new RegExp(`^${path}/order_day=2026-11-27/${result.pipelineId}-s0-a1-0\\.parquet$`)), rows: 1 }] },
+        { name: "order_day=2026-11-27", rows: 1, runId: result.pipelineId, files: [{ key: expect.stringMatching(new RegExp(`^${path}/order_day=2026-11-27/${result.pipelineId}-s0-a1-[0-9a-f]{8}-0\\.parquet$`)), rows: 1 }] },
         { name: "order_day=2026-11-28", rows: 2, runId: result.pipelineId },
       ],
     });

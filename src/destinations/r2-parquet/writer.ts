@@ -17,8 +17,9 @@ const PAGE_ROWS = 5_000;
  * `finish` then writes each partition as a new version: this run's rows in files of `rowsPerFile`, plus
  * the partition's earlier rows whose keys this run did not write (a file none of whose keys were written
  * again is kept as it is), commits it by putting the partition's manifest, and deletes what the manifest
- * no longer names. Files are named by run, shard and number, so a retried or resumed load writes the same
- * names again, and a key this run wrote is only ever in this run's files: no duplicates, whatever retried.
+ * no longer names. Files are named by run, shard, attempt and writer, so no write overwrites a file a
+ * manifest may still name; a retried or resumed load filters its own earlier rows out like any others,
+ * and a key this run wrote is only ever in this run's newest files: no duplicates, whatever retried.
  */
 export class ParquetWriter implements DestinationWriter {
   private readonly table: string;
