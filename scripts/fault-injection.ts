@@ -9,25 +9,49 @@
  * Then alerts against a real local receiver: none for those successes, `run_failed` for a run whose source
  * keeps answering 503, `run_recovered` for the next success.
  *
+ * Then store-drops killed while its extract agents read a few hundred uploaded CSV objects, and
+ * orders-lake killed while its load commits a Parquet dataset's partitions (scripts/lib/fault-store-drops.ts,
+ * scripts/lib/fault-orders-lake.ts): each run must resume and succeed with every record exactly once, the
+ * object ledger and the dataset's files as they should be, read back with D1 and DuckDB.
+ *
  * Then a hostile source over a real socket: an NDJSON body with a 50 MB line between ten good lines, from
  * a URL with an API key in its query. The run must end with 10 loaded and 1 rejected, /api/health must
  * keep answering while the line streams, and the key must appear nowhere in the run or the server's log.
+ *
+ * Every server runs with an API token, which every request sends. Scenarios are chosen with
+ * FAULT_SCENARIOS (a comma list of default, alerts, store-drops, orders-lake, hostile; all by default);
+ * FAULT_STAGES picks the default pipeline's stages, FAULT_RECORDS its records, FAULT_DROP_FILES and
+ * FAULT_DROP_ROWS the store-drops files, FAULT_LAKE_ORDERS the orders-lake orders.
  *
  * Every process it starts is stopped by the PID it started, also on failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrateLocal, queryLocal, sleep, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
+import { migrateLocal, queryLocalMany, sleep, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
 import { startAlertReceiver } from "./lib/alert-receiver.ts";
 import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
+import { api, API_TOKEN, Checks, killServer, restartServer, type FaultContext } from "./lib/fault-kit.ts";
+import { storeDropsScenario } from "./lib/fault-store-drops.ts";
+import { lakeData, ordersLakeScenario, serveLakeSource } from "./lib/fault-orders-lake.ts";
 
 const STAGES = ["extract", "transform", "load"] as const;
 type Stage = (typeof STAGES)[number];
 
 /** Enough records that each stage takes long enough to be caught at work. */
 const RECORDS = Number(process.env.FAULT_RECORDS ?? 200_000);
-const STAGES_TO_RUN = (process.env.FAULT_STAGES?.split(",") ?? STAGES) as Stage[];
+const SCENARIOS = ["default", "alerts", "store-drops", "orders-lake", "hostile"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const SELECTED = new Set((process.env.FAULT_SCENARIOS?.split(",").map((name) => name.trim()).filter(Boolean) ?? [...SCENARIOS]) as Scenario[]);
+for (const name of SELECTED) if (!SCENARIOS.includes(name)) throw new Error(`FAULT_SCENARIOS: unknown scenario ${name} (known: ${SCENARIOS.join(", ")})`);
+if (process.env.FAULT_SKIP_HOSTILE === "1") SELECTED.delete("hostile");
+const ON_MAIN_SERVER: Scenario[] = ["default", "alerts", "store-drops", "orders-lake"];
+const STAGES_TO_RUN = SELECTED.has("default") ? ((process.env.FAULT_STAGES?.split(",") ?? STAGES) as Stage[]) : [];
+/** store-drops: files uploaded, and orders in each. */
+const DROP_FILES = Number(process.env.FAULT_DROP_FILES ?? 200);
+const DROP_ROWS = Number(process.env.FAULT_DROP_ROWS ?? 2_000);
+/** orders-lake: orders the source serves, over 30 days. */
+const LAKE_ORDERS = Number(process.env.FAULT_LAKE_ORDERS ?? 200_000);
 /** Every 50th record has a bad value, so rejections are part of the accounting. */
 const isInvalid = (index: number) => index % 50 === 7;
 
@@ -54,117 +78,143 @@ function dataset(stage: Stage): unknown[] {
   }));
 }
 
-async function api(server: DevServer, path: string, init?: RequestInit): Promise<any> {
-  const response = await fetch(`${server.url}${path}`, init);
-  return response.json();
-}
-
 async function main(): Promise<number> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-faults-"));
   const source: SourceServer = await startSourceServer();
   const alerts = await startAlertReceiver();
   const alertProblems: string[] = [];
-  let server: DevServer | undefined;
+  const checks = new Checks();
   const outcomes: Outcome[] = [];
   const started = Date.now();
-  const vars = {
-    ALLOW_UNAUTHENTICATED: "true",
+  const lake = SELECTED.has("orders-lake") ? lakeData(LAKE_ORDERS) : null;
+  const lakeServed = { count: 0 };
+  const vars: Record<string, string> = {
+    ALLOW_UNAUTHENTICATED: "false",
+    API_TOKEN,
     PIPELINE_SOURCE_URL: source.url,
     PIPELINE_CONFIG: JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 }, retries: { baseDelayMs: 50, maxDelayMs: 200 } }),
     ALERT_WEBHOOK_URL: alerts.url,
+    ...(lake ? { ORDERS_SOURCE_URL: serveLakeSource(source, lake, lakeServed) } : {}),
   };
+  const context: FaultContext = { persistTo, vars, server: undefined, checks, afterStop: [] };
+  const timings: string[] = [];
   try {
-    migrateLocal(persistTo);
-    server = await startDev({ persistTo, vars });
-    for (const stage of STAGES_TO_RUN) {
-      const expectedValid = Array.from({ length: RECORDS }, (_, index) => index).filter((index) => !isInvalid(index)).length;
-      // Extract is caught while the source is still sending; later stages while they crunch records.
-      source.serve(dataset(stage), { slowMs: stage === "extract" ? 4_000 : 0 });
-      const sentBefore = source.started;
-      const trigger = await api(server, "/api/pipeline/trigger", { method: "POST" });
-      const runId: string = trigger.pipelineId;
-      if (!runId || trigger.errors) throw new Error(`trigger failed: ${JSON.stringify(trigger)}`);
+    // Every scenario but the hostile source runs on one server and its local state.
+    if (ON_MAIN_SERVER.some((name) => SELECTED.has(name))) {
+      migrateLocal(persistTo);
+      let server = await restartServer(context);
+      for (const stage of STAGES_TO_RUN) {
+        const expectedValid = Array.from({ length: RECORDS }, (_, index) => index).filter((index) => !isInvalid(index)).length;
+        // Extract is caught while the source is still sending; later stages while they crunch records.
+        source.serve(dataset(stage), { slowMs: stage === "extract" ? 4_000 : 0 });
+        const sentBefore = source.started;
+        const trigger = await api(server, "/api/pipeline/trigger", { method: "POST" });
+        const runId: string = trigger.pipelineId;
+        if (!runId || trigger.errors) throw new Error(`trigger failed: ${JSON.stringify(trigger)}`);
 
-      let killedAt = "";
-      const deadline = Date.now() + 120_000;
-      while (!killedAt && Date.now() < deadline) {
-        const run = await api(server, `/api/pipeline/runs/${runId}`);
-        if (run.status !== "running") throw new Error(`run ${runId} finished (${run.status}) before ${stage} could be interrupted: ${JSON.stringify(run).slice(0, 1500)}`);
-        const sourceBusy = stage !== "extract" || source.started > sentBefore;
-        if (run.currentStage === stage && sourceBusy) {
-          const counts = run.stages.find((entry: any) => entry.name === stage);
-          killedAt = `${stage} (${stage === "load" ? `${counts?.outputCount ?? 0} rows written` : `${counts?.inputCount ?? 0} records read`})`;
-          await stopDev(server, "SIGKILL");
-        } else {
-          await sleep(stage === "extract" ? 50 : 5);
+        let killedAt = "";
+        const deadline = Date.now() + 120_000;
+        while (!killedAt && Date.now() < deadline) {
+          const run = await api(server, `/api/pipeline/runs/${runId}`);
+          if (run.status !== "running") throw new Error(`run ${runId} finished (${run.status}) before ${stage} could be interrupted: ${JSON.stringify(run).slice(0, 1500)}`);
+          const sourceBusy = stage !== "extract" || source.started > sentBefore;
+          if (run.currentStage === stage && sourceBusy) {
+            const counts = run.stages.find((entry: any) => entry.name === stage);
+            killedAt = `${stage} (${stage === "load" ? `${counts?.outputCount ?? 0} rows written` : `${counts?.inputCount ?? 0} records read`})`;
+            await killServer(context);
+          } else {
+            await sleep(stage === "extract" ? 50 : 5);
+          }
         }
+        if (!killedAt) throw new Error(`never saw ${stage} at work`);
+        console.log(`killed wrangler dev during ${killedAt} of ${runId}; restarting`);
+
+        source.serve(dataset(stage));
+        server = await restartServer(context);
+        let run: any;
+        const finishBy = Date.now() + 180_000;
+        do {
+          await sleep(250);
+          run = await api(server, `/api/pipeline/runs/${runId}`);
+        } while (run.status === "running" && Date.now() < finishBy);
+
+        outcomes.push({
+          stage,
+          runId,
+          killedAt,
+          status: run.status,
+          resumes: run.resumes,
+          attempts: run.stages.map((entry: any) => `${entry.name[0]}${entry.attempts}`).join(" "),
+          accounting: `${run.accounting.extracted} = ${run.accounting.loaded} + ${run.accounting.rejected}`,
+          d1Rows: 0,
+          d1Distinct: 0,
+          d1Rejected: 0,
+          problems: [
+            ...(run.status === "succeeded" ? [] : [`status ${run.status}: ${run.error ?? ""}`]),
+            ...(run.resumes >= 1 ? [] : ["the run was not resumed"]),
+            ...(run.accounting.balanced ? [] : ["accounting does not balance"]),
+            ...(run.accounting.extracted === RECORDS ? [] : [`extracted ${run.accounting.extracted}, expected ${RECORDS}`]),
+            ...(run.accounting.loaded === expectedValid ? [] : [`loaded ${run.accounting.loaded}, expected ${expectedValid}`]),
+          ],
+        });
       }
-      if (!killedAt) throw new Error(`never saw ${stage} at work`);
-      console.log(`killed wrangler dev during ${killedAt} of ${runId}; restarting`);
+      // Alerts, against the real receiver: the runs above all succeeded, so nothing was sent yet.
+      if (SELECTED.has("alerts")) {
+        if (alerts.received.length !== 0) alertProblems.push(`expected no alerts for successful runs, got ${alerts.received.length}`);
+        source.serve([], { status: 503 });
+        const failed = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
+        source.serve([{ id: "alert-check", value: "1", timestamp: 0 }]);
+        const recovered = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
+        const deadline = Date.now() + 15_000;
+        while (alerts.received.length < 2 && Date.now() < deadline) await sleep(100);
+        const [first, second] = alerts.received;
+        if (failed.run?.status !== "failed") alertProblems.push(`the failing run ended ${failed.run?.status}`);
+        if (first?.event !== "run_failed" || first?.runId !== failed.pipelineId || first?.stage !== "extract") {
+          alertProblems.push(`expected run_failed for ${failed.pipelineId}, got ${JSON.stringify(first)}`);
+        }
+        if (second?.event !== "run_recovered" || second?.runId !== recovered.pipelineId) {
+          alertProblems.push(`expected run_recovered for ${recovered.pipelineId}, got ${JSON.stringify(second)}`);
+        }
+        console.log(`alerts received: ${alerts.received.map((alert) => `${String(alert.event)} ${String(alert.runId)}`).join(", ")}`);
+      }
 
-      source.serve(dataset(stage));
-      server = await startDev({ persistTo, vars });
-      let run: any;
-      const finishBy = Date.now() + 180_000;
-      do {
-        await sleep(250);
-        run = await api(server, `/api/pipeline/runs/${runId}`);
-      } while (run.status === "running" && Date.now() < finishBy);
-
-      outcomes.push({
-        stage,
-        runId,
-        killedAt,
-        status: run.status,
-        resumes: run.resumes,
-        attempts: run.stages.map((entry: any) => `${entry.name[0]}${entry.attempts}`).join(" "),
-        accounting: `${run.accounting.extracted} = ${run.accounting.loaded} + ${run.accounting.rejected}`,
-        d1Rows: 0,
-        d1Distinct: 0,
-        d1Rejected: 0,
-        problems: [
-          ...(run.status === "succeeded" ? [] : [`status ${run.status}: ${run.error ?? ""}`]),
-          ...(run.resumes >= 1 ? [] : ["the run was not resumed"]),
-          ...(run.accounting.balanced ? [] : ["accounting does not balance"]),
-          ...(run.accounting.extracted === RECORDS ? [] : [`extracted ${run.accounting.extracted}, expected ${RECORDS}`]),
-          ...(run.accounting.loaded === expectedValid ? [] : [`loaded ${run.accounting.loaded}, expected ${expectedValid}`]),
-        ],
-      });
+      // The pipelines that read objects and write files, on the same server and state.
+      const more: [Scenario, () => Promise<void>][] = [
+        ["store-drops", () => storeDropsScenario(context, { files: DROP_FILES, rowsPerFile: DROP_ROWS })],
+        ["orders-lake", () => ordersLakeScenario(context, lake!, lakeServed)],
+      ];
+      for (const [name, scenario] of more) {
+        if (!SELECTED.has(name)) continue;
+        const begun = Date.now();
+        try {
+          if (!context.server) await restartServer(context);
+          await scenario();
+        } catch (error) {
+          checks.check(name, "the scenario ran to its end", false, error instanceof Error ? error.message.slice(0, 2_000) : String(error));
+        }
+        timings.push(`${name} ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+      }
     }
-    // Alerts, against the real receiver: the runs above all succeeded, so nothing was sent yet.
-    if (alerts.received.length !== 0) alertProblems.push(`expected no alerts for successful runs, got ${alerts.received.length}`);
-    source.serve([], { status: 503 });
-    const failed = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
-    source.serve([{ id: "alert-check", value: "1", timestamp: 0 }]);
-    const recovered = await api(server, "/api/pipeline/trigger?wait=true", { method: "POST" });
-    const deadline = Date.now() + 15_000;
-    while (alerts.received.length < 2 && Date.now() < deadline) await sleep(100);
-    const [first, second] = alerts.received;
-    if (failed.run?.status !== "failed") alertProblems.push(`the failing run ended ${failed.run?.status}`);
-    if (first?.event !== "run_failed" || first?.runId !== failed.pipelineId || first?.stage !== "extract") {
-      alertProblems.push(`expected run_failed for ${failed.pipelineId}, got ${JSON.stringify(first)}`);
-    }
-    if (second?.event !== "run_recovered" || second?.runId !== recovered.pipelineId) {
-      alertProblems.push(`expected run_recovered for ${recovered.pipelineId}, got ${JSON.stringify(second)}`);
-    }
-    console.log(`alerts received: ${alerts.received.map((alert) => `${String(alert.event)} ${String(alert.runId)}`).join(", ")}`);
   } finally {
-    if (server) await stopDev(server);
+    if (context.server) await stopDev(context.server);
+    context.server = undefined;
     await source.close();
     await alerts.close();
   }
 
   // Read D1 with the server stopped: exactly the expected rows, each once.
-  for (const outcome of outcomes) {
-    const expectedValid = Array.from({ length: RECORDS }, (_, index) => index).filter((index) => !isInvalid(index)).length;
-    const [rows] = queryLocal<{ total: number; distinct_ids: number; other_runs: number }>(
-      persistTo,
+  // One start of wrangler for all of them: two statements per run.
+  const counted = outcomes.length === 0 ? [] : queryLocalMany(
+    persistTo,
+    outcomes.flatMap((outcome) => [
       `SELECT COUNT(*) AS total, COUNT(DISTINCT id) AS distinct_ids, SUM(run_id != '${outcome.runId}') AS other_runs FROM metrics WHERE id LIKE '${outcome.stage}-%'`,
-    );
-    const [rejected] = queryLocal<{ total: number; distinct_positions: number }>(
-      persistTo,
       `SELECT COUNT(*) AS total, COUNT(DISTINCT position) AS distinct_positions FROM rejected_records WHERE run_id = '${outcome.runId}'`,
-    );
+    ]),
+  );
+  for (const [index, outcome] of outcomes.entries()) {
+    const expectedValid = Array.from({ length: RECORDS }, (_, index) => index).filter((index) => !isInvalid(index)).length;
+    const rows = counted[index * 2]?.[0] as { total: number; distinct_ids: number; other_runs: number } | undefined;
+    const rejected = counted[index * 2 + 1]?.[0] as { total: number; distinct_positions: number } | undefined;
     outcome.d1Rows = rows?.total ?? 0;
     outcome.d1Distinct = rows?.distinct_ids ?? 0;
     outcome.d1Rejected = rejected?.total ?? 0;
@@ -175,11 +225,19 @@ async function main(): Promise<number> {
       outcome.problems.push(`rejected_records has ${outcome.d1Rejected} rows, expected ${RECORDS - expectedValid}`);
     }
   }
+  // The checks that read the local state of the scenarios above, with the server stopped.
+  for (const afterStop of context.afterStop) {
+    try {
+      await afterStop();
+    } catch (error) {
+      checks.check("local state", "read after the server stopped", false, error instanceof Error ? error.message.slice(0, 2_000) : String(error));
+    }
+  }
   rmSync(persistTo, { recursive: true, force: true });
-  const hostile = process.env.FAULT_SKIP_HOSTILE === "1" ? null : await hostileSource();
+  const hostile = SELECTED.has("hostile") ? await hostileSource() : null;
 
-  console.log(`\nFault injection: ${RECORDS} records per run, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  console.table(
+  console.log(`\nFault injection (${[...SELECTED].join(", ")}): ${RECORDS} records per default run, ${((Date.now() - started) / 1000).toFixed(1)} s${timings.length ? `; ${timings.join(", ")}` : ""}\n`);
+  if (outcomes.length > 0) console.table(
     outcomes.map((outcome) => ({
       killed: outcome.killedAt,
       run: outcome.runId,
@@ -193,12 +251,19 @@ async function main(): Promise<number> {
     })),
   );
   for (const problem of alertProblems) console.log(`alerts: ${problem}`);
+  const failedChecks = checks.all.filter((entry) => !entry.ok);
+  if (checks.all.length > 0) console.log(`store-drops / orders-lake: ${checks.all.length - failedChecks.length} of ${checks.all.length} checks passed`);
+  for (const entry of failedChecks) console.log(`FAILED ${entry.scenario}: ${entry.name}${entry.detail ? ` (${entry.detail})` : ""}`);
   if (hostile) {
     console.log(`hostile source: ${hostile.summary}`);
     for (const problem of hostile.problems) console.log(`hostile source: ${problem}`);
   }
   const failed =
-    outcomes.length !== STAGES_TO_RUN.length || outcomes.some((outcome) => outcome.problems.length > 0) || alertProblems.length > 0 || (hostile?.problems.length ?? 0) > 0;
+    outcomes.length !== STAGES_TO_RUN.length ||
+    outcomes.some((outcome) => outcome.problems.length > 0) ||
+    alertProblems.length > 0 ||
+    failedChecks.length > 0 ||
+    (hostile?.problems.length ?? 0) > 0;
   console.log(failed ? "FAULT INJECTION FAILED" : "fault injection passed");
   return failed ? 1 : 0;
 }
@@ -220,7 +285,8 @@ async function hostileSource(): Promise<{ summary: string; problems: string[] }>
     response.end(`"}\n${good(5)}`);
   });
   const vars = {
-    ALLOW_UNAUTHENTICATED: "true",
+    ALLOW_UNAUTHENTICATED: "false",
+    API_TOKEN,
     PIPELINE_CONFIG: JSON.stringify({ sources: [{ type: "http", url: `${source.url.replace("/records", "/huge.ndjson")}?api_key=${secret}`, format: "ndjson", timeoutMs: 60_000 }] }),
   };
   const problems: string[] = [];

@@ -49,14 +49,21 @@ export function migrateLocal(persistTo: string, config?: string): void {
 
 /** Runs one SQL statement against the local D1 database (the server should be stopped). */
 export function queryLocal<T = Record<string, unknown>>(persistTo: string, sql: string): T[] {
+  return queryLocalMany(persistTo, [sql])[0] as T[];
+}
+
+/** Runs several SQL statements in one `wrangler d1 execute` (one start of wrangler): each one's rows. */
+export function queryLocalMany(persistTo: string, statements: readonly string[]): Record<string, unknown>[][] {
+  const sql = statements.map((statement) => statement.trim().replace(/;$/, "")).join(";\n");
   const result = spawnSync(
     process.execPath,
     [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql],
     { cwd: ROOT, env: { ...process.env, CI: "true" }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
   if (result.status !== 0) throw new Error(`query failed: ${sql}\n${result.stdout}\n${result.stderr}`);
-  const parsed = JSON.parse(result.stdout) as { results: T[] }[];
-  return parsed[0]?.results ?? [];
+  const parsed = JSON.parse(result.stdout) as { results: Record<string, unknown>[] }[];
+  if (parsed.length !== statements.length) throw new Error(`expected ${statements.length} results, got ${parsed.length}: ${sql}`);
+  return parsed.map((entry) => entry.results ?? []);
 }
 
 export async function startDev(options: DevOptions): Promise<DevServer> {
