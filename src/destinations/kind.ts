@@ -61,7 +61,7 @@ export interface DestinationContext {
   /** The run's slot day in the pipeline's zone (what `{ slot: "date" }` partitions by). */
   slotDate: string;
   /** The load agent's own SQLite, for a writer that gathers rows before it writes them (gone with the agent). */
-  scratch: SqlStorage;
+  scratch: Scratch;
 }
 
 export interface DestinationKind<D extends DestinationSettingsBase = DestinationSettingsBase, Declared = never> {
@@ -95,6 +95,12 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
   file?(settings: D, env: Readonly<Record<string, unknown>>, key: string): Promise<{ body: ReadableStream; size: number; contentType: string } | null>;
   /** A word for its writes in failures: "D1", "R2". */
   store: string;
+}
+
+/** A load agent's own SQLite, and a way to make many writes one transaction (one commit, not one per statement). */
+export interface Scratch {
+  sql: SqlStorage;
+  transaction<T>(work: () => T): T;
 }
 
 /** A kind as the list holds it: its settings' type erased (each kind checks its own). */

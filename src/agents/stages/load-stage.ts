@@ -33,7 +33,7 @@ export class LoadStage extends StageAgent {
     const now = Date.now();
     const env = this.env as unknown as Record<string, unknown>;
     const slotDate = localDate(task.asOf, task.settings.schedule.timezone);
-    const writer = kind.writer(destination, { env, pipeline, runId: task.runId, loadedAt: now, shard: task.shard, shards: task.shards, attempt: task.attempt, slotDate, scratch: this.ctx.storage.sql });
+    const writer = kind.writer(destination, { env, pipeline, runId: task.runId, loadedAt: now, shard: task.shard, shards: task.shards, attempt: task.attempt, slotDate, scratch: { sql: this.ctx.storage.sql, transaction: (work) => this.ctx.storage.transactionSync(work) } });
     const bucket = task.input.records[0] ?? NOTHING_STAGED;
     const raw = new RawLookup(this.env.STAGING, task.input.raw);
     const sample: RejectionSample[] = [];

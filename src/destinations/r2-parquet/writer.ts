@@ -1,10 +1,12 @@
 import { positionOf, valuesOf, type StagedRow } from "../../engine/staged-row";
-import type { DestinationContext, DestinationWriter, WriteControl, WrittenChunk } from "../kind";
+import type { DestinationContext, DestinationWriter, Scratch, WriteControl, WrittenChunk } from "../kind";
 import { partitionFolder } from "./hive";
 import { MANIFEST, readManifest, type ManifestFile, type PartitionManifest } from "./manifest";
 import { decodeParquet, encodeParquet, type DatasetRow } from "./parquet-file";
 import { partitionName, type ParquetDestination } from "./settings";
 
+/** Rows a gathering insert carries: four bound values each, at most 100 a statement. */
+const ROWS_PER_INSERT = 25;
 /** Rows read from the scratch table per query while a partition's files are written. */
 const PAGE_ROWS = 5_000;
 
@@ -24,6 +26,7 @@ const PAGE_ROWS = 5_000;
 export class ParquetWriter implements DestinationWriter {
   private readonly table: string;
   private readonly sql: SqlStorage;
+  private readonly scratch: Scratch;
   private readonly bucket: R2Bucket;
   /** This writer's own mark in its files' names: no write ever overwrites a file a manifest may name. */
   private readonly token = crypto.randomUUID().slice(0, 8);
@@ -32,35 +35,53 @@ export class ParquetWriter implements DestinationWriter {
     private readonly settings: ParquetDestination,
     private readonly context: DestinationContext,
   ) {
-    this.sql = context.scratch;
+    this.scratch = context.scratch;
+    this.sql = context.scratch.sql;
     this.bucket = context.env[settings.bucket] as R2Bucket;
     // A table per attempt: an earlier attempt in this agent may still be stopping.
     this.table = `parquet_rows_${context.attempt}`;
     this.sql.exec(`DROP TABLE IF EXISTS ${this.table}`);
     this.sql.exec(`CREATE TABLE ${this.table} (partition TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (partition, key))`);
+    // A partition's rows are read back in position order, a page at a time.
+    this.sql.exec(`CREATE INDEX ${this.table}_order ON ${this.table} (partition, position)`);
   }
 
   async write(rows: readonly StagedRow[], control: WriteControl): Promise<WrittenChunk> {
     control.signal?.throwIfAborted();
     const duplicates: WrittenChunk["duplicates"] = [];
     const keyIndexes = this.settings.key.map((name) => this.settings.columns.findIndex((column) => column.name === name));
-    for (const row of rows) {
-      const values = valuesOf(row);
-      const partition = partitionOf(this.settings, values, this.context.slotDate);
-      const key = JSON.stringify(keyIndexes.map((index) => values[index]));
-      const stored = JSON.stringify(values);
-      if (this.settings.duplicates === "last-wins") {
-        this.sql.exec(`INSERT INTO ${this.table} (partition, key, position, row) VALUES (?, ?, ?, ?) ON CONFLICT (partition, key) DO UPDATE SET position = excluded.position, row = excluded.row`, partition, key, positionOf(row), stored);
-        continue;
-      }
-      const inserted = this.sql.exec(`INSERT INTO ${this.table} (partition, key, position, row) VALUES (?, ?, ?, ?) ON CONFLICT (partition, key) DO NOTHING`, partition, key, positionOf(row), stored);
-      if (inserted.rowsWritten === 0) {
-        const first = this.sql.exec<{ position: number }>(`SELECT position FROM ${this.table} WHERE partition = ? AND key = ?`, partition, key).one().position;
-        duplicates.push({ row, first });
-      }
-    }
+    // One transaction for the chunk: one commit instead of one per row.
+    this.scratch.transaction(() => this.gather(rows, keyIndexes, duplicates));
     await control.written?.(rows.length - duplicates.length);
     return { loaded: rows.length - duplicates.length, duplicates };
+  }
+
+  /**
+   * Multi-row inserts (DO SQLite binds at most 100 values a statement), each saying which rows it took
+   * (RETURNING): a row it did not take found its key already there, an earlier record of this run.
+   */
+  private gather(rows: readonly StagedRow[], keyIndexes: number[], duplicates: WrittenChunk["duplicates"]): void {
+    const onConflict = this.settings.duplicates === "last-wins" ? "DO UPDATE SET position = excluded.position, row = excluded.row" : "DO NOTHING";
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      const slice = rows.slice(start, start + ROWS_PER_INSERT);
+      const bound: (string | number)[] = [];
+      const entries = slice.map((row) => {
+        const values = valuesOf(row);
+        const entry = { row, partition: partitionOf(this.settings, values, this.context.slotDate), key: JSON.stringify(keyIndexes.map((index) => values[index])) };
+        bound.push(entry.partition, entry.key, positionOf(row), JSON.stringify(values));
+        return entry;
+      });
+      const taken = this.sql
+        .exec<{ position: number }>(`INSERT INTO ${this.table} (partition, key, position, row) VALUES ${slice.map(() => "(?, ?, ?, ?)").join(", ")} ON CONFLICT (partition, key) ${onConflict} RETURNING position`, ...bound)
+        .toArray();
+      if (taken.length === slice.length) continue;
+      const positions = new Set(taken.map((entry) => entry.position));
+      for (const entry of entries) {
+        if (positions.has(positionOf(entry.row))) continue;
+        const first = this.sql.exec<{ position: number }>(`SELECT position FROM ${this.table} WHERE partition = ? AND key = ?`, entry.partition, entry.key).one().position;
+        duplicates.push({ row: entry.row, first });
+      }
+    }
   }
 
   async finish(control: WriteControl): Promise<void> {
