@@ -165,8 +165,22 @@ export class ParquetWriter implements DestinationWriter {
 export function partitionOf(settings: ParquetDestination, values: readonly unknown[], slotDate: string): string {
   const name = partitionName(settings.partitionBy);
   if (name === null || settings.partitionBy === null) return "";
-  if ("slot" in settings.partitionBy) return partitionFolder(name, slotDate);
-  return partitionFolder(name, values[settings.columns.findIndex((column) => column.name === name)]);
+  if ("slot" in settings.partitionBy) return folderOf(name, slotDate);
+  return folderOf(name, values[settings.columns.findIndex((column) => column.name === name)]);
+}
+
+/** Folders already escaped: nearly every row of a chunk shares a handful of partition values (measured: 3.3 s of 23 s gathering 1M rows went to escaping). */
+const folders = new Map<string, string>();
+
+function folderOf(name: string, value: unknown): string {
+  if (typeof value !== "string" || value.length > 200) return partitionFolder(name, value);
+  const cacheKey = `${name}\0${value}`;
+  let folder = folders.get(cacheKey);
+  if (folder === undefined) {
+    if (folders.size >= 10_000) folders.clear();
+    folders.set(cacheKey, (folder = partitionFolder(name, value)));
+  }
+  return folder;
 }
 
 /** The dataset's partition folders (`order_day=2026-11-28`), or [""] for an unpartitioned one, in key order. */
