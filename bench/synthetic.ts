@@ -40,8 +40,12 @@ export function formatRecord(record: SyntheticRecord, format: "json" | "ndjson" 
   }
 }
 
-/** A point-of-sale line for the orders pipeline (its CSV columns); every tenth one a refund of the one before. */
-export function syntheticOrder(index: number) {
+/**
+ * A point-of-sale line for the orders pipeline (its CSV columns); every tenth one a refund of the one before.
+ * Line `index` is ordered `stepMs` after the one before it (a second by default; `orderStepMs` spreads a run
+ * over days, which the Parquet benchmark partitions by).
+ */
+export function syntheticOrder(index: number, stepMs = 1_000) {
   const refund = index % 10 === 9;
   return {
     store_id: `store-${index % 20}`,
@@ -50,19 +54,24 @@ export function syntheticOrder(index: number) {
     amount: ((index % 5_000) / 100).toFixed(2),
     currency: "EUR",
     original_order_id: refund ? `o${index - 1}` : "",
-    ordered_at: new Date(BASE_TIME + index * 1_000).toISOString(),
+    ordered_at: new Date(BASE_TIME + index * stepMs).toISOString(),
   };
+}
+
+/** The step between orders that spreads `count` of them evenly over `days` days. */
+export function orderStepMs(count: number, days: number): number {
+  return Math.max(1, Math.floor((days * 86_400_000) / Math.max(1, count)));
 }
 
 export const ORDERS_CSV_HEADER = "store_id,order_id,kind,amount,currency,original_order_id,ordered_at\n";
 
-export function formatOrder(index: number): string {
-  return Object.values(syntheticOrder(index)).join(",");
+export function formatOrder(index: number, stepMs = 1_000): string {
+  return Object.values(syntheticOrder(index, stepMs)).join(",");
 }
 
 /** The row the orders pipeline loads for line `index`, in its columns' order. */
-export function syntheticOrderRow(index: number) {
-  const order = syntheticOrder(index);
+export function syntheticOrderRow(index: number, stepMs = 1_000) {
+  const order = syntheticOrder(index, stepMs);
   const cents = index % 5_000;
   return {
     store_id: order.store_id,
@@ -75,4 +84,19 @@ export function syntheticOrderRow(index: number) {
     ordered_at: order.ordered_at,
     order_day: order.ordered_at.slice(0, 10),
   };
+}
+
+/**
+ * The store-drops benchmark's files: file `file` of `files`, a CSV of orders with its header. Sizes vary
+ * between `minRows` and `maxRows` (a fixed spread, the same in every run); lines are numbered across the
+ * files, so every (store_id, order_id) is unique in the whole set.
+ */
+export function dropFileRows(file: number, minRows: number, maxRows: number): number {
+  return minRows + ((file * 7_919) % (maxRows - minRows + 1));
+}
+
+export function dropFileText(first: number, rows: number): string {
+  const lines: string[] = [ORDERS_CSV_HEADER];
+  for (let index = first; index < first + rows; index += 1) lines.push(`${formatOrder(index)}\n`);
+  return lines.join("");
 }

@@ -10,7 +10,13 @@
  *    RSS of workerd for both, and per stage. Then the default pipeline at several chunk sizes: what a stage
  *    holds follows the chunk, not the run.
  * 3. Reads under load (autocannon, 50 connections): /last, /history, /runs/:id against one agent answering
- *    from its SQLite; GET /api/pipelines (five pipelines declared) against /api/health.
+ *    from its SQLite; GET /api/pipelines (eight pipelines declared) against /api/health.
+ * 4. Parquet: a million orders-shaped CSV lines over 30 days end to end into the r2-parquet destination
+ *    (a bench copy of orders-lake), against the same rows written by hyparquet-writer straight to R2 in
+ *    one Durable Object, one file per day partition; the live heap per stage at two run sizes.
+ * 5. store-drops over 1,000 CSV files in R2 (a bench copy reading bench-drops/), against listing, reading
+ *    and plainly upserting the same files' rows in one Worker request; the live heap per stage for the
+ *    1,000 files and for one object holding the same rows.
  *
  * Every scenario gets a fresh `wrangler dev` with fresh local state. Writes bench/results.json and the
  * results table in docs/benchmark.md. Everything it starts is stopped by the PID it started.
@@ -21,7 +27,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { startSyntheticSource, type SyntheticSource } from "./lib/synthetic-source.ts";
-import { sampleHeap } from "./lib/heap-sampler.ts";
+import { sampleHeap, type HeapSample } from "./lib/heap-sampler.ts";
+import { dropFileRows } from "../bench/synthetic.ts";
 import { migrateLocal, sleep, startDev, stopDev, workerdRssKiB, type DevServer } from "./lib/wrangler-dev.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -37,6 +44,15 @@ const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "50,100,200,400,800,1600")
 /** Pause before each four-record run, ours and the floor's, so each starts on a quiet machine. */
 const SETTLE_MS = 600;
 const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? "5000,20000").split(",").map(Number);
+/** The Parquet scenario: lines in the timed run, the days they span, the run sizes whose live heap is sampled. */
+const PARQUET_RECORDS = Number(process.env.BENCH_PARQUET_RECORDS ?? 1_000_000);
+const PARQUET_DAYS = Number(process.env.BENCH_PARQUET_DAYS ?? 30);
+const PARQUET_MEMORY_SIZES = (process.env.BENCH_PARQUET_MEMORY ?? "200000,1000000").split(",").map(Number);
+/** The r2-parquet destination's default rows per file (orders-lake sets none): the floor splits files the same way. */
+const PARQUET_ROWS_PER_FILE = 100_000;
+/** The store-drops scenario: how many files, and the range of their sizes in rows ("100-1000"). */
+const DROPS_FILES = Number(process.env.BENCH_DROPS_FILES ?? 1_000);
+const [DROPS_MIN_ROWS, DROPS_MAX_ROWS] = (process.env.BENCH_DROPS_ROWS ?? "100-1000").split("-").map(Number) as [number, number];
 
 type Format = "json" | "ndjson" | "csv";
 type PipelineName = "default" | "orders";
@@ -65,7 +81,7 @@ function writeBenchConfig(): void {
   const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8"));
   config.main = "bench/bench-worker.ts";
   delete config.triggers;
-  const floors = ["FloorCoordinator", "FloorStage", "FloorReader"];
+  const floors = ["FloorCoordinator", "FloorStage", "FloorReader", "FloorLake"];
   config.durable_objects.bindings.push(...floors.map((name) => ({ name, class_name: name })));
   config.migrations.push({ tag: "bench-floor", new_sqlite_classes: floors });
   writeFileSync(BENCH_CONFIG, JSON.stringify(config, null, 2));
@@ -88,7 +104,7 @@ interface Measured<T> {
 async function withServer<T>(vars: Record<string, string>, work: (server: DevServer) => Promise<T>): Promise<Measured<T>> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-bench-"));
   migrateLocal(persistTo, BENCH_CONFIG);
-  const server = await startDev({ persistTo, config: BENCH_CONFIG, vars: { ALLOW_UNAUTHENTICATED: "true", ...vars } });
+  const server = await startDevRetrying({ persistTo, config: BENCH_CONFIG, vars: { ALLOW_UNAUTHENTICATED: "true", ...vars } });
   const idle = workerdRssKiB(server);
   const samples: Sample[] = [];
   let sampling = true;
@@ -106,6 +122,17 @@ async function withServer<T>(vars: Record<string, string>, work: (server: DevSer
     await sampler;
     await stopDev(server);
     rmSync(persistTo, { recursive: true, force: true });
+  }
+}
+
+/** Starts wrangler dev; a port taken between choosing it and binding it (other work on the machine) gets one more try. */
+async function startDevRetrying(options: Parameters<typeof startDev>[0]): Promise<DevServer> {
+  try {
+    return await startDev(options);
+  } catch (error) {
+    if (!String(error).includes("Address already in use")) throw error;
+    console.warn("port taken, starting wrangler dev again");
+    return startDev(options);
   }
 }
 
@@ -170,27 +197,46 @@ async function pipelineScenario(source: SyntheticSource, volume: VolumeCase, ext
   const config = {
     sources: [{ type: "http", url: sourceUrl(source, volume), format: volume.format, timeoutMs: 300_000 }],
     ...(volume.pipeline === "default" && volume.format === "csv" ? { fields: { type: "type" } } : {}),
-    timeouts: { stageMs: 3_600_000 },
-    recovery: { stallTimeoutMs: 600_000 },
+    ...PATIENT,
     ...EXTRA_CONFIG,
     ...extra,
   };
   const variable = volume.pipeline === "orders" ? "ORDERS_CONFIG" : "PIPELINE_CONFIG";
   const base = volume.pipeline === "orders" ? "/api/pipelines/orders" : "/api/pipeline";
-  const measured = await withServer({ [variable]: JSON.stringify(config) }, async (server) => {
-    const sampler = heap ? await sampleHeap(server, 100) : null;
-    while (sampler && sampler.samples.length < 3) await sleep(50); // the idle heap, before the run
-    const trigger = await post(server, `${base}/trigger`);
-    let run: any;
-    do {
-      await sleep(250);
-      run = await (await fetch(`${server.url}${base}/runs/${trigger.pipelineId}`)).json();
-    } while (run.status === "running");
-    const books = run.accounting;
-    await sampler?.stop();
-    if (run.status !== "succeeded" || !books.balanced || books.extracted !== volume.records) throw new Error(`run did not account for ${volume.records}: ${JSON.stringify(run).slice(0, 800)}`);
-    return { run, loaded: books.loaded, heap: sampler?.samples ?? [] };
-  });
+  const measured = await withServer({ [variable]: JSON.stringify(config) }, (server) => runAndWait(server, base, volume.records, heap));
+  return runFigures(measured, heap);
+}
+
+/** Timeouts a long local run needs (a stage of a million records takes longer than the defaults allow). */
+const PATIENT = { timeouts: { stageMs: 3_600_000 }, recovery: { stallTimeoutMs: 600_000 } };
+
+interface RunOutcome {
+  run: any;
+  loaded: number;
+  heap: HeapSample[];
+}
+
+/**
+ * Triggers a run of the pipeline under `base` and polls it until it ends; it must succeed and account for
+ * `records` extracted. With `heap`, the isolate's live heap is sampled meanwhile (three idle samples first).
+ */
+async function runAndWait(server: DevServer, base: string, records: number, heap: boolean): Promise<RunOutcome> {
+  const sampler = heap ? await sampleHeap(server, 100) : null;
+  while (sampler && sampler.samples.length < 3) await sleep(50); // the idle heap, before the run
+  const trigger = await post(server, `${base}/trigger`);
+  let run: any;
+  do {
+    await sleep(250);
+    run = await (await fetch(`${server.url}${base}/runs/${trigger.pipelineId}`)).json();
+  } while (run.status === "running");
+  const books = run.accounting;
+  await sampler?.stop();
+  if (run.status !== "succeeded" || !books.balanced || books.extracted !== records) throw new Error(`run did not account for ${records}: ${JSON.stringify(run).slice(0, 800)}`);
+  return { run, loaded: books.loaded, heap: sampler?.samples ?? [] };
+}
+
+/** Time, RSS and (when sampled) live heap of a run, per stage. */
+function runFigures(measured: Measured<RunOutcome>, heap: boolean) {
   const { run, loaded, heap: heapSamples } = measured.result;
   const idleHeap = heapSamples[2]?.usedBytes ?? 0;
   const stages = Object.fromEntries(
@@ -201,7 +247,7 @@ async function pipelineScenario(source: SyntheticSource, volume: VolumeCase, ext
       return [stage.name, { seconds: round(stage.durationMs / 1000), peakRssMiB: mib(Math.max(0, ...during.map((sample) => sample.kib))), ...(heap ? { heldMiB } : {}) }];
     }),
   );
-  return { seconds: round(run.totalDuration / 1000), loaded, stages, peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, idleHeapMiB: round(idleHeap / 2 ** 20, 1) };
+  return { seconds: round(run.totalDuration / 1000), loaded, stages, peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, idleHeapMiB: round(idleHeap / 2 ** 20, 1), run };
 }
 
 /** The plain upsert at each statements-per-batch size, in one server; the fastest size wins. */
@@ -267,6 +313,8 @@ async function main(): Promise<void> {
     }
     if (!ONLY || ONLY.includes("volume")) await volumeScenarios(source, results);
     if (!ONLY || ONLY.includes("memory")) await memoryScenario(source, results);
+    if (!ONLY || ONLY.includes("parquet")) await parquetScenario(source, results);
+    if (!ONLY || ONLY.includes("drops")) await dropsScenario(results);
     if (!ONLY || ONLY.includes("api")) {
       const api = await apiScenario();
       const rps = (path: string) => api.result.find((row) => row.path === path)!.rps;
@@ -350,6 +398,171 @@ async function memoryScenario(source: SyntheticSource, results: any): Promise<vo
   }
 }
 
+/**
+ * The new memory runs pause 20 ms before each R2 call of the stage agents (and of the Parquet floor), see
+ * bench/bench-worker.ts: without it a stage that waits only on local R2 starves the inspector, and the
+ * heap sampler gets no sample while it works. Their times are not figures.
+ */
+const R2_PAUSE_MS = 20;
+const pauseFor = (heap: boolean): Record<string, string> => (heap ? { BENCH_R2_PAUSE_MS: String(R2_PAUSE_MS) } : {});
+
+// 4. Parquet: a run of orders into the r2-parquet destination, against hyparquet-writer straight to R2.
+const LAKE_BASE = "/api/pipelines/bench-lake";
+
+async function lakeRun(source: SyntheticSource, records: number, heap: boolean) {
+  const path = `/records?n=${records}&format=csv&shape=orders&days=${PARQUET_DAYS}`;
+  source.prepare(path);
+  const config = { sources: [{ type: "http", url: `${source.base}${path}`, format: "csv", timeoutMs: 300_000 }], ...PATIENT, ...EXTRA_CONFIG };
+  const measured = await withServer({ BENCH_PIPELINES: "lake", BENCH_LAKE_CONFIG: JSON.stringify(config), ...pauseFor(heap) }, async (server) => {
+    const outcome = await runAndWait(server, LAKE_BASE, records, heap);
+    const files = await (await fetch(`${server.url}/bench/parquet-files?prefix=bench/lake-orders/`)).json();
+    return { ...outcome, files };
+  });
+  return { ...runFigures(measured, heap), files: measured.result.files as { files: number; rows: number; bytes: number; schema: unknown } };
+}
+
+async function lakeFloor(records: number, heap: boolean) {
+  const measured = await withServer(pauseFor(heap), async (server) => {
+    const sampler = heap ? await sampleHeap(server, 100) : null;
+    while (sampler && sampler.samples.length < 3) await sleep(50);
+    const started = Date.now();
+    const result = await post(server, `/bench/parquet-floor?n=${records}&days=${PARQUET_DAYS}&rowsPerFile=${PARQUET_ROWS_PER_FILE}`);
+    const ended = Date.now();
+    await sampler?.stop();
+    const files = await (await fetch(`${server.url}/bench/parquet-files?prefix=floor/lake-orders/`)).json();
+    const samples = sampler?.samples ?? [];
+    const during = samples.filter((sample) => sample.at >= started && sample.at <= ended);
+    const heldMiB = during.length === 0 ? null : round((Math.max(...during.map((sample) => sample.usedBytes)) - (samples[2]?.usedBytes ?? 0)) / 2 ** 20, 1);
+    return { ...result, files, heldMiB, idleHeapMiB: round((samples[2]?.usedBytes ?? 0) / 2 ** 20, 1) };
+  });
+  return { seconds: round(measured.result.ms / 1000), peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, ...measured.result };
+}
+
+async function parquetScenario(source: SyntheticSource, results: any): Promise<void> {
+  const floor = await lakeFloor(PARQUET_RECORDS, false);
+  console.log("parquet floor", JSON.stringify({ ...floor, files: { ...floor.files, schema: undefined } }));
+  const ours = await lakeRun(source, PARQUET_RECORDS, false);
+  // The same work: as many rows and files, and the same Parquet schema.
+  if (ours.files.rows !== PARQUET_RECORDS || floor.files.rows !== PARQUET_RECORDS || ours.files.files !== floor.files.files) {
+    throw new Error(`Parquet: ours ${ours.files.rows} rows in ${ours.files.files} files, floor ${floor.files.rows} in ${floor.files.files}, expected ${PARQUET_RECORDS} rows`);
+  }
+  if (JSON.stringify(ours.files.schema) !== JSON.stringify(floor.files.schema)) throw new Error(`Parquet schemas differ:\nours ${JSON.stringify(ours.files.schema)}\nfloor ${JSON.stringify(floor.files.schema)}`);
+  const row = {
+    records: PARQUET_RECORDS,
+    days: PARQUET_DAYS,
+    rowsPerFile: PARQUET_ROWS_PER_FILE,
+    seconds: ours.seconds,
+    recordsPerSecond: Math.round(PARQUET_RECORDS / ours.seconds),
+    stages: ours.stages,
+    files: ours.files.files,
+    bytes: ours.files.bytes,
+    floorSeconds: floor.seconds,
+    floorRowsPerSecond: Math.round(PARQUET_RECORDS / floor.seconds),
+    floorFiles: floor.files.files,
+    floorPartitions: floor.partitions,
+    floorBytes: floor.files.bytes,
+    ratioToFloor: round(floor.seconds / ours.seconds),
+    peakRssMiB: ours.peakRssMiB,
+    floorPeakRssMiB: floor.peakRssMiB,
+    rssRatio: round(ours.peakRssMiB / floor.peakRssMiB),
+  };
+  console.log("parquet", JSON.stringify(row));
+  const memory = [];
+  for (const records of PARQUET_MEMORY_SIZES) {
+    const sampled = await lakeRun(source, records, true);
+    const entry = { records, idleHeapMiB: sampled.idleHeapMiB, seconds: sampled.seconds, rowsPerPartition: Math.round(records / (floor.partitions || 1)), heldMiB: held(sampled.stages) };
+    memory.push(entry);
+    console.log("parquet memory", JSON.stringify(entry));
+  }
+  const floorHeap = await lakeFloor(Math.max(...PARQUET_MEMORY_SIZES), true);
+  const floorMemory = { records: Math.max(...PARQUET_MEMORY_SIZES), idleHeapMiB: floorHeap.idleHeapMiB, heldMiB: floorHeap.heldMiB };
+  console.log("parquet floor memory", JSON.stringify(floorMemory));
+  results.parquet = { ...row, memory, floorMemory };
+}
+
+const held = (stages: Record<string, any>) => Object.fromEntries(Object.entries(stages).map(([name, stage]) => [name, stage.heldMiB]));
+
+// 5. store-drops: many CSV files in R2, against listing, reading and upserting them plainly.
+const DROPS_BASE = "/api/pipelines/bench-drops";
+
+/** Rows in the store-drops scenario's files (the bench worker seeds the same). */
+function dropsRows(files: number, minRows: number, maxRows: number): number {
+  let rows = 0;
+  for (let file = 0; file < files; file += 1) rows += dropFileRows(file, minRows, maxRows);
+  return rows;
+}
+
+async function dropsRun(files: number, minRows: number, maxRows: number, heap: boolean) {
+  const config = { ...PATIENT, ...EXTRA_CONFIG };
+  const rows = dropsRows(files, minRows, maxRows);
+  const measured = await withServer({ BENCH_PIPELINES: "drops", BENCH_DROPS_CONFIG: JSON.stringify(config), ...pauseFor(heap) }, async (server) => {
+    const seeded = await post(server, `/bench/drops-seed?files=${files}&minRows=${minRows}&maxRows=${maxRows}`);
+    const outcome = await runAndWait(server, DROPS_BASE, rows, heap);
+    const counts = outcome.run.source?.objectCounts;
+    if (seeded.rows !== rows || outcome.loaded !== rows || counts?.read !== files) throw new Error(`store-drops: seeded ${JSON.stringify(seeded)}, loaded ${outcome.loaded}, objects ${JSON.stringify(counts)}`);
+    return { ...outcome, seeded };
+  });
+  return { ...runFigures(measured, heap), seeded: measured.result.seeded as { files: number; rows: number; bytes: number } };
+}
+
+async function dropsFloor(statements: number) {
+  const measured = await withServer({}, async (server) => {
+    const seeded = await post(server, `/bench/drops-seed?files=${DROPS_FILES}&minRows=${DROPS_MIN_ROWS}&maxRows=${DROPS_MAX_ROWS}`);
+    const result = await post(server, `/bench/drops-floor?statements=${statements}`);
+    if (result.rows !== seeded.rows || result.objects !== DROPS_FILES) throw new Error(`store-drops floor read ${JSON.stringify(result)} of ${JSON.stringify(seeded)}`);
+    return result;
+  });
+  return { seconds: round(measured.result.ms / 1000), peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB };
+}
+
+async function dropsScenario(results: any): Promise<void> {
+  // The plain upsert's best statements per batch for these columns (store_drops has orders' nine): this
+  // run's orders sweep when the volume part ran, else a sweep of its own.
+  let sweep = results.plainUpsert?.orders;
+  if (!sweep) {
+    const tried = await batchSweep("orders", 100_000);
+    sweep = { sweptAt: 100_000, tried, bestStatementsPerBatch: tried.reduce((a, b) => (b.seconds < a.seconds ? b : a)).statements };
+    console.log("sweep orders", JSON.stringify(tried));
+  }
+  const statements = sweep.bestStatementsPerBatch as number;
+  const floor = await dropsFloor(statements);
+  console.log("drops floor", JSON.stringify(floor));
+  const ours = await dropsRun(DROPS_FILES, DROPS_MIN_ROWS, DROPS_MAX_ROWS, false);
+  const rows = ours.seeded.rows;
+  const row = {
+    files: DROPS_FILES,
+    minRowsPerFile: DROPS_MIN_ROWS,
+    maxRowsPerFile: DROPS_MAX_ROWS,
+    rows,
+    bytes: ours.seeded.bytes,
+    seconds: ours.seconds,
+    rowsPerSecond: Math.round(rows / ours.seconds),
+    stages: ours.stages,
+    floorSeconds: floor.seconds,
+    floorRowsPerSecond: Math.round(rows / floor.seconds),
+    floorStatementsPerBatch: statements,
+    // The sweep it took its batch size from: the volume part's for orders, or its own when that did not run.
+    floorSweep: sweep.tried === results.plainUpsert?.orders?.tried ? "plainUpsert.orders" : sweep.tried,
+    ratioToFloor: round(floor.seconds / ours.seconds),
+    peakRssMiB: ours.peakRssMiB,
+    floorPeakRssMiB: floor.peakRssMiB,
+    rssRatio: round(ours.peakRssMiB / floor.peakRssMiB),
+  };
+  console.log("drops", JSON.stringify(row));
+  const memory = [];
+  // The same rows as many small objects and as one large one: what extract holds follows the chunk, not the object.
+  for (const [files, minRows, maxRows] of [
+    [DROPS_FILES, DROPS_MIN_ROWS, DROPS_MAX_ROWS],
+    [1, rows, rows],
+  ] as const) {
+    const sampled = await dropsRun(files, minRows, maxRows, true);
+    const entry = { files, rows: sampled.seeded.rows, bytes: sampled.seeded.bytes, idleHeapMiB: sampled.idleHeapMiB, seconds: sampled.seconds, heldMiB: held(sampled.stages) };
+    memory.push(entry);
+    console.log("drops memory", JSON.stringify(entry));
+  }
+  results.drops = { ...row, memory };
+}
+
 function readPrevious(): any {
   try {
     return JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
@@ -400,8 +613,54 @@ function renderTable(results: any): string {
       const floor = row.floor === "/bench/read-floor" ? "one agent reading its SQLite" : row.floor ? `\`${row.floor}\`` : "";
       lines.push(`| \`GET ${row.path.replace(/runs\/[^/]+$/, "runs/:id")}\` | ${n(row.rps)} | ${row.p99} ms | ${floor} | ${row.ratioToFloor === null ? "" : `**${row.ratioToFloor}** (${target})`} |`);
     }
+    lines.push("");
   }
-  return lines.join("\n");
+  const heldCell = (value: number | null | undefined) => (value === null || value === undefined ? "– (no sample)" : `${value} MiB`);
+  const mebibytes = (bytes: number) => `${round(bytes / 2 ** 20, 1)} MiB`;
+  if (results.parquet) {
+    const { parquet } = results;
+    const stages = ["extract", "transform", "load"].map((name) => parquet.stages[name]?.seconds ?? "–").join(" / ");
+    lines.push("| Parquet (orders-lake) | records | end to end | records/s | extract / transform / load (s) | floor: hyparquet-writer straight to R2 | **ratio** | files, size (ours / floor) | peak RSS | floor's peak RSS | **RSS ratio** |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
+    lines.push(
+      `| CSV over ${parquet.days} days → ${parquet.floorPartitions} order_day partitions | ${n(parquet.records)} | ${parquet.seconds} s | ${n(parquet.recordsPerSecond)} | ${stages} | ${parquet.floorSeconds} s (${n(parquet.floorRowsPerSecond)} rows/s) | **${parquet.ratioToFloor}** | ${parquet.files}, ${mebibytes(parquet.bytes)} / ${parquet.floorFiles}, ${mebibytes(parquet.floorBytes)} | ${parquet.peakRssMiB} MiB | ${parquet.floorPeakRssMiB} MiB | **${parquet.rssRatio}** |`,
+    );
+    lines.push(
+      "",
+      `Floor: one Durable Object makes the same ${n(parquet.records)} rows already transformed (the nine orders columns and the dataset's run_id, loaded_at, position, with the same Parquet types; the schemas of both datasets are compared), in day order, and writes each partition with hyparquet-writer straight to R2: one file of at most ${n(parquet.rowsPerFile)} rows, then a small manifest put. Ours reads the CSV from the local source, validates and transforms it, gathers the rows in the load agent's SQLite and writes each partition's files from there (reading the partition's manifest first, listing its folder after).`,
+      "",
+    );
+  }
+  if (results.drops) {
+    const { drops } = results;
+    const stages = ["extract", "transform", "load"].map((name) => drops.stages[name]?.seconds ?? "–").join(" / ");
+    lines.push("| store-drops (R2 files) | rows | end to end | rows/s | extract / transform / load (s) | floor: list, read, plain upsert | **ratio** | peak RSS | floor's peak RSS | **RSS ratio** |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|");
+    lines.push(
+      `| ${n(drops.files)} CSV files of ${n(drops.minRowsPerFile)}–${n(drops.maxRowsPerFile)} rows (${mebibytes(drops.bytes)}) | ${n(drops.rows)} | ${drops.seconds} s | ${n(drops.rowsPerSecond)} | ${stages} | ${drops.floorSeconds} s (${n(drops.floorRowsPerSecond)} rows/s) | **${drops.ratioToFloor}** | ${drops.peakRssMiB} MiB | ${drops.floorPeakRssMiB} MiB | **${drops.rssRatio}** |`,
+    );
+    lines.push(
+      "",
+      `Floor: one Worker request lists the same ${n(drops.files)} objects, reads each one whole, splits its CSV lines and upserts the rows into a plain copy of store_drops, one object after another (the volume floor's multi-row upsert, 11 rows a statement, ${drops.floorStatementsPerBatch} statements per batch, the orders sweep's best). Ours lists them, checks the object ledger, reads them with several extract agents side by side, validates, transforms and loads, and records every object in the ledger.`,
+      "",
+    );
+  }
+  if (results.parquet?.memory || results.drops?.memory) {
+    lines.push("| live heap (held over idle) | run | isolate's live heap, idle | extract | transform | load |", "|---|---|---|---|---|---|");
+    for (const row of results.parquet?.memory ?? []) {
+      lines.push(`| Parquet, ${n(row.rowsPerPartition)} rows a partition | ${n(row.records)} records | ${row.idleHeapMiB} MiB | ${heldCell(row.heldMiB.extract)} | ${heldCell(row.heldMiB.transform)} | ${heldCell(row.heldMiB.load)} |`);
+    }
+    const floorMemory = results.parquet?.floorMemory;
+    if (floorMemory) lines.push(`| Parquet floor (the one request) | ${n(floorMemory.records)} records | ${floorMemory.idleHeapMiB} MiB | | | ${heldCell(floorMemory.heldMiB)} |`);
+    for (const row of results.drops?.memory ?? []) {
+      lines.push(`| store-drops, ${row.files === 1 ? "one object" : `${n(row.files)} objects`} (${mebibytes(row.bytes)}) | ${n(row.rows)} rows | ${row.idleHeapMiB} MiB | ${heldCell(row.heldMiB.extract)} | ${heldCell(row.heldMiB.transform)} | ${heldCell(row.heldMiB.load)} |`);
+    }
+    lines.push(
+      "",
+      `The isolate's live heap (a full collection, then the used heap, every 100 ms) while each stage works, over the idle server's; every agent shares the one isolate locally, so extract's figure is all its readers together (store-drops: four side by side for 1,000 files, one for one object). In these runs each R2 call of the stage agents (and of the floor) first waits ${R2_PAUSE_MS} ms, so that the inspector gets in (a stage that waits only on local R2 gave no sample at all without it); samples land at those waits, so what a stage allocates and drops between two of them (a Parquet file being encoded, a chunk's rows inside one SQLite pass) is not in them.`,
+    );
+  }
+  return lines.join("\n").trimEnd();
 }
 
 function updateResultsPage(table: string): void {

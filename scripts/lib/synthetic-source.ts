@@ -1,11 +1,11 @@
 import { createServer, type Server } from "node:http";
-import { CSV_HEADER, formatOrder, formatRecord, ORDERS_CSV_HEADER, syntheticRecord } from "../../bench/synthetic.ts";
+import { CSV_HEADER, formatOrder, formatRecord, ORDERS_CSV_HEADER, orderStepMs, syntheticRecord } from "../../bench/synthetic.ts";
 
 /**
  * A local source on 127.0.0.1 that serves `GET /records?n=<count>&format=json|ndjson|csv` (`&shape=orders`:
- * the orders pipeline's CSV lines). Each body is generated once, the first time it is asked for, and then
- * served from memory in 1 MiB writes, so the benchmark measures the pipeline reading a fast source, not this
- * generator.
+ * the orders pipeline's CSV lines; `&days=<d>` spreads their order times evenly over d days). Each body is
+ * generated once, the first time it is asked for, and then served from memory in 1 MiB writes, so the
+ * benchmark measures the pipeline reading a fast source, not this generator.
  */
 export interface SyntheticSource {
   base: string;
@@ -16,12 +16,13 @@ export interface SyntheticSource {
 
 const WRITE_BYTES = 1 << 20;
 
-function generate(count: number, format: "json" | "ndjson" | "csv", orders: boolean): Buffer {
+function generate(count: number, format: "json" | "ndjson" | "csv", orders: boolean, days: number | null): Buffer {
+  const stepMs = days === null ? 1_000 : orderStepMs(count, days);
   const pieces: string[] = [];
   if (format === "json") pieces.push("[");
   if (format === "csv") pieces.push(orders ? ORDERS_CSV_HEADER : CSV_HEADER);
   for (let index = 0; index < count; index += 1) {
-    const text = orders ? formatOrder(index) : formatRecord(syntheticRecord(index), format);
+    const text = orders ? formatOrder(index, stepMs) : formatRecord(syntheticRecord(index), format);
     pieces.push(format === "json" ? `${index === 0 ? "" : ","}${text}` : `${text}\n`);
   }
   if (format === "json") pieces.push("]");
@@ -37,7 +38,8 @@ export async function startSyntheticSource(): Promise<SyntheticSource> {
     if (!body) {
       const count = Number(url.searchParams.get("n") ?? "0");
       const format = (url.searchParams.get("format") ?? "json") as "json" | "ndjson" | "csv";
-      body = generate(count, format, url.searchParams.get("shape") === "orders");
+      const days = url.searchParams.get("days");
+      body = generate(count, format, url.searchParams.get("shape") === "orders", days === null ? null : Number(days));
       bodies.clear(); // one body at a time: a million records is about 100 MB
       bodies.set(key, body);
     }
