@@ -86,7 +86,13 @@ export class LoadStage extends StageAgent {
       progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
     }
     // Companions whose rows never came (a run of rejections only) go with the finish.
-    await written(() => writer.finish({ statementsPerBatch, signal, companions }));
+    // A writer that commits whole files at the end (a Parquet dataset) says so after each: proof of life
+    // for the stall detector while no row count moves.
+    const finishing = { statementsPerBatch, signal, companions, written: async () => {
+      progress({ inputCount: bucket.count, outputCount: loaded, rejectedCount: duplicates });
+      await yielder.after(1);
+    } };
+    await written(() => writer.finish(finishing));
     for (const staged of inline ? [] : task.input.rejected) {
       for await (const chunk of readStaged(this.env.STAGING, staged)) {
         signal.throwIfAborted();

@@ -88,12 +88,13 @@ export class ParquetWriter implements DestinationWriter {
     const partitions = this.sql.exec<{ partition: string }>(`SELECT DISTINCT partition FROM ${this.table} ORDER BY partition`).toArray();
     for (const { partition } of partitions) {
       control.signal?.throwIfAborted();
-      await this.commitPartition(partition);
+      await this.commitPartition(partition, control);
+      await control.written?.(0);
     }
     this.sql.exec(`DROP TABLE IF EXISTS ${this.table}`);
   }
 
-  private async commitPartition(partition: string): Promise<void> {
+  private async commitPartition(partition: string, control: WriteControl): Promise<void> {
     const folder = partition === "" ? this.settings.path : `${this.settings.path}/${partition}`;
     const manifestKey = `${folder}/${MANIFEST}`;
     const previous = await readManifest(this.bucket, manifestKey);
@@ -111,6 +112,7 @@ export class ParquetWriter implements DestinationWriter {
       const remaining = rows.filter((row) => !this.wroteKey(partition, row));
       if (remaining.length === rows.length) files.push(file);
       else if (remaining.length > 0) files.push(await this.put(name(`kept-${kept++}`), remaining));
+      await control.written?.(0);
     }
 
     // This run's rows, in position order.
@@ -127,6 +129,7 @@ export class ParquetWriter implements DestinationWriter {
       }
       if (rows.length === 0) break;
       files.push(await this.put(name(String(part)), rows));
+      await control.written?.(0);
     }
 
     const manifest: PartitionManifest = { format: "scheduled-pipeline.parquet-partition/1", partition, runId: this.context.runId, committedAt: Date.now(), files };
