@@ -94,6 +94,28 @@ export async function waitForRun(server: DevServer, pipeline: string, runId: str
   return run;
 }
 
+/**
+ * After a kill: the server started again on the same state, the run followed to its end, a line saying
+ * how it went and what the servers logged about it, and the check every scenario makes (it resumed and
+ * succeeded).
+ */
+export async function resumeAfterKill(
+  context: FaultContext,
+  killed: DevServer | undefined,
+  scenario: { name: string; pipeline: string; runId: string; timeoutMs: number; check: (name: string, ok: boolean, detail: string) => void },
+): Promise<{ server: DevServer; run: any }> {
+  const restartedAt = Date.now();
+  const server = await restartServer(context);
+  const run = await waitForRun(server, scenario.pipeline, scenario.runId, scenario.timeoutMs);
+  console.log(
+    `${scenario.name}: ${scenario.runId} ended ${run.status} ${seconds(Date.now() - restartedAt)} after the restart (${seconds(run.totalDuration ?? 0)} in all; ` +
+      `stages ${(run.stages ?? []).map((stage: any) => `${stage.name} ${seconds(stage.durationMs ?? 0)}`).join(", ")}; attempts ${attemptsOf(run)})`,
+  );
+  for (const line of notableLog([killed, server], scenario.runId)) console.log(`${scenario.name}: server log: ${line}`);
+  scenario.check("the run resumed and succeeded", run.status === "succeeded" && run.resumes >= 1, `status ${run.status}, resumes ${run.resumes}, attempts ${attemptsOf(run)}${run.error ? `, error ${run.error}` : ""}`);
+  return { server, run };
+}
+
 /** A run's stages as `e1 t1 l2` (attempts per stage). */
 export function attemptsOf(run: any): string {
   return (run.stages ?? []).map((stage: any) => `${String(stage.name)[0]}${stage.attempts}`).join(" ");

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { sleep, type DevServer } from "./wrangler-dev.ts";
 import type { SourceServer } from "./source-server.ts";
-import { api, apiResponse, attemptsOf, killServer, notableLog, localR2Objects, restartServer, seconds, serverOf, waitForRun, type FaultContext } from "./fault-kit.ts";
+import { api, apiResponse, killServer, localR2Objects, resumeAfterKill, seconds, serverOf, type FaultContext } from "./fault-kit.ts";
 
 /**
  * orders-lake, killed while it writes Parquet: a large orders CSV from a local source, a run triggered,
@@ -159,17 +159,11 @@ export async function ordersLakeScenario(context: FaultContext, data: LakeData, 
   console.log(`${SCENARIO}: killed wrangler dev during ${killedAt} (on disk: ${manifestsAtKill} manifests, ${atKill.filter((object) => object.key.endsWith(".parquet")).length} Parquet files); restarting`);
   check("the kill landed in load, part-way through its commits", manifestsAtKill > 0 && manifestsAtKill < partitions, `${manifestsAtKill} of ${partitions} partitions committed at the kill`);
 
-  const restartedAt = Date.now();
-  server = await restartServer(context);
-  const run = await waitForRun(server, PIPELINE, runId, 300_000);
+  const resumed = await resumeAfterKill(context, killed, { name: SCENARIO, pipeline: PIPELINE, runId, timeoutMs: 300_000, check });
+  server = resumed.server;
+  const run = resumed.run;
   const load = run.stages?.find((stage: any) => stage.name === "load");
-  console.log(
-    `${SCENARIO}: ${runId} ended ${run.status} ${seconds(Date.now() - restartedAt)} after the restart (${seconds(run.totalDuration ?? 0)} in all; ` +
-      `stages ${(run.stages ?? []).map((stage: any) => `${stage.name} ${seconds(stage.durationMs ?? 0)}`).join(", ")}; attempts ${attemptsOf(run)})`,
-  );
-  for (const line of notableLog([killed, server], runId)) console.log(`${SCENARIO}: server log: ${line}`);
   const { accounting } = run;
-  check("the run resumed and succeeded", run.status === "succeeded" && run.resumes >= 1, `status ${run.status}, resumes ${run.resumes}, attempts ${attemptsOf(run)}${run.error ? `, error ${run.error}` : ""}`);
   check("load was attempted again after the kill", (load?.attempts ?? 0) >= 2, `load attempts ${load?.attempts}`);
   check("the source was read", served.count > servedBefore, `${served.count - servedBefore} request(s) for the CSV`);
   check("accounting balances", accounting?.balanced === true, `${accounting?.extracted} = ${accounting?.loaded} + ${accounting?.rejected} + ${accounting?.skipped}`);
