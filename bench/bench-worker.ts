@@ -246,19 +246,7 @@ async function seedDrops(env: BenchEnv, files: number, minRows: number, maxRows:
  */
 async function dropsFloor(env: BenchEnv, perBatch: number) {
   const pipeline = deployment.find("store-drops")!;
-  const columns = columnSettings(pipeline.destination.columns);
-  const names = columns.map((column) => column.name);
-  const key = pipeline.destination.key;
-  const table = "floor_store_drops";
-  await env.DB.prepare(`DROP TABLE IF EXISTS ${table}`).run();
-  await env.DB.prepare(
-    `CREATE TABLE ${table} (${columns.map((column) => `${column.name} ${column.type.toUpperCase()}${column.nullable ? "" : " NOT NULL"}`).join(", ")}, PRIMARY KEY (${key.join(", ")}))`,
-  ).run();
-  const perStatement = Math.floor(100 / names.length);
-  const sqlFor = (rows: number) =>
-    `INSERT INTO ${table} (${names.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${names.map(() => "?").join(", ")})`).join(", ")} ` +
-    `ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${names.filter((column) => !key.includes(column)).map((column) => `${column} = excluded.${column}`).join(", ")}`;
-  const full = sqlFor(perStatement);
+  const { perStatement, sqlFor, full } = await plainFloorTable(env, pipeline, "floor_store_drops");
   const started = Date.now();
   let objects = 0;
   let rows = 0;
@@ -304,11 +292,13 @@ const ROWS: Record<string, (index: number) => unknown[]> = {
   orders: (index) => Object.values(syntheticOrderRow(index)),
 };
 
-async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch: number): Promise<number> {
-  const pipeline = deployment.find(name)!;
+/**
+ * A plain copy of a pipeline's table for a floor (its own columns and key, nothing of ours), emptied, and
+ * the bound multi-row upsert into it: `perStatement` rows a statement (D1 binds at most 100 values).
+ */
+async function plainFloorTable(env: BenchEnv, pipeline: NonNullable<ReturnType<typeof deployment.find>>, table: string) {
   const columns = columnSettings(pipeline.destination.columns);
   const names = columns.map((column) => column.name);
-  const table = `floor_${(pipeline.destination as { table: string }).table}`;
   const key = pipeline.destination.key;
   await env.DB.prepare(`DROP TABLE IF EXISTS ${table}`).run();
   await env.DB.prepare(
@@ -318,7 +308,12 @@ async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch:
   const sqlFor = (rows: number) =>
     `INSERT INTO ${table} (${names.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${names.map(() => "?").join(", ")})`).join(", ")} ` +
     `ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${names.filter((column) => !key.includes(column)).map((column) => `${column} = excluded.${column}`).join(", ")}`;
-  const full = sqlFor(perStatement);
+  return { names, perStatement, sqlFor, full: sqlFor(perStatement) };
+}
+
+async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch: number): Promise<number> {
+  const pipeline = deployment.find(name)!;
+  const { perStatement, sqlFor, full } = await plainFloorTable(env, pipeline, `floor_${(pipeline.destination as { table: string }).table}`);
   const rowOf = ROWS[name]!;
   const started = Date.now();
   let batch: D1PreparedStatement[] = [];
