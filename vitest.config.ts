@@ -18,11 +18,11 @@ const PURE = ["test/domain/**/*.test.ts", "test/parquet/**/*.test.ts", "test/ale
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   // The API is closed without a token unless ALLOW_UNAUTHENTICATED is "true", as in local development;
-  // the auth tests override both per request.
+  // the auth tests override both per request. R2 notifications are simulated, as `npm run dev` has them.
   const workers = (vars: Record<string, string> = {}) =>
     cloudflareTest({
       wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: { bindings: { TEST_MIGRATIONS: migrations, ALLOW_UNAUTHENTICATED: "true", ...vars } },
+      miniflare: { bindings: { TEST_MIGRATIONS: migrations, ALLOW_UNAUTHENTICATED: "true", LOCAL_R2_NOTIFICATIONS: "true", ...vars } },
     });
   /**
    * The workerd projects run their files one after another in each worker's runtime instead of a fresh one

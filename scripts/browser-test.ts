@@ -7,6 +7,11 @@
  * and Resume change the selected pipeline's schedule only (checked through the API); the slot ledger shows
  * as a strip of 30 days, a backfill started from the form fills its days; an orders run that failed (its
  * source answered 503) is retried with the Retry button, the header's badge naming the failure until then.
+ * The graph of which pipeline feeds which draws orders → orders-daily (day) and store-drops started by
+ * objects; a failed orders slot of yesterday (a backfill of one hour while the source is down) keeps
+ * orders-daily's slots (every minute, for the test) waiting: selected from the graph, its strip shows the
+ * day as waiting, saying for what, its slot table links the failed run, the graph marks the edge; retried,
+ * the slot runs, and its run card links the orders run it consumed.
  * At 1,360 px and at 390 px (a phone) the page never scrolls sideways, tables reflow inside their cards
  * and buttons are big enough to touch. Then the server restarts on the same data with the default pipeline
  * misconfigured (a 4-field cron, in New York): its row and schedule card are red with the error and the
@@ -34,8 +39,11 @@ function check(condition: unknown, message: string): void {
   console.log(`  ok  ${message}`);
 }
 
-async function apiAs(server: DevServer, path: string): Promise<any> {
-  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+async function apiAs(server: DevServer, path: string, method = "GET", body?: unknown): Promise<any> {
+  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${server.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`);
   return response.json();
 }
 
@@ -153,6 +161,14 @@ async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (
   const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
   if (listed.length === 0) console.log(`  page problems so far: ${problems.join(" | ") || "none"}`);
   check(listed.join(",") === "default,orders,orders-daily,store-drops,orders-lake", `lists the pipelines (${listed.join(", ")})`);
+  // Which pipeline feeds which: an arrow from orders to orders-daily, labelled with the slots it consumes.
+  const edge = page.locator('#graph [data-edge="orders->orders-daily"]');
+  await edge.waitFor();
+  check((await edge.locator("text").textContent()) === "day", "the graph draws orders → orders-daily, labelled with the slots it consumes (day)");
+  const [ordersBox, dailyBox] = await Promise.all(['[data-pipeline="orders"]', '[data-pipeline="orders-daily"]'].map((node) => page.locator(`#graph ${node} rect`).boundingBox()));
+  check(ordersBox && dailyBox && ordersBox.x + ordersBox.width < dailyBox.x && Math.abs(ordersBox.y - dailyBox.y) < 1, "orders-daily stands right of orders, level with it");
+  check(((await page.textContent('#graph [data-node="objects:store-drops"]')) ?? "").includes("drops/*.csv") && (await page.locator('#graph [data-edge="objects->store-drops"]').count()) === 1, "store-drops is drawn started by objects landing under drops/");
+  check((await page.locator('#graph [data-pipeline="default"].selected').count()) === 1, "the selected pipeline is marked in the graph");
   check((await page.textContent("#pipeline-name")) === "default", "shows the default pipeline first");
   const countdown = (await page.textContent("#countdown")) ?? "";
   check(/\d+h \d+m \d+s|\d+m \d+s/.test(countdown), `counts down to the next run (${countdown})`);
@@ -206,9 +222,18 @@ async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (
   const failedRow = page.locator("#history tbody tr.failed").first();
   await failedRow.waitFor({ timeout: 20_000 });
   const failedId = await failedRow.getAttribute("data-run-id");
+  // While the source is down, a backfill of one orders hour of yesterday (on Berlin's calendar; 10:00 to
+  // 11:00 UTC holds a slot) fails: orders-daily's slots, every minute from now, wait for it.
+  const berlinToday = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
+  const yesterday = new Date(Date.parse(berlinToday) - 86_400_000).toISOString().slice(0, 10);
+  const upstreamBackfill = await apiAs(server, "/api/pipelines/orders/backfill", "POST", { from: `${yesterday}T10:00:00Z`, to: `${yesterday}T11:00:00Z` });
+  check(await until(async () => (await apiAs(server, upstreamBackfill.statusUrl)).status === "failed", 20_000), "a backfill of one orders hour of yesterday fails while the source is down");
+  const failedSlotRun: string = (await apiAs(server, upstreamBackfill.statusUrl)).slots[0].runId;
+  await apiAs(server, "/api/pipelines/orders-daily/schedule", "PUT", { cron: "* * * * *", timezone: "Europe/Berlin" });
   await page.locator("#health.bad", { hasText: "orders: last run failed" }).waitFor();
   check(true, "the header's badge names the pipeline whose last run failed");
-  await failedRow.click();
+  // By its id: the failed backfill run is newer, above it.
+  await page.click(`#history tbody tr[data-run-id="${failedId}"]`);
   await page.locator(`#run-card[data-run-id="${failedId}"]`).waitFor();
   check((await page.textContent("#run-retry")) === "Retry from extract", "a failed run offers a retry from the stage that failed");
   setOrdersStatus(200);
@@ -220,6 +245,41 @@ async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (
   await page.locator("#run-rejected tbody tr", { hasText: "refund 1002 names no original order" }).waitFor();
   check(((await page.textContent("#run-accounting")) ?? "").replace(/\s+/g, " ").includes("skipped1"), "the orders run shows a skipped record in its accounting");
   check((await page.locator("#run-rejected tbody tr").count()) === 3, "the orders run lists its three rejected records");
+
+  // orders-daily, selected from the graph: a slot waiting for the failed orders slot.
+  await page.click('#graph [data-pipeline="orders-daily"]');
+  await page.locator("#pipeline-name", { hasText: "orders-daily" }).waitFor();
+  check(page.url().endsWith("#pipeline=orders-daily"), "a click on a pipeline in the graph selects it");
+  await page.locator('#graph [data-pipeline="orders-daily"].selected').waitFor();
+  await page.locator("#ledger-strip .cell.waiting").first().waitFor({ timeout: 100_000 });
+  check(true, "orders-daily's strip shows a day with a slot waiting for its upstream, in the waiting colour");
+  const waitingDay = (await page.locator("#ledger-strip .day", { has: page.locator(".cell.waiting") }).last().getAttribute("title")) ?? "";
+  check(/\d+ waiting for upstream.*; waiting for orders \(1 slot not succeeded\)$/.test(waitingDay), `its title says what it waits for (${waitingDay})`);
+  const waitingRow = page.locator("#ledger tbody tr.waiting").first();
+  await waitingRow.waitFor();
+  check(((await waitingRow.textContent()) ?? "").includes("waiting for orders: 1 slot not succeeded"), "the slot table names what the waiting slot waits for");
+  check((await waitingRow.locator(`a[href="#pipeline=orders&run=${failedSlotRun}"]`).count()) === 1, "and links the failed orders run");
+  await page.locator('#pipelines tbody tr[data-pipeline="orders-daily"] .cell.waiting').first().waitFor();
+  check(true, "the pipelines list's strip shows it waiting too");
+  await page.locator('#graph [data-pipeline="orders-daily"].waiting').waitFor();
+  check((await page.locator('#graph [data-edge="orders->orders-daily"].waiting').count()) === 1, "the graph marks orders-daily waiting, and the edge of orders it waits for");
+  check(((await page.textContent("#graph-line")) ?? "").includes("1 waiting for its upstream"), "and says so above it");
+
+  // Retried, the orders slot succeeds; the waiting slot runs and its run card links the orders run it consumed.
+  const upstreamRetry = await apiAs(server, `/api/pipelines/orders/runs/${encodeURIComponent(failedSlotRun)}/retry`, "POST");
+  const fedRow = page.locator("#history tbody tr.succeeded", { has: page.locator("td:nth-child(2)", { hasText: /^upstream$/ }) }).first();
+  await fedRow.waitFor({ timeout: 60_000 });
+  await fedRow.click();
+  const lineage = page.locator("#run-lineage");
+  await lineage.locator(`a[href="#pipeline=orders&run=${upstreamRetry.pipelineId}"]`).waitFor({ timeout: 20_000 });
+  check(((await lineage.textContent()) ?? "").startsWith("Started once its upstream was in (the slot had waited for it). Consumed orders: 1 run for its slot "), "the run card says the run started once its upstream was in, and links the orders run it consumed");
+  check(((await page.textContent("#run-line")) ?? "").includes("succeeded · upstream for "), "its line shows the trigger, upstream");
+  await lineage.locator(`a[href="#pipeline=orders&run=${upstreamRetry.pipelineId}"]`).click();
+  await page.locator(`#run-card[data-run-id="${upstreamRetry.pipelineId}"]`).waitFor();
+  check((await page.textContent("#pipeline-name")) === "orders", "the link opens the orders run it consumed");
+  // orders-daily back on its own schedule once nothing of it waits.
+  check(await until(async () => (await apiAs(server, "/api/pipelines/orders-daily")).waiting.length === 0, 60_000), "no orders-daily slot waits any more");
+  await apiAs(server, "/api/pipelines/orders-daily/schedule", "DELETE");
   await page.locator("#health.ok", { hasText: /^ok$/ }).waitFor();
   check(true, "the badge is ok again once the retry succeeded");
   check(/\+01:00$/.test(((await page.locator("#history tbody tr").first().locator("td").nth(3).textContent()) ?? "").trim()), "the orders pipeline's times read on Berlin's clock, with the offset");

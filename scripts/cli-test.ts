@@ -3,11 +3,15 @@
  * closed with an API token as a deployment is, reading the default pipeline from a local HTTP source.
  * Every command is run as a user would (the bundled bin, which `npm run pipeline` builds and runs), and its
  * output and exit code are checked: 0 succeeded, 1 failed or cancelled, 2 usage, 3 unreachable or refused.
+ * The orders pipeline reads its sample CSV from the same local source, so it can be made to fail: a failed
+ * orders slot of yesterday keeps orders-daily's slots waiting (`slots`, `deps`), and once it is retried the
+ * waiting slot runs, its `status` naming the orders run it consumed.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ORDERS_SAMPLE_CSV } from "../src/pipelines/orders/sample.ts";
 import { runCommand, type CommandResult } from "./lib/run-command.ts";
 import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
 import { freePort, migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
@@ -44,6 +48,16 @@ function check(name: string, result: Result, code: number, expectations: (RegExp
   console.log(`  FAIL ${name}: exit ${result.code} (wanted ${code}); missing ${missing.map(String).join(", ") || "nothing"}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
 }
 
+/** Polls `probe` every second until it answers something, or `timeoutMs` passes (then null). */
+async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs: number): Promise<T | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null || Date.now() > deadline) return value;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+  }
+}
+
 /** Waits until the source has started answering its `target`-th request. */
 async function waitForRequest(server: SourceServer, target: number): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -59,13 +73,22 @@ const persistTo = mkdtempSync(join(tmpdir(), "cli-test-"));
 const source = await startSourceServer();
 const records = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `r${index}`, value: index % 97, timestamp: 1_700_000_000_000 + index * 1_000, type: "sensor" }));
 source.serve(records(4));
+let ordersStatus = 200;
+source.route("/orders.csv", async (response) => {
+  if (ordersStatus !== 200) response.writeHead(ordersStatus).end("unavailable");
+  else response.writeHead(200, { "content-type": "text/csv" }).end(ORDERS_SAMPLE_CSV);
+});
 migrateLocal(persistTo);
 const server = await startDev({
   persistTo,
   vars: {
     API_TOKEN: TOKEN,
+    // As `npm run dev` has it: the upload command sends the notification R2 would have.
+    LOCAL_R2_NOTIFICATIONS: "true",
     PIPELINE_SOURCE_URL: source.url,
     PIPELINE_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }),
+    ORDERS_SOURCE_URL: source.url.replace(/\/records$/, "/orders.csv"),
+    ORDERS_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }),
   },
 });
 console.log(`CLI against ${server.url} (token required), source ${source.url}`);
@@ -89,6 +112,12 @@ try {
   check("--param reaches the run: orders for one store", ordersRun, 0, ["extracted 10 = loaded 3 + rejected 2 + skipped 5"]);
   const ordersId = /^(manual-\d+)/m.exec(ordersRun.stdout)?.[1] ?? "missing";
   check("status finds a run of another pipeline by its id alone", await cli(server, ["status", ordersId]), 0, [`${ordersId} · orders · manual · succeeded`]);
+  const posted = await cli(server, ["event", "orders", "--param", "store=hamburg", "--key", "cli-test-1", "--wait"]);
+  check("event --wait posts an event and follows the run it starts (exit 0)", posted, 0, [/^event ev-\d+-\d+ → run event-\d+-\d+ started$/m, /^event-\d+-\d+ · orders · event$/m, /extracted 10 = loaded \d+ \+ rejected \d+ \+ skipped \d+/]);
+  const eventId = /^event (ev-\d+-\d+)/m.exec(posted.stdout)?.[1] ?? "missing";
+  check("event again with the same key answers the same event, not a second run", await cli(server, ["event", "orders", "--param", "store=hamburg", "--key", "cli-test-1"]), 0, [`event ${eventId} → run event-`, 'the key "cli-test-1" was used before: this is that event']);
+  check("the same key with other params is refused (exit 2)", await cli(server, ["event", "orders", "--param", "store=berlin", "--key", "cli-test-1"]), 2, [`was used for event ${eventId} with other params; use a new key for a new event (idempotency_key_reused)`], "stderr");
+  check("an event's params are checked as a trigger's (exit 2)", await cli(server, ["event", "orders", "--param", "region=eu"]), 2, ["params.region: is not a param: pipeline orders takes store (invalid_params)"], "stderr");
   check("a bad --param is a usage error (exit 2)", await cli(server, ["trigger", "--param", "novalue"]), 2, ['--param takes name=value, got "novalue"'], "stderr");
   check("an unknown command is a usage error (exit 2)", await cli(server, ["frobnicate"]), 2, ["unknown command 'frobnicate'"], "stderr");
   check("an unknown run is a usage error (exit 2)", await cli(server, ["status", "manual-1"]), 2, ['no run with id "manual-1" in any pipeline (run_not_found)'], "stderr");
@@ -125,6 +154,8 @@ try {
   check("backfill of a reversed range is a usage error (exit 2)", await cli(server, ["backfill", "default", "--from", "2026-11-04", "--to", "2026-11-01"]), 2, ["from must be before to"], "stderr");
   check("slots shows the ledger, the backfill beside each slot's own judgement", await cli(server, ["slots", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/default: 3 ran/, /BACKFILL/, /2026-11-02 03:00:00Z\s+ran\s+backfill-\d+-bf-\d+\s+succeeded\s+-\s+-\s+succeeded/]);
 
+  await dataAwareTriggers(server, (status) => (ordersStatus = status));
+
   check("schedule shows the schedule, times on the pipeline's clock", await cli(server, ["schedule", "orders"]), 0, [/schedule\s+15 \* \* \* \*/, /timezone\s+Europe\/Berlin/, /deadline\s+45m/, /next run\s+\d{4}-\d\d-\d\d \d\d:15:00\+0[12]:00/]);
   check("--utc shows them in UTC", await cli(server, ["--utc", "schedule", "orders"]), 0, [/next run\s+\d{4}-\d\d-\d\d \d\d:15:00Z/]);
   check("pause pauses it", await cli(server, ["pause", "orders"]), 0, [/enabled\s+no \(paused\)/]);
@@ -134,19 +165,29 @@ try {
   check("without the token: refused, exit 3, saying so", await cli(server, ["list"], { PIPELINE_API_TOKEN: "" }), 3, ["not authorised by the API", "set PIPELINE_API_TOKEN"], "stderr");
   check("a wrong token: exit 3", await cli(server, ["list"], { PIPELINE_API_TOKEN: "wrong" }), 3, ["the token in PIPELINE_API_TOKEN was refused"], "stderr");
   check("nothing listening: exit 3, saying so", await cli(server, ["list"], { PIPELINE_API_URL: `http://127.0.0.1:${closedPort}` }), 3, [`cannot reach the API at http://127.0.0.1:${closedPort}: connection refused`], "stderr");
-  check("help exits 0", await cli(server, ["--help"]), 0, ["Usage: pipeline", "backfill", "slots"]);
+  check("help exits 0", await cli(server, ["--help"]), 0, ["Usage: pipeline", "backfill", "slots", "event"]);
 
   const drop = join(ROOT, "docs/examples/store-drops/hamburg-2026-11-29.csv");
   const uploaded = await cli(server, ["upload", "store-drops", drop, "--run"]);
   check("upload --run puts a file in store-drops' bucket and runs it (one line rejected)", uploaded, 0, [
     "uploaded hamburg-2026-11-29.csv (",
     "→ r2://UPLOADS/drops/hamburg-2026-11-29.csv; stored; the next run of store-drops reads it",
+    "sent the PutObject notification R2 would have (scheduled-pipeline-uploads/drops/hamburg-2026-11-29.csv): store-drops starts a run once no file has landed for 30.0 s",
     /extract\s+succeeded\s+5 read/,
     "extracted 5 = loaded 4 + rejected 1 + skipped 0",
   ]);
   check("a second run reads no file twice", await cli(server, ["trigger", "store-drops", "--wait"]), 0, ["extracted 0 = loaded 0 + rejected 0 + skipped 0"]);
   check("upload refuses a name the source would never read (exit 2)", await cli(server, ["upload", "store-drops", drop, "--as", "notes.txt"]), 2, ['the file name "notes.txt" does not match the source\'s files (**/*.csv), so it would never be read'], "stderr");
   check("upload to a pipeline that reads no files (exit 1)", await cli(server, ["upload", "orders", drop]), 1, ["pipeline orders reads no files"], "stderr");
+  // Without --run: the notification the upload sent starts store-drops' run once 30 s pass without another.
+  const landed = join(persistTo, "berlin-2026-11-30.csv");
+  writeFileSync(landed, "store_id,order_id,kind,amount,currency,original_order_id,ordered_at\nberlin,3001,sale,5.00,EUR,,2026-11-30T09:00:00Z\n");
+  check("upload without --run sends the notification", await cli(server, ["upload", "store-drops", landed]), 0, ["store-drops starts a run once no file has landed for 30.0 s"]);
+  const objectRun = await waitFor(async () => {
+    const history = JSON.parse((await cli(server, ["--json", "history", "store-drops"])).stdout) as { runs: { pipelineId: string; trigger: string; status: string }[] };
+    return history.runs.find((run) => run.trigger === "object" && run.status !== "running") ?? null;
+  }, 90_000);
+  check("the file landing started one object run that read it", await cli(server, ["status", objectRun?.pipelineId ?? "none", "--pipeline", "store-drops"]), 0, [/· store-drops · object · succeeded/, "extracted 1 = loaded 1 + rejected 0 + skipped 0"]);
   check("npm run pipeline runs the same CLI", await run("npm", ["run", "--silent", "pipeline", "--", "list"], { PIPELINE_API_URL: server.url, PIPELINE_API_TOKEN: TOKEN }), 0, [/^default\s+/m]);
 
   // Server data that would drive the terminal (ESC sequences, an OSC title, a C1 CSI) is shown escaped.
@@ -162,6 +203,77 @@ try {
   await stopDev(server);
   await source.close();
   rmSync(persistTo, { recursive: true, force: true });
+}
+
+/** The API as a script calls it, for what the CLI has no command for (a schedule's cron). */
+async function callApi(server: DevServer, method: string, path: string, body?: unknown): Promise<void> {
+  const response = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`);
+}
+
+/**
+ * `deps` and the waiting state: orders-daily runs after orders, each of its slots waiting for the orders
+ * slots of the day before (on Berlin's clock). A backfill of one hour of yesterday while the orders source
+ * answers 503 leaves a failed orders slot there; orders-daily's schedule, set to every minute, soon has a
+ * slot that waits for it. Retried, the orders slot succeeds and the waiting slot runs (trigger upstream).
+ */
+async function dataAwareTriggers(server: DevServer, setOrdersStatus: (status: number) => void): Promise<void> {
+  check("help lists deps", await cli(server, ["--help"]), 0, [/deps \[pipeline\]\s+which pipeline feeds which/]);
+  const graph = await cli(server, ["deps"]);
+  check("deps shows which pipeline feeds which, with the slots consumed and the objects that start store-drops", graph, 0, [
+    "graph:\n  orders → orders-daily (day)\n  objects scheduled-pipeline-uploads/drops/*.csv → store-drops",
+    /^orders · ready · cron 15 \* \* \* \* \(Europe\/Berlin\)\n {2}runs after {3}-\n {2}runs before {2}orders-daily \(day\)$/m,
+    /^ {2}runs after {3}orders: each slot waits for the orders slots of the day before it \(day\)$/m,
+    /^ {2}waits {8}up to 2h 00m after its slot for its upstream, then the slot is missed \(whenLate: miss\)$/m,
+    /^ {2}objects {6}landing in scheduled-pipeline-uploads\/drops\/\*\.csv start a run \(debounce 30\.0 s\)$/m,
+  ]);
+  const json = await cli(server, ["--json", "deps", "orders-daily"]);
+  check("deps --json prints the pipeline's entry as the API has it", json, 0, ['"name": "orders-daily"', /"after": \[\s*\{\s*"pipeline": "orders",\s*"slots": "day"\s*\}\s*\]/]);
+  try {
+    JSON.parse(json.stdout);
+  } catch {
+    failures.push("deps --json is not JSON");
+  }
+  check("deps of an unknown pipeline is a usage error (exit 2)", await cli(server, ["deps", "nope"]), 2, ['no pipeline named "nope"'], "stderr");
+
+  // Yesterday on Berlin's calendar; 10:00 to 11:00 UTC holds its 11:15 (or, in summer, 12:15) slot.
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
+  const yesterday = new Date(Date.parse(today) - 86_400_000).toISOString().slice(0, 10);
+  setOrdersStatus(503);
+  const failed = await cli(server, ["backfill", "orders", "--from", `${yesterday}T10:00:00Z`, "--to", `${yesterday}T11:00:00Z`, "--wait"]);
+  check("a backfill of one orders hour of yesterday fails while the source is down (exit 1)", failed, 1, [/backfill bf-\d+ failed: 1\/1 slots done \(0 succeeded, 1 failed\)/]);
+  const failedRun = /(backfill-\d+-bf-\d+)/.exec(failed.stdout)?.[1] ?? "missing";
+  await callApi(server, "PUT", "/api/pipelines/orders-daily/schedule", { cron: "* * * * *", timezone: "Europe/Berlin" });
+  try {
+    const since = String(Date.now() - 60_000);
+    const waiting = await waitFor(async () => {
+      const ledger = JSON.parse((await cli(server, ["--json", "slots", "orders-daily", "--from", since])).stdout) as { slots: { state: string }[] };
+      return ledger.slots.some((slot) => slot.state === "waiting") ? true : null;
+    }, 90_000);
+    if (!waiting) failures.push("no orders-daily slot came to wait for orders");
+    const owed = `orders: 1 slot not succeeded: ${yesterday} \\d\\d:15:00\\+0[12]:00 failed \\(${failedRun}\\)`;
+    check("slots shows the waiting slot, and what of its upstream it waits for", await cli(server, ["slots", "orders-daily", "--from", since]), 0, [
+      /^orders-daily: .*\d+ waiting/m,
+      /\s+waiting\s+-\s+-\s+-\s+-\s+-\s+waiting for its upstream: orders: 1 slot not succeeded \(1 of the first 1 failed\)$/m,
+      new RegExp(`^waiting for their upstream:\n {2}.* waits? for ${owed}$`, "m"),
+    ]);
+    check("deps shows orders-daily's waiting slots, since when and until when", await cli(server, ["deps", "orders-daily"]), 0, [new RegExp(`^ {2}waiting {6}.*\\((the oldest )?waiting [^,]+, late at [^)]+\\): ${owed}$`, "m")]);
+
+    setOrdersStatus(200);
+    check("the failed orders slot, retried, succeeds", await cli(server, ["retry", failedRun, "--wait"]), 0, [/^retry-\d+ · orders · retry$/m]);
+    const fed = await waitFor(async () => {
+      const history = JSON.parse((await cli(server, ["--json", "history", "orders-daily"])).stdout) as { runs: { pipelineId: string; trigger: string; status: string }[] };
+      return history.runs.find((run) => run.trigger === "upstream" && run.status !== "running") ?? null;
+    }, 90_000);
+    check("the waiting slot ran once its upstream was in; status names the orders run it consumed", await cli(server, ["status", fed?.pipelineId ?? "none", "--pipeline", "orders-daily"]), 0, [
+      /· orders-daily · upstream · succeeded/,
+      new RegExp(`^upstream orders: 1 run for its slot ${yesterday} \\d\\d:15:00\\+0[12]:00: retry-\\d+$`, "m"),
+    ]);
+  } finally {
+    // Back to its own schedule, so it runs no more each minute.
+    await callApi(server, "DELETE", "/api/pipelines/orders-daily/schedule");
+    setOrdersStatus(200);
+  }
 }
 
 if (failures.length > 0) {

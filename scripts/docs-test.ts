@@ -98,7 +98,7 @@ async function checkPage(page: string): Promise<number> {
       }
       const config = join(phase.root, "wrangler.jsonc");
       migrateLocal(persistTo, config);
-      const server = await startDev({ persistTo, config, vars: { ALLOW_UNAUTHENTICATED: "true" } });
+      const server = await startDev({ persistTo, config, vars: { ALLOW_UNAUTHENTICATED: "true", LOCAL_R2_NOTIFICATIONS: "true" } });
       try {
         for (const step of phase.steps) await runStep(page, step, server, persistTo, ids, phase.root);
       } finally {

@@ -14,12 +14,15 @@
  * scripts/lib/fault-orders-lake.ts): each run must resume and succeed with every record exactly once, the
  * object ledger and the dataset's files as they should be, read back with D1 and DuckDB.
  *
+ * Then data-aware triggers on a server of their own (scripts/lib/fault-triggers.ts): killed between an
+ * upstream's success and its downstream's start, each downstream slot must run exactly once.
+ *
  * Then a hostile source over a real socket: an NDJSON body with a 50 MB line between ten good lines, from
  * a URL with an API key in its query. The run must end with 10 loaded and 1 rejected, /api/health must
  * keep answering while the line streams, and the key must appear nowhere in the run or the server's log.
  *
  * Every server runs with an API token, which every request sends. Scenarios are chosen with
- * FAULT_SCENARIOS (a comma list of default, alerts, store-drops, orders-lake, hostile; all by default);
+ * FAULT_SCENARIOS (a comma list of default, alerts, store-drops, orders-lake, triggers, hostile; all by default);
  * FAULT_STAGES picks the default pipeline's stages, FAULT_RECORDS its records, FAULT_DROP_FILES and
  * FAULT_DROP_ROWS the store-drops files, FAULT_LAKE_ORDERS the orders-lake orders.
  *
@@ -34,13 +37,14 @@ import { startSourceServer, type SourceServer } from "./lib/source-server.ts";
 import { api, API_TOKEN, Checks, killServer, restartServer, type FaultContext } from "./lib/fault-kit.ts";
 import { storeDropsScenario } from "./lib/fault-store-drops.ts";
 import { lakeData, ordersLakeScenario, serveLakeSource } from "./lib/fault-orders-lake.ts";
+import { triggersScenario } from "./lib/fault-triggers.ts";
 
 const STAGES = ["extract", "transform", "load"] as const;
 type Stage = (typeof STAGES)[number];
 
 /** Enough records that each stage takes long enough to be caught at work. */
 const RECORDS = Number(process.env.FAULT_RECORDS ?? 200_000);
-const SCENARIOS = ["default", "alerts", "store-drops", "orders-lake", "hostile"] as const;
+const SCENARIOS = ["default", "alerts", "store-drops", "orders-lake", "triggers", "hostile"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SELECTED = new Set((process.env.FAULT_SCENARIOS?.split(",").map((name) => name.trim()).filter(Boolean) ?? [...SCENARIOS]) as Scenario[]);
 for (const name of SELECTED) if (!SCENARIOS.includes(name)) throw new Error(`FAULT_SCENARIOS: unknown scenario ${name} (known: ${SCENARIOS.join(", ")})`);
@@ -234,6 +238,15 @@ async function main(): Promise<number> {
     }
   }
   rmSync(persistTo, { recursive: true, force: true });
+  if (SELECTED.has("triggers")) {
+    const begun = Date.now();
+    try {
+      await triggersScenario(checks);
+    } catch (error) {
+      checks.check("triggers", "the scenario ran to its end", false, error instanceof Error ? error.message.slice(0, 2_000) : String(error));
+    }
+    timings.push(`triggers ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+  }
   const hostile = SELECTED.has("hostile") ? await hostileSource() : null;
 
   console.log(`\nFault injection (${[...SELECTED].join(", ")}): ${RECORDS} records per default run, ${((Date.now() - started) / 1000).toFixed(1)} s${timings.length ? `; ${timings.join(", ")}` : ""}\n`);
@@ -252,7 +265,7 @@ async function main(): Promise<number> {
   );
   for (const problem of alertProblems) console.log(`alerts: ${problem}`);
   const failedChecks = checks.all.filter((entry) => !entry.ok);
-  if (checks.all.length > 0) console.log(`store-drops / orders-lake: ${checks.all.length - failedChecks.length} of ${checks.all.length} checks passed`);
+  if (checks.all.length > 0) console.log(`store-drops / orders-lake / triggers: ${checks.all.length - failedChecks.length} of ${checks.all.length} checks passed`);
   for (const entry of failedChecks) console.log(`FAILED ${entry.scenario}: ${entry.name}${entry.detail ? ` (${entry.detail})` : ""}`);
   if (hostile) {
     console.log(`hostile source: ${hostile.summary}`);

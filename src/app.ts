@@ -6,6 +6,7 @@ import { apiSecurityHeaders, crossSiteGuard } from "./http/security";
 import { serviceRoutes } from "./routes/openapi";
 import { pipelineRoutes } from "./routes/pipelines";
 import { runLookupRoutes } from "./routes/run-lookup";
+import { notificationRoutes } from "./routes/notifications";
 
 /**
  * The Worker's HTTP side: security headers on everything, a bearer token on /api/* (but health), the
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/", serviceRoutes.app);
   app.route("/", pipelineRoutes);
   app.route("/", runLookupRoutes.app);
+  app.route("/", notificationRoutes.app);
   app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError(handleError);
   return app;

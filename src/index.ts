@@ -10,10 +10,13 @@
  *   ExtractStage "<name>/<runId>:extract" ─► TransformStage "…:transform" ─► LoadStage "…:load"
  *   (records pass through R2 "STAGING" as NDJSON chunks; Load upserts into the pipeline's D1 table;
  *   docs/architecture.md tells the whole story)
+ *   R2 event notifications ─► Queue "scheduled-pipeline-object-events" ─► queue() ─► PipelineScheduler
+ *   .objectsArrived: objects landing start runs (src/queues/object-events.ts)
  */
 import { createApp } from "./app";
 import { logEvent } from "./observability/log";
 import { deployment } from "./pipelines";
+import { consumeObjectEvents } from "./queues/object-events";
 
 export { PipelineScheduler } from "./agents/pipeline-scheduler";
 export { PipelineCoordinator } from "./agents/pipeline-coordinator";
@@ -44,4 +47,6 @@ export default {
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(wakeSchedulers(env));
   },
+  // R2 event notifications: objects landing start the runs of pipelines with `triggers.objects`.
+  queue: (batch, env) => consumeObjectEvents(batch, env),
 } satisfies ExportedHandler<Env>;

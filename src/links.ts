@@ -17,6 +17,10 @@ export function backfillPath(base: string, backfillId: string): string {
   return `${base}/backfills/${encodeURIComponent(backfillId)}`;
 }
 
+export function eventPath(base: string, eventId: string): string {
+  return `${base}/events/${encodeURIComponent(eventId)}`;
+}
+
 /** A path as links in alerts show it: absolute when PUBLIC_BASE_URL is set. */
 export function publicUrl(publicBase: string | undefined, path: string): string {
   return `${(publicBase ?? "").replace(/\/+$/, "")}${path}`;

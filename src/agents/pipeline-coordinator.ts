@@ -30,6 +30,7 @@ import { RunDriver } from "./coordinator/run-driver";
 import { RunStore, type HistoryPage, type Sql } from "./coordinator/run-store";
 import { StageDispatch } from "./coordinator/stage-dispatch";
 import { StagingRetention } from "./coordinator/staging-retention";
+import { DownstreamNotices } from "./coordinator/downstream-notices";
 import { adoptCurrent, definitionNow, retryChange } from "./coordinator/run-definitions";
 import type { CancelResult, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult } from "./coordinator/requests";
 
@@ -77,6 +78,12 @@ export class PipelineCoordinator extends Agent<Env> {
     pipeline: () => this.name,
     log: (event, runId, fields) => this.log(event, runId, fields),
   });
+  private readonly notices = new DownstreamNotices({
+    env: this.env,
+    pipeline: () => this.name,
+    log: (event, runId, fields) => this.log(event, runId, fields),
+    keepAliveWhile: (work) => this.keepAliveWhile(work),
+  });
   private readonly runner = new BackfillRunner({
     store: this.store,
     backfills: this.backfills,
@@ -88,6 +95,7 @@ export class PipelineCoordinator extends Agent<Env> {
       await this.schedule(0, BACKFILL_ALERT_CALLBACK, { backfillId }, { retry: { maxAttempts: 1 } });
       return true;
     },
+    cascadeEnded: (backfill) => this.notices.cascadeEnded(backfill),
     log: (event, id, fields) => logEvent(event, { pipeline: this.name, id, ...fields }),
   });
   private readonly alerts = new RunAlerts({ env: this.env, store: this.store, pipeline: () => this.name, log: (event, runId, fields) => this.log(event, runId, fields) });
@@ -100,6 +108,8 @@ export class PipelineCoordinator extends Agent<Env> {
     // A fresh instance drives nothing, so any run still marked running was interrupted.
     for (const runId of this.store.activeRunIds()) this.resumeOrphan(runId);
     void this.retention.sweep(Date.now());
+    // A cascade notice a restart interrupted goes out now, not at the next watchdog.
+    void this.keepAliveWhile(() => this.runner.handOnOwed());
   }
 
   async startRun(request: StartRunRequest): Promise<StartRunResult> {
@@ -118,6 +128,7 @@ export class PipelineCoordinator extends Agent<Env> {
       params: request.params ?? this.defaultParams(),
       backfillId: request.backfillId ?? null,
       reread: request.reread,
+      ...(request.lineage ? { lineage: request.lineage } : {}),
       timezone: request.settings.schedule.timezone,
       destination: request.settings.destination.uri,
       now,
@@ -298,6 +309,7 @@ export class PipelineCoordinator extends Agent<Env> {
     if (settings && this.store.activeRunIds().length > 0) await this.armWatchdog(settings);
     // Hourly (from the Worker's cron) at least: nothing waits forever, and kept staging expires.
     if (this.store.activeRunIds().length === 0 && this.runner.hasWork()) await this.scheduleNext();
+    await this.runner.handOnOwed();
     await this.retention.sweep(Date.now());
     this.store.pruneSlotRecords();
   }
@@ -404,6 +416,7 @@ export class PipelineCoordinator extends Agent<Env> {
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
     if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
     const removeStaging = this.retention.runEnded(run, settings);
+    this.notices.slotSucceeded(run);
     await this.runner.runEnded(run);
     if (this.runner.hasWork()) await this.scheduleNext();
     await this.prune(settings);

@@ -19,12 +19,19 @@ import { scheduleHealth, scheduleView, type ScheduleHealth, type ScheduleView } 
 import { ScheduleStore } from "./scheduler/schedule-store";
 import { SlotWatch, type DeliveryPayload, type LedgerResult } from "./scheduler/slot-watch";
 import { localIso, resolveTime, type TimeInput } from "../domain/local-time";
+import type { WaitingFor } from "../domain/upstream-gate";
+import type { CascadeReport } from "./scheduler/cascade-receiver";
+import type { ObjectArrival } from "../domain/object-notifications";
+import type { StoredArrival } from "./scheduler/object-store";
+import type { EventReceipt, EventRequest, EventView } from "./scheduler/event-intake";
+import { EVENTS_CALLBACK, OBJECTS_CALLBACK, SchedulerTriggers, WAITING_CALLBACK } from "./scheduler/scheduler-triggers";
 
 /** Callbacks the scheduler's alarms invoke. Constants, because schedule rows store them by name. */
 export { SLOT_CALLBACK };
 export const BACKLOG_CALLBACK = "drainBacklog";
 export const DEADLINE_CALLBACK = "checkDeadlines";
 export const DELIVERY_CALLBACK = "deliverSlotAlert";
+export { EVENTS_CALLBACK, OBJECTS_CALLBACK, WAITING_CALLBACK };
 /** The seed's name for the default pipeline's schedule. */
 export const SEED_SCHEDULE_NAME = "daily-etl-pipeline";
 /** How often a backlog of missed slots (policy "all") tries to start its next run. */
@@ -67,22 +74,39 @@ export class PipelineScheduler extends Agent<Env> {
     defined: () => deployment.find(this.name) !== undefined,
     log: (event, fields) => this.log(event, fields),
   });
+  private readonly triggers = new SchedulerTriggers({
+    env: this.env,
+    sql: this.sql.bind(this) as unknown as Sql,
+    name: () => this.name,
+    settings: () => this.settings(),
+    listSchedules: () => this.listSchedules(),
+    schedule: (when, callback) => this.schedule(when, callback as keyof this & string),
+    cancelSchedule: (id) => this.cancelSchedule(id),
+    alertLate: (slot, waitingFor, waitMs) => this.watch.raise("upstream_late", [{ scheduledFor: slot, runId: null, status: null, waitingFor }], waitMs, Date.now()),
+    countExecution: (slot) => this.countExecution(slot),
+    log: (event, fields) => this.log(event, fields),
+  });
   private readonly watch = new SlotWatch({
     env: this.env,
     store: this.store,
     pipeline: () => this.name,
     slotRecords: (from, to, limit) => this.coordinator().getSlotRecords(from, to, limit),
     settings: () => this.settings(),
+    waiting: () => this.triggers.waits.waitingFor(),
+    triggeredRuns: (from, to) => this.triggers.triggeredRuns(from, to),
     scheduleDelivery: async (payload) => void (await this.schedule(0, DELIVERY_CALLBACK, payload, { retry: { maxAttempts: 1 } })),
     log: (event, fields) => this.log(event, fields),
   });
 
   override async onStart(): Promise<void> {
     this.store.migrate();
+    this.triggers.migrate();
     // A scheduler owes nothing from before it existed: slots are counted from its first start.
     if (this.store.lastSlot() === null) this.store.advanceLastSlot(Date.now());
     this.notePeriod(Date.now());
     await this.armAfter(Date.now());
+    // Slots that waited when the service stopped are looked at again soon after it starts.
+    await this.triggers.started(Date.now());
   }
 
   /**
@@ -101,6 +125,7 @@ export class PipelineScheduler extends Agent<Env> {
     await this.armAfter(now);
     if (deployment.find(this.name)) {
       await this.coordinator().watchdog();
+      await this.triggers.review(now);
       await this.watch.judge(now);
     }
     this.store.setMeta("last_check_at", now);
@@ -112,16 +137,69 @@ export class PipelineScheduler extends Agent<Env> {
     if (deployment.find(this.name)) await this.watch.judge(Date.now());
   }
 
+  /**
+   * An upstream run of a slot succeeded: the slots waiting for their upstream are looked at again now
+   * (they would be within a minute anyway). A repeated or stale notice changes nothing.
+   */
+  async upstreamSucceeded(notice: { pipeline: string; slot: number; runId: string }): Promise<void> {
+    await this.triggers.upstreamSucceeded(notice);
+  }
+
+  /** An upstream's backfill of a cascade ended: this pipeline backfills what consumed it, once all its upstreams in the cascade have. */
+  async cascadeReported(report: CascadeReport): Promise<void> {
+    await this.triggers.cascadeReported(report);
+  }
+
+  /** The slots waiting for their upstream, oldest first, with what each waits for. */
+  async waitingSlots(): Promise<{ scheduledFor: number; scheduledForLocal: string; since: number; waitingFor: WaitingFor[] }[]> {
+    return this.triggers.waiting(this.spec()?.timezone ?? "UTC");
+  }
+
+  /** From the recheck alarm: the waiting slots and the cascades not yet started are looked at again. */
+  async checkWaiting(): Promise<void> {
+    if (deployment.find(this.name)) await this.triggers.review(Date.now(), { events: false });
+  }
+
   /** From an alarm: posts a lateness alert. */
   async deliverSlotAlert(payload: DeliveryPayload): Promise<void> {
     await this.watch.deliver(payload);
+  }
+
+  /** Objects landed in R2 (from the queue consumer): each is known once; they start one run after the debounce. */
+  async objectsArrived(arrivals: ObjectArrival[]): Promise<{ received: number; repeated: number }> {
+    return this.triggers.objectsArrived(arrivals);
+  }
+
+  /** From the alarm: objects whose debounce has passed start their run. */
+  async admitObjects(): Promise<void> {
+    await this.triggers.objects.admit(Date.now());
+  }
+
+  /** The objects notifications told this pipeline of, newest first, with what became of each. */
+  async arrivedObjects(limit = 100): Promise<StoredArrival[]> {
+    return this.triggers.arrivedObjects(limit);
+  }
+
+  /** An event posted to the API (params checked by the route): stored, then its run started when due. */
+  async receiveEvent(request: EventRequest): Promise<EventReceipt> {
+    return this.triggers.events.receive(request);
+  }
+
+  /** One event posted to the API, with its run once started. */
+  async describeEvent(id: string): Promise<{ event: EventView; run: RunView | null } | null> {
+    return this.triggers.events.describe(id);
+  }
+
+  /** From the alarm: event runs that are due start (one at a time, while the pipeline is free). */
+  async startDueEvents(): Promise<void> {
+    await this.triggers.events.startDue();
   }
 
   /**
    * Backfills [from, to): this pipeline's own slots in the range (its schedule, in its time zone), run one
    * at a time by the coordinator once the pipeline is free. At most MAX_BACKFILL_SLOTS slots.
    */
-  async backfill(request: { from: TimeInput; to: TimeInput; reprocess: ReprocessPolicy; params: RunParams }): Promise<BackfillResult> {
+  async backfill(request: { from: TimeInput; to: TimeInput; reprocess: ReprocessPolicy; params: RunParams; cascade?: boolean }): Promise<BackfillResult> {
     const settings = this.settings();
     if (!settings.ok) return { outcome: "misconfigured", errors: settings.errors };
     const spec = settings.settings.schedule;
@@ -135,7 +213,10 @@ export class PipelineScheduler extends Agent<Env> {
     if (slots.length === 0) return { outcome: "invalid", code: "invalid_range", reason: `${range} holds no slot of this pipeline's schedule (${describeSpec(spec)})` };
     const future = slots.find((slot) => slot > Date.now());
     if (future !== undefined) return { outcome: "invalid", code: "invalid_range", reason: `${range} holds slots still to come (the first at ${localIso(future, spec.timezone)}); a backfill runs past slots, the schedule runs the rest` };
-    return passedOn(await this.coordinator().startBackfill({ backfillId: backfillId(Date.now()), from, to, reprocess: request.reprocess, params: request.params, slots, timezone: spec.timezone }));
+    const id = backfillId(Date.now());
+    // A cascade reaches every pipeline downstream of this one, in dependency order.
+    const cascade = request.cascade ? { root: id, closure: [this.name, ...deployment.downstreamClosure(this.name)] } : null;
+    return passedOn(await this.coordinator().startBackfill({ backfillId: id, from, to, reprocess: request.reprocess, params: request.params, slots, timezone: spec.timezone, cascade }));
   }
 
   /**
@@ -312,6 +393,11 @@ export class PipelineScheduler extends Agent<Env> {
       await coordinator.recordSkippedSlot({ runId: scheduledRunId(slot), scheduledFor: slot, reason: `missed: the service did not run at the slot time (missed-run policy "${spec.missedRuns}")`, settings: settings.settings });
     }
     if (plan.dropped > 0) this.log("slots_dropped", { dropped: plan.dropped, policy: spec.missedRuns });
+    // A slot that waits for its upstream is held until its upstream is in (in order, one run at a time).
+    if (this.triggers.gated()) {
+      await this.triggers.waits.hold(plan.run, now);
+      return;
+    }
     const [first, ...rest] = plan.run;
     if (first !== undefined) {
       const result = await coordinator.startRun({ runId: scheduledRunId(first), trigger: "scheduled", scheduledFor: first, settings: settings.settings });

@@ -62,7 +62,7 @@ export interface LatenessMessage {
   event: LatenessEvent;
   pipeline: string;
   deadline: string;
-  slots: { scheduledFor: string; runId: string | null; status: RunStatus | null }[];
+  slots: { scheduledFor: string; runId: string | null; status: RunStatus | null; waitingFor?: string }[];
   ledgerUrl: string;
 }
 
@@ -72,17 +72,23 @@ const LISTED_SLOTS = 10;
 export function latenessMessage(pipeline: string, event: LatenessEvent, slots: readonly LateSlot[], deadline: string, ledgerUrl: string): LatenessMessage {
   const listed = slots.slice(0, LISTED_SLOTS).map((slot) => {
     const at = new Date(slot.scheduledFor).toISOString();
+    if (event === "upstream_late") return `${at} (waiting for ${slot.waitingFor ?? "its upstream"})`;
     return event === "slot_missed" ? at : `${at} (${slot.runId ? `run ${slot.runId} ${slot.status}` : "no run"})`;
   });
   const more = slots.length > LISTED_SLOTS ? ` and ${slots.length - LISTED_SLOTS} more` : "";
   const count = slots.length === 1 ? "slot" : `${slots.length} slots`;
-  const what = event === "slot_missed" ? `${count} passed without any run: ${listed.join(", ")}${more}` : `${count} had not succeeded ${deadline} after the slot: ${listed.join(", ")}${more}`;
+  const what =
+    event === "upstream_late"
+      ? `${count} still waited for upstream pipelines ${deadline} after the slot: ${listed.join(", ")}${more}`
+      : event === "slot_missed"
+        ? `${count} passed without any run: ${listed.join(", ")}${more}`
+        : `${count} had not succeeded ${deadline} after the slot: ${listed.join(", ")}${more}`;
   return {
     text: `${slackHeadline(event, pipeline, what)}.${slackLink(ledgerUrl, "ledger")}`,
     event,
     pipeline,
     deadline,
-    slots: slots.map((slot) => ({ scheduledFor: new Date(slot.scheduledFor).toISOString(), runId: slot.runId, status: slot.status })),
+    slots: slots.map((slot) => ({ scheduledFor: new Date(slot.scheduledFor).toISOString(), runId: slot.runId, status: slot.status, ...(slot.waitingFor === undefined ? {} : { waitingFor: slot.waitingFor }) })),
     ledgerUrl,
   };
 }

@@ -11,6 +11,7 @@ const EMOJI: Record<AlertEvent | LatenessEvent | "backfill_failed", string> = {
   run_recovered: ":large_green_circle:",
   run_late: ":hourglass:",
   slot_missed: ":warning:",
+  upstream_late: ":link:",
   backfill_failed: ":red_circle:",
 };
 

@@ -25,6 +25,7 @@ export interface ApiOptions {
 export interface ApiResponse<T> {
   status: number;
   body: T;
+  headers: Headers;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -56,8 +57,9 @@ export class ApiClient {
     return this.request("GET", path, schema);
   }
 
-  post<S extends z.ZodType>(path: string, schema: S, body?: unknown): Promise<ApiResponse<z.output<S>>> {
-    return this.request("POST", path, schema, body);
+  /** `headers`: request headers of the operation's own (an Idempotency-Key), besides the client's. */
+  post<S extends z.ZodType>(path: string, schema: S, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<z.output<S>>> {
+    return this.request("POST", path, schema, body, headers);
   }
 
   /** PUTs bytes as they are (a file), not JSON. */
@@ -68,16 +70,16 @@ export class ApiClient {
   /**
    * Sends one request. Cannot reach the server, it refuses the token, it does not answer in time, its
    * answer is too big, or it redirects elsewhere: exit 3. The API refused the request as invalid or naming
-   * something that does not exist (400, 404): exit 2. Anything else that is not a success (409, 5xx), or a
+   * something that does not exist (400, 404, 422): exit 2. Anything else that is not a success (409, 5xx), or a
    * success of a shape this CLI does not know: exit 1. The message is the API's own.
    */
-  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<ApiResponse<z.output<S>>> {
+  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<z.output<S>>> {
     const where = `${method} ${path} at ${this.baseUrl}`;
     const controller = new AbortController();
     let phase: "answer" | "body" = "answer";
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
-      const response = await this.send(method, path, body, controller.signal);
+      const response = await this.send(method, path, body, controller.signal, headers);
       phase = "body";
       const text = await this.readAnswer(response, where);
       return this.interpret(response, text, where, schema);
@@ -99,7 +101,7 @@ export class ApiClient {
    * `statusUrl`), so the URL they make is checked too: `.evil.example/x` or `:8443/x` after the base would
    * name another host or port.
    */
-  private async send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  private async send(method: string, path: string, body: unknown, signal: AbortSignal, extraHeaders: Record<string, string>): Promise<Response> {
     const made = path.startsWith("/") ? safeUrl(`${this.baseUrl}${path}`) : null;
     if (made === null || made.origin !== this.origin) {
       throw new CliError(EXIT.unreachable, `${method} ${redactUrl(path)}: not a path of the API at ${this.baseUrl}; not requested`);
@@ -108,7 +110,7 @@ export class ApiClient {
     let currentMethod = method;
     let payload: string | Uint8Array | undefined = body === undefined ? undefined : body instanceof RawBody ? body.bytes : JSON.stringify(body);
     for (let hop = 0; ; hop += 1) {
-      const headers: Record<string, string> = { accept: "application/json" };
+      const headers: Record<string, string> = { ...extraHeaders, accept: "application/json" };
       if (this.token) headers.authorization = `Bearer ${this.token}`;
       if (payload !== undefined) headers["content-type"] = body instanceof RawBody ? body.contentType : "application/json";
       const response = await fetch(url, { method: currentMethod, headers, body: payload, redirect: "manual", signal });
@@ -179,7 +181,7 @@ export class ApiClient {
     }
     if (!response.ok) {
       const message = apiMessage(parsed) ?? `HTTP ${response.status}`;
-      throw new CliError(response.status === 400 || response.status === 404 ? EXIT.usage : EXIT.failed, message, parsed);
+      throw new CliError(response.status === 400 || response.status === 404 || response.status === 422 ? EXIT.usage : EXIT.failed, message, parsed);
     }
     const checked = schema.safeParse(parsed);
     if (!checked.success) {
@@ -187,7 +189,7 @@ export class ApiClient {
       const field = issue.path.map(String).join(".") || "the answer";
       throw new CliError(EXIT.failed, `${where} answered in a shape this CLI does not know (${field}: ${issue.message}); is the CLI from the same version as the service?`, parsed);
     }
-    return { status: response.status, body: checked.data };
+    return { status: response.status, body: checked.data, headers: response.headers };
   }
 }
 

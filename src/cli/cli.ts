@@ -4,12 +4,15 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { createLogUpdate } from "log-update";
-import type { z } from "zod";
+import { z } from "zod";
 import {
   BackfillResponse,
   BackfillStarted,
   CancelResponse,
+  EventResponse,
   HistoryResponse,
+  NotificationSentResponse,
+  PipelineSummarySchema,
   PipelinesResponse,
   RetryResponse,
   RunSchema,
@@ -18,6 +21,7 @@ import {
   TriggerResponse,
   UploadResponse,
 } from "../routes/responses";
+import { putNotification } from "../domain/object-notifications";
 import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { ApiClient } from "./api-client.ts";
@@ -25,7 +29,8 @@ import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
 import { count, duration, relative, time } from "../display/format.ts";
 import { table } from "./format.ts";
 import { parseParams } from "./params.ts";
-import { canRedraw, LiveProgress, outcomeLines, runLines } from "./progress.ts";
+import { depsLines, triggeredLines, waitingSlotLines } from "./deps.ts";
+import { canRedraw, LiveProgress, lineageLines, outcomeLines, runLines } from "./progress.ts";
 import { printable } from "./terminal-text.ts";
 
 
@@ -106,6 +111,14 @@ function buildProgram(context: Context): Command {
     .option("--note <text>", "a note kept on the run")
     .action((pipeline: string, options: { wait?: boolean; param: string[]; note?: string }) => trigger(context, pipeline, options));
   program
+    .command("event")
+    .description("post an event: a run with the event's params, debounced as the pipeline declares")
+    .argument("<pipeline>", "the pipeline")
+    .addOption(paramOption())
+    .option("-k, --key <idempotency-key>", "an Idempotency-Key: posting again with it answers the same event, never a second run")
+    .option("-w, --wait", "follow the run until it ends (once its debounce has passed and the pipeline is free)")
+    .action((pipeline: string, options: { param: string[]; key?: string; wait?: boolean }) => postEvent(context, pipeline, options));
+  program
     .command("status")
     .description("one run: stages, counts, errors")
     .argument("<runId>", "the run")
@@ -165,11 +178,16 @@ function buildProgram(context: Context): Command {
     .action((pipeline: string) => schedule(context, pipeline, "POST", "/schedule/resume"));
   program
     .command("slots")
-    .description("the slot ledger: every expected slot of a range and its fate")
+    .description("the slot ledger: every expected slot of a range and its fate (a waiting one: what of its upstream it waits for)")
     .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
     .option("--from <time>", "start, included (default: 7 days ago)")
     .option("--to <time>", "end, excluded (default: just after the next slot)")
     .action((pipeline: string, options: { from?: string; to?: string }) => slots(context, pipeline, options));
+  program
+    .command("deps")
+    .description("which pipeline feeds which: what each runs after (and which of its slots), what runs after it, the objects and events that start it, its waiting slots")
+    .argument("[pipeline]", "one pipeline (default: all of them)")
+    .action((pipeline: string | undefined) => deps(context, pipeline ?? null));
   return program;
 }
 
@@ -243,9 +261,41 @@ async function upload(context: Context, pipeline: string, file: string, options:
   const type = CONTENT_TYPES[extname(name).slice(1).toLowerCase()] ?? "application/octet-stream";
   const path = `${base(pipeline)}/uploads/${name.split("/").map(encodeURIComponent).join("/")}`;
   const { body: stored } = await api(context).putBytes(path, UploadResponse, bytes, type);
-  if (context.json && !options.run) return printJson(context, stored);
   if (!context.json) print(context, `uploaded ${name} (${count(stored.size)} bytes) → ${stored.uri}; ${stored.message}`);
+  const notified = await notifyUpload(context, pipeline, stored);
+  if (notified && !context.json) print(context, notified);
+  if (context.json && !options.run) return printJson(context, stored);
   if (options.run) await trigger(context, pipeline, { wait: true, param: [] });
+}
+
+/**
+ * Where R2 sends no event notifications (a local `npm run dev`), sends the one it would have for the file
+ * just uploaded, so a pipeline with `triggers.objects` starts its run as it would deployed. Says what
+ * became of it; says nothing where the server gets R2's own (it answers notifications_not_simulated) or
+ * the pipeline does not start runs on files landing.
+ */
+async function notifyUpload(context: Context, pipeline: string, stored: z.output<typeof UploadResponse>): Promise<string | null> {
+  const { body: summary } = await api(context).get(base(pipeline), ObjectTriggerView);
+  const objects = summary.triggers?.objects;
+  if (!objects) return null;
+  let sent: z.output<typeof NotificationSentResponse>;
+  try {
+    ({ body: sent } = await api(context).post("/api/notifications/r2", NotificationSentResponse, putNotification(objects.bucket, stored, Date.now())));
+  } catch (error) {
+    if (error instanceof CliError && apiCode(error.body) === "notifications_not_simulated") return null;
+    throw error;
+  }
+  const runs = sent.pipelines.map((entry) => `${entry.name} starts a run once no file has landed for ${duration(entry.debounceMs)}`);
+  return `sent the PutObject notification R2 would have (${objects.bucket}/${stored.key}): ${runs.length > 0 ? runs.join("; ") : `it starts no run (${sent.ignored})`}`;
+}
+
+/** Of a pipeline's summary, the one field the upload looks at: what its `triggers.objects` listens for. */
+const ObjectTriggerView = z.object({ triggers: PipelineSummarySchema.shape.triggers.unwrap().pick({ objects: true }).nullable() });
+
+/** The first error code of an answer in the API's error shape. */
+function apiCode(body: unknown): string | null {
+  const code = (body as { errors?: { code?: unknown }[] } | null)?.errors?.[0]?.code;
+  return typeof code === "string" ? code : null;
 }
 
 async function trigger(context: Context, pipeline: string, options: { wait?: boolean; param: string[]; note?: string }): Promise<void> {
@@ -258,6 +308,35 @@ async function trigger(context: Context, pipeline: string, options: { wait?: boo
     return;
   }
   await follow(context, pipeline, started.pipelineId);
+}
+
+/**
+ * Posts an event (the params are the body). Says which run it starts and when: at once, after its
+ * debounce, or once the pipeline is free; with --wait, waits for that and follows the run.
+ */
+async function postEvent(context: Context, pipeline: string, options: { param: string[]; key?: string; wait?: boolean }): Promise<void> {
+  const params = parseParams(options.param) ?? {};
+  const headers: Record<string, string> = options.key === undefined ? {} : { "idempotency-key": options.key };
+  const { body: posted, headers: answered } = await api(context).post(`${base(pipeline)}/events`, EventResponse, params, headers);
+  const replayed = answered.get("idempotent-replayed") === "true";
+  if (!options.wait && context.json) return printJson(context, posted);
+  const { event } = posted;
+  if (!context.json) {
+    const now = Date.now();
+    const when =
+      event.status === "started" ? "started" : event.startsAt > now ? `pending: starts ${relative(event.startsAt, now)}, unless more events with its params come first` : "pending: starts once the run now active has ended";
+    const lines = [`event ${event.id} → run ${event.runId} ${when}`];
+    if (replayed) lines.push(`(the key ${JSON.stringify(event.idempotencyKey)} was used before: this is that event, received ${relative(event.receivedAt, now)})`);
+    if (!options.wait) lines.push(`follow: npm run pipeline -- status ${event.runId} --pipeline ${pipeline}   (${api(context).baseUrl}${posted.statusUrl})`);
+    print(context, lines.join("\n"));
+  }
+  if (!options.wait) return;
+  let current = posted;
+  while (current.event.status === "pending") {
+    await sleep(context.io.pollMs ?? 500);
+    current = (await api(context).get(posted.eventUrl, EventResponse)).body;
+  }
+  await follow(context, pipeline, event.runId);
 }
 
 /** Reads the run until it ends, showing its progress; the command's exit code is the run's. */
@@ -291,6 +370,7 @@ async function status(context: Context, pipeline: string | undefined, runId: str
   if (run.scheduledFor !== null) lines.push(`slot ${clock(context, run.timezone)(run.scheduledFor)}${context.utc || run.timezone === "UTC" ? "" : ` (${run.timezone})`}`);
   if (Object.keys(run.params).length > 0) lines.push(`params ${JSON.stringify(run.params)}`);
   if (run.source) lines.push(`source ${run.source.name}${run.source.url ? ` ${run.source.url}` : ""}${run.source.served ? "" : " (not served)"}`);
+  lines.push(...lineageLines(run, clock(context, run.timezone)));
   if (run.status !== "running") lines.push(...outcomeLines(run));
   if (run.retriedBy.length > 0) lines.push(`retried by ${run.retriedBy.join(", ")}`);
   for (const rejected of run.rejected.slice(0, 5)) lines.push(`rejected ${rejected.id ?? "(no id)"} in ${rejected.stage}: ${rejected.reason}`);
@@ -416,6 +496,25 @@ async function slots(context: Context, pipeline: string, options: { from?: strin
       ]),
     ),
   );
+  const at = (ms: number) => clock(context, body.timezone)(ms);
+  const waiting = waitingSlotLines(body.slots, at);
+  if (waiting.length > 0) print(context, ["waiting for their upstream:", ...waiting.map((line) => `  ${line}`)].join("\n"));
+  if (body.triggered.length > 0) print(context, ["runs outside the slots, started by objects or events:", ...triggeredLines(body.triggered, at).map((line) => `  ${line}`)].join("\n"));
+}
+
+/**
+ * The dependency graph: every pipeline (or one) with what it runs after, what runs after it, what else
+ * starts it, and its slots waiting for their upstream. --json: the API's answer (GET /api/pipelines, or
+ * the one pipeline's entry).
+ */
+async function deps(context: Context, only: string | null): Promise<void> {
+  const { body } = await api(context).get("/api/pipelines", PipelinesResponse);
+  const entry = only === null ? null : body.pipelines.find((pipeline) => pipeline.name === only);
+  // Not in the list: its own path answers the API's 404 (exit 2), naming the pipelines there are.
+  const named = only !== null && !entry ? (await api(context).get(base(only), PipelineSummarySchema)).body : entry;
+  if (context.json) return printJson(context, named ?? body);
+  const pipelines = named && !entry ? [...body.pipelines, named] : body.pipelines;
+  print(context, depsLines(pipelines, only, (ms, zone) => clock(context, zone)(ms), Date.now()).join("\n"));
 }
 
 /** Epoch ms stay numbers; anything else goes to the API as written (it names what is wrong). */

@@ -36,6 +36,38 @@ export function outcomeLines(run: RunView): string[] {
   return lines;
 }
 
+/** How many of a run's consumed runs, objects or events a line names before it says "+N more". */
+const LISTED = 3;
+
+function listed(items: readonly string[]): string {
+  const more = items.length - LISTED;
+  return `${items.slice(0, LISTED).join(", ")}${more > 0 ? `, +${count(more)} more` : ""}`;
+}
+
+/**
+ * What fed a run and what started it, beyond its trigger: the upstream runs it consumed (per upstream:
+ * how many, for which of its slots, the first few ids), what was missing when it ran late, the objects or
+ * events that started it, the cascade it belongs to. Slot times read on `at`'s clock. None for a run that
+ * only its clock or a person started.
+ */
+export function lineageLines(run: RunView, at: (ms: number) => string): string[] {
+  const { lineage } = run;
+  const lines: string[] = [];
+  const byUpstream = new Map<string, typeof lineage.upstream>();
+  for (const consumed of lineage.upstream) byUpstream.set(consumed.pipeline, [...(byUpstream.get(consumed.pipeline) ?? []), consumed]);
+  for (const [pipeline, runs] of byUpstream) {
+    const slots = runs.length === 1 ? `its slot ${at(runs[0]!.scheduledFor)}` : `its slots ${at(runs[0]!.scheduledFor)} to ${at(runs.at(-1)!.scheduledFor)}`;
+    lines.push(`upstream ${pipeline}: ${count(runs.length)} run${runs.length === 1 ? "" : "s"} for ${slots}: ${listed(runs.map((consumed) => consumed.runId))}`);
+  }
+  if (lineage.missingUpstream) lines.push(`ran without all its upstream: ${lineage.missingUpstream}`);
+  if (lineage.objects.length > 0) lines.push(`started by ${count(lineage.objects.length)} object${lineage.objects.length === 1 ? "" : "s"}: ${listed(lineage.objects.map((object) => object.key))}`);
+  if (lineage.events.length > 0) {
+    lines.push(`started by ${count(lineage.events.length)} event${lineage.events.length === 1 ? "" : "s"}: ${listed(lineage.events.map((event) => (event.idempotencyKey ? `${event.id} (key ${event.idempotencyKey})` : event.id)))}`);
+  }
+  if (lineage.cascadeOf) lines.push(`part of the cascade of backfill ${lineage.cascadeOf}`);
+  return lines;
+}
+
 /**
  * Shows a run as it goes. In a terminal the lines are redrawn in place (log-update); elsewhere (a pipe,
  * CI) a line is printed whenever a stage changes status, so logs stay readable.

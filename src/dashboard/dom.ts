@@ -81,3 +81,13 @@ export function runLink(pipeline: string, runId: string): HTMLAnchorElement {
   link.href = viewHash(pipeline, runId);
   return link;
 }
+
+/** Text and links (lineage.ts's parts) as nodes: a link to a run opens it, one to a pipeline selects it. */
+export function partNodes(parts: readonly (string | { pipeline: string; runId: string | null; text: string })[]): Node[] {
+  return parts.map((part) => {
+    if (typeof part === "string") return document.createTextNode(part);
+    const link = el("a", part.text);
+    link.href = viewHash(part.pipeline, part.runId);
+    return link;
+  });
+}

@@ -1,7 +1,8 @@
 /**
  * The dashboard: reads the same JSON API as curl does, every few seconds (every second while a run is
- * active). Every pipeline is listed; one is shown in detail, and a run of it can be opened. Where you are
- * is in the address (#pipeline=orders&run=manual-1), so a view can be shared and the back button works.
+ * active). Every pipeline is listed, and drawn in the graph of which feeds which; one is shown in detail,
+ * and a run of it can be opened. Where you are is in the address (#pipeline=orders&run=manual-1), so a
+ * view can be shared and the back button works.
  * Times are on the pipeline's clock, as the CLI shows them.
  */
 import { duration } from "../display/format";
@@ -13,6 +14,7 @@ import { $, viewHash } from "./dom";
 import { deploymentHealth, healthText } from "./health";
 import { renderBackfills } from "./views/backfills";
 import { Charts } from "./views/charts";
+import { renderGraph } from "./views/graph";
 import { ledgerUnavailable, renderLedger } from "./views/ledger";
 import { renderPipelines } from "./views/pipelines";
 import { RunCard } from "./views/run-card";
@@ -29,8 +31,11 @@ let selected: string | null = null;
 let openRun: string | null = null;
 let activeRunId: string | null = null;
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
-/** Each pipeline's slots of the last 30 days, fetched at most once a minute unless its runs changed. */
-const ledgers = new Map<string, { at: number; slots: SlotEntry[]; runs: number | null }>();
+/**
+ * Each pipeline's slots of the last 30 days, fetched at most once a minute unless its `version` changed
+ * (the selected pipeline's: its runs, and how many of its slots wait for their upstream).
+ */
+const ledgers = new Map<string, { at: number; slots: SlotEntry[]; version: string | null }>();
 /** Runs outside the schedule, of the selected pipeline, for its strip. */
 let outsideRuns: Stats["series"] = [];
 const charts = new Charts();
@@ -76,15 +81,16 @@ function stripOf(pipeline: PipelineSummary, now: number): DayCell[] {
 function showPipelines(): void {
   const now = Date.now();
   renderPipelines(pipelines, selected, new Map(pipelines.map((pipeline) => [pipeline.name, stripOf(pipeline, now)])), (name) => go(name));
+  renderGraph(pipelines, selected, (name) => go(name));
   const health = deploymentHealth(pipelines, new Map([...ledgers].map(([name, ledger]) => [name, ledger.slots])));
   $("health").textContent = healthText(health);
   $("health").className = `badge ${health.level}`;
 }
 
 /** The pipeline's slots of the last 30 of its days (fewer when its schedule has more than 1,000 slots in them). */
-async function ledgerOf(pipeline: PipelineSummary, runs: number | null): Promise<SlotEntry[]> {
+async function ledgerOf(pipeline: PipelineSummary, version: string | null): Promise<SlotEntry[]> {
   const cached = ledgers.get(pipeline.name);
-  if (cached && Date.now() - cached.at < LEDGER_MAX_AGE_MS && (runs === null || cached.runs === runs)) return cached.slots;
+  if (cached && Date.now() - cached.at < LEDGER_MAX_AGE_MS && (version === null || cached.version === version)) return cached.slots;
   const zone = pipeline.schedule.timezone;
   const today = localDate(Date.now(), zone);
   const path = `/api/pipelines/${encodeURIComponent(pipeline.name)}/slots`;
@@ -94,7 +100,7 @@ async function ledgerOf(pipeline: PipelineSummary, runs: number | null): Promise
     if (page) break;
   }
   const slots = page?.slots ?? [];
-  ledgers.set(pipeline.name, { at: Date.now(), slots, runs });
+  ledgers.set(pipeline.name, { at: Date.now(), slots, version });
   return slots;
 }
 
@@ -130,11 +136,11 @@ async function refreshSelected(pipeline: PipelineSummary): Promise<void> {
     $("stats-line").textContent = `last 30 days · p50 ${duration(stats.value.durationMs.p50)} · p95 ${duration(stats.value.durationMs.p95)}`;
   }
   if (backfills.status === "fulfilled") renderBackfills(backfills.value, (statusUrl, backfillId, button) => act(button, async () => (await api(`${statusUrl}/cancel`, { method: "POST" }), `Backfill ${backfillId} stops after its current run.`)));
-  // The selected pipeline's ledger follows its runs; the others' refresh once a minute.
+  // The selected pipeline's ledger follows its runs and its waiting slots; the others' refresh once a minute.
   const busy = history.status === "fulfilled" && history.value.runs.some((run) => run.status === "running");
   const runs = history.status === "fulfilled" && !busy ? history.value.summary.totalRuns : -Date.now();
   try {
-    const slots = await ledgerOf(pipeline, runs);
+    const slots = await ledgerOf(pipeline, `${runs}:${pipeline.waiting.length}`);
     const zone = pipeline.schedule.timezone;
     renderLedger(pipeline.name, zone, slots, stripOf(pipeline, Date.now()));
   } catch (error) {

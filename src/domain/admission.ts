@@ -1,4 +1,4 @@
-import type { Trigger } from "./run";
+import { SLOT_TRIGGERS, type Trigger } from "./run";
 
 /**
  * What happens to a request to start a run, given what the pipeline is doing. One run at a time per
@@ -32,7 +32,7 @@ export interface PipelineActivity {
 
 export function admitRun(request: AdmissionRequest, activity: PipelineActivity): Admission {
   if (activity.exists) return "exists";
-  const scheduled = request.trigger === "scheduled" && request.scheduledFor !== null;
+  const scheduled = (SLOT_TRIGGERS as readonly Trigger[]).includes(request.trigger) && request.scheduledFor !== null;
   if (scheduled && activity.slotCovered) return "covered";
   if (activity.active === null) return "start";
   if (scheduled && (activity.active.trigger === "backfill" || activity.backfillActive)) return "queue";

@@ -40,4 +40,6 @@ export interface LateSlot {
   /** The newest run that executed for the slot (null: none did). */
   runId: string | null;
   status: RunStatus | null;
+  /** For `upstream_late`: what the slot still waited for, in one line. */
+  waitingFor?: string;
 }

@@ -1,5 +1,6 @@
 import type { RunParams, RunStatus } from "./run";
 import type { SlotRecord } from "./slot-ledger";
+import type { ConsumedRun } from "./upstream-gate";
 
 /**
  * A backfill: the pipeline's own slots in a range of past time, run one at a time, oldest first, as runs
@@ -27,6 +28,23 @@ export interface BackfillSlot {
   runId: string | null;
   /** Why the slot is skipped (already succeeded, …) or why its run failed. */
   reason: string | null;
+  /** In a cascade: the upstream runs the slot's run consumes (its lineage). */
+  consumed?: ConsumedRun[];
+}
+
+/**
+ * A backfill that cascades: started by the backfill `root` of an upstream pipeline, or the root itself
+ * (`cascade: true`). When it ends, the pipelines downstream of it in `closure` are told which of their
+ * upstream's slots it ran; each of them backfills the slots that consumed those, once all of its upstreams
+ * in the closure have ended theirs: each downstream slot once, in dependency order.
+ */
+export interface CascadeOrigin {
+  /** The backfill the cascade started from (an upstream's, or this one). */
+  root: string;
+  /** The pipelines the cascade reaches, in dependency order, the root's pipeline first. */
+  closure: string[];
+  /** Set once every downstream in the closure was told this backfill ended. */
+  notifiedAt: number | null;
 }
 
 export interface Backfill {
@@ -42,16 +60,37 @@ export interface Backfill {
   createdAt: number;
   endedAt: number | null;
   slots: BackfillSlot[];
+  /** Set when the backfill is part of a cascade (absent on backfills from before cascades existed). */
+  cascade?: CascadeOrigin | null;
   /** The alert sent when the backfill ended with failed slots (null: none was due, or no webhook is set). */
   alert: { status: "pending" | "delivered" | "failed"; attempts: number; error?: string; at: number } | null;
 }
 
-/** Which of the range's slots a backfill runs, and why it leaves the others. */
-export function selectSlots(slots: readonly number[], records: ReadonlyMap<number, SlotRecord>, reprocess: ReprocessPolicy): BackfillSlot[] {
+/**
+ * Which of the range's slots a backfill runs, and why it leaves the others. A cascade says why it leaves
+ * some out (`excluded`: their upstream did not succeed) and what each of the others consumes.
+ */
+export function selectSlots(
+  slots: readonly number[],
+  records: ReadonlyMap<number, SlotRecord>,
+  reprocess: ReprocessPolicy,
+  cascade: { excluded?: ReadonlyMap<number, string>; consumed?: ReadonlyMap<number, ConsumedRun[]> } = {},
+): BackfillSlot[] {
   return slots.map((slot) => {
-    const reason = skipReason(records.get(slot) ?? null, reprocess);
-    return { scheduledFor: slot, status: reason === null ? "pending" : "skipped", runId: null, reason };
+    const reason = cascade.excluded?.get(slot) ?? skipReason(records.get(slot) ?? null, reprocess);
+    const consumed = cascade.consumed?.get(slot);
+    return { scheduledFor: slot, status: reason === null ? "pending" : "skipped", runId: null, reason, ...(consumed ? { consumed } : {}) };
   });
+}
+
+/** A cascading backfill that ended and has not yet told its downstream pipelines. */
+export function owesCascadeNotice(backfill: Backfill): boolean {
+  return backfill.cascade != null && backfill.cascade.notifiedAt === null && backfill.endedAt !== null && backfill.status !== "running";
+}
+
+/** The slots a backfill ran to success: what a cascade hands on. */
+export function succeededSlots(backfill: Backfill): number[] {
+  return backfill.slots.filter((slot) => slot.status === "succeeded").map((slot) => slot.scheduledFor);
 }
 
 function skipReason(record: SlotRecord | null, reprocess: ReprocessPolicy): string | null {

@@ -102,6 +102,7 @@ export function retryRun(original: Run, request: RetryRequest): Run {
     backfillId: null,
     timezone: original.timezone,
     reread: original.reread,
+    ...(original.lineage ? { lineage: original.lineage } : {}),
     destination: request.destination,
     now: request.now,
   });

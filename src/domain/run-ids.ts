@@ -28,3 +28,24 @@ export function backfillRunId(backfill: string, slot: number): string {
 export function retryRunId(now: number): string {
   return `retry-${now}`;
 }
+
+/** A cascade's backfill of one downstream pipeline: named after the root, so a repeated notice finds it. */
+export function cascadeBackfillId(root: string, pipeline: string): string {
+  return `${root}.${pipeline}`;
+}
+
+/**
+ * An event run is named after the event that opened it (when it arrived, and its place in the pipeline's
+ * count), fixed and stored before the run is started: starting it again after a crash finds the same run.
+ */
+export function eventRunId(receivedAt: number, seq: number): string {
+  return `event-${receivedAt}-${seq}`;
+}
+
+/**
+ * A run started by objects landing: named after the moment its objects were admitted, and written to
+ * them before it is started, so starting it again after the scheduler stopped in between finds the same run.
+ */
+export function objectRunId(admittedAt: number): string {
+  return `object-${admittedAt}`;
+}

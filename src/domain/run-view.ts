@@ -1,6 +1,6 @@
 import type { AlertRecord } from "./alerts";
 import { accountFor, type Accounting } from "./accounting";
-import type { Run } from "./run";
+import { emptyLineage, type Lineage, type Run } from "./run";
 import { localIso } from "./local-time";
 import type { StageName } from "./stages";
 
@@ -8,7 +8,8 @@ import type { StageName } from "./stages";
  * The run as the API shows it: the seed's fields (the run id is `pipelineId` there, as in the original
  * example) plus status and per-stage detail, without internals.
  */
-export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount" | "asOf" | "incremental" | "reread"> & {
+export type RunView = Omit<Run, "runId" | "checkpoints" | "destination" | "lastProgressAt" | "newestWatermark" | "inputWatermark" | "alerts" | "skippedCount" | "asOf" | "incremental" | "reread" | "lineage"> & {
+  lineage: Lineage;
   pipelineId: string;
   alerts: AlertRecord[];
   totalDuration: number | null;
@@ -30,6 +31,7 @@ export function toRunView(run: Run): RunView {
     note: run.note,
     params: run.params,
     backfillId: run.backfillId,
+    lineage: run.lineage ?? emptyLineage(),
     retry: run.retry,
     retriedBy: run.retriedBy,
     status: run.status,

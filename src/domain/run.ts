@@ -1,6 +1,7 @@
 import type { RunDefinition } from "./definition";
 import { accountFor } from "./accounting";
 import type { AlertRecord } from "./alerts";
+import type { ConsumedRun } from "./upstream-gate";
 import type { RejectionSummary } from "./records";
 import { MAX_REJECTED_IN_RUN, type SourceReport, type StageCounts, type StageReport } from "./stage-report";
 import { NOTHING_STAGED, type StageInput, type StagedData } from "./staged-data";
@@ -11,17 +12,41 @@ import { STAGE_NAMES, type StageName } from "./stages";
  * applies one of these functions and saves the result; nothing here does I/O or reads the clock.
  */
 
-/**
- * What started a run: a person (manual), the schedule (scheduled), a backfill working through past slots,
- * or a retry of a failed or cancelled run.
- */
 /** What a run parameter may hold: a scalar, or a list of them (they travel as JSON, and between agents). */
 export type ParamScalar = string | number | boolean | null;
 export type ParamValue = ParamScalar | ParamScalar[];
 export type RunParams = { [name: string]: ParamValue };
 
-export const TRIGGERS = ["manual", "scheduled", "backfill", "retry"] as const;
+/**
+ * What started a run: a person (manual), the schedule (scheduled), a backfill working through past slots,
+ * a retry of a failed or cancelled run, the success of the upstream runs a waiting slot needed
+ * (upstream), an event posted to the API (event), or files landing in R2 (object).
+ */
+export const TRIGGERS = ["manual", "scheduled", "backfill", "retry", "upstream", "event", "object"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
+/** The triggers of runs that belong to their slot (a second start of the slot finds the first). */
+export const SLOT_TRIGGERS = ["scheduled", "upstream"] as const satisfies readonly Trigger[];
+
+/**
+ * Where a run's data came from and why it started, beyond its trigger: the upstream runs it consumed, the
+ * objects or events that started it, the upstream backfill it cascaded from.
+ */
+export interface Lineage {
+  /** The upstream runs whose slots fed this run's slot (its windows), oldest first per upstream. */
+  upstream: ConsumedRun[];
+  /** Set when the slot ran without all its upstream (late, policy "run"): what was still missing. */
+  missingUpstream: string | null;
+  /** The object notifications that started the run (key and etag), oldest first. */
+  objects: { key: string; etag: string }[];
+  /** The API events that started the run (their ids, and the Idempotency-Key each came with). */
+  events: { id: string; idempotencyKey: string | null }[];
+  /** The upstream backfill whose cascade this run belongs to. */
+  cascadeOf: string | null;
+}
+
+export function emptyLineage(): Lineage {
+  return { upstream: [], missingUpstream: null, objects: [], events: [], cascadeOf: null };
+}
 
 export const RUN_STATUSES = ["running", "succeeded", "failed", "cancelled", "skipped"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -126,6 +151,8 @@ export interface Run {
   definition?: RunDefinition;
   /** Alerts sent about this run (absent on runs saved before alerts existed). */
   alerts?: AlertRecord[];
+  /** What fed the run and what started it, beyond its trigger (absent on runs saved before lineage existed). */
+  lineage?: Lineage;
   error?: string;
   /** Checkpoints: where each finished stage left its output. Internal, not part of the API. */
   checkpoints: Partial<Record<StageName, { output: StagedData[]; rejected: StagedData }>>;
@@ -145,6 +172,7 @@ export interface NewRun {
   /** The schedule's time zone (UTC unless said). */
   timezone?: string;
   reread?: boolean;
+  lineage?: Lineage;
   destination: string;
   now: number;
 }
@@ -161,6 +189,7 @@ export function startRun(input: NewRun): Run {
     incremental: input.trigger !== "backfill",
     ...(input.reread ? { reread: true } : {}),
     ...(input.definition ? { definition: input.definition } : {}),
+    lineage: input.lineage ?? emptyLineage(),
     backfillId: input.backfillId ?? null,
     timezone: input.timezone ?? "UTC",
     retry: null,

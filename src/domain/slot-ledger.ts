@@ -1,4 +1,5 @@
 import type { Run, RunStatus } from "./run";
+import { describeWaiting, type WaitingFor } from "./upstream-gate";
 
 /**
  * The ledger of a pipeline's slots: for every slot its schedule expected, what became of it. The
@@ -6,7 +7,8 @@ import type { Run, RunStatus } from "./run";
  * pruned from history); the scheduler, which knows which slots were expected, turns records into fates.
  */
 
-export const SLOT_STATES = ["ran", "skipped", "missed", "pending"] as const;
+/** `waiting`: the slot's time has come and it waits for its upstream pipelines (`waitingFor` says for what). */
+export const SLOT_STATES = ["ran", "skipped", "missed", "pending", "waiting"] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 
 /**
@@ -80,6 +82,8 @@ export interface SlotEntry {
   deadlineMet: boolean | null;
   /** The newest backfill run of the slot, beside its own judgement; null if none. */
   backfill: BackfillOfSlot | null;
+  /** For a waiting slot: what of its upstream it still waits for. */
+  waitingFor: WaitingFor[] | null;
 }
 
 export interface FateContext {
@@ -101,6 +105,7 @@ export function slotFate(slot: number, record: SlotRecord | null, context: FateC
     startedLateByMs: fields.startedLateByMs ?? null,
     ...deadline,
     backfill: record?.backfill ?? null,
+    waitingFor: null,
   });
   if (record?.executed) {
     const { executed } = record;
@@ -123,7 +128,8 @@ function deadlineMetBy(slot: number, record: SlotRecord | null, context: FateCon
   return context.now > deadline ? false : null;
 }
 
-export const LATENESS_EVENTS = ["run_late", "slot_missed"] as const;
+/** `upstream_late`: a slot still waited for its upstream pipelines when its wait ran out. */
+export const LATENESS_EVENTS = ["run_late", "slot_missed", "upstream_late"] as const;
 export type LatenessEvent = (typeof LATENESS_EVENTS)[number];
 
 /**
@@ -146,6 +152,8 @@ export interface LedgerInput {
   records: readonly SlotRecord[];
   /** Scheduled slots waiting for a backfill's current run. */
   queued: readonly number[];
+  /** Slots waiting for their upstream, with what each waits for. */
+  waiting?: ReadonlyMap<number, WaitingFor[]>;
   now: number;
   missedAfterMs: number;
   /** The deadline (ms after the slot) in force at a slot's time, or null. */
@@ -163,6 +171,10 @@ export function ledgerEntries(input: LedgerInput): SlotEntry[] {
     .map(([slot, expectation]) => {
       const entry = slotFate(slot, records.get(slot) ?? null, { now: input.now, missedAfterMs: input.missedAfterMs, deadlineMs: input.deadlineMs(slot), expectation });
       if (queued.has(slot) && entry.state !== "ran") return { ...entry, state: "pending" as const, reason: "waiting for the backfill's current run to end" };
+      const waitingFor = input.waiting?.get(slot);
+      if (waitingFor && entry.state !== "ran" && entry.state !== "skipped") {
+        return { ...entry, state: "waiting" as const, reason: waitingFor.length > 0 ? `waiting for its upstream: ${describeWaiting(waitingFor)}` : "its upstream is in; waiting for the pipeline to be free", waitingFor };
+      }
       return entry;
     });
 }

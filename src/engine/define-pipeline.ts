@@ -6,6 +6,7 @@ import type { Rejected, Skipped } from "./outcomes";
 import type { SourceInput, UrlVariable } from "../sources";
 import { checkPlace, type DestinationPlace } from "../destinations";
 import type { TuningInput } from "./tuning";
+import { impliedCron, triggerProblems, type TriggersInput } from "./triggers";
 
 /**
  * A pipeline is one TypeScript file: `export default definePipeline({ … })`, registered in
@@ -83,7 +84,17 @@ export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, 
    * it calls): runs record the definition's fingerprint, and a resumed or retried run redoes what changed.
    */
   version?: string;
+  /**
+   * When its slots are. A pipeline whose `triggers.after` maps whole days may leave out `cron` and `every`:
+   * its slot is then the midnight that closes each day, and runs once that day's upstream slots are in.
+   */
   schedule: ScheduleDefinition;
+  /**
+   * What starts runs besides the clock: `after` (upstream pipelines whose slots each slot waits for, a
+   * time-and-data gate when there is a schedule too), `objects` (files landing in the R2 source's bucket,
+   * through event notifications) and `events` (posted to the API).
+   */
+  triggers?: TriggersInput;
   /** Tried in order: the primary, then fallbacks. `{ type: "sample" }` reads `sample`. */
   sources: readonly SourceInput[];
   /** Built-in data for local use (`npm run dev`), read by `{ type: "sample" }`. */
@@ -174,7 +185,12 @@ export function checkDefinition(pipeline: Pipeline): string[] {
   for (const column of key) if (!names.includes(column)) problems.push(`destination.key names ${column}, which is not a column`);
   if (new Set(key).size !== key.length) problems.push("destination.key names a column twice");
   if (pipeline.watermark && !names.includes(pipeline.watermark.column)) problems.push(`watermark.column ${pipeline.watermark.column} is not a column`);
-  if ((pipeline.schedule.cron === undefined) === (pipeline.schedule.every === undefined)) problems.push("schedule needs exactly one of cron and every");
+  const clockless = pipeline.schedule.cron === undefined && pipeline.schedule.every === undefined;
+  if (clockless ? impliedCron(pipeline.triggers) === null : pipeline.schedule.cron !== undefined && pipeline.schedule.every !== undefined) {
+    problems.push(clockless && pipeline.triggers?.after ? "schedule needs cron or every: only upstream slots mapped by day imply one (midnight)" : "schedule needs exactly one of cron and every");
+  }
+  problems.push(...triggerProblems(pipeline.triggers));
+  if (pipeline.triggers?.objects && !(pipeline.sources ?? []).some((source) => (source as { type?: unknown }).type === "r2")) problems.push("triggers.objects needs an r2 source: the run reads the objects that landed through it");
   const configKeys = Object.keys((pipeline.config as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
   if (pipeline.config && !(pipeline.config as { shape?: unknown }).shape) problems.push("config must be a zod object (z.object({ … }))");
   for (const key of configKeys) if ((ENGINE_CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`config key ${key} is the engine's own`);

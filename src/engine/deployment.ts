@@ -3,6 +3,8 @@ import { checkSchedule, DEFAULT_SCHEDULE, parseInterval } from "../domain/schedu
 import { checkDefinition, type Pipeline } from "./define-pipeline";
 import { SourceSchema, sourceKindOf, toSourceSettings } from "../sources";
 import { paramNames } from "./params";
+import { downstreamClosure, downstreamOf, graphProblems, type GraphNode } from "../domain/dependency-graph";
+import { impliedCron, upstreamNames } from "./triggers";
 
 /** The seed's pipeline, which `/api/pipeline/*` serves. */
 export const DEFAULT_PIPELINE = "default";
@@ -26,7 +28,19 @@ export class Deployment {
   private readonly rejected: InvalidDefinition[] = [];
 
   constructor(definitions: readonly Pipeline[]) {
-    for (const definition of definitions) this.add(definition);
+    const accepted: Pipeline[] = [];
+    for (const definition of definitions) {
+      if (accepted.some((other) => other.name === definition.name)) this.reject(definition, [`two pipelines are named ${JSON.stringify(definition.name)}`]);
+      else if (this.check(definition).length === 0) accepted.push(definition);
+    }
+    const known = new Set(definitions.map((definition) => String(definition.name)));
+    // The graph is checked once every definition is in: an upstream may be declared after its downstream.
+    const graph = graphProblems(accepted.map(nodeOf), (name) => known.has(name));
+    for (const definition of accepted) {
+      const problems = graph.get(definition.name);
+      if (problems) this.reject(definition, problems);
+      else this.accept(definition);
+    }
   }
 
   /**
@@ -35,12 +49,49 @@ export class Deployment {
    */
   add(definition: Pipeline): string[] {
     const existing = this.pipelines.get(definition.name);
-    if (existing === definition) return [];
-    const errors = existing ? [`two pipelines are named ${JSON.stringify(definition.name)}`] : definitionProblems(definition);
-    if (errors.length === 0) {
-      this.pipelines.set(definition.name, definition);
+    if (existing === definition || (existing && this.originals.get(existing) === definition)) return [];
+    const errors = existing ? [`two pipelines are named ${JSON.stringify(definition.name)}`] : this.check(definition);
+    const graph = errors.length === 0 ? (graphProblems([nodeOf(definition)], (name) => this.pipelines.has(name) || this.invalidNamed(name) !== undefined).get(definition.name) ?? []) : [];
+    if (errors.length === 0 && graph.length === 0) {
+      this.accept(definition);
       return [];
     }
+    this.reject(definition, [...errors, ...graph]);
+    return [...errors, ...graph];
+  }
+
+  /** The pipelines that run after `name`'s slots, directly. */
+  downstreamOf(name: string): string[] {
+    return downstreamOf(this.graph(), name);
+  }
+
+  /** Every pipeline downstream of `name`, transitively, each after its upstreams. */
+  downstreamClosure(name: string): string[] {
+    return downstreamClosure(this.graph(), name);
+  }
+
+  /** Which pipeline runs after which, for the pipelines that run. */
+  graph(): GraphNode[] {
+    return this.all().map(nodeOf);
+  }
+
+  /** The definition as declared, for each one whose implied schedule was written in. */
+  private readonly originals = new WeakMap<Pipeline, Pipeline>();
+
+  private accept(definition: Pipeline): void {
+    const running = withImpliedSchedule(definition);
+    if (running !== definition) this.originals.set(running, definition);
+    this.pipelines.set(definition.name, running);
+  }
+
+  /** A definition's own problems, before the graph is looked at. */
+  private check(definition: Pipeline): string[] {
+    const errors = definitionProblems(definition);
+    if (errors.length > 0) this.reject(definition, errors);
+    return errors;
+  }
+
+  private reject(definition: Pipeline, errors: string[]): void {
     this.rejected.push({
       name: String(definition.name),
       description: typeof definition.description === "string" ? definition.description : "",
@@ -52,7 +103,6 @@ export class Deployment {
       },
       errors: errors.map((error) => `pipeline ${JSON.stringify(definition.name)}: ${error}`),
     });
-    return errors;
   }
 
   find(name: string): Pipeline | undefined {
@@ -80,6 +130,18 @@ export class Deployment {
   invalidNamed(name: string): InvalidDefinition | undefined {
     return this.rejected.find((entry) => entry.name === name);
   }
+}
+
+function nodeOf(definition: Pipeline): GraphNode {
+  return { name: definition.name, after: upstreamNames(definition.triggers) };
+}
+
+/** A definition whose schedule is implied by its triggers (midnight, for upstream days) with that schedule written in. */
+function withImpliedSchedule(definition: Pipeline): Pipeline {
+  const { schedule } = definition;
+  if (schedule.cron !== undefined || schedule.every !== undefined) return definition;
+  const cron = impliedCron(definition.triggers);
+  return cron === null ? definition : { ...definition, schedule: { ...schedule, cron } };
 }
 
 /**

@@ -34,7 +34,7 @@ export const backfillRoutes = new Resource(pipelineApp())
     async (c) => {
     const body = c.get("body");
     const params = checkedParams(c.var.pipeline, body.params);
-    const result = await schedulerOf(c.env, c.var.pipeline).backfill({ from: body.from, to: body.to, reprocess: body.reprocess, params });
+    const result = await schedulerOf(c.env, c.var.pipeline).backfill({ from: body.from, to: body.to, reprocess: body.reprocess, params, cascade: body.cascade });
     switch (result.outcome) {
       case "misconfigured":
         throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
@@ -60,6 +60,7 @@ export const backfillRoutes = new Resource(pipelineApp())
             slotsLocal: backfill.slots.map((slot) => localIso(slot.scheduledFor, backfill.timezone)),
             toRun: counts.pending + counts.running + counts.succeeded + counts.failed,
             skipped: counts.skipped,
+            cascade: backfill.cascade ?? null,
             statusUrl,
           },
           202,

@@ -3,11 +3,12 @@ import { DESTINATION_KINDS } from "../destinations";
 import { Hono } from "hono";
 import { z } from "zod";
 import { err } from "./docs";
-import type { Method, Operation } from "./operation";
+import type { Method, Operation, ResponseDoc } from "./operation";
 import { Resource } from "./operation";
 import { PIPELINE_OPERATIONS, pipelineListRoutes } from "./pipelines";
 import { HealthResponse } from "./responses";
 import { runLookupRoutes } from "./run-lookup";
+import { notificationRoutes } from "./notifications";
 import { PipelineParam } from "./schemas";
 
 /**
@@ -33,6 +34,7 @@ function operations(): Operation[] {
     ...serviceRoutes.operations,
     ...pipelineListRoutes.operations,
     ...runLookupRoutes.operations,
+    ...notificationRoutes.operations,
     // The seed's paths, for the default pipeline.
     ...PIPELINE_OPERATIONS.map((operation) => ({ ...operation, path: `/api/pipeline${operation.path}`, summary: `${operation.summary} (default pipeline)` })),
     ...PIPELINE_OPERATIONS.map((operation) => ({
@@ -52,11 +54,12 @@ function schemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unk
   return json;
 }
 
-function parameters(object: z.ZodObject | undefined, location: "query" | "path"): Record<string, unknown>[] {
+function parameters(object: z.ZodObject | undefined, location: "query" | "path" | "header"): Record<string, unknown>[] {
   if (!object) return [];
   const json = schemaOf(object, "input") as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
-    name,
+    // Header names are declared as Hono reads them (lower case) and documented as they are written.
+    name: location === "header" ? name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`) : name,
     in: location,
     required: location === "path" || (json.required ?? []).includes(name),
     schema,
@@ -67,9 +70,10 @@ function buildDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const operation of operations()) {
     const responses: Record<string, unknown> = {};
-    for (const [status, response] of Object.entries({ ...(operation.public ? {} : common), ...operation.responses })) {
+    for (const [status, response] of Object.entries<ResponseDoc>({ ...(operation.public ? {} : common), ...operation.responses })) {
       responses[status] = {
         description: response.description,
+        ...(response.headers ? { headers: Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }])) } : {}),
         ...(response.schema ? { content: { "application/json": { schema: schemaOf(response.schema, "output") } } } : {}),
       };
     }
@@ -78,7 +82,7 @@ function buildDocument(): Record<string, unknown> {
       summary: operation.summary,
       operationId: `${operation.method}${path.replace(/\{(\w+)\}/g, "By_$1").replace(/[^A-Za-z0-9]+(.)?/g, (_, next: string | undefined) => (next ?? "").toUpperCase())}`,
       ...(operation.public ? { security: [] } : {}),
-      parameters: [...parameters(operation.params, "path"), ...parameters(operation.query, "query")],
+      parameters: [...parameters(operation.params, "path"), ...parameters(operation.query, "query"), ...parameters(operation.headers, "header")],
       ...(operation.body ? { requestBody: { required: false, content: { "application/json": { schema: schemaOf(operation.body, "input") } } } } : {}),
       responses,
     };

@@ -8,6 +8,8 @@ export type Method = "get" | "post" | "put" | "patch" | "delete";
 export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
+  /** Headers the answer carries, by name, with what each says. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -24,13 +26,15 @@ export interface Operation {
   public?: boolean;
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** Request headers, named in lower case (as Hono reads them); other headers pass. */
+  headers?: z.ZodObject;
   /** An optional JSON body (empty means `{}`), read by optionalJsonBody. */
   body?: z.ZodType;
   responses: Record<number, ResponseDoc>;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : never;
-type InputOf<O extends Operation> = { out: { param: Out<O["params"]>; query: Out<O["query"]> } };
+type InputOf<O extends Operation> = { out: { param: Out<O["params"]>; query: Out<O["query"]>; header: Out<O["headers"]> } };
 type BodyOf<O extends Operation> = O["body"] extends z.ZodType ? { body: z.output<O["body"]> } : object;
 type Scope = { Bindings: Env; Variables?: object };
 type WithBody<E extends Scope, O extends Operation> = { Bindings: E["Bindings"]; Variables: (E["Variables"] extends object ? E["Variables"] : object) & BodyOf<O> };
@@ -46,6 +50,7 @@ export class Resource<E extends Scope> {
     const middleware: MiddlewareHandler[] = [];
     if (operation.params) middleware.push(validate("param", operation.params) as MiddlewareHandler);
     if (operation.query) middleware.push(validate("query", operation.query) as MiddlewareHandler);
+    if (operation.headers) middleware.push(validate("header", operation.headers) as MiddlewareHandler);
     if (operation.body) middleware.push(optionalJsonBody(operation.body) as unknown as MiddlewareHandler);
     // The handler's types come from the operation (above); Hono's own overloads cannot see through the spread.
     (this.app as unknown as { on(method: string, path: string, ...handlers: Handler[]): unknown }).on(operation.method.toUpperCase(), operation.path, ...middleware, handler as unknown as Handler);

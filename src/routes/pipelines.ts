@@ -14,13 +14,16 @@ import { slotRoutes } from "./slots";
 import { err } from "./docs";
 import { Resource } from "./operation";
 import { PipelineSummarySchema, PipelinesResponse } from "./responses";
+import { resolveTriggers } from "../engine/triggers";
+import { parseInterval } from "../domain/schedule";
 import { PipelineParam } from "./schemas";
 import { statsRoutes } from "./stats";
 import { uploadRoutes } from "./uploads";
 import { datasetRoutes } from "./dataset";
+import { eventRoutes } from "./events";
 
-/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats, uploads and dataset. */
-const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, uploadRoutes, datasetRoutes];
+/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats, uploads, dataset and events. */
+const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, uploadRoutes, datasetRoutes, eventRoutes];
 const pipelineResources = PIPELINE_RESOURCES.reduce((app, resource) => app.route("/", resource.app), pipelineApp());
 
 /** One pipeline's operations, relative to its base path (`/api/pipeline` or `/api/pipelines/{name}`). */
@@ -43,7 +46,9 @@ function paramsSchemaOf(pipeline: Pipeline): Record<string, unknown> | null {
  * resolve; `invalid`: its definition was set aside), its schedule in brief, where it loads, its last run.
  */
 async function summarize(env: Env, pipeline: Pipeline) {
-  const [[schedule], lastRun] = await Promise.all([schedulerOf(env, pipeline.name).describeSchedule(), coordinatorOf(env, pipeline.name).getLastRunSummary()]);
+  const scheduler = schedulerOf(env, pipeline.name);
+  const [[schedule], lastRun, waiting] = await Promise.all([scheduler.describeSchedule(), coordinatorOf(env, pipeline.name).getLastRunSummary(), scheduler.waitingSlots()]);
+  const triggers = resolveTriggers(pipeline.triggers, { deadlineMs: schedule!.deadline === null ? null : parseInterval(schedule!.deadline) });
   return {
     name: pipeline.name,
     description: pipeline.description,
@@ -53,6 +58,8 @@ async function summarize(env: Env, pipeline: Pipeline) {
     destination: declaredUri(pipeline.destination, env as unknown as Record<string, unknown>),
     params: paramsSchemaOf(pipeline),
     lastRun,
+    triggers: { after: triggers.after, wait: triggers.wait, downstream: deployment.downstreamOf(pipeline.name), objects: triggers.objects, events: triggers.events },
+    waiting,
   };
 }
 
@@ -67,6 +74,8 @@ function summarizeInvalid(env: Env, invalid: InvalidDefinition) {
     destination: declaredUri(invalid.declared.destination, env as unknown as Record<string, unknown>),
     params: null,
     lastRun: null,
+    triggers: null,
+    waiting: [],
   };
 }
 

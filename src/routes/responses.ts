@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { ALERT_EVENTS, ALERT_STATUSES } from "../domain/alerts";
 import { RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
+import { SLOT_MAPPINGS } from "../domain/upstream-window";
+import { LATE_POLICIES } from "../domain/upstream-gate";
 import { BACKFILL_SLOT_STATUSES, BACKFILL_STATUSES, REPROCESS_POLICIES } from "../domain/backfill";
 import { MISSED_RUN_POLICIES } from "../domain/schedule";
 import { LATENESS_EVENTS, SLOT_STATES } from "../domain/slot-ledger";
 import { STAGE_NAMES } from "../domain/stages";
+import { EVENT_STATUSES } from "../domain/api-events";
 
 /**
  * The shapes the API answers with, as zod schemas: the OpenAPI document is generated from these and from
@@ -89,6 +92,15 @@ export const RunSchema = z
     note: z.string().nullable(),
     params: z.record(z.string(), paramValue).meta({ description: "The run's parameters, checked against the pipeline's params schema ({} when it declares none)." }),
     backfillId: z.string().nullable().meta({ description: "The backfill this run belongs to (trigger backfill)." }),
+    lineage: z
+      .object({
+        upstream: z.array(z.object({ pipeline: z.string(), scheduledFor: z.number(), runId: z.string() })).meta({ description: "The upstream runs whose slots fed this run's slot (its windows)." }),
+        missingUpstream: z.string().nullable().meta({ description: "Set when the slot ran without all of its upstream (late, whenLate \"run\"): what was missing." }),
+        objects: z.array(z.object({ key: z.string(), etag: z.string() })).meta({ description: "The objects whose notifications started the run (trigger object)." }),
+        events: z.array(z.object({ id: z.string(), idempotencyKey: z.string().nullable() })).meta({ description: "The API events that started the run (trigger event)." }),
+        cascadeOf: z.string().nullable().meta({ description: "The upstream backfill whose cascade this run belongs to." }),
+      })
+      .meta({ description: "What fed the run and what started it, beyond its trigger." }),
     retry: z
       .object({
         of: z.string().meta({ description: "The failed or cancelled run this one retries." }),
@@ -126,6 +138,25 @@ export const TriggerResponse = z.object({
   status: runStatus,
   statusUrl: z.string(),
   run: RunSchema.optional(),
+});
+
+export const EventSchema = z.object({
+  id: z.string(),
+  idempotencyKey: z.string().nullable().meta({ description: "The Idempotency-Key it was posted with, or null." }),
+  receivedAt: z.number(),
+  status: z
+    .enum(EVENT_STATUSES)
+    .meta({ description: '"pending": its run has not started (its debounce window is open, or, with startsAt past, the pipeline is busy and it tries again every 15 s); "started": its run has started (the run says how it went).' }),
+  runId: z.string().meta({ description: "The run it starts or started, fixed when it arrived (events with the same params within a debounce share one)." }),
+  startsAt: z.number().meta({ description: "When that run is (or was) due: its debounce window closing, or the moment the event arrived." }),
+  params: z.record(z.string(), paramValue).meta({ description: "The run's params: the body, checked, with the schema's defaults." }),
+});
+
+export const EventResponse = z.object({
+  event: EventSchema,
+  run: RunSchema.optional().meta({ description: "The run, once it has started." }),
+  statusUrl: z.string().meta({ description: "The run's URL (GET …/runs/:id), which answers once the run has started." }),
+  eventUrl: z.string().meta({ description: "The event's URL (GET …/events/:id), which answers from the start." }),
 });
 
 export const CancelResponse = z.object({ message: z.string(), pipelineId: z.string(), status: runStatus, run: RunSchema });
@@ -205,8 +236,18 @@ const backfillSlot = z.object({
   status: z.enum(BACKFILL_SLOT_STATUSES),
   runId: z.string().nullable(),
   reason: z.string().nullable(),
+  consumed: z.array(z.object({ pipeline: z.string(), scheduledFor: z.number(), runId: z.string() })).optional().meta({ description: "In a cascade: the upstream runs the slot's run consumes." }),
   statusUrl: z.string().nullable(),
 });
+
+const cascadeOrigin = z
+  .object({
+    root: z.string().meta({ description: "The backfill the cascade started from." }),
+    closure: z.array(z.string()).meta({ description: "The pipelines it reaches, in dependency order, the root's pipeline first." }),
+    notifiedAt: nullableNumber.meta({ description: "When the downstream pipelines were told this backfill ended." }),
+  })
+  .nullable()
+  .optional();
 
 const backfillSummary = z.object({
   backfillId: z.string(),
@@ -226,6 +267,7 @@ const backfillSummary = z.object({
     .object({ status: z.enum(["pending", "delivered", "failed"]), attempts: z.number(), error: z.string().optional(), at: z.number() })
     .nullable()
     .meta({ description: "The one alert a backfill sends when it ends with failed slots (its runs send none one by one)." }),
+  cascade: cascadeOrigin.meta({ description: "Set when the backfill is part of a cascade (cascade: true, or started by an upstream's)." }),
   statusUrl: z.string(),
 });
 
@@ -238,12 +280,22 @@ export const BackfillStarted = z.object({
   slotsLocal: z.array(localTime),
   toRun: z.number().meta({ description: "Slots the backfill runs (the others are skipped, as reprocess says)." }),
   skipped: z.number(),
+  cascade: cascadeOrigin,
   statusUrl: z.string(),
 });
 
 export const BackfillResponse = backfillSummary.extend({ slots: z.array(backfillSlot) });
 export const BackfillCancelResponse = BackfillResponse.extend({ message: z.string() });
 export const BackfillsResponse = z.object({ backfills: z.array(backfillSummary) });
+
+const waitingFor = z.object({
+  pipeline: z.string(),
+  from: z.number().meta({ description: "The window of the upstream's slots the slot consumes: [from, to)." }),
+  to: z.number(),
+  slots: z.array(z.object({ scheduledFor: z.number(), state: z.string(), runId: z.string().nullable(), status: runStatus.nullable() })).meta({ description: "Upstream slots of the window not succeeded yet (the first 24)." }),
+  count: z.number().meta({ description: "How many upstream slots of the window have not succeeded." }),
+  problem: z.string().nullable().meta({ description: "Why the upstream cannot be read (its definition is invalid), or null." }),
+});
 
 export const SlotEntrySchema = z.object({
   scheduledFor: z.number(),
@@ -255,6 +307,7 @@ export const SlotEntrySchema = z.object({
   startedLateByMs: nullableNumber,
   deadlineAt: nullableNumber,
   deadlineMet: z.boolean().nullable(),
+  waitingFor: z.array(waitingFor).nullable().meta({ description: "For a waiting slot: what of its upstream it still waits for." }),
   backfill: z
     .object({ runId: z.string(), backfillId: z.string().nullable(), status: runStatus, startedAt: z.number() })
     .nullable()
@@ -277,6 +330,17 @@ export const SlotsResponse = z.object({
   fromLocal: localTime,
   toLocal: localTime,
   slots: z.array(SlotEntrySchema),
+  triggered: z
+    .array(
+      z.object({
+        runId: z.string(),
+        trigger: z.enum(["object", "event"]),
+        admittedAt: z.number(),
+        objects: z.array(z.object({ key: z.string(), etag: z.string() })),
+        events: z.array(z.object({ id: z.string(), idempotencyKey: z.string().nullable() })),
+      }),
+    )
+    .meta({ description: "Runs of the range that belong to no slot, started by objects landing or events posted, with what started each." }),
 });
 
 export const RejectedResponse = z.object({
@@ -300,6 +364,21 @@ export const PipelineSummarySchema = z.object({
   destination: z.string().meta({ description: "d1://<database>/<table>, as in a run's finalResult.destination" }),
   params: z.record(z.string(), z.unknown()).nullable().meta({ description: "The JSON Schema of the params a run takes (POST …/trigger { params }), or null when it takes none." }),
   lastRun: z.object({ pipelineId: z.string(), status: runStatus, endTime: nullableNumber }).nullable(),
+  triggers: z
+    .object({
+      after: z.array(z.object({ pipeline: z.string(), slots: z.enum(SLOT_MAPPINGS) })).meta({ description: "The upstream pipelines each slot waits for, and which of their slots it consumes." }),
+      wait: z.object({ waitMs: z.number(), whenLate: z.enum(LATE_POLICIES) }).nullable().meta({ description: "How long a slot waits for its upstream after its time, and what it does then." }),
+      downstream: z.array(z.string()).meta({ description: "The pipelines whose slots wait for this one's." }),
+      objects: z.object({ bucket: z.string(), prefix: z.string(), suffix: z.string(), debounceMs: z.number() }).nullable().meta({ description: "Objects landing in this bucket under the prefix start a run (R2 event notifications)." }),
+      events: z
+        .object({ debounceMs: z.number(), maxWaitMs: z.number(), maxEvents: z.number() })
+        .meta({ description: "POST …/events: events with the same params within the debounce make one run (started at most maxWaitMs after its first event, or once it holds maxEvents); debounceMs 0: each event is a run of its own." }),
+    })
+    .nullable()
+    .meta({ description: "What starts runs besides the clock; null for a definition set aside." }),
+  waiting: z
+    .array(z.object({ scheduledFor: z.number(), scheduledForLocal: localTime, since: z.number(), waitingFor: z.array(waitingFor) }))
+    .meta({ description: "Slots whose time has come, waiting for their upstream, oldest first." }),
 });
 
 export const PipelinesResponse = z.object({ pipelines: z.array(PipelineSummarySchema) });
@@ -311,6 +390,12 @@ export const UploadResponse = z.object({
   etag: z.string(),
   size: z.number(),
   uri: z.string().meta({ description: "Where it is: r2://<binding>/<key>." }),
+});
+
+export const NotificationSentResponse = z.object({
+  message: z.string(),
+  pipelines: z.array(z.object({ name: z.string(), debounceMs: z.number() })).meta({ description: "The pipelines whose triggers.objects it matches: each starts a run once no object has landed for its debounce." }),
+  ignored: z.string().nullable().meta({ description: "Why it starts no run (a delete, or no pipeline listens there); null when it does." }),
 });
 
 export const DatasetResponse = z.object({

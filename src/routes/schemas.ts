@@ -4,6 +4,7 @@ import { decodeCursor, decodePositionCursor } from "../domain/history";
 import { REPROCESS_POLICIES } from "../domain/backfill";
 import { MISSED_RUN_POLICIES } from "../domain/schedule";
 import { STATS_WINDOW_NAMES } from "../domain/stats";
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from "../domain/api-events";
 
 /** Query strings carry text: booleans are spelled out, nothing else is accepted. */
 const flag = z
@@ -34,6 +35,25 @@ export const TriggerBody = z.strictObject({
   note: z.string().min(1).max(500, "must be at most 500 characters").optional(),
   params: paramsObject.optional().meta({ description: "The run's parameters, checked against the pipeline's params schema (GET /api/pipelines/:name lists them)." }),
 });
+
+/**
+ * The body of `POST …/events`: the run's params themselves, as a webhook posts them (an empty body: the
+ * defaults), checked against the pipeline's params schema by the route.
+ */
+export const EventBody = paramsObject.meta({
+  description: "The run's parameters as a JSON object, checked against the pipeline's params schema (GET /api/pipelines/:name lists them); an empty body means the defaults.",
+});
+
+/** `Idempotency-Key`: a repeated request with it answers the first one's event. */
+export const EventHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE)
+    .optional()
+    .meta({ description: `A key of your choosing (${IDEMPOTENCY_KEY_RULE.replace(/^must be /, "")}; a UUID is one): a request repeated with it within 48 h answers the first one's event and run, never a second one.` }),
+});
+
+export const EventIdParam = z.object({ id: z.string().min(1).max(100) });
 
 /**
  * A time as the API takes it for a pipeline: an ISO 8601 time with its offset (`2026-11-01T00:00:00Z`,
@@ -82,6 +102,10 @@ export const BackfillBody = z.strictObject({
       .default("none")
       .meta({ description: '"none" (default): slots without a succeeded run; "failed": only slots whose newest run failed or was cancelled; "all": every slot.' }),
     params: paramsObject.optional().meta({ description: "Parameters for every run of the backfill." }),
+    cascade: z
+      .boolean()
+      .default(false)
+      .meta({ description: "When it ends, the pipelines downstream of this one (triggers.after, transitively) backfill the slots that consumed the slots it ran: each once, after its upstreams." }),
   });
 
 export const BackfillIdParam = z.object({ id: z.string().min(1).max(100) });

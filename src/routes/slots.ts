@@ -29,6 +29,6 @@ export const slotRoutes = new Resource(pipelineApp()).add(
   const query = c.req.valid("query");
   const ledger = await schedulerOf(c.env, c.var.pipeline).slots({ from: query.from ?? null, to: query.to ?? null, max: MAX_LEDGER_SLOTS });
   if (!ledger.ok) throw new ApiError(400, ledger.code, ledger.reason);
-  return c.json({ from: ledger.from, to: ledger.to, timezone: ledger.timezone, fromLocal: localIso(ledger.from, ledger.timezone), toLocal: localIso(ledger.to, ledger.timezone), slots: ledger.slots });
+  return c.json({ from: ledger.from, to: ledger.to, timezone: ledger.timezone, fromLocal: localIso(ledger.from, ledger.timezone), toLocal: localIso(ledger.to, ledger.timezone), slots: ledger.slots, triggered: ledger.triggered });
   },
 );

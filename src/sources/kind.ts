@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { ObjectState } from "../domain/object-admission";
 import type { SampleData } from "../engine/define-pipeline";
 import type { SourceItem } from "./source-items";
 
@@ -114,6 +115,19 @@ export interface SourceKind<S extends SourceSettingsBase = SourceSettingsBase, D
    * files: where it was put, or an UploadRefused saying why the name does not fit.
    */
   upload?(settings: S, file: UploadedFile): Promise<StoredUpload>;
+  /**
+   * For kinds that read objects a notification can announce (`triggers.objects`): each object, in the
+   * order given, as a run started now would find it (there as notified, changed, gone, read already, or
+   * where this source does not read).
+   */
+  objectStates?(settings: S, context: ObjectStatesContext, objects: readonly { key: string; etag: string }[]): Promise<ObjectState[]>;
+}
+
+/** What `objectStates` is given: the Worker's bindings, and the values a run started now would fill the prefix with. */
+export interface ObjectStatesContext {
+  env: Readonly<Record<string, unknown>>;
+  pipeline: string;
+  runValues: Readonly<Record<string, string>>;
 }
 
 /** A kind as the list holds it: its settings' type erased (each kind checks its own). */

@@ -17,6 +17,8 @@ import type { LedgerEntry } from "../../src/agents/scheduler/slot-watch";
 import type { Backfill } from "../../src/domain/backfill";
 import type { BackfillResponse, HistorySummarySchema, RunSchema, ScheduleHealthSchema, ScheduleViewSchema, SlotEntrySchema, StatsResponse } from "../../src/routes/responses";
 import { api, apiJson, eventually, finished } from "../support/runtime";
+import { uniquePipeline } from "../support/settings";
+import ordersPipeline from "../../src/pipelines/orders/pipeline";
 
 // Compile-time: each response schema and the type the agents return are assignable both ways.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -75,6 +77,12 @@ describe("GET /api/openapi.json", () => {
     ]);
     expect(doc.paths["/api/pipeline/schedule"].put.requestBody.content["application/json"].schema.properties.missedRuns.enum).toEqual(["latest", "skip", "all"]);
     expect(doc.paths["/api/health"].get.security).toEqual([]);
+    const events = doc.paths["/api/pipelines/{name}/events"].post;
+    expect(events.parameters.map((parameter: any) => [parameter.name, parameter.in, parameter.required, parameter.schema.maxLength ?? parameter.schema.pattern])).toEqual([
+      ["name", "path", true, 63],
+      ["Idempotency-Key", "header", false, "^[\\x21-\\x7e]{1,255}$"],
+    ]);
+    expect(Object.keys(events.responses[202].headers)).toEqual(["Location", "Idempotent-Replayed"]);
   });
 });
 
@@ -106,6 +114,10 @@ describe("real responses validate against the document", () => {
     await conforms(backfill.body.statusUrl, "/api/pipelines/{name}/backfills/{id}");
     await conforms("/api/pipelines/test-events/backfills", "/api/pipelines/{name}/backfills");
     await conforms("/api/pipelines/test-events/slots?from=2026-11-01&to=2026-11-02", "/api/pipelines/{name}/slots");
+    const event = await conforms("/api/pipeline/events", "/api/pipeline/events", { method: "POST", headers: { "idempotency-key": crypto.randomUUID() } });
+    expect(event.status).toBe(202);
+    await finished(async () => (await apiJson(event.body.statusUrl)).body);
+    expect((await conforms(event.body.eventUrl, "/api/pipeline/events/{id}")).body.run.status).toBe("succeeded");
   });
 
   it("errors", async () => {
@@ -122,5 +134,16 @@ describe("real responses validate against the document", () => {
     await conforms("/api/pipeline/backfills/bf-1/cancel", "/api/pipeline/backfills/{id}/cancel", { method: "POST" });
     await conforms("/api/pipeline/slots?from=yesterday", "/api/pipeline/slots");
     await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: '{"params":{"x":1}}', headers: { "content-type": "application/json" } });
+    await conforms("/api/pipeline/events", "/api/pipeline/events", { method: "POST", body: '{"x":1}', headers: { "content-type": "application/json" } });
+    await conforms("/api/pipeline/events", "/api/pipeline/events", { method: "POST", headers: { "idempotency-key": "two words" } });
+    // A key reused with other params: a pipeline that takes some (one that takes none has one valid body).
+    const orders = `/api/pipelines/${uniquePipeline("openapi-events", ordersPipeline)}/events`;
+    const key = crypto.randomUUID();
+    const first = await apiJson(orders, { method: "POST", headers: { "idempotency-key": key, "content-type": "application/json" }, body: '{"store":"berlin"}' });
+    expect(first.status).toBe(202);
+    const reused = await conforms(orders, "/api/pipelines/{name}/events", { method: "POST", headers: { "idempotency-key": key, "content-type": "application/json" }, body: '{"store":"hamburg"}' });
+    expect(reused.status).toBe(422);
+    await finished(async () => (await apiJson(first.body.statusUrl)).body);
+    await conforms("/api/pipeline/events/ev-1-1", "/api/pipeline/events/{id}");
   });
 });

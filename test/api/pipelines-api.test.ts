@@ -29,8 +29,17 @@ describe("GET /api/pipelines", () => {
       destination: "d1://scheduled-pipeline/metrics",
       params: null,
       lastRun: body.pipelines[0].lastRun,
+      triggers: { after: [], wait: null, downstream: [], objects: null, events: { debounceMs: 0, maxWaitMs: 0, maxEvents: 1_000 } },
+      waiting: [],
     });
-    expect(second).toMatchObject({ name: "orders", schedule: { cron: "15 * * * *", every: null, timezone: "Europe/Berlin", enabled: true }, destination: "d1://scheduled-pipeline/orders" });
+    expect(second).toMatchObject({ name: "orders", schedule: { cron: "15 * * * *", every: null, timezone: "Europe/Berlin", enabled: true }, destination: "d1://scheduled-pipeline/orders", triggers: { after: [], downstream: ["orders-daily"] } });
+    expect(body.pipelines.find((pipeline: { name: string }) => pipeline.name === "orders-daily").triggers).toEqual({
+      after: [{ pipeline: "orders", slots: "day" }],
+      wait: { waitMs: 2 * 3_600_000, whenLate: "miss" },
+      downstream: [],
+      objects: null,
+      events: { debounceMs: 0, maxWaitMs: 0, maxEvents: 1_000 },
+    });
     expect(body.pipelines.map((pipeline: { name: string }) => pipeline.name)).toContain("test-events");
   });
 
@@ -165,6 +174,8 @@ describe("a pipeline file with a mistake", () => {
       destination: "d1://scheduled-pipeline/test_events",
       params: null,
       lastRun: null,
+      triggers: null,
+      waiting: [],
     });
     expect(body.pipelines.find((pipeline: { name: string }) => pipeline.name === "default").state).toBe("ready");
     expect((await apiJson("/api/pipelines/broken-file")).body).toEqual(listed);

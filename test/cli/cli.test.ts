@@ -245,3 +245,105 @@ describe("found by review", () => {
     await api.close();
   });
 });
+
+describe("event", () => {
+  const event = (fields: Record<string, unknown> = {}) => ({ id: "ev-1-1", idempotencyKey: "order-1042", receivedAt: 1, status: "pending", runId: "event-1-1", startsAt: Date.now() + 60_000, params: { store: "berlin" }, ...fields });
+  const answer = (fields: Record<string, unknown> = {}, run?: unknown) => ({ event: event(fields), ...(run ? { run } : {}), statusUrl: "/api/pipelines/orders/runs/event-1-1", eventUrl: "/api/pipelines/orders/events/ev-1-1" });
+
+  it("posts the params as the body with the Idempotency-Key, and says which run and when; a replay says so", async () => {
+    const seen: { method?: string; url?: string; key?: string | string[]; body: string }[] = [];
+    let posts = 0;
+    const server = await serving((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        seen.push({ method: request.method, url: request.url, key: request.headers["idempotency-key"], body });
+        posts += 1;
+        response.writeHead(202, { "content-type": "application/json", ...(posts > 1 ? { "idempotent-replayed": "true" } : {}) }).end(JSON.stringify(answer()));
+      });
+    });
+    const first = await cli(["event", "orders", "--param", "store=berlin", "--key", "order-1042"], { PIPELINE_API_URL: server.url });
+    expect(first.code).toBe(EXIT.ok);
+    expect(first.stdout).toMatch(/^event ev-1-1 → run event-1-1 pending: starts in (59|60)\.\d s, unless more events with its params come first\nfollow: npm run pipeline -- status event-1-1 --pipeline orders/);
+    expect(seen[0]).toEqual({ method: "POST", url: "/api/pipelines/orders/events", key: "order-1042", body: '{"store":"berlin"}' });
+    const again = await cli(["event", "orders", "--param", "store=berlin", "--key", "order-1042"], { PIPELINE_API_URL: server.url });
+    expect(again.stdout).toContain('(the key "order-1042" was used before: this is that event');
+    const plain = await cli(["--json", "event", "orders"], { PIPELINE_API_URL: server.url });
+    expect(seen[2]).toEqual({ method: "POST", url: "/api/pipelines/orders/events", key: undefined, body: "{}" });
+    expect(JSON.parse(plain.stdout)).toEqual(answer({ startsAt: expect.any(Number) }));
+    await server.close();
+  });
+
+  it("--wait waits for a pending event's run to start, then follows it; the run's outcome is the exit code", async () => {
+    let reads = 0;
+    const server = await serving((request, response) => {
+      const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (request.method === "POST") return json(202, answer({ startsAt: Date.now() - 1_000 }));
+      if (request.url === "/api/pipelines/orders/events/ev-1-1") return json(200, (reads += 1) < 2 ? answer() : answer({ status: "started" }, run({ pipelineId: "event-1-1" })));
+      return json(200, run({ pipelineId: "event-1-1", status: "failed", error: "load stage failed: no table", endTime: 5 }));
+    });
+    const result = await cli(["event", "orders", "--wait"], { PIPELINE_API_URL: server.url });
+    expect(result.stdout).toContain("event ev-1-1 → run event-1-1 pending: starts once the run now active has ended");
+    expect(result.code).toBe(EXIT.failed);
+    expect(reads).toBe(2);
+    await server.close();
+  });
+
+  it("a key reused with other params exits 2 with the API's message", async () => {
+    const server = await serving((_request, response) => {
+      response.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "idempotency_key_reused", message: 'the Idempotency-Key "k" was used for event ev-1-1 with other params; use a new key for a new event' }], eventId: "ev-1-1" }));
+    });
+    const result = await cli(["event", "orders", "--key", "k"], { PIPELINE_API_URL: server.url });
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toBe('error: the Idempotency-Key "k" was used for event ev-1-1 with other params; use a new key for a new event (idempotency_key_reused)\n');
+    await server.close();
+  });
+});
+
+describe("upload", () => {
+  /** A server playing the API for an upload of drops/x.csv to store-drops: the notification route answers `notify`. */
+  async function uploads(notify: { status: number; body: unknown }, objects: unknown = { bucket: "scheduled-pipeline-uploads", prefix: "drops/", suffix: ".csv", debounceMs: 30_000 }) {
+    const seen: { method: string; url: string; body: string }[] = [];
+    const server = await serving((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        seen.push({ method: request.method!, url: request.url!, body });
+        const json = (status: number, answer: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(answer));
+        if (request.method === "PUT") return json(201, { message: "stored; the next run of store-drops reads it", source: "primary", key: "drops/x.csv", etag: "abc", size: body.length, uri: "r2://UPLOADS/drops/x.csv" });
+        if (request.method === "GET") return json(200, { name: "store-drops", triggers: { objects } });
+        return json(notify.status, notify.body);
+      });
+    });
+    return { server, seen };
+  }
+
+  const file = new URL("../../docs/examples/store-drops/hamburg-2026-11-29.csv", import.meta.url).pathname;
+
+  it("sends the PutObject notification R2 would have where they are simulated, and says what it started", async () => {
+    const { server, seen } = await uploads({ status: 202, body: { message: "sent to the OBJECT_EVENTS queue, as R2 would have", pipelines: [{ name: "store-drops", debounceMs: 30_000 }], ignored: null } });
+    const result = await cli(["upload", "store-drops", file, "--as", "x.csv"], { PIPELINE_API_URL: server.url });
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toBe(
+      "uploaded x.csv (322 bytes) → r2://UPLOADS/drops/x.csv; stored; the next run of store-drops reads it\n" +
+        "sent the PutObject notification R2 would have (scheduled-pipeline-uploads/drops/x.csv): store-drops starts a run once no file has landed for 30.0 s\n",
+    );
+    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["PUT /api/pipelines/store-drops/uploads/x.csv", "GET /api/pipelines/store-drops", "POST /api/notifications/r2"]);
+    expect(JSON.parse(seen[2]!.body)).toEqual({ account: "local", action: "PutObject", bucket: "scheduled-pipeline-uploads", object: { key: "drops/x.csv", size: 322, eTag: "abc" }, eventTime: expect.any(String) });
+    await server.close();
+  });
+
+  it("says nothing more where R2 sends its own (409 notifications_not_simulated), or the pipeline does not run on files landing", async () => {
+    const deployed = await uploads({ status: 409, body: { errors: [{ code: "notifications_not_simulated", message: "this Worker does not simulate R2 event notifications" }] } });
+    const production = await cli(["upload", "store-drops", file, "--as", "x.csv"], { PIPELINE_API_URL: deployed.server.url });
+    expect(production.code).toBe(EXIT.ok);
+    expect(production.stdout).toBe("uploaded x.csv (322 bytes) → r2://UPLOADS/drops/x.csv; stored; the next run of store-drops reads it\n");
+    await deployed.server.close();
+
+    const clockOnly = await uploads({ status: 500, body: {} }, null);
+    const untriggered = await cli(["upload", "store-drops", file, "--as", "x.csv"], { PIPELINE_API_URL: clockOnly.server.url });
+    expect(untriggered.code).toBe(EXIT.ok);
+    expect(clockOnly.seen.map((request) => request.method)).toEqual(["PUT", "GET"]);
+    await clockOnly.server.close();
+  });
+});

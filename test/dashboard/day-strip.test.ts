@@ -14,6 +14,7 @@ function slot(at: string, fields: Partial<SlotEntry> = {}): SlotEntry {
     startedLateByMs: 0,
     deadlineAt: null,
     deadlineMet: null,
+    waitingFor: null,
     backfill: null,
     alerts: [],
     ...fields,
@@ -29,6 +30,7 @@ describe("slotClass", () => {
     expect(slotClass(slot("2026-11-20T08:00:00Z", { status: "running" }))).toBe("running");
     expect(slotClass(slot("2026-11-20T08:00:00Z", { state: "missed", runId: null, status: null }))).toBe("missed");
     expect(slotClass(slot("2026-11-20T08:00:00Z", { state: "pending", runId: null, status: null }))).toBe("pending");
+    expect(slotClass(slot("2026-11-20T08:00:00Z", { state: "waiting", runId: null, status: null, waitingFor: [] }))).toBe("waiting");
     // Missed at its time and filled in later: the day shows the backfill, not a late success.
     const backfill = { runId: "backfill-x", backfillId: "bf-1", status: "succeeded" as const, startedAt: Date.parse("2026-11-25T00:00:00Z") };
     expect(slotClass(slot("2026-11-20T08:00:00Z", { runId: "backfill-x", deadlineMet: false, startedLateByMs: null, backfill }))).toBe("backfilled");
@@ -94,5 +96,20 @@ describe("dayStrip", () => {
     expect(cells[0]!.outside).toEqual({ runs: 2, unsuccessful: 1 });
     expect(cells[0]!.title).toBe("2026-11-27: no slot; 2 runs outside the schedule (1 not successful)");
     expect(cells[1]!.outside).toBeNull();
+  });
+
+  it("reads a day with slots waiting for their upstream as waiting, its title saying what they wait for", () => {
+    const owed = { pipeline: "orders", from: Date.parse("2026-11-27T00:00:00Z"), to: Date.parse("2026-11-28T00:00:00Z"), slots: [{ scheduledFor: Date.parse("2026-11-27T11:15:00Z"), state: "ran", runId: "backfill-1", status: "failed" as const }], count: 2, problem: null };
+    const waiting = (at: string, waitingFor: SlotEntry["waitingFor"]) => slot(at, { state: "waiting", runId: null, status: null, startedLateByMs: null, reason: "waiting for its upstream", waitingFor });
+    const cells = dayStrip({ slots: [slot("2026-11-28T01:00:00Z"), waiting("2026-11-28T02:30:00Z", [{ ...owed, count: 3 }]), waiting("2026-11-28T03:30:00Z", [owed])], outside: [], now, timezone: "UTC", days: 1 });
+    expect(cells[0]!.worst).toBe("waiting");
+    // The newest waiting slot says what is owed now.
+    expect(cells[0]!.waitingFor).toBe("orders (2 slots not succeeded)");
+    expect(cells[0]!.title).toBe("2026-11-28: 2 waiting for upstream, 1 ok; waiting for orders (2 slots not succeeded)");
+    // Worse than waiting: a failed slot that day.
+    expect(dayStrip({ slots: [waiting("2026-11-28T02:30:00Z", [owed]), slot("2026-11-28T03:00:00Z", { status: "failed" })], outside: [], now, timezone: "UTC", days: 1 })[0]!.worst).toBe("failed");
+    // An upstream that cannot be read is named with why.
+    expect(dayStrip({ slots: [waiting("2026-11-28T02:30:00Z", [{ ...owed, slots: [], count: 0, problem: "its definition is invalid" }])], outside: [], now, timezone: "UTC", days: 1 })[0]!.waitingFor).toBe("orders (its definition is invalid)");
+    expect(cells[0]!.title).not.toContain("undefined");
   });
 });

@@ -13,12 +13,14 @@ function pipeline(name: string, fields: Partial<PipelineSummary> = {}): Pipeline
     destination: "d1://db/t",
     params: null,
     lastRun: { pipelineId: "manual-1", status: "succeeded", endTime: 1 },
+    triggers: { after: [], wait: null, downstream: [], objects: null, events: { debounceMs: 0, maxWaitMs: 0, maxEvents: 1000 } },
+    waiting: [],
     ...fields,
   };
 }
 
 function slot(fields: Partial<SlotEntry>): SlotEntry {
-  return { scheduledFor: 0, scheduledForLocal: "", state: "ran", runId: "r", status: "succeeded", reason: null, startedLateByMs: 0, deadlineAt: null, deadlineMet: null, backfill: null, alerts: [], ...fields };
+  return { scheduledFor: 0, scheduledForLocal: "", state: "ran", runId: "r", status: "succeeded", reason: null, startedLateByMs: 0, deadlineAt: null, deadlineMet: null, waitingFor: null, backfill: null, alerts: [], ...fields };
 }
 
 describe("deploymentHealth", () => {
@@ -51,5 +53,10 @@ describe("deploymentHealth", () => {
   it("does not hold against a slot a backfill has since filled in", () => {
     const backfilled = slot({ runId: "backfill-1", deadlineMet: false, backfill: { runId: "backfill-1", backfillId: "bf", status: "succeeded", startedAt: 5 } });
     expect(deploymentHealth([pipeline("a")], new Map([["a", [backfilled]]])).level).toBe("ok");
+  });
+
+  it("does not count a slot waiting for its upstream as a problem: waiting is how a downstream works", () => {
+    const waiting = slot({ state: "waiting", runId: null, status: null, waitingFor: [{ pipeline: "orders", from: 0, to: 1, slots: [], count: 1, problem: null }] });
+    expect(deploymentHealth([pipeline("orders-daily")], new Map([["orders-daily", [slot({}), waiting]]]))).toEqual({ level: "ok", problems: [] });
   });
 });

@@ -64,7 +64,7 @@ describe("a slot's fate", () => {
   });
 
   it("ran: with its run, how late it started, and whether it met the deadline", () => {
-    expect(slotFate(SLOT, ran("succeeded", SLOT + HOUR), context)).toEqual({ scheduledFor: SLOT, state: "ran", runId: "r", status: "succeeded", reason: null, startedLateByMs: 90_000, deadlineAt: SLOT + 2 * HOUR, deadlineMet: true, backfill: null });
+    expect(slotFate(SLOT, ran("succeeded", SLOT + HOUR), context)).toEqual({ scheduledFor: SLOT, state: "ran", runId: "r", status: "succeeded", reason: null, startedLateByMs: 90_000, deadlineAt: SLOT + 2 * HOUR, deadlineMet: true, backfill: null, waitingFor: null });
     expect(slotFate(SLOT, ran("failed", 0), context)).toMatchObject({ state: "ran", status: "failed", reason: "boom", deadlineMet: false });
     expect(slotFate(SLOT, ran("succeeded", SLOT + 2.5 * HOUR), context).deadlineMet).toBe(false);
   });

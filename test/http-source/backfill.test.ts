@@ -60,6 +60,7 @@ describe("backfill", () => {
       slotsLocal: ["01", "02", "03", "04", "05", "06", "07"].map((day) => `2026-11-${day}T03:00:00+01:00`),
       toRun: 7,
       skipped: 0,
+      cascade: null,
       statusUrl: `${base}/backfills/${started.body.backfillId}`,
     });
     expect(started.headers.get("location")).toBe(started.body.statusUrl);

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { CLEANUP_DELAY_MS } from "../../src/agents/pipeline-coordinator";
-import { SLOT_CALLBACK } from "../../src/agents/pipeline-scheduler";
+import { EVENTS_CALLBACK, SLOT_CALLBACK } from "../../src/agents/pipeline-scheduler";
 import { shardInstanceName } from "../../src/domain/shards";
 import { runKey, stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
 import { runPrefix } from "../../src/staging/staging-store";
@@ -70,6 +70,20 @@ export async function fireJob(stub: DurableObjectStub, callback: string): Promis
     state.storage.sql.exec("UPDATE cf_agents_jobs SET time = ? WHERE fn = ?", Date.now() - 1_000, callback);
   });
   return runDurableObjectAlarm(stub);
+}
+
+/**
+ * Closes the open debounce windows of a pipeline's events now, and fires the alarm that starts its event
+ * runs: as with fireJob, the windows' ends are moved into the past first (the one place that touches
+ * the scheduler's api_event_runs table).
+ */
+export async function fireEventRuns(schedulerName: string): Promise<boolean> {
+  const stub = await getAgentByName(env.PipelineScheduler, schedulerName);
+  await runInDurableObject(stub, (_instance, state) => {
+    const past = Date.now() - 1;
+    state.storage.sql.exec("UPDATE api_event_runs SET starts_at = ? WHERE started_at IS NULL AND starts_at > ?", past, past);
+  });
+  return fireJob(stub, EVENTS_CALLBACK);
 }
 
 /** Whether an agent has a pending schedule for `callback`. */

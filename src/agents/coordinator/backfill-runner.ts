@@ -4,6 +4,7 @@ import {
   coveredReason,
   needsAlert,
   nextPendingSlot,
+  owesCascadeNotice,
   selectSlots,
   settle,
   slotCovered,
@@ -11,9 +12,11 @@ import {
   slotRestarted,
   slotStarted,
   type Backfill,
+  type CascadeOrigin,
   type ReprocessPolicy,
 } from "../../domain/backfill";
-import type { Run, RunParams } from "../../domain/run";
+import { emptyLineage, type Lineage, type Run, type RunParams } from "../../domain/run";
+import type { ConsumedRun } from "../../domain/upstream-gate";
 import { backfillRunId } from "../../domain/run-ids";
 import type { RunView } from "../../domain/run-view";
 import type { PipelineSettings } from "../../engine/settings";
@@ -30,6 +33,12 @@ export interface BackfillRequest {
   slots: number[];
   /** The time zone of the schedule they come from: `{{slot.date}}` is read in it. */
   timezone: string;
+  /** Part of a cascade (or its root): who started it and what it reaches. */
+  cascade?: Omit<CascadeOrigin, "notifiedAt"> | null;
+  /** In a cascade: slots left out because their upstream did not succeed (slot → why). */
+  excluded?: [number, string][];
+  /** In a cascade: the upstream runs each slot's run consumes. */
+  consumed?: [number, ConsumedRun[]][];
 }
 
 export type BackfillStart = { outcome: "started"; backfill: Backfill } | { outcome: "conflict"; active: Backfill };
@@ -43,6 +52,7 @@ export type StartOne = (request: {
   params?: RunParams;
   backfillId?: string;
   reread?: boolean;
+  lineage?: Lineage;
   settings: PipelineSettings;
 }) => Promise<{ outcome: "started" | "exists" | "conflict" | "skipped" | "queued" | "covered"; run?: RunView }>;
 
@@ -55,6 +65,8 @@ export interface RunnerHost {
   startRun: StartOne;
   /** Sends the alert of a backfill that ended with failed slots (from an alarm); false without a webhook. */
   alertBackfill(backfillId: string): Promise<boolean>;
+  /** Tells the downstream pipelines of a cascade that this backfill ended; true once all of them know. */
+  cascadeEnded(backfill: Backfill): Promise<boolean>;
   log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
 }
 
@@ -68,6 +80,9 @@ export class BackfillRunner {
 
   /** Records a backfill and starts its first slot if the pipeline is free. At most one runs at a time. */
   async begin(request: BackfillRequest, now: number): Promise<BackfillStart> {
+    // The same backfill asked for again (a cascade's notice delivered twice): it is the one there is.
+    const existing = this.host.backfills.load(request.backfillId);
+    if (existing) return { outcome: "started", backfill: existing };
     const active = this.host.backfills.active();
     if (active) return { outcome: "conflict", active };
     const records = new Map(this.host.store.slotRecords(request.from, request.to).map((record) => [record.slot, record]));
@@ -83,14 +98,17 @@ export class BackfillRunner {
         status: "running",
         createdAt: now,
         endedAt: null,
-        slots: selectSlots(request.slots, records, request.reprocess),
+        slots: selectSlots(request.slots, records, request.reprocess, { excluded: new Map(request.excluded ?? []), consumed: new Map(request.consumed ?? []) }),
         alert: null,
+        cascade: request.cascade ? { ...request.cascade, notifiedAt: null } : null,
       },
       now,
     );
     this.host.backfills.save(backfill);
     this.host.log("backfill_started", backfill.backfillId, { slots: backfill.slots.length, toRun: backfill.slots.filter((slot) => slot.status === "pending").length, reprocess: backfill.reprocess });
     if (backfill.status === "running") await this.next();
+    // A cascade with nothing to run here still hands on: its downstream may wait for this pipeline too.
+    else await this.handOn(backfill.backfillId);
     return { outcome: "started", backfill: this.host.backfills.load(backfill.backfillId)! };
   }
 
@@ -152,7 +170,8 @@ export class BackfillRunner {
       const runId = backfillRunId(backfill.backfillId, slot);
       // Marked before the start: a run that ends at once finds its slot running, never pending.
       backfills.save(slotStarted(backfill, slot, runId));
-      const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, reread: backfill.reprocess === "all", settings: inZone(settings, backfill.timezone) });
+      const lineage = backfill.cascade ? { ...emptyLineage(), upstream: backfill.slots.find((entry) => entry.scheduledFor === slot)?.consumed ?? [], cascadeOf: backfill.cascade.root } : undefined;
+      const result = await this.host.startRun({ runId, trigger: "backfill", scheduledFor: slot, params: backfill.params, backfillId: backfill.backfillId, reread: backfill.reprocess === "all", ...(lineage ? { lineage } : {}), settings: inZone(settings, backfill.timezone) });
       // A repeated start (the alarm delivered twice) finds the run; if it already ended, its end is recorded now.
       if (result.outcome === "exists" && result.run && result.run.status !== "running") {
         await this.slotRunEnded(backfill.backfillId, slot, { status: result.run.status, error: result.run.error ?? null });
@@ -199,6 +218,24 @@ export class BackfillRunner {
       const latest = this.host.backfills.load(backfill.backfillId)!;
       this.host.backfills.save({ ...latest, alert: { status: "pending", attempts: 0, at: Date.now() } });
     }
+    await this.handOn(backfill.backfillId);
+  }
+
+  /**
+   * A cascading backfill that ended tells its downstream pipelines (the end is saved first); one that
+   * could not (a downstream did not answer) is told again by the watchdog, hourly at least.
+   */
+  async handOn(backfillId: string): Promise<void> {
+    const backfill = this.host.backfills.load(backfillId);
+    if (!backfill || !owesCascadeNotice(backfill)) return;
+    if (!(await this.host.cascadeEnded(backfill))) return;
+    const latest = this.host.backfills.load(backfillId)!;
+    this.host.backfills.save({ ...latest, cascade: { ...latest.cascade!, notifiedAt: Date.now() } });
+  }
+
+  /** Cascading backfills that ended without telling their downstream pipelines yet. */
+  async handOnOwed(): Promise<void> {
+    for (const summary of this.host.backfills.recent(20)) if (summary.cascade && summary.cascade.notifiedAt === null && summary.endedAt !== null) await this.handOn(summary.backfillId);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { RunParams, Trigger } from "../../domain/run";
+import type { Lineage, RunParams, Trigger } from "../../domain/run";
 import type { RunView } from "../../domain/run-view";
 import type { PipelineSettings } from "../../engine/settings";
 
@@ -14,6 +14,8 @@ export interface StartRunRequest {
   backfillId?: string | null;
   /** Read again what earlier runs read already (a backfill with reprocess "all"). */
   reread?: boolean;
+  /** What fed the run and what started it: upstream runs, objects, events, the cascade it belongs to. */
+  lineage?: Lineage;
   settings: PipelineSettings;
   /** Answer only when the started run has finished (or after this many ms): one call instead of two. */
   waitMs?: number;

@@ -10,6 +10,8 @@ import type { PipelineSettings } from "../../engine/settings";
 import { pipelineBase, publicUrl } from "../../links";
 import { postAlert } from "../../alerts/delivery";
 import type { ScheduleStore, SlotAlert } from "./schedule-store";
+import type { TriggeredRun } from "../../domain/triggered-run";
+import type { WaitingFor } from "../../domain/upstream-gate";
 
 /** Slots judged against their deadline per check; a longer backlog is judged over the next checks. */
 const JUDGED_PER_CHECK = 500;
@@ -23,11 +25,12 @@ export interface LedgerEntry extends SlotEntry {
   alerts: Omit<SlotAlert, "slot">[];
 }
 
-export type LedgerResult = { ok: true; from: number; to: number; timezone: string; slots: LedgerEntry[] } | { ok: false; code: "invalid_query" | "too_many_slots"; reason: string };
+export type LedgerResult = { ok: true; from: number; to: number; timezone: string; slots: LedgerEntry[]; triggered: TriggeredRun[] } | { ok: false; code: "invalid_query" | "too_many_slots"; reason: string };
 
 export interface DeliveryPayload {
   event: LatenessEvent;
   slots: LateSlot[];
+  /** The deadline that passed (for `upstream_late`, the wait that ran out). */
   deadlineMs: number;
 }
 
@@ -38,6 +41,10 @@ export interface WatchHost {
   /** The slot records the pipeline's coordinator keeps, and the slots queued behind a backfill run. */
   slotRecords(from: number, to: number, limit?: number): Promise<{ records: SlotRecord[]; queued: number[] }>;
   settings(): { ok: true; settings: PipelineSettings } | { ok: false };
+  /** Slots waiting for their upstream, with what each waits for. */
+  waiting(): ReadonlyMap<number, WaitingFor[]>;
+  /** Runs of [from, to) started by objects or events (they belong to no slot). */
+  triggeredRuns(from: number, to: number): TriggeredRun[];
   /** Sends an alert from an alarm, so it survives a restart. */
   scheduleDelivery(payload: DeliveryPayload): Promise<void>;
   log(event: EventName, fields: Record<string, unknown>): void;
@@ -63,6 +70,7 @@ export class SlotWatch {
       expected: expected.slots,
       records,
       queued,
+      waiting: this.host.waiting(),
       now,
       missedAfterMs: current?.missedAfterMs ?? 600_000,
       deadlineMs: (slot) => specAt(periods, slot)?.deadlineMs ?? null,
@@ -72,7 +80,8 @@ export class SlotWatch {
     for (const { slot, ...alert } of this.host.store.alerts(from, to)) alerts.set(slot, [...(alerts.get(slot) ?? []), alert]);
     // Each slot on the wall clock of the schedule it belonged to.
     const local = (slot: number) => localIso(slot, specAt(periods, slot)?.timezone ?? timezone);
-    return { ok: true, from, to, timezone, slots: entries.map((entry) => ({ ...entry, scheduledForLocal: local(entry.scheduledFor), alerts: alerts.get(entry.scheduledFor) ?? [] })) };
+    const slots = entries.map((entry) => ({ ...entry, scheduledForLocal: local(entry.scheduledFor), alerts: alerts.get(entry.scheduledFor) ?? [] }));
+    return { ok: true, from, to, timezone, slots, triggered: this.host.triggeredRuns(from, to) };
   }
 
   /** Judges, in order, every slot whose deadline has passed since the last check, and alerts what was late or missed. */
@@ -105,14 +114,22 @@ export class SlotWatch {
         payload.slots.push({ scheduledFor: slot, runId: run?.runId ?? null, status: run?.status ?? null });
         raised.set(key, payload);
       }
-      for (const payload of raised.values()) {
-        this.host.log(payload.event, { slots: payload.slots.map((slot) => slot.scheduledFor), deadline: formatInterval(payload.deadlineMs) });
-        if (this.host.env.ALERT_WEBHOOK_URL) await this.host.scheduleDelivery(payload);
-        else store.alertDelivered(payload.slots.map((slot) => slot.scheduledFor), payload.event, { status: "not_sent", attempts: 0 }, now);
-      }
+      for (const payload of raised.values()) await this.send(payload, now);
     }
     if (judgedThrough > through) store.setMeta("judged_through", judgedThrough);
     store.pruneAlerts(now - KEEP_ALERTS_MS);
+  }
+
+  /** Raises `event` for slots that have not raised it yet (each slot raises each event once). */
+  async raise(event: LatenessEvent, slots: readonly LateSlot[], deadlineMs: number, now: number): Promise<void> {
+    const fresh = slots.filter((slot) => this.host.store.claimAlert(slot.scheduledFor, event, now));
+    if (fresh.length > 0) await this.send({ event, slots: fresh, deadlineMs }, now);
+  }
+
+  private async send(payload: DeliveryPayload, now: number): Promise<void> {
+    this.host.log(payload.event, { slots: payload.slots.map((slot) => slot.scheduledFor), deadline: formatInterval(payload.deadlineMs), ...(payload.event === "upstream_late" ? { waitingFor: payload.slots.map((slot) => slot.waitingFor) } : {}) });
+    if (this.host.env.ALERT_WEBHOOK_URL) await this.host.scheduleDelivery(payload);
+    else this.host.store.alertDelivered(payload.slots.map((slot) => slot.scheduledFor), payload.event, { status: "not_sent", attempts: 0 }, now);
   }
 
   /** Posts a lateness alert (from an alarm) and records the outcome on its slots. */

@@ -1,7 +1,8 @@
 import { duration, time } from "../../display/format";
 import type { SlotEntry } from "../api-types";
 import { slotClass, type DayCell } from "../day-strip";
-import { $, el, fillTable, row, runLink } from "../dom";
+import { $, el, fillTable, partNodes, row, runLink } from "../dom";
+import { waitingParts } from "../lineage";
 import { stripElement } from "./strip";
 
 /** The selected pipeline's slots: the strip of days, a line of counts, and the newest slots in a table. */
@@ -26,8 +27,11 @@ export function renderLedger(pipeline: string, timezone: string, slots: readonly
       else backfill.textContent = "-";
       const deadline = slot.deadlineAt === null ? "-" : `${slot.deadlineMet === null ? "due" : slot.deadlineMet ? "met" : "missed"} ${time(slot.deadlineAt, timezone)}`;
       const alerts = slot.alerts.map((alert) => `${alert.event} ${alert.status}`).join(", ");
+      const reason = el("td", [slot.reason, alerts].filter(Boolean).join(" · ") || "-", "wrap");
+      // A waiting slot names what it waits for, the upstream pipeline and its runs linked.
+      if (slot.state === "waiting" && slot.waitingFor) reason.replaceChildren(...partNodes(waitingParts(slot.waitingFor, timezone)), ...(alerts ? [` · ${alerts}`] : []));
       const tr = row(
-        [slot.scheduledForLocal.replace("T", " "), el("td", slot.state, "status"), run, slot.status ?? "-", duration(slot.startedLateByMs), deadline, backfill, el("td", [slot.reason, alerts].filter(Boolean).join(" · ") || "-", "wrap")],
+        [slot.scheduledForLocal.replace("T", " "), el("td", slot.state, "status"), run, slot.status ?? "-", duration(slot.startedLateByMs), deadline, backfill, reason],
         `${slotClass(slot)} ${slot.state === "ran" ? (slot.status ?? "") : slot.state}`,
       );
       tr.dataset.slot = String(slot.scheduledFor);

@@ -1,10 +1,15 @@
 import { count, duration, time } from "../../display/format";
 import { api } from "../api";
 import type { Rejected, Run } from "../api-types";
-import { $, el, facts, fillTable, row, runLink, type Cell } from "../dom";
+import { $, el, facts, fillTable, partNodes, row, runLink, type Cell } from "../dom";
+import { lineageParts } from "../lineage";
 import { renderStages } from "./stages";
 
-/** The open run: its line, links to retries and its backfill, stages, source report, books, alerts and rejected records. */
+/**
+ * The open run: its line, what fed and started it (the upstream runs it consumed, linked; the objects or
+ * events that started it), links to retries and its backfill, stages, source report, books, alerts and
+ * rejected records.
+ */
 export class RunCard {
   private nextRejected: string | null = null;
   /** Renders can overlap (a refresh, a click): only the newest may fill in the rejected records. */
@@ -36,6 +41,9 @@ export class RunCard {
       (run.resumes ? ` · resumed ${run.resumes}×` : "") +
       (run.note ? ` · note: ${run.note}` : "") +
       (Object.keys(run.params).length ? ` · params ${JSON.stringify(run.params)}` : "");
+    const lineage = lineageParts(run, timezone);
+    $("run-lineage").hidden = lineage.length === 0;
+    $("run-lineage").replaceChildren(...partNodes(lineage));
     $("run-links").replaceChildren(...runLinks(run));
     const retryable = run.status === "failed" || run.status === "cancelled";
     const retryFrom = run.stages.find((stage) => stage.status !== "succeeded")?.name ?? "extract";

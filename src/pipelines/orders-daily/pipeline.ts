@@ -29,6 +29,10 @@ export default definePipeline({
   name: "orders-daily",
   description: "Net revenue and orders per store and day, rolled up from the orders table",
   schedule: { cron: "30 2 * * *", timezone: "Europe/Berlin", deadline: "2h" },
+  // The day's rollup waits for every hourly orders slot of the day before (a time-and-data gate): at 02:30
+  // if they are in, or as soon as the last one succeeds; still not in by the deadline, it alerts
+  // upstream_late and is missed rather than publishing a day with hours missing.
+  triggers: { after: [{ pipeline: "orders", slots: "day" }] },
   sources: [
     {
       type: "d1",

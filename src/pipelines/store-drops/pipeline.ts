@@ -5,13 +5,17 @@ import { ORDER_COLUMNS, Order, orderId, orderRow } from "../orders/order-row";
  * CSV files of orders that stores upload to the UPLOADS bucket under drops/ (one file per store and day,
  * say), each read once: the object ledger remembers every file by key and etag, so a run reads only what
  * arrived since the last successful one, and a file uploaded again with new contents is read again.
- * Every 15 minutes; `npm run pipeline -- upload store-drops <file.csv>` drops a file in.
+ * Every 15 minutes, and 30 s after files stop landing (R2 event notifications through a Queue);
+ * `npm run pipeline -- upload store-drops <file.csv>` drops a file in.
  */
 export default definePipeline({
   name: "store-drops",
   description: "Order files stores upload to R2 (CSV under drops/), each read once",
   schedule: { every: "15m", timezone: "Europe/Berlin" },
   sources: [{ type: "r2", bucket: "UPLOADS", prefix: "drops/", match: "**/*.csv", format: "csv" }],
+  // A file landing starts a run too: files dropped within 30 s of each other make one run. The bucket is
+  // UPLOADS' name, as R2's event notifications give it (README, "Files landing start runs").
+  triggers: { objects: { bucket: "scheduled-pipeline-uploads", prefix: "drops/", suffix: ".csv", debounce: "30s" } },
   record: Order,
   recordId: orderId,
   transform: orderRow,

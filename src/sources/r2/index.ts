@@ -1,6 +1,7 @@
 import { sourceKind } from "../kind";
 import { R2SourceSchema, r2Settings, type R2Source } from "./config";
 import { commitObjects } from "./ledger";
+import { r2ObjectStates } from "./object-states";
 import { planR2Read, prefixOf, readR2Objects } from "./read";
 import { uploadToR2 } from "./upload";
 
@@ -29,4 +30,5 @@ export const r2Source = sourceKind<R2Source, typeof R2SourceSchema>({
     await commitObjects(context.env.DB as D1Database, context.pipeline, source.name, context.runIds);
   },
   upload: uploadToR2,
+  objectStates: r2ObjectStates,
 });

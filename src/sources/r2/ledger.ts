@@ -37,6 +37,27 @@ export async function committedObjects(db: D1Database, pipeline: string, source:
   }
 }
 
+/** Of the given (key, etag) pairs, those a successful run has read, with that run: by primary key, in chunks. */
+export async function committedAmong(db: D1Database, pipeline: string, source: string, objects: readonly { key: string; etag: string }[]): Promise<Map<string, string>> {
+  const committed = new Map<string, string>();
+  const perStatement = Math.floor((MAX_PARAMS - 2) / 2);
+  const statements: D1PreparedStatement[] = [];
+  for (let start = 0; start < objects.length; start += perStatement) {
+    const slice = objects.slice(start, start + perStatement);
+    statements.push(
+      db
+        .prepare(`SELECT object_key, etag, committed_run_id FROM source_objects WHERE pipeline = ? AND source = ? AND committed_run_id IS NOT NULL AND (object_key, etag) IN (VALUES ${slice.map(() => "(?, ?)").join(", ")})`)
+        .bind(pipeline, source, ...slice.flatMap((object) => [object.key, object.etag])),
+    );
+  }
+  for (let start = 0; start < statements.length; start += STATEMENTS_PER_BATCH) {
+    for (const result of await db.batch<{ object_key: string; etag: string; committed_run_id: string }>(statements.slice(start, start + STATEMENTS_PER_BATCH))) {
+      for (const row of result.results) committed.set(ledgerKey(row.object_key, row.etag), row.committed_run_id);
+    }
+  }
+  return committed;
+}
+
 export function ledgerKey(key: string, etag: string): string {
   return `${key}\0${etag}`;
 }

@@ -8,7 +8,7 @@ import { globRegExp } from "./glob";
 import { claimObjects, committedObjects, ledgerKey } from "./ledger";
 import { shareObjects, type ListedObject } from "./shares";
 
-function bucketOf(source: R2Source, env: Readonly<Record<string, unknown>>): R2Bucket {
+export function bucketOf(source: R2Source, env: Readonly<Record<string, unknown>>): R2Bucket {
   const bucket = env[source.bucket] as R2Bucket | undefined;
   if (!bucket || typeof (bucket as { list?: unknown }).list !== "function") throw new StageFailure(`source ${source.name}: the Worker has no R2 binding ${source.bucket}`, "permanent");
   return bucket;
