@@ -17,7 +17,7 @@ const out = mkdtempSync(join(tmpdir(), "check-deployment-"));
 try {
   await build({
     stdin: {
-      contents: `export { deployment } from "./src/pipelines"; export { reportDeployment } from "./src/engine/deployment-report";`,
+      contents: `export { deployment } from "./src/pipelines"; export { reportDeployment } from "./src/engine/deployment-report"; export { objectBucketProblems } from "./src/engine/triggers";`,
       resolveDir: ROOT,
       loader: "ts",
     },
@@ -27,8 +27,8 @@ try {
     outfile: join(out, "deployment.mjs"),
     logLevel: "error",
   });
-  const { deployment, reportDeployment } = await import(pathToFileURL(join(out, "deployment.mjs")).href);
-  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown>; d1_databases?: { binding: string }[]; r2_buckets?: { binding: string }[] };
+  const { deployment, reportDeployment, objectBucketProblems } = await import(pathToFileURL(join(out, "deployment.mjs")).href);
+  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown>; d1_databases?: { binding: string }[]; r2_buckets?: { binding: string; bucket_name?: string }[] };
   // The bindings wrangler.jsonc declares stand in for the real ones: a source or destination that names one
   // the Worker will not have is caught here.
   const bindings = Object.fromEntries([...(config.d1_databases ?? []), ...(config.r2_buckets ?? [])].map(({ binding }) => [binding, { declaredIn: "wrangler.jsonc" }]));
@@ -36,6 +36,11 @@ try {
   for (const line of report.lines) console.log(line);
   if (!report.ok) {
     console.log("npm run check: a pipeline definition has mistakes (above); the Worker would set it aside and run the others.");
+    process.exitCode = 1;
+  }
+  const buckets = Object.fromEntries((config.r2_buckets ?? []).flatMap(({ binding, bucket_name }) => (bucket_name ? [[binding, bucket_name]] : [])));
+  for (const problem of objectBucketProblems(deployment.all(), buckets) as string[]) {
+    console.log(`error ${problem}`);
     process.exitCode = 1;
   }
 } finally {

@@ -144,7 +144,7 @@ export class PipelineCoordinator extends Agent<Env> {
       case "refuse":
         return { outcome: "conflict", active: toRunView(active!) };
       case "queue":
-        this.store.enqueue(request.runId, request.scheduledFor!, now, request.settings.schedule.timezone);
+        this.store.enqueue(request.runId, request.scheduledFor!, now, request.settings.schedule.timezone, request.lineage ? { trigger: request.trigger === "upstream" ? "upstream" : "scheduled", lineage: request.lineage } : null);
         this.log("run_queued", request.runId, { activeRunId: activeId });
         return { outcome: "queued", runId: request.runId };
       case "skip": {
@@ -417,6 +417,7 @@ export class PipelineCoordinator extends Agent<Env> {
     if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
     const removeStaging = this.retention.runEnded(run, settings);
     this.notices.slotSucceeded(run);
+    this.notices.runEnded(run);
     await this.runner.runEnded(run);
     if (this.runner.hasWork()) await this.scheduleNext();
     await this.prune(settings);

@@ -388,14 +388,17 @@ export class PipelineScheduler extends Agent<Env> {
       return;
     }
     this.store.advanceLastSlot(Math.max(...plan.run, ...plan.skip));
+    // A slot that waits for its upstream is held in the same step as the last slot moves on, so a restart
+    // between the two never loses it; it starts when its upstream is in (in order, one run at a time).
+    const gated = this.triggers.gated();
+    if (gated) this.triggers.waits.held(plan.run, now);
     const coordinator = this.coordinator();
     for (const slot of plan.skip) {
       await coordinator.recordSkippedSlot({ runId: scheduledRunId(slot), scheduledFor: slot, reason: `missed: the service did not run at the slot time (missed-run policy "${spec.missedRuns}")`, settings: settings.settings });
     }
     if (plan.dropped > 0) this.log("slots_dropped", { dropped: plan.dropped, policy: spec.missedRuns });
-    // A slot that waits for its upstream is held until its upstream is in (in order, one run at a time).
-    if (this.triggers.gated()) {
-      await this.triggers.waits.hold(plan.run, now);
+    if (gated) {
+      await this.triggers.waits.review(now, "slot");
       return;
     }
     const [first, ...rest] = plan.run;
@@ -427,6 +430,8 @@ export class PipelineScheduler extends Agent<Env> {
     this.store.resetLastSlot(now);
     this.store.clearBacklog();
     await this.armAfter(now);
+    // Held slots stay held (a pause keeps them from starting); resumed, they are looked at again.
+    await this.triggers.started(now);
   }
 
   /** The schedule in force: set through the API, else the pipeline's own; null if it is misconfigured or removed. */

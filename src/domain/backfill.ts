@@ -74,9 +74,12 @@ export function selectSlots(
   slots: readonly number[],
   records: ReadonlyMap<number, SlotRecord>,
   reprocess: ReprocessPolicy,
-  cascade: { excluded?: ReadonlyMap<number, string>; consumed?: ReadonlyMap<number, ConsumedRun[]> } = {},
+  cascade: { excluded?: ReadonlyMap<number, string>; consumed?: ReadonlyMap<number, ConsumedRun[]>; upToDate?: ReadonlyMap<number, string> } = {},
 ): BackfillSlot[] {
   return slots.map((slot) => {
+    // A slot whose newest success already consumed the cascade's upstream runs is done: it is handed on as it is.
+    const current = cascade.upToDate?.get(slot);
+    if (current !== undefined) return { scheduledFor: slot, status: "succeeded", runId: current, reason: `run ${current} already consumed these upstream runs`, consumed: cascade.consumed?.get(slot) ?? [] };
     const reason = cascade.excluded?.get(slot) ?? skipReason(records.get(slot) ?? null, reprocess);
     const consumed = cascade.consumed?.get(slot);
     return { scheduledFor: slot, status: reason === null ? "pending" : "skipped", runId: null, reason, ...(consumed ? { consumed } : {}) };

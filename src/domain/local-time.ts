@@ -59,13 +59,14 @@ export function localDate(ms: number, timezone: string): string {
 /**
  * The first instant of `date` (YYYY-MM-DD) in the zone: its midnight, or the first moment after a gap
  * where a zone skips midnight. The local date only ever moves forward with time, so a search over the
- * 28 hours around UTC midnight finds it.
+ * 30 hours around UTC midnight finds it.
  */
 export function localDayStart(date: string, timezone: string): number {
   const [year, month, day] = date.split("-").map(Number) as [number, number, number];
   const utcMidnight = new Date(0).setUTCFullYear(year, month - 1, day);
-  let low = utcMidnight - 14 * 3_600_000;
-  let high = utcMidnight + 14 * 3_600_000;
+  // Zones reach UTC+14 and UTC−12: the day starts within 15 hours of UTC midnight either way.
+  let low = utcMidnight - 15 * 3_600_000;
+  let high = utcMidnight + 15 * 3_600_000;
   while (high - low > 1_000) {
     const middle = low + Math.floor((high - low) / 2_000) * 1_000;
     if (localDate(middle, timezone) >= date) high = middle;

@@ -173,7 +173,7 @@ export function ledgerEntries(input: LedgerInput): SlotEntry[] {
       if (queued.has(slot) && entry.state !== "ran") return { ...entry, state: "pending" as const, reason: "waiting for the backfill's current run to end" };
       const waitingFor = input.waiting?.get(slot);
       if (waitingFor && entry.state !== "ran" && entry.state !== "skipped") {
-        return { ...entry, state: "waiting" as const, reason: waitingFor.length > 0 ? `waiting for its upstream: ${describeWaiting(waitingFor)}` : "its upstream is in; waiting for the pipeline to be free", waitingFor };
+        return { ...entry, state: "waiting" as const, reason: waitingFor.length > 0 ? `waiting for its upstream: ${describeWaiting(waitingFor)}` : "its upstream is in; it starts once the pipeline is free and the slots before it have run", waitingFor };
       }
       return entry;
     });

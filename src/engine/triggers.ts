@@ -140,3 +140,23 @@ function eventWindow(declared: z.output<typeof EventTriggerSchema> | undefined):
   const maxWaitMs = declared?.maxWait !== undefined ? parseInterval(declared.maxWait)! : debounceMs * DEFAULT_MAX_WAIT_FACTOR;
   return { debounceMs, maxWaitMs, maxEvents: declared?.maxEvents ?? MAX_EVENTS_PER_RUN };
 }
+
+/**
+ * An object trigger names its bucket as notifications do (`bucket_name`), its source as the Worker does
+ * (the binding): they must be the same bucket, or no notification ever matches. Checked by `npm run check`
+ * against wrangler.jsonc's `r2_buckets` (binding → bucket name).
+ */
+export function objectBucketProblems(pipelines: readonly { name: string; triggers?: unknown; sources?: readonly unknown[] }[], bucketNames: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  for (const pipeline of pipelines) {
+    const checked = TriggersSchema.safeParse(pipeline.triggers ?? {});
+    const objects = checked.success ? checked.data.objects : undefined;
+    if (!objects) continue;
+    const source = (pipeline.sources ?? []).find((candidate) => (candidate as { type?: unknown }).type === "r2") as { bucket?: string } | undefined;
+    const bound = source?.bucket === undefined ? undefined : bucketNames[source.bucket];
+    if (bound !== undefined && bound !== objects.bucket) {
+      problems.push(`pipeline ${JSON.stringify(pipeline.name)}: triggers.objects.bucket is ${JSON.stringify(objects.bucket)}, but its r2 source reads the binding ${source!.bucket}, which is the bucket ${JSON.stringify(bound)} (wrangler.jsonc r2_buckets): notifications would never match`);
+    }
+  }
+  return problems;
+}

@@ -95,3 +95,15 @@ describe("interval mapping", () => {
     }
   });
 });
+
+describe("days at the ends of the zones", () => {
+  it("starts a day at its midnight in UTC+14 and UTC−11 too", () => {
+    for (const timezone of ["Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu"]) {
+      const midnight: ScheduleSpec = { ...DEFAULT_SCHEDULE, cron: "0 0 * * *", timezone };
+      const slot = slotsInRange(midnight, Date.parse("2026-12-01T12:00:00Z"), Date.parse("2026-12-03T12:00:00Z"), 1).slots[0]!;
+      const window = upstreamWindow("day", slot, midnight);
+      expect(window.to).toBe(slot);
+      expect(window.to - window.from).toBe(24 * HOUR);
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Pipeline } from "../../src/engine/define-pipeline";
 import { Deployment } from "../../src/engine/deployment";
 import { resolveSettings } from "../../src/engine/settings";
-import { resolveTriggers } from "../../src/engine/triggers";
+import { objectBucketProblems, resolveTriggers } from "../../src/engine/triggers";
 import { deployment } from "../../src/pipelines";
 
 const pipeline = (name: string, triggers?: unknown, schedule: Record<string, unknown> = { cron: "0 3 * * *", timezone: "Europe/Berlin" }) =>
@@ -97,5 +97,15 @@ describe("resolved triggers", () => {
 
   it("make orders-daily wait for the day's orders", () => {
     expect(deployment.downstreamOf("orders")).toEqual(["orders-daily"]);
+  });
+});
+
+describe("an object trigger's bucket", () => {
+  it("must be the bucket its r2 source's binding is (npm run check reads wrangler.jsonc)", () => {
+    const drops = { name: "drops", triggers: { objects: { bucket: "scheduled-pipeline-uploads" } }, sources: [{ type: "r2", bucket: "UPLOADS" }] };
+    expect(objectBucketProblems([drops], { UPLOADS: "scheduled-pipeline-uploads" })).toEqual([]);
+    expect(objectBucketProblems([drops], { UPLOADS: "other-bucket" })).toEqual([
+      'pipeline "drops": triggers.objects.bucket is "scheduled-pipeline-uploads", but its r2 source reads the binding UPLOADS, which is the bucket "other-bucket" (wrangler.jsonc r2_buckets): notifications would never match',
+    ]);
   });
 });

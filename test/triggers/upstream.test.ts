@@ -166,7 +166,77 @@ describe("a slot that waits for its upstream", () => {
   });
 });
 
+describe("waiting slots, in order", () => {
+  it("runs a slot whose upstream is in only after the waiting slot before it, each once", async () => {
+    const up = hourly("up");
+    const down = hourly("down", { after: [{ pipeline: up, slots: "interval" }], wait: "3h" });
+    const second = lastHour();
+    const first = second - HOUR;
+    await existedSince(up, first - HOUR);
+    await runSlot(up, second);
+    await existedSince(down, first - 1);
+    await deliverDueSlots(down);
+    // The second slot's upstream is in, the first's is not: neither runs yet.
+    expect(await runsOf(down)).toEqual([]);
+    expect(await ledgerEntry(down, second)).toMatchObject({ state: "waiting", waitingFor: [] });
+    expect((await ledgerEntry(down, first)).state).toBe("waiting");
+    await runSlot(up, first);
+    const runs = await eventually(() => runsOf(down), (list) => list.length === 2 && list.every((run) => run.status === "succeeded"));
+    expect(runs.map((run) => run.scheduledFor).sort()).toEqual([first, second]);
+    const [older, newer] = [...runs].sort((a, b) => a.scheduledFor - b.scheduledFor);
+    expect(newer.startTime).toBeGreaterThanOrEqual(older.endTime);
+  });
+
+  it("keeps held slots through a pause, and runs them once resumed", async () => {
+    const up = hourly("up");
+    const down = hourly("down", { after: [{ pipeline: up, slots: "interval" }], wait: "3h" });
+    const slot = lastHour();
+    await existedSince(up, slot - 2 * HOUR);
+    await existedSince(down, slot - 1);
+    await deliverDueSlots(down);
+    expect((await apiJson(`/api/pipelines/${down}/schedule/pause`, { method: "POST" })).status).toBe(200);
+    await runSlot(up, slot);
+    await (await getAgentByName(env.PipelineScheduler, down)).checkWaiting();
+    expect(await runsOf(down)).toEqual([]);
+    expect((await apiJson(`/api/pipelines/${down}`)).body.waiting).toHaveLength(1);
+    expect((await apiJson(`/api/pipelines/${down}/schedule/resume`, { method: "POST" })).status).toBe(200);
+    await (await getAgentByName(env.PipelineScheduler, down)).checkWaiting();
+    const run = await finished(async () => (await runsOf(down))[0] ?? null);
+    expect(run).toMatchObject({ pipelineId: `scheduled-${slot}`, trigger: "upstream", status: "succeeded" });
+  });
+});
+
 describe("a backfill that cascades", () => {
+  it("runs a slot that waited for the upstream's failed hour once, when the backfill of that hour cascades", async () => {
+    const up = hourly("up");
+    const down = hourly("down", { after: [{ pipeline: up, slots: "interval" }], wait: "3h" });
+    const next = hourly("next", { after: [{ pipeline: down, slots: "interval" }], wait: "3h" });
+    const slot = lastHour();
+    for (const name of [up, down, next]) await existedSince(name, slot - 2 * HOUR);
+    const coordinator = await getAgentByName(env.PipelineCoordinator, up);
+    await coordinator.startRun({ runId: `scheduled-${slot}`, trigger: "scheduled", scheduledFor: slot, settings: settingsFor(up) });
+    await coordinator.cancelRun(`scheduled-${slot}`, "test");
+    await existedSince(down, slot - 1);
+    await deliverDueSlots(down);
+    expect((await ledgerEntry(down, slot)).state).toBe("waiting");
+    const started = await apiJson(`/api/pipelines/${up}/backfill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from: new Date(slot).toISOString(), to: new Date(slot + 1).toISOString(), reprocess: "failed", cascade: true }) });
+    expect(started.status).toBe(202);
+    const root = started.body.backfillId as string;
+    const downBackfill = await eventually(
+      () => apiJson(`/api/pipelines/${down}/backfills/${root}.${down}`),
+      (response) => response.status === 200 && response.body.endedAt !== null,
+      15_000,
+    );
+    expect(downBackfill.body.slots).toEqual([expect.objectContaining({ scheduledFor: slot, status: "succeeded" })]);
+    // The slot ran once: released by its upstream's success, or by the cascade, not both.
+    const downRuns = await eventually(() => runsOf(down), (runs) => runs.length > 0 && runs.every((run) => run.status !== "running"));
+    expect(downRuns.filter((run) => run.status === "succeeded")).toHaveLength(1);
+    expect(await ledgerEntry(down, slot)).toMatchObject({ state: "ran", status: "succeeded" });
+    // And the cascade went on to the next pipeline.
+    const nextBackfill = await eventually(() => apiJson(`/api/pipelines/${next}/backfills/${root}.${next}`), (response) => response.status === 200 && response.body.endedAt !== null, 15_000);
+    expect(nextBackfill.body.slots).toEqual([expect.objectContaining({ scheduledFor: slot, status: "succeeded" })]);
+  });
+
   it("reaches each downstream slot once, after all of its upstreams (a diamond), recording what it consumed", async () => {
     const up = hourly("up");
     const left = hourly("left", { after: [{ pipeline: up, slots: "interval" }] });

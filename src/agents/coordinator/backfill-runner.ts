@@ -39,6 +39,8 @@ export interface BackfillRequest {
   excluded?: [number, string][];
   /** In a cascade: the upstream runs each slot's run consumes. */
   consumed?: [number, ConsumedRun[]][];
+  /** In a cascade: slots whose newest success consumed those upstream runs already (slot → that run). */
+  upToDate?: [number, string][];
 }
 
 export type BackfillStart = { outcome: "started"; backfill: Backfill } | { outcome: "conflict"; active: Backfill };
@@ -47,7 +49,7 @@ export type BackfillCancel = { outcome: "cancelled"; backfill: Backfill } | { ou
 /** A start of one run, as the coordinator does it (the same checks as any trigger). */
 export type StartOne = (request: {
   runId: string;
-  trigger: "scheduled" | "backfill";
+  trigger: "scheduled" | "upstream" | "backfill";
   scheduledFor: number;
   params?: RunParams;
   backfillId?: string;
@@ -80,8 +82,8 @@ export class BackfillRunner {
 
   /** Records a backfill and starts its first slot if the pipeline is free. At most one runs at a time. */
   async begin(request: BackfillRequest, now: number): Promise<BackfillStart> {
-    // The same backfill asked for again (a cascade's notice delivered twice): it is the one there is.
-    const existing = this.host.backfills.load(request.backfillId);
+    // A cascade's backfill asked for again (its notice delivered twice): it is the one there is.
+    const existing = request.cascade && request.cascade.root !== request.backfillId ? this.host.backfills.load(request.backfillId) : null;
     if (existing) return { outcome: "started", backfill: existing };
     const active = this.host.backfills.active();
     if (active) return { outcome: "conflict", active };
@@ -98,7 +100,7 @@ export class BackfillRunner {
         status: "running",
         createdAt: now,
         endedAt: null,
-        slots: selectSlots(request.slots, records, request.reprocess, { excluded: new Map(request.excluded ?? []), consumed: new Map(request.consumed ?? []) }),
+        slots: selectSlots(request.slots, records, request.reprocess, { excluded: new Map(request.excluded ?? []), consumed: new Map(request.consumed ?? []), upToDate: new Map(request.upToDate ?? []) }),
         alert: null,
         cascade: request.cascade ? { ...request.cascade, notifiedAt: null } : null,
       },
@@ -150,7 +152,7 @@ export class BackfillRunner {
     const queued = store.nextQueued();
     if (queued) {
       store.dequeue(queued.runId);
-      await this.host.startRun({ runId: queued.runId, trigger: "scheduled", scheduledFor: queued.scheduledFor, settings: inZone(settings, queued.timezone) });
+      await this.host.startRun({ runId: queued.runId, trigger: queued.start?.trigger ?? "scheduled", scheduledFor: queued.scheduledFor, ...(queued.start ? { lineage: queued.start.lineage } : {}), settings: inZone(settings, queued.timezone) });
       return;
     }
     for (;;) {
@@ -235,7 +237,7 @@ export class BackfillRunner {
 
   /** Cascading backfills that ended without telling their downstream pipelines yet. */
   async handOnOwed(): Promise<void> {
-    for (const summary of this.host.backfills.recent(20)) if (summary.cascade && summary.cascade.notifiedAt === null && summary.endedAt !== null) await this.handOn(summary.backfillId);
+    for (const backfillId of this.host.backfills.owingCascadeNotice()) await this.handOn(backfillId);
   }
 }
 

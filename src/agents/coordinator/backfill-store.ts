@@ -39,6 +39,15 @@ export class BackfillStore {
       .filter((backfill) => backfill.endedAt === null);
   }
 
+  /** Cascading backfills that ended without telling their downstream pipelines yet, oldest first. */
+  owingCascadeNotice(): string[] {
+    return this.sql<{ backfill_id: string }>`
+      SELECT backfill_id FROM backfills
+      WHERE status != 'running' AND json_extract(doc, '$.cascade.root') IS NOT NULL AND json_extract(doc, '$.cascade.notifiedAt') IS NULL
+        AND json_extract(doc, '$.endedAt') IS NOT NULL
+      ORDER BY created_at`.map((row) => row.backfill_id);
+  }
+
   save(backfill: Backfill): void {
     const summary = JSON.stringify(summarizeBackfill(backfill));
     this.sql`

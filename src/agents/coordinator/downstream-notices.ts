@@ -2,6 +2,7 @@ import type { EventName } from "../../observability/events";
 import { succeededSlots, type Backfill } from "../../domain/backfill";
 import type { Run } from "../../domain/run";
 import { deployment } from "../../pipelines";
+import { upstreamNames } from "../../engine/triggers";
 
 export interface NoticeHost {
   env: Env;
@@ -18,6 +19,21 @@ export interface NoticeHost {
  */
 export class DownstreamNotices {
   constructor(private readonly host: NoticeHost) {}
+
+  /**
+   * A run of a pipeline whose slots wait for an upstream ended: the pipeline is free, so its own scheduler
+   * looks at its held slots now rather than at its next recheck.
+   */
+  runEnded(run: Run): void {
+    if (upstreamNames(deployment.find(this.host.pipeline())?.triggers).length === 0) return;
+    void this.host.keepAliveWhile(async () => {
+      try {
+        await this.host.env.PipelineScheduler.getByName(this.host.pipeline()).checkWaiting();
+      } catch (error) {
+        this.host.log("upstream_notify_failed", run.runId, { downstream: this.host.pipeline(), error: String(error) });
+      }
+    });
+  }
 
   /** Off the path of whoever waits for the run: the run has ended and stands whatever happens here. */
   slotSucceeded(run: Run): void {

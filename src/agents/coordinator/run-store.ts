@@ -1,11 +1,17 @@
 import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary } from "../../domain/history";
-import { upgradeRun, type Run, type RunStatus } from "../../domain/run";
+import { upgradeRun, type Lineage, type Run, type RunStatus } from "../../domain/run";
 import { toRunView, type RunSummary, type RunView } from "../../domain/run-view";
 import { recordRun, type SlotRecord } from "../../domain/slot-ledger";
 import type { RunPoint } from "../../domain/stats";
 import { upgradeSettings, type PipelineSettings } from "../../engine/settings";
 
 /** The Agents SDK's tagged-template SQL over the agent's own SQLite. */
+/** What started a queued slot's run, when not its alarm (its upstream), and what it consumed. */
+export interface QueuedStart {
+  trigger: "scheduled" | "upstream";
+  lineage: Lineage;
+}
+
 export type Sql = <T = Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...values: (string | number | boolean | null)[]) => T[];
 
 export interface StoredRun {
@@ -59,7 +65,10 @@ export class RunStore {
     this.sql`CREATE TABLE IF NOT EXISTS slot_ledger (slot INTEGER PRIMARY KEY, record TEXT NOT NULL)`;
     // Scheduled slots that arrived during a backfill run, waiting for it to end.
     this.sql`CREATE TABLE IF NOT EXISTS run_queue (run_id TEXT PRIMARY KEY, scheduled_for INTEGER NOT NULL, queued_at INTEGER NOT NULL, timezone TEXT)`;
-    if (!this.sql<{ name: string }>`SELECT name FROM pragma_table_info('run_queue')`.some((column) => column.name === "timezone")) this.sql`ALTER TABLE run_queue ADD COLUMN timezone TEXT`;
+    const queueColumns = this.sql<{ name: string }>`SELECT name FROM pragma_table_info('run_queue')`.map((column) => column.name);
+    if (!queueColumns.includes("timezone")) this.sql`ALTER TABLE run_queue ADD COLUMN timezone TEXT`;
+    // A slot released by its upstream keeps what started it, and what it consumed, while it waits in the queue.
+    if (!queueColumns.includes("start")) this.sql`ALTER TABLE run_queue ADD COLUMN start TEXT`;
     if (this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM slot_ledger`[0]!.n === 0) this.rebuildLedger();
     this.refreshViews();
   }
@@ -259,14 +268,14 @@ export class RunStore {
   }
 
   /** A scheduled slot that waits for the active backfill run to end, with the time zone its slot is read in. */
-  enqueue(runId: string, scheduledFor: number, now: number, timezone: string): void {
-    this.sql`INSERT OR IGNORE INTO run_queue (run_id, scheduled_for, queued_at, timezone) VALUES (${runId}, ${scheduledFor}, ${now}, ${timezone})`;
+  enqueue(runId: string, scheduledFor: number, now: number, timezone: string, start: QueuedStart | null = null): void {
+    this.sql`INSERT OR IGNORE INTO run_queue (run_id, scheduled_for, queued_at, timezone, start) VALUES (${runId}, ${scheduledFor}, ${now}, ${timezone}, ${start === null ? null : JSON.stringify(start)})`;
   }
 
   /** The oldest waiting slot. */
-  nextQueued(): { runId: string; scheduledFor: number; timezone: string | null } | null {
-    const [row] = this.sql<{ run_id: string; scheduled_for: number; timezone: string | null }>`SELECT run_id, scheduled_for, timezone FROM run_queue ORDER BY scheduled_for LIMIT 1`;
-    return row ? { runId: row.run_id, scheduledFor: row.scheduled_for, timezone: row.timezone } : null;
+  nextQueued(): { runId: string; scheduledFor: number; timezone: string | null; start: QueuedStart | null } | null {
+    const [row] = this.sql<{ run_id: string; scheduled_for: number; timezone: string | null; start: string | null }>`SELECT run_id, scheduled_for, timezone, start FROM run_queue ORDER BY scheduled_for LIMIT 1`;
+    return row ? { runId: row.run_id, scheduledFor: row.scheduled_for, timezone: row.timezone, start: row.start === null ? null : (JSON.parse(row.start) as QueuedStart) } : null;
   }
 
   dequeue(runId: string): void {

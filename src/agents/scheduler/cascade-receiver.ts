@@ -28,6 +28,8 @@ export interface CascadeHost {
   pipeline(): string;
   current(): { settings: PipelineSettings; triggers: TriggerSettings; params: RunParams } | null;
   verdict(slot: number, settings: PipelineSettings, triggers: TriggerSettings): Promise<GateVerdict>;
+  /** The upstream runs the slot's newest successful run consumed, and that run; null if it has none. */
+  latestSuccess(slot: number): Promise<{ runId: string; consumed: ConsumedRun[] } | null>;
   startBackfill(request: BackfillRequest): Promise<BackfillStart>;
   retryAt(at: number): Promise<void>;
   log(event: EventName, fields: Record<string, unknown>): void;
@@ -63,12 +65,23 @@ export class CascadeReceiver {
         for (const slot of cascade.reports[upstream.pipeline]!) for (const own of slotsConsuming(upstream.slots, slot, settings.schedule)) if (own <= now) candidates.add(own);
       }
       const slots = [...candidates].sort((a, b) => a - b).slice(0, MAX_BACKFILL_SLOTS);
+      // Slots of the cascade stop waiting before anything is awaited, so no recheck starts them meanwhile;
+      // those whose gate turns out closed wait again.
+      const held = new Map(store.waiting().filter((entry) => candidates.has(entry.slot)).map((entry) => [entry.slot, entry.since]));
+      for (const slot of held.keys()) store.release(slot);
       const excluded: [number, string][] = [];
       const consumed: [number, ConsumedRun[]][] = [];
+      const upToDate: [number, string][] = [];
       for (const slot of slots) {
         const verdict = await this.host.verdict(slot, settings, triggers);
-        if (verdict.open) consumed.push([slot, verdict.consumed]);
-        else excluded.push([slot, `its upstream is not in (${describeWaiting(verdict.waitingFor)})`]);
+        if (!verdict.open) {
+          excluded.push([slot, `its upstream is not in (${describeWaiting(verdict.waitingFor)})`]);
+          continue;
+        }
+        consumed.push([slot, verdict.consumed]);
+        // The slot ran on exactly these upstream runs already (its gate opened when the last one succeeded).
+        const latest = await this.host.latestSuccess(slot);
+        if (latest && sameRuns(latest.consumed, verdict.consumed)) upToDate.push([slot, latest.runId]);
       }
       const backfillId = cascadeBackfillId(cascade.root, this.host.pipeline());
       const result = await this.host.startBackfill({
@@ -82,8 +95,12 @@ export class CascadeReceiver {
         cascade: { root: cascade.root, closure: cascade.closure },
         excluded,
         consumed,
+        upToDate,
       });
+      for (const [slot] of excluded) if (held.has(slot)) store.hold(slot, held.get(slot)!);
       if (result.outcome === "conflict") {
+        // Not started: the slots wait as they did, and the cascade is tried again.
+        for (const [slot, since] of held) store.hold(slot, since);
         this.host.log("cascade_not_started", { root: cascade.root, activeBackfill: result.active.backfillId });
         await this.host.retryAt(now + CASCADE_RETRY_MS);
         continue;
@@ -92,4 +109,9 @@ export class CascadeReceiver {
       this.host.log("cascade_started", { root: cascade.root, backfillId, slots: slots.length, excluded: excluded.length });
     }
   }
+}
+
+function sameRuns(a: readonly ConsumedRun[], b: readonly ConsumedRun[]): boolean {
+  const key = (runs: readonly ConsumedRun[]) => runs.map((run) => `${run.pipeline}/${run.runId}`).sort().join("\n");
+  return key(a) === key(b);
 }

@@ -110,7 +110,11 @@ export class EventIntake {
     const event = { id: eventId(now, seq), idempotencyKey: key, receivedAt: now, runId: placement.kind === "join" ? placement.runId : eventRunId(now, seq) };
     store.add({ event, seq, fingerprint: request.fingerprint, params: request.params, paramsKey, startsAt: placement.startsAt, opens: placement.kind === "open" });
     this.host.log("event_received", { eventId: event.id, idempotencyKey: key, runId: event.runId, joined: placement.kind === "join", startsAt: placement.startsAt });
-    const started = await this.startDue();
+    // The event is stored: whatever this pass meets, the answer is 202 (the alarm and the hourly check try again).
+    const started = await this.startDue().catch((error: unknown) => {
+      this.host.log("trigger_not_started", { trigger: "event", runId: event.runId, reason: String(error) });
+      return new Map<string, RunView>();
+    });
     const view = this.view(event.id)!;
     return { outcome: "accepted", replayed: false, event: view, run: started.get(event.runId) ?? (view.status === "started" ? await this.host.getRun(event.runId) : null) };
   }

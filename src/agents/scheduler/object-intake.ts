@@ -51,7 +51,6 @@ export class ObjectIntake {
 
   /** Objects that landed: the new ones wait for their run; repeats change nothing. */
   async arrived(arrivals: readonly ObjectArrival[], now: number): Promise<{ received: number; repeated: number }> {
-    const current = this.host.current();
     let received = 0;
     for (const arrival of arrivals) {
       if (this.host.store.receive(arrival, now)) {
@@ -59,11 +58,22 @@ export class ObjectIntake {
         this.host.log("object_received", { key: arrival.key, etag: arrival.etag, size: arrival.size });
       } else this.host.log("object_ignored", { key: arrival.key, etag: arrival.etag, reason: "a repeated notification" });
     }
-    if (received > 0) {
-      const due = "problem" in current ? now : admissionDue(this.host.store.pending(), current.trigger.debounceMs)!;
-      await this.admitAt(due);
-    }
+    // Armed for repeats too: a delivery whose first try stored the objects but failed to arm is retried.
+    if (arrivals.length > 0) await this.wake(now);
     return { received, repeated: arrivals.length - received };
+  }
+
+  /**
+   * Makes sure objects that wait have their admission alarm (after a restart, from the hourly check, on a
+   * repeated delivery): nothing that landed is left without one.
+   */
+  async wake(now: number): Promise<void> {
+    const { store } = this.host;
+    if (store.starting()) return this.admitAt(now);
+    const pending = store.pending();
+    if (pending.length === 0) return;
+    const current = this.host.current();
+    await this.admitAt("problem" in current ? now : (admissionDue(pending, current.trigger.debounceMs) ?? now));
   }
 
   /** From the alarm: starts the run of the objects whose debounce has passed, or looks again later. */

@@ -85,6 +85,13 @@ export class SchedulerTriggers {
         return current && pipeline ? { ...current, params: defaultParams(pipeline) } : null;
       },
       verdict: (slot, settings, triggers) => this.waits.verdict(slot, settings, triggers),
+      latestSuccess: async (slot) => {
+        const coordinator = this.coordinator();
+        const executed = (await coordinator.getSlotRecords(slot, slot + 1)).records[0]?.executed ?? null;
+        if (executed?.status !== "succeeded") return null;
+        const run = await coordinator.getRun(executed.runId);
+        return run ? { runId: run.pipelineId, consumed: run.lineage.upstream } : null;
+      },
       startBackfill: (request) => this.coordinator().startBackfill(request),
       retryAt: (at) => this.checkWaitingAt(at),
       log,
@@ -126,6 +133,7 @@ export class SchedulerTriggers {
   /** After a restart: slots that waited, and cascades not started, are looked at again soon. */
   async started(now: number): Promise<void> {
     if (this.waitingStore.hasWaiting() || this.waitingStore.pendingCascades().length > 0) await this.checkWaitingAt(now + 1_000);
+    await this.objects.wake(now);
   }
 
   /** Whether the pipeline's slots wait for an upstream (they are held, not started, when due). */
@@ -138,6 +146,7 @@ export class SchedulerTriggers {
   async review(now: number, { events = true } = {}): Promise<void> {
     await this.waits.review(now, "check");
     await this.cascades.startReady(now);
+    await this.objects.wake(now);
     if (events) await this.events.startDue();
   }
 
@@ -182,7 +191,13 @@ export class SchedulerTriggers {
       const invalid = deployment.invalidNamed(pipeline);
       return { problem: invalid ? `its definition is invalid (${invalid.errors.join("; ")})` : "it is not defined in this deployment" };
     }
-    const ledger = await this.host.env.PipelineScheduler.getByName(pipeline).slots({ from: { at: window.from }, to: { at: window.to }, max: MAX_WINDOW_SLOTS });
+    let ledger: Awaited<ReturnType<DurableObjectStub<import("../pipeline-scheduler").PipelineScheduler>["slots"]>>;
+    try {
+      ledger = await this.host.env.PipelineScheduler.getByName(pipeline).slots({ from: { at: window.from }, to: { at: window.to }, max: MAX_WINDOW_SLOTS });
+    } catch (error) {
+      // Looked at again at the next recheck; meanwhile the slot waits, saying why.
+      return { problem: `its slot ledger could not be read (${error instanceof Error ? error.message : String(error)})` };
+    }
     if (!ledger.ok) return { problem: ledger.reason };
     return ledger.slots.map((entry) => ({ scheduledFor: entry.scheduledFor, state: entry.state, runId: entry.runId, status: entry.status, expected: !(entry.state === "skipped" && entry.runId === null) }));
   }

@@ -1,6 +1,6 @@
 import type { EventName } from "../../observability/events";
 import { emptyLineage, type Lineage, type Trigger } from "../../domain/run";
-import { decideWaiting, describeWaiting, judgeGate, type GateVerdict, type UpstreamSlot, type WaitingFor } from "../../domain/upstream-gate";
+import { decideWaiting, describeWaiting, judgeGate, WAITING_RECHECK_MS, type GateVerdict, type UpstreamSlot, type WaitingFor } from "../../domain/upstream-gate";
 import { upstreamWindow, type SlotWindow } from "../../domain/upstream-window";
 import type { PipelineSettings } from "../../engine/settings";
 import type { TriggerSettings } from "../../engine/triggers";
@@ -35,11 +35,10 @@ export interface WaitsHost {
 export class UpstreamWaits {
   constructor(private readonly host: WaitsHost) {}
 
-  /** Slots that came due: they wait for their upstream, and are looked at at once. */
-  async hold(slots: readonly number[], now: number): Promise<void> {
+  /** Slots that came due: held at once (no await before), so a restart right after finds them waiting. */
+  held(slots: readonly number[], now: number): void {
     for (const slot of slots) this.host.store.hold(slot, now);
     if (slots.length > 0) this.host.log("slot_waiting", { slots });
-    await this.review(now, "slot");
   }
 
   /** Looks at every waiting slot, oldest first, and releases, keeps or misses each. */
@@ -50,14 +49,21 @@ export class UpstreamWaits {
     const current = this.host.current();
     if (current === null) return; // misconfigured: the slots keep waiting for the fix (the hourly check looks again)
     const { settings, triggers } = current;
+    // A paused schedule keeps its held slots: they start once it is resumed (and their upstream is in).
+    if (!settings.schedule.enabled) return;
+    // Armed first: should this review be cut off (a restart, an upstream that does not answer), the next one comes.
+    await this.host.checkAt(now + WAITING_RECHECK_MS);
     let nextCheck = Number.POSITIVE_INFINITY;
+    // In order: a slot whose upstream is in still waits for the slots before it that wait.
+    let blocked = false;
     for (const entry of waiting) {
       // A definition that no longer waits for anything releases what it held, as the clock would have.
       const verdict: GateVerdict = triggers.wait === null ? { open: true, consumed: [] } : await this.verdict(entry.slot, settings, triggers);
       const decision = triggers.wait === null ? { action: "start" as const, consumed: [], late: null } : decideWaiting(entry.slot, verdict, triggers.wait, now);
-      if (decision.action === "wait") {
-        store.noted(entry.slot, decision.waitingFor, now);
-        nextCheck = Math.min(nextCheck, decision.until);
+      if (decision.action === "wait" || (decision.action === "start" && blocked)) {
+        store.noted(entry.slot, decision.action === "wait" ? decision.waitingFor : [], now);
+        nextCheck = Math.min(nextCheck, decision.action === "wait" ? decision.until : now + WAITING_RECHECK_MS);
+        blocked = true;
         continue;
       }
       if (decision.action === "miss") {
