@@ -41,14 +41,15 @@ export function formatRecord(record: SyntheticRecord, format: "json" | "ndjson" 
 }
 
 /**
- * A point-of-sale line for the orders pipeline (its CSV columns); every tenth one a refund of the one before.
+ * A point-of-sale line for the orders pipeline (its CSV columns); every tenth one a refund of the one before,
+ * at the same store (the pipeline's refund_has_order check looks for it there).
  * Line `index` is ordered `stepMs` after the one before it (a second by default; `orderStepMs` spreads a run
  * over days, which the Parquet benchmark partitions by).
  */
 export function syntheticOrder(index: number, stepMs = 1_000) {
   const refund = index % 10 === 9;
   return {
-    store_id: `store-${index % 20}`,
+    store_id: `store-${(refund ? index - 1 : index) % 20}`,
     order_id: `o${index}`,
     kind: refund ? "refund" : "sale",
     amount: ((index % 5_000) / 100).toFixed(2),

@@ -11,7 +11,8 @@
  * objects; a failed orders slot of yesterday (a backfill of one hour while the source is down) keeps
  * orders-daily's slots (every minute, for the test) waiting: selected from the graph, its strip shows the
  * day as waiting, saying for what, its slot table links the failed run, the graph marks the edge; retried,
- * the slot runs, and its run card links the orders run it consumed.
+ * the slot runs, and its run card links the orders run it consumed. An orders export in a currency no store
+ * sells in is blocked by its checks: its run card says so and lists each check; "Load anyway" loads it.
  * At 1,360 px and at 390 px (a phone) the page never scrolls sideways, tables reflow inside their cards
  * and buttons are big enough to touch. Then the server restarts on the same data with the default pipeline
  * misconfigured (a 4-field cron, in New York): its row and schedule card are red with the error and the
@@ -91,12 +92,13 @@ async function main(): Promise<void> {
   // The orders pipeline reads its CSV from a local source that can be made to fail.
   const source = await startSourceServer();
   let ordersStatus = 200;
+  let ordersCsv = ORDERS_SAMPLE_CSV;
   source.route("/orders.csv", async (response) => {
     if (ordersStatus !== 200) {
       response.writeHead(ordersStatus).end("unavailable");
       return;
     }
-    response.writeHead(200, { "content-type": "text/csv" }).end(ORDERS_SAMPLE_CSV);
+    response.writeHead(200, { "content-type": "text/csv" }).end(ordersCsv);
   });
   const ordersUrl = source.url.replace(/\/records$/, "/orders.csv");
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
       vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN, ORDERS_SOURCE_URL: ordersUrl, ORDERS_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }) },
     });
     try {
-      await dashboard(server, browser, (status) => (ordersStatus = status));
+      await dashboard(server, browser, (status) => (ordersStatus = status), (csv) => (ordersCsv = csv ?? ORDERS_SAMPLE_CSV));
     } finally {
       await stopDev(server);
     }
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
 }
 
 /** Everything a person does on the dashboard, at 1,360 px and then at 390 px. */
-async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (status: number) => void): Promise<void> {
+async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (status: number) => void, setOrdersCsv: (csv: string | null) => void): Promise<void> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 1100 } });
   const page = await context.newPage();
   const problems: string[] = [];
@@ -291,6 +293,38 @@ async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (
   await page.click("#resume");
   await page.locator("#schedule-line", { hasText: /^cron/ }).waitFor();
   check((await apiAs(server, "/api/pipelines/orders/schedule"))[0].enabled === true, "Resume resumes it");
+
+  // Dataset checks: an export in a currency no store sells in is blocked before load; the run card says so
+  // above its stages and lists each check; "Load anyway" loads the very batch, accepting the check.
+  const today = new Date().toISOString().slice(0, 10);
+  // Eight lines: row_count (warn) wants at least 20 % of the usual, and the run of the sample above staged 39 rows.
+  setOrdersCsv(
+    `store_id,order_id,kind,amount,currency,original_order_id,ordered_at\nberlin,5001,sale,10.00,EUR,,${today}T09:00:00Z\nberlin,5002,sale,11.00,XYZ,,${today}T09:05:00Z\nberlin,5003,sale,12.00,EUR,,${today}T09:10:00Z\n` +
+      `berlin,5004,sale,4.50,EUR,,${today}T09:20:00Z\nberlin,5005,sale,8.00,EUR,,${today}T09:30:00Z\nberlin,5006,sale,2.20,EUR,,${today}T09:40:00Z\nberlin,5007,sale,15.00,EUR,,${today}T09:50:00Z\nberlin,5008,sale,6.60,EUR,,${today}T10:00:00Z\n`,
+  );
+  await page.click("#trigger");
+  let blockedId = "";
+  check(
+    await until(async () => {
+      const last = await apiAs(server, "/api/pipelines/orders/last");
+      blockedId = last?.errorCode === "checks_failed" ? last.pipelineId : "";
+      return blockedId !== "";
+    }, 20_000),
+    "an orders export in a currency no store sells in is blocked by its checks",
+  );
+  setOrdersCsv(null);
+  await page.locator(`#history tbody tr[data-run-id="${blockedId}"]`).click();
+  await page.locator(`#run-card[data-run-id="${blockedId}"]`).waitFor();
+  check((await page.textContent("#run-blocked")) === "Blocked by checks: accepted_values(currency) failed, so nothing was written.", "the run card says prominently that its checks blocked it");
+  check((await page.locator("#run-checks-table tbody tr.check").count()) === 4 && (await page.locator("#run-checks-table tbody tr.check.failed").count()) === 1, "and lists its four checks, one failed");
+  check(((await page.textContent("#run-checks-table tbody tr.check.failed")) ?? "").includes('1 · berlin/5002 · currency="XYZ"'), "the failed check shows its offending record, position and value");
+  check((await page.textContent("#run-retry")) === "Retry from transform (after a fix)", "a blocked run is retried from transform, after a fix");
+  await page.click("#run-accept");
+  await page.waitForURL(/run=retry-\d+$/);
+  const acceptedId = new URL(page.url()).hash.replace(/^.*run=/, "");
+  await page.locator(`#run-card.succeeded[data-run-id="${acceptedId}"]`).waitFor({ timeout: 20_000 });
+  check(((await page.textContent("#run-checks-table tbody tr.check.failed.accepted")) ?? "").includes(`accepted by an unlabelled token at`), "Load anyway loads the batch; the check shows as accepted, by whom and when");
+  check(await page.locator("#run-blocked").isHidden(), "and the loaded run is not marked blocked");
 
   const other = await browser.newContext();
   const fresh = await other.newPage();

@@ -18,6 +18,8 @@ import { freePort, migrateLocal, startDev, stopDev, type DevServer } from "./lib
 
 const ROOT = resolve(import.meta.dirname, "..");
 const TOKEN = "cli-test-token";
+/** A second token, labelled in API_TOKENS: what a retry that accepts failed checks records as who. */
+const OPS_TOKEN = "cli-test-ops-token";
 const failures: string[] = [];
 
 type Result = CommandResult;
@@ -74,15 +76,17 @@ const source = await startSourceServer();
 const records = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `r${index}`, value: index % 97, timestamp: 1_700_000_000_000 + index * 1_000, type: "sensor" }));
 source.serve(records(4));
 let ordersStatus = 200;
+let ordersCsv = ORDERS_SAMPLE_CSV;
 source.route("/orders.csv", async (response) => {
   if (ordersStatus !== 200) response.writeHead(ordersStatus).end("unavailable");
-  else response.writeHead(200, { "content-type": "text/csv" }).end(ORDERS_SAMPLE_CSV);
+  else response.writeHead(200, { "content-type": "text/csv" }).end(ordersCsv);
 });
 migrateLocal(persistTo);
 const server = await startDev({
   persistTo,
   vars: {
     API_TOKEN: TOKEN,
+    API_TOKENS: JSON.stringify({ ops: OPS_TOKEN }),
     // As `npm run dev` has it: the upload command sends the notification R2 would have.
     LOCAL_R2_NOTIFICATIONS: "true",
     PIPELINE_SOURCE_URL: source.url,
@@ -109,11 +113,11 @@ try {
   check("a param the pipeline does not declare is refused (exit 2)", await cli(server, ["trigger", "orders", "--param", "region=eu"]), 2, ["params.region: is not a param: pipeline orders takes store (invalid_params)"], "stderr");
   check("a param that does not fit is refused, naming it (exit 2)", await cli(server, ["trigger", "orders", "--param", "store=Berlin!"]), 2, ["params.store: must be a store code"], "stderr");
   const ordersRun = await cli(server, ["trigger", "orders", "--wait", "--param", "store=berlin"]);
-  check("--param reaches the run: orders for one store", ordersRun, 0, ["extracted 10 = loaded 3 + rejected 2 + skipped 5"]);
+  check("--param reaches the run: orders for one store", ordersRun, 0, ["extracted 42 = loaded 14 + rejected 2 + skipped 26"]);
   const ordersId = /^(manual-\d+)/m.exec(ordersRun.stdout)?.[1] ?? "missing";
   check("status finds a run of another pipeline by its id alone", await cli(server, ["status", ordersId]), 0, [`${ordersId} · orders · manual · succeeded`]);
   const posted = await cli(server, ["event", "orders", "--param", "store=hamburg", "--key", "cli-test-1", "--wait"]);
-  check("event --wait posts an event and follows the run it starts (exit 0)", posted, 0, [/^event ev-\d+-\d+ → run event-\d+-\d+ started$/m, /^event-\d+-\d+ · orders · event$/m, /extracted 10 = loaded \d+ \+ rejected \d+ \+ skipped \d+/]);
+  check("event --wait posts an event and follows the run it starts (exit 0)", posted, 0, [/^event ev-\d+-\d+ → run event-\d+-\d+ started$/m, /^event-\d+-\d+ · orders · event$/m, /extracted 42 = loaded \d+ \+ rejected \d+ \+ skipped \d+/]);
   const eventId = /^event (ev-\d+-\d+)/m.exec(posted.stdout)?.[1] ?? "missing";
   check("event again with the same key answers the same event, not a second run", await cli(server, ["event", "orders", "--param", "store=hamburg", "--key", "cli-test-1"]), 0, [`event ${eventId} → run event-`, 'the key "cli-test-1" was used before: this is that event']);
   check("the same key with other params is refused (exit 2)", await cli(server, ["event", "orders", "--param", "store=berlin", "--key", "cli-test-1"]), 2, [`was used for event ${eventId} with other params; use a new key for a new event (idempotency_key_reused)`], "stderr");
@@ -155,6 +159,7 @@ try {
   check("slots shows the ledger, the backfill beside each slot's own judgement", await cli(server, ["slots", "--from", "2026-11-01", "--to", "2026-11-04"]), 0, [/default: 3 ran/, /BACKFILL/, /2026-11-02 03:00:00Z\s+ran\s+backfill-\d+-bf-\d+\s+succeeded\s+-\s+-\s+succeeded/]);
 
   await dataAwareTriggers(server, (status) => (ordersStatus = status));
+  await datasetChecks(server, (csv) => (ordersCsv = csv ?? ORDERS_SAMPLE_CSV));
 
   check("schedule shows the schedule, times on the pipeline's clock", await cli(server, ["schedule", "orders"]), 0, [/schedule\s+15 \* \* \* \*/, /timezone\s+Europe\/Berlin/, /deadline\s+45m/, /next run\s+\d{4}-\d\d-\d\d \d\d:15:00\+0[12]:00/]);
   check("--utc shows them in UTC", await cli(server, ["--utc", "schedule", "orders"]), 0, [/next run\s+\d{4}-\d\d-\d\d \d\d:15:00Z/]);
@@ -209,6 +214,61 @@ try {
 async function callApi(server: DevServer, method: string, path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`);
+}
+
+/**
+ * Dataset checks: an orders export with a currency no store sells in is blocked before load (exit 1), and
+ * `--wait` and `status` show each check and how to go on; `checks` shows the per-check history; a retry
+ * with `--accept-check` (under the labelled token) loads the batch and names who accepted it.
+ */
+async function datasetChecks(server: DevServer, setOrdersCsv: (csv: string | null) => void): Promise<void> {
+  const day = new Date().toISOString().slice(0, 10);
+  // Eight lines: row_count (warn) wants at least 20 % of the usual, and a run of the sample stages 39 rows.
+  setOrdersCsv(
+    "store_id,order_id,kind,amount,currency,original_order_id,ordered_at\n" +
+      `berlin,5001,sale,10.00,EUR,,${day}T09:00:00Z\nberlin,5002,sale,11.00,XYZ,,${day}T09:05:00Z\nberlin,5003,sale,12.00,EUR,,${day}T09:10:00Z\nberlin,5004,refund,10.00,EUR,5001,${day}T09:20:00Z\n` +
+      `berlin,5005,sale,4.50,EUR,,${day}T09:30:00Z\nberlin,5006,sale,8.00,EUR,,${day}T09:40:00Z\nberlin,5007,sale,2.20,EUR,,${day}T09:50:00Z\nberlin,5008,sale,15.00,EUR,,${day}T10:00:00Z\n`,
+  );
+  try {
+    const blocked = await cli(server, ["trigger", "orders", "--wait"]);
+    const blockedId = /^(manual-\d+)/m.exec(blocked.stdout)?.[1] ?? "missing";
+    const shown = [
+      "checks: blocked the load: 1 of 4 checks failed with severity error, nothing was written",
+      /^ {2}✗ accepted_values\(currency\)\s+error\s+expected currency in \[.*\], found 1 offending row · 1 offending, first at position 1 \(berlin\/5002\)$/m,
+      /^ {2}✓ reject_rate\s+error\s+expected at most 5 % of the extracted records rejected, found 0 % \(0 of 8\)$/m,
+      `to load this batch anyway: npm run pipeline -- retry ${blockedId} --pipeline orders --accept-check 'accepted_values(currency)'`,
+      `to judge a new batch after a fix: npm run pipeline -- retry ${blockedId} --pipeline orders --from-stage transform`,
+    ];
+    check("an export its checks block fails before load (exit 1), --wait showing each check and how to go on", blocked, 1, ["error: checks failed: accepted_values(currency): expected currency in", "extracted 8 = loaded 0 + rejected 0 + skipped 0", ...shown]);
+    check("status of the blocked run shows the same", await cli(server, ["status", blockedId]), 1, [`${blockedId} · orders · manual · failed`, ...shown]);
+    check("checks shows each check's newest results, the blocked run first", await cli(server, ["checks", "orders"]), 0, [
+      /^orders: 4 checks, the newest 20 results of each$/m,
+      /^✗ accepted_values\(currency\) · accepted_values · error · last \d+: \d+ passed, [1-9]\d* failed$/m,
+      new RegExp(`^ {2}${blockedId}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\+0[12]:00\\s+failed\\s+✗ failed\\s+currency in`, "m"),
+      /^. refund_has_order · relationship · error · /m,
+    ]);
+    check("a check the pipeline does not declare is a usage error (exit 2)", await cli(server, ["checks", "orders", "--check", "nope"]), 2, ['pipeline orders declares no check named "nope" (it declares reject_rate, accepted_values(currency), refund_has_order, row_count) (check_not_found)'], "stderr");
+    check("a pipeline without checks says so", await cli(server, ["checks", "default"]), 0, ["default declares no checks"]);
+    check("accepting a check that did not fail is refused (exit 2)", await cli(server, ["retry", blockedId, "--accept-check", "reject_rate"]), 2, ["(checks_not_failed)"], "stderr");
+
+    const accepted = await cli(server, ["retry", blockedId, "--accept-check", "accepted_values(currency)", "--wait"], { PIPELINE_API_TOKEN: OPS_TOKEN });
+    check("retry --accept-check loads the checked batch, recording who accepted it", accepted, 0, [
+      /^retry-\d+ · orders · retry$/m,
+      "extracted 8 = loaded 8 + rejected 0 + skipped 0",
+      // row_count compares with the usual size of successful runs: skipped when there were none yet.
+      /^checks: 4 checks: [23] passed, 1 failed(, 1 skipped)? \(1 accepted on a retry\)$/m,
+      new RegExp(`✗ accepted_values\\(currency\\)\\s+error\\s+.* · accepted by ops at .* on the retry of ${blockedId}$`, "m"),
+    ]);
+    const retryId = /^(retry-\d+)/m.exec(accepted.stdout)?.[1] ?? "missing";
+    check("checks --check shows one check, the acceptance beside its run", await cli(server, ["checks", "orders", "--check", "accepted_values(currency)", "-n", "2"]), 0, [
+      /^orders: 1 check, the newest 2 results of each$/m,
+      new RegExp(`^ {2}${retryId}\\s+.*succeeded\\s+✗ failed\\s+.*accepted by ops at .* on the retry of ${blockedId}$`, "m"),
+      new RegExp(`^ {2}${blockedId}\\s+.*failed\\s+✗ failed\\s+.*-$`, "m"),
+    ]);
+    check("checks --json prints the API's answer", await cli(server, ["--json", "checks", "orders", "-n", "1"]), 0, ['"pipeline": "orders"', '"limit": 1', `"runId": "${retryId}"`]);
+  } finally {
+    setOrdersCsv(null);
+  }
 }
 
 /**

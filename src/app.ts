@@ -14,7 +14,7 @@ import { notificationRoutes } from "./routes/notifications";
  */
 export function createApp() {
   // strict: false serves "/api/pipeline/last/" like "/api/pipeline/last".
-  const app = new Hono<{ Bindings: Env }>({ strict: false });
+  const app = new Hono<{ Bindings: Env; Variables: { tokenLabel: string | null } }>({ strict: false });
   app.use("*", apiSecurityHeaders());
   const authenticate = requireToken();
   app.use("/api/*", (c, next) => (c.req.path === "/api/health" ? next() : authenticate(c, next)));

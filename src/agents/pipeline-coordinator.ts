@@ -6,7 +6,7 @@ import type { HistoryCursor } from "../domain/history";
 import { cancelRun, giveUp, loadWasStarted, runResumed, skipRun, stageProgressed, startRun, withRowsWritten, type Run, type RunParams } from "../domain/run";
 import { admitRun } from "../domain/admission";
 import type { Backfill, BackfillSummary } from "../domain/backfill";
-import { checkRetryable, markRetried, planRetry, retryRun } from "../domain/retry";
+import { acceptanceProblem, checkRetryable, markRetried, planRetry, retryRun, startingAt } from "../domain/retry";
 import { retryRunId } from "../domain/run-ids";
 import type { SlotRecord } from "../domain/slot-ledger";
 import { checkParams, defaultParams } from "../engine/params";
@@ -31,8 +31,11 @@ import { RunStore, type HistoryPage, type Sql } from "./coordinator/run-store";
 import { StageDispatch } from "./coordinator/stage-dispatch";
 import { StagingRetention } from "./coordinator/staging-retention";
 import { DownstreamNotices } from "./coordinator/downstream-notices";
+import { judgeChecks } from "./coordinator/run-checks";
+import { checkHistory, type ChecksView } from "../domain/check-history";
+import { resolveChecks } from "../engine/checks";
 import { adoptCurrent, definitionNow, retryChange } from "./coordinator/run-definitions";
-import type { CancelResult, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult } from "./coordinator/requests";
+import type { CancelResult, RejectedPage, RejectedRecord, RetryOptions, RetryResult, StartRunRequest, StartRunResult } from "./coordinator/requests";
 
 export type { CancelResult, HistoryPage, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult };
 
@@ -68,6 +71,7 @@ export class PipelineCoordinator extends Agent<Env> {
     dispatch: this.dispatch,
     finish: (run, settings) => this.finishRun(run, settings),
     stageStarting: (runId) => this.progress.reset(runId),
+    judgeChecks: (run) => judgeChecks(run, this.store, Date.now()),
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
   });
@@ -167,7 +171,7 @@ export class PipelineCoordinator extends Agent<Env> {
    * Retries a failed or cancelled run as a new run, from the stage that failed: the stages before it are
    * taken from the original's staged output (the source is not read again), as long as it is kept.
    */
-  async retryRun(runId: string, options: { waitMs?: number } = {}): Promise<RetryResult> {
+  async retryRun(runId: string, options: RetryOptions = {}): Promise<RetryResult> {
     const stored = this.store.load(runId);
     if (!stored) return { outcome: "not_found" };
     const check = checkRetryable(stored.run);
@@ -186,13 +190,25 @@ export class PipelineCoordinator extends Agent<Env> {
     }
     const now = Date.now();
     const definition = definitionNow(this.env, this.name, settings);
-    const plan = planRetry(stored.run, {
-      stagingKept: (owner) => this.store.stagingKept(owner).kept,
-      stagingGone: (owner) => this.retention.gone(owner),
-      destinationChanged: JSON.stringify(stored.settings.destination) !== JSON.stringify(settings.destination),
-      definitionChanged: retryChange(stored.run, definition),
-    });
-    const retry = { ...retryRun(stored.run, { runId: retryRunId(now), now, destination: settings.destination.uri, plan }), params: params.params, definition };
+    const plan = startingAt(
+      planRetry(stored.run, {
+        stagingKept: (owner) => this.store.stagingKept(owner).kept,
+        stagingGone: (owner) => this.retention.gone(owner),
+        destinationChanged: JSON.stringify(stored.settings.destination) !== JSON.stringify(settings.destination),
+        definitionChanged: retryChange(stored.run, definition),
+      }),
+      options.fromStage,
+    );
+    const accept = options.acceptChecks ?? [];
+    const refused = acceptanceProblem(stored.run, accept, plan);
+    if (refused) return { outcome: "refused", status: refused.code === "checks_not_failed" ? 400 : 409, code: refused.code, reason: refused.reason };
+    const id = retryRunId(now);
+    const retry = {
+      ...retryRun(stored.run, { runId: id, now, destination: settings.destination.uri, plan }),
+      params: params.params,
+      definition,
+      ...(accept.length > 0 ? { acceptChecks: { names: [...new Set(accept)], by: options.by ?? null, at: now, retryOf: stored.run.runId } } : {}),
+    };
     this.store.save(markRetried(stored.run, retry.runId), stored.settings);
     this.log("run_retrying", retry.runId, { of: runId, fromStage: retry.retry!.fromStage, reused: retry.retry!.reused, note: retry.retry!.note });
     return { outcome: "started", run: await this.launch(retry, settings, options.waitMs) };
@@ -363,6 +379,14 @@ export class PipelineCoordinator extends Agent<Env> {
     return JSON.stringify(computeStats(this.store.statsPoints(from ?? 0), label, from));
   }
 
+  /** Each check the pipeline declares (or the one named), with its newest results across runs, at most `limit` each. */
+  async getCheckHistory(limit: number, only: string | null): Promise<ChecksView> {
+    const declared = resolveChecks(deployment.find(this.name)?.checks)
+      .filter((check) => only === null || check.name === only)
+      .map((check) => ({ name: check.name, type: check.type, severity: check.severity }));
+    return checkHistory(this.name, declared, this.store.checkResults(declared.map((check) => check.name), limit), limit);
+  }
+
   private resumeOrphan(runId: string): void {
     const stored = this.store.load(runId);
     if (!stored || stored.run.status !== "running" || this.driver.isDriving(runId)) return;
@@ -399,7 +423,7 @@ export class PipelineCoordinator extends Agent<Env> {
   private async finishRun(ended: Run, settings: PipelineSettings): Promise<Run> {
     const finished = loadWasStarted(ended) ? await this.countWritten(ended, settings) : ended;
     if (finished.status === "succeeded") await this.commitSource(finished, settings);
-    const { run, alert } = this.alerts.raise(finished);
+    const { run, alerts } = this.alerts.raise(finished);
     this.store.save(run, settings);
     this.progress.reset(run.runId);
     if (run.status === "succeeded" && run.incremental && run.newestWatermark !== null) this.store.advanceWatermark(run.newestWatermark);
@@ -414,7 +438,7 @@ export class PipelineCoordinator extends Agent<Env> {
       stages: run.stages.map((stage) => ({ name: stage.name, status: stage.status, durationMs: stage.durationMs, attempts: stage.attempts, inputCount: stage.inputCount, outputCount: stage.outputCount, rejectedCount: stage.rejectedCount })),
     });
     // Sent from an alarm: the alert survives a restart, and its outcome never touches the run's.
-    if (alert) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
+    for (const alert of alerts) await this.schedule(0, ALERT_CALLBACK, alert, { retry: { maxAttempts: 1 } });
     const removeStaging = this.retention.runEnded(run, settings);
     this.notices.slotSucceeded(run);
     this.notices.runEnded(run);

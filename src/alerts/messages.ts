@@ -1,10 +1,11 @@
 import { accountFor } from "../domain/accounting";
 import type { AlertEvent, LateSlot } from "../domain/alerts";
+import { blockingResults, warningResults, type CheckAcceptance, type CheckSeverity, type CheckType, type OffendingRecord } from "../domain/check-results";
 import type { Backfill } from "../domain/backfill";
 import { redactText } from "../domain/redaction";
 import type { Run, RunStatus } from "../domain/run";
 import type { LatenessEvent } from "../domain/slot-ledger";
-import { slackHeadline, slackLink } from "./slack";
+import { slackHeadline, slackLink, slackText } from "./slack";
 
 /**
  * What an alert says: the facts as structured fields for any receiver, and `text` for a Slack-style
@@ -27,20 +28,52 @@ export interface AlertMessage {
   statusUrl: string;
   startedAt: string;
   finishedAt: string | null;
+  /** `check_failed` and `check_warned`: the failed checks with their figures. */
+  checks?: AlertCheck[];
 }
+
+/** A failed check as an alert carries it: what it expected and found, how many rows offend, the first of them. */
+export interface AlertCheck {
+  name: string;
+  type: CheckType;
+  severity: CheckSeverity;
+  /** Whether this failure stopped the load (an error check not accepted). */
+  blocking: boolean;
+  expected: string;
+  found: string;
+  offending: number | null;
+  /** The first offending records by position (at most 10), with the values judged: data, as the run keeps it. */
+  sample: OffendingRecord[];
+  /** A retry loaded despite it: who (the API token's label), when, of which run. */
+  accepted: CheckAcceptance | null;
+}
+
+/** Checks named in an alert's text, and offending records named per check; the structured fields hold them all. */
+const LISTED_CHECKS = 5;
+const LISTED_RECORDS = 3;
+/** A value longer than this is cut in the text (the structured sample holds it whole). */
+const VALUE_CHARS = 60;
 
 export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): AlertMessage {
   const counts = accountFor(run);
   const stage = run.stages.find((candidate) => candidate.status === "failed" || candidate.status === "cancelled")?.name ?? null;
+  const checkEvent = event === "check_failed" || event === "check_warned" ? event : null;
+  const checks = checkEvent ? alertChecks(run, checkEvent) : null;
+  const named = checks?.filter((check) => event === "check_warned" || check.blocking) ?? [];
+  const failedChecks = `${named.length} failed check${named.length === 1 ? "" : "s"}`;
   const what = {
     run_failed: `run ${run.runId} failed${stage ? ` in ${stage}` : ""}`,
     run_cancelled: `run ${run.runId} was cancelled${stage ? ` in ${stage}` : ""}`,
     run_recovered: `run ${run.runId} succeeded again`,
+    check_failed: `run ${run.runId} was blocked by ${failedChecks} before load, and nothing was written`,
+    check_warned: `run ${run.runId} loaded with ${failedChecks}`,
   }[event];
   const details = `extracted ${counts.extracted}, loaded ${counts.loaded}, rejected ${counts.rejected}`;
   const error = run.error === undefined ? null : redactText(run.error);
+  // A check alert says its figures instead of the error (which only repeats them, in one line).
+  const cause = checkEvent && checks ? `: ${checksText(checks, checkEvent)}` : error && event !== "run_recovered" ? `: ${error}` : "";
   return {
-    text: `${slackHeadline(event, run.pipeline, what)}${error && event !== "run_recovered" ? `: ${error}` : ""}. ${details}.${slackLink(statusUrl, "details")}`,
+    text: `${slackHeadline(event, run.pipeline, what)}${cause}. ${details}.${slackLink(statusUrl, "details")}`,
     event,
     pipeline: run.pipeline,
     runId: run.runId,
@@ -53,7 +86,55 @@ export function alertMessage(run: Run, event: AlertEvent, statusUrl: string): Al
     statusUrl,
     startedAt: new Date(run.startTime).toISOString(),
     finishedAt: run.endTime === null ? null : new Date(run.endTime).toISOString(),
+    ...(checks ? { checks } : {}),
   };
+}
+
+/**
+ * The checks a check alert is about: for `check_failed` every failed check, those that blocked the load
+ * first; for `check_warned` the failures it loaded despite (warn checks, accepted error checks).
+ */
+function alertChecks(run: Run, event: "check_failed" | "check_warned"): AlertCheck[] {
+  const results = run.checks?.results ?? [];
+  const blocking = blockingResults(results);
+  const chosen = event === "check_failed" ? [...blocking, ...results.filter((result) => result.outcome === "failed" && !blocking.includes(result))] : warningResults(results);
+  return chosen.map((result) => ({
+    name: result.name,
+    type: result.type,
+    severity: result.severity,
+    blocking: blocking.includes(result),
+    expected: redactText(result.expected),
+    found: redactText(result.found),
+    offending: result.offending,
+    sample: result.sample,
+    accepted: result.accepted ?? null,
+  }));
+}
+
+/** `reject_rate: expected at most 5 %…, found 20 % (2 of 10); accepted_values(currency): … (position 4 berlin/1005 currency="XYZ")` */
+function checksText(checks: readonly AlertCheck[], event: "check_failed" | "check_warned"): string {
+  const named = event === "check_failed" ? checks.filter((check) => check.blocking) : checks;
+  const alsoFailed = event === "check_failed" ? checks.filter((check) => !check.blocking) : [];
+  const listed = named.slice(0, LISTED_CHECKS).map(checkFigures);
+  const hidden = named.length - listed.length;
+  const also = alsoFailed.length > 0 ? `; also failed (warn): ${alsoFailed.map((check) => check.name).join(", ")}` : "";
+  return slackText(`${listed.join("; ")}${hidden > 0 ? `; and ${hidden} more` : ""}${also}`);
+}
+
+function checkFigures(check: AlertCheck): string {
+  const tag = check.accepted ? ` (${check.severity}, accepted by ${check.accepted.by ?? "an unlabelled token"} on the retry of ${check.accepted.retryOf})` : check.severity === "warn" ? " (warn)" : "";
+  const records = check.sample.slice(0, LISTED_RECORDS).map(recordText);
+  const more = check.offending !== null && check.offending > records.length && records.length > 0 ? `; +${check.offending - records.length} more` : "";
+  return `${check.name}${tag}: expected ${check.expected}, found ${check.found}${records.length > 0 ? ` (${records.join("; ")}${more})` : ""}`;
+}
+
+/** `position 4 berlin/1005 currency="XYZ"` */
+function recordText(record: OffendingRecord): string {
+  const values = Object.entries(record.values).map(([column, value]) => {
+    const shown = JSON.stringify(value);
+    return `${column}=${shown.length > VALUE_CHARS ? `${shown.slice(0, VALUE_CHARS - 1)}…` : shown}`;
+  });
+  return [`position ${record.position}`, record.id, ...values].join(" ");
 }
 
 /** A lateness alert: slots of one pipeline whose deadline passed without a successful run, judged together. */

@@ -13,6 +13,8 @@ const EMOJI: Record<AlertEvent | LatenessEvent | "backfill_failed", string> = {
   slot_missed: ":warning:",
   upstream_late: ":link:",
   backfill_failed: ":red_circle:",
+  check_failed: ":no_entry:",
+  check_warned: ":large_yellow_circle:",
 };
 
 export function slackHeadline(event: keyof typeof EMOJI, pipeline: string, what: string): string {
@@ -22,4 +24,9 @@ export function slackHeadline(event: keyof typeof EMOJI, pipeline: string, what:
 /** A link Slack renders as `label`; a relative path (no PUBLIC_BASE_URL) is shown as it is. */
 export function slackLink(url: string, label: string): string {
   return /^https?:\/\//.test(url) ? ` <${url}|${label}>` : ` (${url})`;
+}
+
+/** Text from the data (a record's values, a check's figures) as Slack shows it, never as markup: `<!channel>` stays text. */
+export function slackText(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }

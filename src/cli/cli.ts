@@ -9,6 +9,7 @@ import {
   BackfillResponse,
   BackfillStarted,
   CancelResponse,
+  CheckHistoryResponse,
   EventResponse,
   HistoryResponse,
   NotificationSentResponse,
@@ -26,10 +27,13 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { ApiClient } from "./api-client.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
+import { contractLine } from "../display/contract.ts";
 import { count, duration, relative, time } from "../display/format.ts";
 import { table } from "./format.ts";
+import { checkHistoryLines, checkLines } from "./checks.ts";
 import { parseParams } from "./params.ts";
 import { depsLines, triggeredLines, waitingSlotLines } from "./deps.ts";
+import { declaredTable, planLines, planMigration } from "./migration.ts";
 import { canRedraw, LiveProgress, lineageLines, outcomeLines, runLines } from "./progress.ts";
 import { printable } from "./terminal-text.ts";
 
@@ -146,7 +150,9 @@ function buildProgram(context: Context): Command {
     .argument("<runId>", "the failed or cancelled run")
     .addOption(pipelineOption())
     .option("-w, --wait", "follow the retry until it ends")
-    .action((runId: string, options: { pipeline?: string; wait?: boolean }) => retry(context, options.pipeline, runId, options.wait ?? false));
+    .addOption(new Option("--accept-check <name>", "load despite this failed check of a run its checks blocked (repeat for more); recorded on the retry").argParser(collect).default([]))
+    .addOption(new Option("--from-stage <stage>", "start from this stage at the latest (transform: judge a new batch after a fix)").choices(["extract", "transform", "load"]))
+    .action((runId: string, options: { pipeline?: string; wait?: boolean; acceptCheck: string[]; fromStage?: string }) => retry(context, options.pipeline, runId, options));
   program
     .command("cancel")
     .description("stop a running run between chunks or stages")
@@ -184,11 +190,34 @@ function buildProgram(context: Context): Command {
     .option("--to <time>", "end, excluded (default: just after the next slot)")
     .action((pipeline: string, options: { from?: string; to?: string }) => slots(context, pipeline, options));
   program
+    .command("checks")
+    .description("each dataset check the pipeline declares, with its newest results across runs")
+    .argument("[pipeline]", "the pipeline", DEFAULT_PIPELINE)
+    .option("-c, --check <name>", "only this check")
+    .option("-n, --limit <n>", "results per check (1-100)", "20")
+    .action((pipeline: string, options: { check?: string; limit: string }) => checks(context, pipeline, options));
+  program
     .command("deps")
     .description("which pipeline feeds which: what each runs after (and which of its slots), what runs after it, the objects and events that start it, its waiting slots")
     .argument("[pipeline]", "one pipeline (default: all of them)")
     .action((pipeline: string | undefined) => deps(context, pipeline ?? null));
+  program
+    .command("migration")
+    .description("write the SQL migration that makes a pipeline's D1 table what its definition declares (reads migrations/, needs no server)")
+    .argument("<pipeline>", "the pipeline")
+    .option("--dry-run", "print the migration, write nothing")
+    .option("--dir <path>", "the migrations folder", "migrations")
+    .action((pipeline: string, options: { dryRun?: boolean; dir: string }) => migration(context, pipeline, options));
   return program;
+}
+
+/** Reads the definitions (bundled with the CLI, loaded only here) and the migrations folder; exit 0 whether it wrote one or none was needed. */
+async function migration(context: Context, pipeline: string, options: { dryRun?: boolean; dir: string }): Promise<void> {
+  const { deployment } = await import("../pipelines");
+  const dryRun = options.dryRun ?? false;
+  const plan = await planMigration(pipeline, declaredTable(deployment, pipeline), { dir: options.dir, dryRun });
+  if (context.json) return printJson(context, { ...plan, written: plan.path !== null && !dryRun });
+  for (const line of planLines(plan, options.dir, dryRun)) print(context, line);
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -345,8 +374,10 @@ async function follow(context: Context, pipeline: string, runId: string): Promis
   for (;;) {
     const { body: run } = await api(context).get(runUrl(pipeline, runId), RunSchema);
     if (run.status !== "running") {
-      if (progress) progress.done(run);
-      else printJson(context, run);
+      if (progress) {
+        progress.done(run);
+        for (const line of checkLines(run, clock(context, run.timezone))) print(context, line);
+      } else printJson(context, run);
       context.exit = exitFor(run);
       return;
     }
@@ -371,7 +402,10 @@ async function status(context: Context, pipeline: string | undefined, runId: str
   if (Object.keys(run.params).length > 0) lines.push(`params ${JSON.stringify(run.params)}`);
   if (run.source) lines.push(`source ${run.source.name}${run.source.url ? ` ${run.source.url}` : ""}${run.source.served ? "" : " (not served)"}`);
   lines.push(...lineageLines(run, clock(context, run.timezone)));
+  const drift = contractLine(run.contract);
+  if (drift) lines.push(drift);
   if (run.status !== "running") lines.push(...outcomeLines(run));
+  lines.push(...checkLines(run, clock(context, run.timezone)));
   if (run.retriedBy.length > 0) lines.push(`retried by ${run.retriedBy.join(", ")}`);
   for (const rejected of run.rejected.slice(0, 5)) lines.push(`rejected ${rejected.id ?? "(no id)"} in ${rejected.stage}: ${rejected.reason}`);
   if (run.rejectedCount > 5) lines.push(`… ${count(run.rejectedCount - 5)} more rejected: ${api(context).baseUrl}${runUrl(pipeline, runId)}/rejected`);
@@ -390,6 +424,15 @@ async function history(context: Context, pipeline: string, limit: string): Promi
       body.runs.map((run) => [run.pipelineId, run.trigger, run.status, clock(context, run.timezone)(run.scheduledFor), clock(context, run.timezone)(run.startTime), duration(run.totalDuration), count(run.accounting.loaded), count(run.rejectedCount)]),
     ),
   );
+}
+
+/** Each check's newest results across runs, times on the pipeline's clock. */
+async function checks(context: Context, pipeline: string, options: { check?: string; limit: string }): Promise<void> {
+  const query = new URLSearchParams({ limit: options.limit, ...(options.check === undefined ? {} : { check: options.check }) });
+  const { body } = await api(context).get(`${base(pipeline)}/checks?${query}`, CheckHistoryResponse);
+  if (context.json) return printJson(context, body);
+  const { body: summary } = await api(context).get(base(pipeline), PipelineSummarySchema.pick({ schedule: true }));
+  print(context, checkHistoryLines(body, clock(context, summary.schedule.timezone)).join("\n"));
 }
 
 type BackfillView = z.output<typeof BackfillResponse>;
@@ -431,13 +474,15 @@ function backfillLine(view: BackfillView, at: (ms: number) => string): string {
   return `backfill ${view.backfillId} ${view.status}: ${finished}/${total} slots done (${counts.succeeded} succeeded, ${counts.failed} failed)${running ? `, running ${at(running.scheduledFor)}` : ""}`;
 }
 
-async function retry(context: Context, given: string | undefined, runId: string, wait: boolean): Promise<void> {
+async function retry(context: Context, given: string | undefined, runId: string, options: { wait?: boolean; acceptCheck: string[]; fromStage?: string }): Promise<void> {
   const pipeline = given ?? (await readRun(context, undefined, runId)).pipeline;
-  const { body } = await api(context).post(`${runUrl(pipeline, runId)}/retry`, RetryResponse);
-  if (!wait) {
+  const request = { ...(options.acceptCheck.length > 0 ? { acceptChecks: options.acceptCheck } : {}), ...(options.fromStage ? { fromStage: options.fromStage } : {}) };
+  const { body } = await api(context).post(`${runUrl(pipeline, runId)}/retry`, RetryResponse, Object.keys(request).length > 0 ? request : undefined);
+  if (!options.wait) {
     if (context.json) return printJson(context, body);
     const reused = body.retry.reused.length > 0 ? `, reusing ${body.retry.reused.join(" and ")}` : "";
-    print(context, `started ${body.pipelineId}: retry of ${runId} from ${body.retry.fromStage}${reused}${body.retry.note ? ` (${body.retry.note})` : ""}`);
+    const accepting = options.acceptCheck.length > 0 ? `, accepting ${options.acceptCheck.join(", ")}` : "";
+    print(context, `started ${body.pipelineId}: retry of ${runId} from ${body.retry.fromStage}${reused}${accepting}${body.retry.note ? ` (${body.retry.note})` : ""}`);
     return;
   }
   await follow(context, pipeline, body.pipelineId);

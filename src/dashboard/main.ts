@@ -230,9 +230,18 @@ button("trigger").onclick = () =>
   });
 button("run-retry").onclick = () =>
   act(button("run-retry"), async () => {
-    const started = await api<RetryStart>(`${base()}/runs/${encodeURIComponent(openRun ?? "")}/retry`, { method: "POST" });
+    const fromStage = button("run-retry").dataset.fromStage;
+    const started = await api<RetryStart>(`${base()}/runs/${encodeURIComponent(openRun ?? "")}/retry`, { method: "POST", ...(fromStage ? { body: { fromStage } } : {}) });
     go(selected!, started.pipelineId);
     return `Started ${started.pipelineId}: retry of ${started.retry.of} from ${started.retry.fromStage}.`;
+  });
+// A run its checks blocked: load the very batch that was checked, accepting the failures (recorded on the retry).
+button("run-accept").onclick = () =>
+  act(button("run-accept"), async () => {
+    const acceptChecks = JSON.parse(button("run-accept").dataset.checks ?? "[]") as string[];
+    const started = await api<RetryStart>(`${base()}/runs/${encodeURIComponent(openRun ?? "")}/retry`, { method: "POST", body: { acceptChecks } });
+    go(selected!, started.pipelineId);
+    return `Started ${started.pipelineId}: loading the batch of ${started.retry.of}, accepting ${acceptChecks.join(", ")}.`;
   });
 $<HTMLFormElement>("backfill-form").onsubmit = (event) => {
   event.preventDefault();

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { d1Destination } from "./d1";
 import { parquetDestination } from "./r2-parquet";
 import type { AnyDestinationKind, DestinationSettingsBase } from "./kind";
+import type { TableLookups } from "../engine/check-pass";
 
 /**
  * Every destination kind this deployment knows, each one folder under src/destinations/. Adding a kind:
@@ -48,4 +49,14 @@ export function declaredUri(destination: unknown, env: Readonly<Record<string, u
   if (typeof destination !== "object" || destination === null) return "";
   const checked = checkPlace(destination);
   return checked.ok ? checked.kind.uriOf(checked.declared as never, env) : "";
+}
+
+/**
+ * A place checks can look values up in (a declared destination, or `{ table }` for a table of the engine's
+ * D1 database): its table and reader, or null when its kind's rows cannot be looked up.
+ */
+export function lookupPlace(place: object, env: Readonly<Record<string, unknown>>): { lookups: TableLookups; table: string } | null {
+  const checked = checkPlace(place);
+  if (!checked.ok || !checked.kind.lookups) return null;
+  return { lookups: checked.kind.lookups.reader(env), table: checked.kind.lookups.table(checked.declared as never) };
 }

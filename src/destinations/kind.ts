@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { DuplicatePolicy } from "../engine/define-pipeline";
 import type { ColumnSettings } from "../engine/columns";
 import type { StagedRow } from "../engine/staged-row";
+import type { TableLookups } from "../engine/check-pass";
 
 /**
  * The seam every destination kind plugs into: one folder under src/destinations/ exporting one
@@ -82,6 +83,13 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
   rowsOfRun(settings: D, context: Pick<DestinationContext, "env" | "pipeline" | "runId">): Promise<number>;
   /** After a failed write: what is wrong with the destination itself (a missing table), said so it can be fixed. */
   diagnose(settings: D, env: Readonly<Record<string, unknown>>): Promise<string | null>;
+  /**
+   * Before a load shard writes its first row: how the destination's actual shape differs from the
+   * definition (a D1 table's columns, types, nullability, key), said with the migration that fixes it, or
+   * null when it fits. A difference fails the load permanently, before anything is written. One small
+   * round trip; absent for a kind that writes its own files.
+   */
+  verifyShape?(settings: D, context: Pick<DestinationContext, "env" | "pipeline">): Promise<string | null>;
   /** Whether it writes to the engine's D1 database, so bookkeeping statements can share its first batch. */
   carriesCompanions: boolean;
   /**
@@ -95,6 +103,11 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
   file?(settings: D, env: Readonly<Record<string, unknown>>, key: string): Promise<{ body: ReadableStream; size: number; contentType: string } | null>;
   /** A word for its writes in failures: "D1", "R2". */
   store: string;
+  /**
+   * For a kind whose rows can be looked up by value (dataset checks: a relationship into it, unique
+   * against it): the table a declared place names, and its reader. Absent: checks see the batch only.
+   */
+  lookups?: { table(declared: Declared): string; reader(env: Readonly<Record<string, unknown>>): TableLookups };
 }
 
 /** A load agent's own SQLite, and a way to make many writes one transaction (one commit, not one per statement). */

@@ -1,6 +1,12 @@
+import { warningResults } from "./check-results";
 import type { Run, RunStatus } from "./run";
 
-export const ALERT_EVENTS = ["run_failed", "run_cancelled", "run_recovered"] as const;
+/**
+ * `check_failed`: a run its error checks blocked (it failed before anything was written); it takes the
+ * place of `run_failed` for that run, one alert per cause. `check_warned`: a run that loaded with failed
+ * warn checks, or with error checks a retry accepted.
+ */
+export const ALERT_EVENTS = ["run_failed", "run_cancelled", "run_recovered", "check_failed", "check_warned"] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
 
 export const ALERT_STATUSES = ["pending", "delivered", "failed"] as const;
@@ -24,7 +30,7 @@ export function alertFor(run: Run, previousStatus: RunStatus | null): AlertEvent
   if (run.trigger === "backfill") return null;
   switch (run.status) {
     case "failed":
-      return "run_failed";
+      return run.errorCode === "checks_failed" ? "check_failed" : "run_failed";
     case "cancelled":
       return "run_cancelled";
     case "succeeded":
@@ -32,6 +38,19 @@ export function alertFor(run: Run, previousStatus: RunStatus | null): AlertEvent
     default:
       return null;
   }
+}
+
+/**
+ * Every alert a finished run warrants, one per cause: its outcome's (alertFor), and `check_warned` when it
+ * loaded despite failed checks. A run that succeeds again with such checks sends both: the pipeline
+ * recovered, and what it loaded needs a look. Backfill runs alert nothing one by one, as in alertFor.
+ */
+export function alertsFor(run: Run, previousStatus: RunStatus | null): AlertEvent[] {
+  const events: AlertEvent[] = [];
+  const outcome = alertFor(run, previousStatus);
+  if (outcome) events.push(outcome);
+  if (run.trigger !== "backfill" && run.status === "succeeded" && warningResults(run.checks?.results ?? []).length > 0) events.push("check_warned");
+  return events;
 }
 
 /** One slot of a lateness alert. */

@@ -77,8 +77,10 @@ function restartFrom(run: Run, stage: StageName): Run {
   // Attempts keep counting: a stage started over is a new attempt, never a second attempt of the same number.
   const stages = run.stages.map((current, index): StageRun => (index < from ? current : { ...blank(current.name), attempts: current.attempts }));
   const checkpoints = Object.fromEntries(Object.entries(run.checkpoints).filter(([name]) => kept.has(name as StageName)));
+  // What transform met of unknown fields goes with its output.
+  const { contract, ...rest } = run;
   return {
-    ...run,
+    ...(from <= STAGE_NAMES.indexOf("transform") ? rest : run),
     currentStage: null,
     stages,
     checkpoints,

@@ -76,6 +76,29 @@ export function planRetry(original: Run, conditions: RetryConditions): RetryPlan
   return { reused, note };
 }
 
+/** A retry asked to start at `fromStage` or earlier: it reuses at most the stages before it. */
+export function startingAt(plan: RetryPlan, fromStage: StageName | undefined): RetryPlan {
+  if (fromStage === undefined) return plan;
+  const limit = STAGE_NAMES.indexOf(fromStage);
+  if (plan.reused.length <= limit) return plan;
+  return { reused: plan.reused.slice(0, limit), note: plan.note ?? `asked to start from ${fromStage}` };
+}
+
+/**
+ * Why a retry may not accept the named checks, or null when it may: only a run whose load its checks
+ * blocked, only checks that failed there, and only with the checked batch reused as it was (a batch
+ * transformed again is another batch, judged afresh).
+ */
+export function acceptanceProblem(original: Run, names: readonly string[], plan: RetryPlan): { code: "checks_not_failed" | "checks_not_reusable"; reason: string } | null {
+  if (names.length === 0) return null;
+  const failed = new Set((original.checks?.results ?? []).filter((result) => result.outcome === "failed").map((result) => result.name));
+  if (original.errorCode !== "checks_failed") return { code: "checks_not_failed", reason: `run ${original.runId} did not fail its checks; acceptChecks only applies to a run that failed with checks_failed` };
+  const unknown = names.filter((name) => !failed.has(name));
+  if (unknown.length > 0) return { code: "checks_not_failed", reason: `run ${original.runId} has no failed check named ${unknown.map((name) => JSON.stringify(name)).join(", ")} (failed: ${[...failed].join(", ")})` };
+  if (!plan.reused.includes("transform")) return { code: "checks_not_reusable", reason: `the retry would transform again (${plan.note ?? "the staged batch is not reusable"}), so the checked batch is gone; retry without acceptChecks to check the new batch` };
+  return null;
+}
+
 export interface RetryRequest {
   runId: string;
   now: number;
@@ -129,6 +152,8 @@ export function retryRun(original: Run, request: RetryRequest): Run {
     source: isReused("extract") ? original.source : null,
     // The newest watermark value is found by transform: it carries over with transform's output.
     newestWatermark: isReused("transform") ? original.newestWatermark : null,
+    // So do the unknown fields it met (the contract's summary).
+    ...(isReused("transform") && original.contract ? { contract: original.contract } : {}),
     retry: { of: original.runId, fromStage, reused, note },
   };
 }

@@ -50,7 +50,11 @@ export function toRunView(run: Run): RunView {
     source: run.source,
     alerts: run.alerts ?? [],
     ...(run.definition ? { definition: run.definition } : {}),
+    ...(run.contract ? { contract: run.contract } : {}),
     ...(run.error === undefined ? {} : { error: run.error }),
+    ...(run.errorCode === undefined ? {} : { errorCode: run.errorCode }),
+    ...(run.checks === undefined ? {} : { checks: run.checks }),
+    ...(run.acceptChecks === undefined ? {} : { acceptChecks: run.acceptChecks }),
   };
 }
 

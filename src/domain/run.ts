@@ -1,6 +1,8 @@
 import type { RunDefinition } from "./definition";
 import { accountFor } from "./accounting";
 import type { AlertRecord } from "./alerts";
+import { blockingResults, describeFailures, type AcceptedChecks, type CheckReport, type CheckTallyState } from "./check-results";
+import type { ContractSummary } from "./contract-summary";
 import type { ConsumedRun } from "./upstream-gate";
 import type { RejectionSummary } from "./records";
 import { MAX_REJECTED_IN_RUN, type SourceReport, type StageCounts, type StageReport } from "./stage-report";
@@ -154,8 +156,29 @@ export interface Run {
   /** What fed the run and what started it, beyond its trigger (absent on runs saved before lineage existed). */
   lineage?: Lineage;
   error?: string;
+  /** What kind of failure `error` is, where one has a name: `checks_failed` (a dataset check blocked the load). */
+  errorCode?: RunErrorCode;
+  /** The dataset checks' results, once judged (between transform and load). */
+  checks?: CheckReport;
+  /** A retry's acceptance of named failed checks: they no longer block its load. */
+  acceptChecks?: AcceptedChecks;
+  /**
+   * What transform met of fields the record schema does not know, and what the pipeline's contract did
+   * (evolve, freeze, discard): absent when the pipeline declares no contract and no record carried one.
+   */
+  contract?: ContractSummary;
   /** Checkpoints: where each finished stage left its output. Internal, not part of the API. */
-  checkpoints: Partial<Record<StageName, { output: StagedData[]; rejected: StagedData }>>;
+  checkpoints: Partial<Record<StageName, Checkpoint>>;
+}
+
+export const RUN_ERROR_CODES = ["checks_failed"] as const;
+export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];
+
+/** Where a finished stage left its output; transform's also holds what the dataset checks found in it. */
+export interface Checkpoint {
+  output: StagedData[];
+  rejected: StagedData;
+  checks?: CheckTallyState;
 }
 
 export interface NewRun {
@@ -301,9 +324,30 @@ export function stageSucceeded(run: Run, stage: StageName, report: StageReport, 
     rejectedCount: run.rejectedCount + report.rejectedCount,
     skippedCount: run.skippedCount + (report.skippedCount ?? 0),
     source: report.source ?? run.source,
+    ...(report.contract ? { contract: report.contract } : {}),
     newestWatermark: report.newestWatermark === undefined ? run.newestWatermark : report.newestWatermark,
-    checkpoints: { ...run.checkpoints, [stage]: { output: report.output, rejected: report.rejected } },
+    checkpoints: { ...run.checkpoints, [stage]: { output: report.output, rejected: report.rejected, ...(report.checks ? { checks: report.checks.tally } : {}) } },
   };
+}
+
+/**
+ * The dataset checks were judged, before load: the results are kept on the run, and when an `error` check
+ * failed (and was not accepted) the run fails with `checks_failed` there, nothing of it written.
+ */
+export function checksJudged(run: Run, report: CheckReport, now: number): Run {
+  const judged = { ...run, checks: report, lastProgressAt: now };
+  if (!report.blocked) return judged;
+  const message = `checks failed: ${describeFailures(blockingResults(report.results))}`;
+  const stages = judged.stages.map((stage) => (stage.status === "pending" ? { ...stage, status: "skipped" as const } : stage));
+  return finish({ ...judged, stages, error: message, errorCode: "checks_failed" }, "failed", now, [message]);
+}
+
+/** Whether the run's checks are still to be judged: its transform is done, its load not started. */
+export function checksDue(run: Run): boolean {
+  if (run.status !== "running" || run.checks !== undefined) return false;
+  const transform = run.stages.find((stage) => stage.name === "transform");
+  const load = run.stages.find((stage) => stage.name === "load");
+  return transform?.status === "succeeded" && load?.status === "pending" && load.attempts === 0;
 }
 
 /** A stage failed for good. `source` is extract's report of what it tried, kept on the failed run. */

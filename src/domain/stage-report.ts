@@ -1,4 +1,6 @@
 import type { RejectionSample } from "./records";
+import { mergeTallies, type CheckTallyState } from "./check-results";
+import { mergeContractSummaries, type ContractSummary } from "./contract-summary";
 import { concatStaged, NOTHING_STAGED, type StagedData } from "./staged-data";
 
 /**
@@ -59,6 +61,16 @@ export interface StageReport extends StageCounts {
   source?: SourceReport;
   /** Transform: the newest value of the watermark column among the loaded rows (the next run's watermark). */
   newestWatermark?: string | null;
+  /** Transform, for a pipeline with dataset checks: what the rows showed, and the keys for the partitioned pass. */
+  checks?: CheckedBatch;
+  /** Transform: the fields the record schema does not know that records carried, and what the contract did (absent when there is nothing to say). */
+  contract?: ContractSummary;
+}
+
+/** A transform's findings for the dataset checks, and (per partition) the keys the partitioned checks still judge. */
+export interface CheckedBatch {
+  tally: CheckTallyState;
+  keys: StagedData[];
 }
 
 /** Several shards of one stage report as one. Outputs keep shard order, which is position order. */
@@ -78,6 +90,16 @@ export function mergeReports(reports: readonly StageReport[]): StageReport {
       .sort((a, b) => a.position - b.position)
       .slice(0, MAX_REJECTED_IN_RUN),
     ...(reports.some((report) => report.source) ? { source: reports.find((report) => report.source)!.source } : {}),
+    ...(reports.some((report) => report.checks) ? { checks: mergeChecked(reports.flatMap((report) => (report.checks ? [report.checks] : []))) } : {}),
+    ...(reports.some((report) => report.contract) ? { contract: mergeContractSummaries(reports.flatMap((report) => (report.contract ? [report.contract] : []))) } : {}),
     ...(watermarks.length > 0 ? { newestWatermark: watermarks.sort().at(-1)! } : reports.some((report) => "newestWatermark" in report) ? { newestWatermark: null } : {}),
+  };
+}
+
+function mergeChecked(parts: readonly CheckedBatch[]): CheckedBatch {
+  const partitions = Math.max(0, ...parts.map((part) => part.keys.length));
+  return {
+    tally: mergeTallies(parts.map((part) => part.tally)),
+    keys: Array.from({ length: partitions }, (_, index) => concatStaged(parts.map((part) => part.keys[index] ?? NOTHING_STAGED))),
   };
 }

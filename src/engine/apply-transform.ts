@@ -1,6 +1,7 @@
 import { destinationKindOf } from "../destinations";
 import type { z } from "zod";
 import { columnProblem, storedValue } from "./columns";
+import { applyContract, ContractBreach, recordContract, type ContractTally } from "./contract";
 import type { Pipeline, TransformContext } from "./define-pipeline";
 import { isRejected, isSkipped } from "./outcomes";
 import type { DestinationSettings } from "./settings";
@@ -19,8 +20,15 @@ export class TransformCrashed extends Error {
   override readonly name = "TransformCrashed";
 }
 
-export function applyTransform(pipeline: Pipeline, destination: DestinationSettings, raw: unknown, context: TransformContext<unknown>): TransformOutcome {
-  const checked = pipeline.record.safeParse(raw);
+/**
+ * The pipeline's contract is applied first (src/engine/contract.ts): with `tally`, made once per stage
+ * (ContractTally.of), the unknown fields a record carries are counted at `position`; without it the
+ * contract still decides (rejects, drops) but nothing is counted.
+ */
+export function applyTransform(pipeline: Pipeline, destination: DestinationSettings, raw: unknown, context: TransformContext<unknown>, tally?: ContractTally, position = 0): TransformOutcome {
+  const contracted = applyContract(tally?.contract ?? recordContract(pipeline), raw, position, tally);
+  if (contracted instanceof ContractBreach) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: contracted.reason };
+  const checked = pipeline.record.safeParse(contracted);
   if (!checked.success) return { kind: "rejected", id: recordIdOf(pipeline, destination, raw, context.config), reason: describeIssues(checked.error) };
   let result: unknown;
   try {

@@ -7,6 +7,8 @@ import type { SourceInput, UrlVariable } from "../sources";
 import { checkPlace, type DestinationPlace } from "../destinations";
 import type { TuningInput } from "./tuning";
 import { impliedCron, triggerProblems, type TriggersInput } from "./triggers";
+import { checkProblems, type CheckDefinition } from "./checks";
+import { contractProblems, type ContractDefinition } from "./contract";
 
 /**
  * A pipeline is one TypeScript file: `export default definePipeline({ … })`, registered in
@@ -119,11 +121,23 @@ export interface PipelineDefinition<Input extends z.ZodType, C extends Columns, 
   params?: z.ZodType<Params>;
   /** Checks each input record; one that fails is rejected with the field and the problem. */
   record: Input;
+  /**
+   * What a raw record carrying a top-level field `record` does not know does (docs/pipelines.md#contracts):
+   * `evolve` (the default) goes on and the run reports the new fields; `freeze` rejects the record naming
+   * them; `discard` drops them and counts them. Needs a record schema that names its fields (a z.object).
+   */
+  contract?: ContractDefinition;
   /** How a record is named in rejections and duplicate reports (default: its key values joined by "/"). */
   recordId?: (raw: unknown, config: Config) => string | null;
   /** One record in, one row out (exactly the destination's columns), or `reject(reason)`, or `skip()`. */
   transform: ((record: z.output<Input>, context: TransformContext<Config, Params>) => R) & RowCheck<R, C>;
   destination: Destination<C, Config>;
+  /**
+   * Dataset checks over the transformed batch, run before anything is loaded (docs/checks.md): row
+   * counts, the reject rate, unique, not null, accepted values, relationships, freshness, custom. A
+   * failed `error` check fails the run with `checks_failed` and writes nothing; a `warn` check alerts.
+   */
+  checks?: readonly CheckDefinition<C>[];
   /** Incremental reads: the newest `column` value loaded by a successful run is sent as `param` next time. */
   watermark?: { column: keyof C & string; param?: string; format?: WatermarkFormat };
   /** Columns a CSV header must have (default: the record schema's required keys). */
@@ -190,6 +204,8 @@ export function checkDefinition(pipeline: Pipeline): string[] {
     problems.push(clockless && pipeline.triggers?.after ? "schedule needs cron or every: only upstream slots mapped by day imply one (midnight)" : "schedule needs exactly one of cron and every");
   }
   problems.push(...triggerProblems(pipeline.triggers));
+  problems.push(...checkProblems(pipeline.checks as readonly CheckDefinition[] | undefined, columns));
+  problems.push(...contractProblems(pipeline.contract, pipeline.record));
   if (pipeline.triggers?.objects && !(pipeline.sources ?? []).some((source) => (source as { type?: unknown }).type === "r2")) problems.push("triggers.objects needs an r2 source: the run reads the objects that landed through it");
   const configKeys = Object.keys((pipeline.config as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
   if (pipeline.config && !(pipeline.config as { shape?: unknown }).shape) problems.push("config must be a zod object (z.object({ … }))");

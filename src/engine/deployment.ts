@@ -1,3 +1,4 @@
+import { checkPlace } from "../destinations";
 import { StageFailure } from "../domain/failures";
 import { checkSchedule, DEFAULT_SCHEDULE, parseInterval } from "../domain/schedule";
 import { checkDefinition, type Pipeline } from "./define-pipeline";
@@ -19,6 +20,24 @@ export interface InvalidDefinition {
 }
 
 /**
+ * A relationship check into another pipeline's destination needs that pipeline, and a destination whose
+ * rows can be looked up (a D1 table; a Parquet dataset cannot be asked for one value).
+ */
+function relationshipProblems(definition: Pipeline, find: (name: string) => Pipeline | undefined): string[] {
+  return (definition.checks ?? []).flatMap((check, index) => {
+    if (check.type !== "relationship" || !("pipeline" in check.to)) return [];
+    const target = find(check.to.pipeline);
+    const label = `checks[${index}] (${check.name ?? "relationship"})`;
+    if (!target) return [`${label}: to.pipeline names ${JSON.stringify(check.to.pipeline)}, which this deployment does not define`];
+    const place = checkPlace(target.destination);
+    if (!place.ok || !place.kind.lookups) return [`${label}: pipeline ${check.to.pipeline} writes where rows cannot be looked up (${place.ok ? place.kind.type : "an invalid destination"}); name a D1 table or pipeline`];
+    const columns = new Set(Object.keys(target.destination.columns));
+    const missing = check.to.columns.filter((column) => !columns.has(column));
+    return missing.length > 0 ? [`${label}: pipeline ${check.to.pipeline}'s destination has no column ${missing.join(", ")}`] : [];
+  });
+}
+
+/**
  * The pipelines this deployment runs, checked once when it loads. A definition with a mistake (a name
  * that cannot be a URL, a key that is not a column, a cron that does not parse, a bad source) does not
  * take the Worker down: it is set aside with its errors, and every other pipeline runs.
@@ -36,9 +55,10 @@ export class Deployment {
     const known = new Set(definitions.map((definition) => String(definition.name)));
     // The graph is checked once every definition is in: an upstream may be declared after its downstream.
     const graph = graphProblems(accepted.map(nodeOf), (name) => known.has(name));
+    const byName = new Map(definitions.map((definition) => [String(definition.name), definition]));
     for (const definition of accepted) {
-      const problems = graph.get(definition.name);
-      if (problems) this.reject(definition, problems);
+      const problems = [...(graph.get(definition.name) ?? []), ...relationshipProblems(definition, (name) => byName.get(name))];
+      if (problems.length > 0) this.reject(definition, problems);
       else this.accept(definition);
     }
   }
@@ -51,7 +71,13 @@ export class Deployment {
     const existing = this.pipelines.get(definition.name);
     if (existing === definition || (existing && this.originals.get(existing) === definition)) return [];
     const errors = existing ? [`two pipelines are named ${JSON.stringify(definition.name)}`] : this.check(definition);
-    const graph = errors.length === 0 ? (graphProblems([nodeOf(definition)], (name) => this.pipelines.has(name) || this.invalidNamed(name) !== undefined).get(definition.name) ?? []) : [];
+    const graph =
+      errors.length === 0
+        ? [
+            ...(graphProblems([nodeOf(definition)], (name) => this.pipelines.has(name) || this.invalidNamed(name) !== undefined).get(definition.name) ?? []),
+            ...relationshipProblems(definition, (name) => (name === definition.name ? definition : this.pipelines.get(name))),
+          ]
+        : [];
     if (errors.length === 0 && graph.length === 0) {
       this.accept(definition);
       return [];

@@ -7,7 +7,7 @@ import type { PipelineSettings } from "./settings";
 /**
  * What a run's output depends on, hashed, stage by stage: extract's on the sources it reads and how; the
  * transform's on that, the record schema, the transform's code (and `recordId`'s, `csvColumns`'), the
- * pipeline's config, its declared `version`, and the destination's rows and place. The definition's fingerprint is the transform's: everything that
+ * pipeline's config, its declared `version`, its `contract` (when declared), and the destination's rows and place. The definition's fingerprint is the transform's: everything that
  * shapes what is written. A run records them when it starts; a run resumed or retried under other ones
  * starts over from the first stage whose output would differ.
  *
@@ -61,6 +61,10 @@ export function fingerprints(pipeline: Pipeline, settings: PipelineSettings): Fi
     code(pipeline.csvColumns as never),
     settings.config,
     destination,
+    // Checks shape what the transform tallies: a changed check is judged on a batch transformed again.
+    ...(pipeline.checks && pipeline.checks.length > 0 ? [schemaText(pipeline.checks)] : []),
+    // The contract decides which records go on: only when declared, so other pipelines keep their fingerprints.
+    ...(pipeline.contract ? [{ contract: pipeline.contract.unknownFields }] : []),
   ]);
   return { extract, transform };
 }

@@ -6,19 +6,42 @@ import { ApiError } from "./errors";
  * `Authorization: Bearer <API_TOKEN>`. Without it the API stays closed unless ALLOW_UNAUTHENTICATED is
  * "true" (local development sets that), so a fresh deploy is never open by accident.
  */
-export function requireToken(): MiddlewareHandler<{ Bindings: Env }> {
+export function requireToken(): MiddlewareHandler<{ Bindings: Env; Variables: { tokenLabel: string | null } }> {
   return async (c, next) => {
-    const expected = c.env.API_TOKEN;
-    if (!expected) {
+    const tokens = configuredTokens(c.env);
+    if (tokens.length === 0) {
       if (c.env.ALLOW_UNAUTHENTICATED === "true") return next();
       throw unauthorized("no API token is configured; set one with `npx wrangler secret put API_TOKEN` (or set ALLOW_UNAUTHENTICATED to \"true\" for local development)");
     }
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw unauthorized("send Authorization: Bearer <API_TOKEN>");
-    if (!(await sameSecret(match[1]!, expected))) throw unauthorized("the API token is not valid");
+    // Every token is compared, whichever matches: the time taken says nothing about which one did.
+    const matches = await Promise.all(tokens.map((token) => sameSecret(match[1]!, token.secret)));
+    const index = matches.indexOf(true);
+    if (index === -1) throw unauthorized("the API token is not valid");
+    c.set("tokenLabel", tokens[index]!.label);
     return next();
   };
+}
+
+/**
+ * API_TOKEN (no label) and the labelled API_TOKENS (`{ "alice": "…" }`). A malformed API_TOKENS is left
+ * out rather than opening the API: with no other token set, every request is refused.
+ */
+export function configuredTokens(env: Pick<Env, "API_TOKEN" | "API_TOKENS">): { label: string | null; secret: string }[] {
+  const tokens: { label: string | null; secret: string }[] = env.API_TOKEN ? [{ label: null, secret: env.API_TOKEN }] : [];
+  if (!env.API_TOKENS) return tokens;
+  try {
+    const labelled = JSON.parse(env.API_TOKENS) as unknown;
+    if (typeof labelled === "object" && labelled !== null && !Array.isArray(labelled)) {
+      for (const [label, secret] of Object.entries(labelled)) if (typeof secret === "string" && secret.length > 0) tokens.push({ label: label.slice(0, 100), secret });
+    }
+  } catch {
+    // not JSON: no labelled tokens
+  }
+  if (tokens.length === 0 && env.API_TOKENS) tokens.push({ label: null, secret: crypto.randomUUID() + crypto.randomUUID() });
+  return tokens;
 }
 
 function unauthorized(message: string): ApiError {

@@ -10,6 +10,8 @@ export const EVENTS = {
   run_started: "debug",
   stage_started: "debug",
   stage_succeeded: "debug",
+  checks_judged: "info",
+  contract_new_fields: "info",
   run_succeeded: "info",
   run_failed: "warn",
   run_cancelled: "warn",

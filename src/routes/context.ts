@@ -6,7 +6,7 @@ import { deployment } from "../pipelines";
 /** What every per-pipeline handler knows: which pipeline, and the path its API lives under. */
 export interface PipelineScope {
   Bindings: Env;
-  Variables: { pipeline: string; base: string };
+  Variables: { pipeline: string; base: string; tokenLabel?: string | null };
 }
 
 export const pipelineApp = () => new Hono<PipelineScope>();

@@ -21,9 +21,10 @@ import { statsRoutes } from "./stats";
 import { uploadRoutes } from "./uploads";
 import { datasetRoutes } from "./dataset";
 import { eventRoutes } from "./events";
+import { checkRoutes } from "./checks";
 
-/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats, uploads, dataset and events. */
-const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, uploadRoutes, datasetRoutes, eventRoutes];
+/** Everything one pipeline answers: its runs, backfills, schedule, slot ledger, stats, checks, uploads, dataset and events. */
+const PIPELINE_RESOURCES = [runRoutes, backfillRoutes, scheduleRoutes, slotRoutes, statsRoutes, checkRoutes, uploadRoutes, datasetRoutes, eventRoutes];
 const pipelineResources = PIPELINE_RESOURCES.reduce((app, resource) => app.route("/", resource.app), pipelineApp());
 
 /** One pipeline's operations, relative to its base path (`/api/pipeline` or `/api/pipelines/{name}`). */

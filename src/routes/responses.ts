@@ -1,12 +1,15 @@
+import { CHECK_OUTCOMES, CHECK_SEVERITIES } from "../domain/check-results";
+import { CHECK_TYPES } from "../engine/checks";
 import { z } from "zod";
 import { ALERT_EVENTS, ALERT_STATUSES } from "../domain/alerts";
-import { RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
+import { RUN_ERROR_CODES, RUN_STATUSES, STAGE_STATUSES, TRIGGERS } from "../domain/run";
 import { SLOT_MAPPINGS } from "../domain/upstream-window";
 import { LATE_POLICIES } from "../domain/upstream-gate";
 import { BACKFILL_SLOT_STATUSES, BACKFILL_STATUSES, REPROCESS_POLICIES } from "../domain/backfill";
 import { MISSED_RUN_POLICIES } from "../domain/schedule";
 import { LATENESS_EVENTS, SLOT_STATES } from "../domain/slot-ledger";
 import { STAGE_NAMES } from "../domain/stages";
+import { UNKNOWN_FIELD_POLICIES } from "../domain/contract-summary";
 import { EVENT_STATUSES } from "../domain/api-events";
 
 /**
@@ -81,6 +84,68 @@ export const RunDefinitionSchema = z.object({
   ),
 });
 
+const checkValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const CheckResultSchema = z.object({
+  name: z.string(),
+  type: z.enum(CHECK_TYPES),
+  severity: z.enum(CHECK_SEVERITIES).meta({ description: '"error" blocks the load when it fails; "warn" loads and alerts.' }),
+  outcome: z.enum(CHECK_OUTCOMES).meta({ description: '"skipped": nothing to judge (a relative row count before any run succeeded).' }),
+  expected: z.string(),
+  found: z.string(),
+  offending: z.number().nullable().meta({ description: "Rows that break it (checks that look at rows), else null." }),
+  sample: z.array(z.object({ position: z.number(), id: z.string(), values: z.record(z.string(), checkValue) })).meta({ description: "The first offending records by position, with the values judged." }),
+  accepted: z.object({ by: z.string().nullable(), at: z.number(), retryOf: z.string() }).optional().meta({ description: "A retry loaded despite this failure (acceptChecks): the token's label, when, of which run." }),
+});
+
+export const CheckReportSchema = z.object({
+  evaluatedAt: z.number(),
+  results: z.array(CheckResultSchema),
+  blocked: z.boolean().meta({ description: "An error check failed (not accepted): the run failed with checks_failed before anything was written." }),
+});
+
+export const CheckHistoryResponse = z.object({
+  pipeline: z.string(),
+  limit: z.number().meta({ description: "At most this many results per check." }),
+  checks: z
+    .array(
+      z.object({
+        name: z.string(),
+        type: z.enum(CHECK_TYPES),
+        severity: z.enum(CHECK_SEVERITIES).meta({ description: "As declared now." }),
+        counts: z.object({ passed: z.number(), failed: z.number(), skipped: z.number() }).meta({ description: "Outcomes among the results listed." }),
+        results: z
+          .array(
+            z.object({
+              runId: z.string(),
+              startTime: z.number(),
+              status: runStatus.meta({ description: "The run's status (failed with checks_failed when an error check blocked its load)." }),
+              severity: z.enum(CHECK_SEVERITIES).meta({ description: "As the run judged it." }),
+              outcome: z.enum(CHECK_OUTCOMES),
+              expected: z.string(),
+              found: z.string(),
+              offending: z.number().nullable(),
+              accepted: CheckResultSchema.shape.accepted.unwrap().nullable().meta({ description: "A retry loaded despite this failure: the token's label, when, of which run; null otherwise." }),
+            }),
+          )
+          .meta({ description: "Newest first, across the runs the history keeps (the run holds the offending sample)." }),
+      }),
+    )
+    .meta({ description: "Every check the pipeline declares, in its order (empty when it declares none)." }),
+});
+
+export const ContractSummarySchema = z
+  .object({
+    unknownFields: z.enum(UNKNOWN_FIELD_POLICIES).meta({ description: "The policy applied: the pipeline's contract.unknownFields, or evolve when it declares none." }),
+    declared: z.boolean().meta({ description: "Whether the pipeline declares a contract." }),
+    fields: z
+      .array(z.object({ name: z.string(), records: z.number(), firstPosition: z.number() }))
+      .meta({ description: "The fields the record schema does not know, first met first (at most 50): how many records carried each, and the first one's position." }),
+    truncated: z.boolean().meta({ description: "More distinct unknown fields were met than are listed." }),
+    records: z.number().meta({ description: "Records that carried an unknown field (with freeze, each was rejected for it)." }),
+  })
+  .meta({ description: "Fields the record schema does not know that the run's records carried, and what the contract did with them (evolve: kept going; freeze: rejected; discard: dropped)." });
+
 export const RunSchema = z
   .object({
     pipelineId: z.string(),
@@ -127,8 +192,12 @@ export const RunSchema = z
     lastProgressAt: nullableNumber,
     source: SourceReportSchema.nullable(),
     alerts: z.array(AlertRecordSchema),
+    contract: ContractSummarySchema.optional().meta({ description: "Set by transform when the pipeline declares a contract or a record carried a field the record schema does not know." }),
     definition: RunDefinitionSchema.optional().meta({ description: "What the run's output depends on, hashed (the definition's fingerprint, and each stage's), the Worker version (CF_VERSION_METADATA; null when the platform gives none), and changes a resume met." }),
     error: z.string().optional(),
+    errorCode: z.enum(RUN_ERROR_CODES).optional().meta({ description: '"checks_failed": a dataset check with severity error failed; nothing was loaded (retry with acceptChecks, or fix and retry with fromStage transform).' }),
+    checks: CheckReportSchema.optional().meta({ description: "The dataset checks' results, judged between transform and load (absent for a pipeline without checks, or before its transform ended)." }),
+    acceptChecks: z.object({ names: z.array(z.string()), by: z.string().nullable(), at: z.number(), retryOf: z.string() }).optional().meta({ description: "Set on a retry asked to load despite these failed checks." }),
   })
 ;
 

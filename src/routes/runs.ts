@@ -11,7 +11,7 @@ import { runPath } from "../links";
 import { err, MISCONFIGURED, WITH_BODY } from "./docs";
 import { Resource } from "./operation";
 import { CancelResponse, HistoryResponse, RejectedResponse, RetryResponse, RunSchema, TriggerResponse } from "./responses";
-import { CancelBody, HISTORY_DEFAULT_LIMIT, HistoryQuery, REJECTED_DEFAULT_LIMIT, RejectedQuery, RunIdParam, TriggerBody, TriggerQuery } from "./schemas";
+import { CancelBody, RetryBody, HISTORY_DEFAULT_LIMIT, HistoryQuery, REJECTED_DEFAULT_LIMIT, RejectedQuery, RunIdParam, TriggerBody, TriggerQuery } from "./schemas";
 
 /** How long `?wait=true` holds the request before answering 202 with the run still running. */
 export const WAIT_TIMEOUT_MS = 60_000;
@@ -130,19 +130,25 @@ export const runRoutes = new Resource(pipelineApp())
       summary: "Retry a failed or cancelled run from the stage that failed",
       params: RunIdParam,
       query: TriggerQuery,
+      body: RetryBody,
       responses: {
         200: { description: "With wait=true: the retry finished; `run` holds it.", schema: RetryResponse },
         202: { description: "Started as a new run (`retry` says from which stage and what it reused); follow statusUrl / Location.", schema: RetryResponse },
         404: err("run_not_found."),
-        409: err("run_not_retryable (it succeeded, is running, or was skipped), or run_in_progress (another run is active)."),
+        409: err("run_not_retryable (it succeeded, is running, or was skipped), run_in_progress (another run is active), or checks_not_reusable (acceptChecks, but the checked batch would be transformed again)."),
         ...MISCONFIGURED,
-        400: err("Invalid id or query."),
+        400: err("Invalid id, query or body; checks_not_failed (acceptChecks names a check that did not fail, or the run did not fail its checks)."),
       },
     },
     async (c) => {
       const { id } = c.req.valid("param");
       const wait = c.req.valid("query").wait ?? false;
-      const result = await coordinatorOf(c.env, c.var.pipeline).retryRun(id, wait ? { waitMs: WAIT_TIMEOUT_MS } : {});
+      const { fromStage, acceptChecks } = c.get("body");
+      const result = await coordinatorOf(c.env, c.var.pipeline).retryRun(id, {
+        ...(wait ? { waitMs: WAIT_TIMEOUT_MS } : {}),
+        ...(fromStage ? { fromStage } : {}),
+        ...(acceptChecks ? { acceptChecks, by: c.get("tokenLabel") ?? null } : {}),
+      });
       switch (result.outcome) {
         case "not_found":
           throw runNotFound(id);
@@ -152,6 +158,8 @@ export const runRoutes = new Resource(pipelineApp())
           throw runInProgress(c.var.pipeline, c.var.base, result.active, "retry");
         case "misconfigured":
           throw new ApiError(503, "invalid_configuration", `the pipeline is misconfigured: ${result.errors.join("; ")}`);
+        case "refused":
+          throw new ApiError(result.status, result.code, result.reason, { pipelineId: id });
         case "started": {
           const { run } = result;
           const statusUrl = runPath(c.var.pipeline, run.pipelineId, c.var.base);

@@ -1,3 +1,4 @@
+import { STAGE_NAMES } from "../domain/stages";
 import { z } from "zod";
 import type { TimeInput } from "../domain/local-time";
 import { decodeCursor, decodePositionCursor } from "../domain/history";
@@ -120,6 +121,20 @@ export const CancelBody = z.strictObject({
   reason: z.string().min(1).max(500, "must be at most 500 characters").optional(),
 });
 
+/**
+ * `POST …/runs/:id/retry` may say how: start from a stage at the latest (`transform` to check a batch
+ * again after a fix), and load despite named failed checks (`acceptChecks`, recorded on the retry).
+ */
+export const RetryBody = z.strictObject({
+  fromStage: z.enum(STAGE_NAMES).optional().meta({ description: "Start from this stage at the latest (the stages before it are reused where they can be)." }),
+  acceptChecks: z
+    .array(z.string().min(1).max(120))
+    .min(1)
+    .max(50)
+    .optional()
+    .meta({ description: "Failed checks of a checks_failed run to load despite; only with its checked batch reused (the retry starts from load)." }),
+});
+
 /** `?limit=&cursor=` of a paged list: a bounded whole number, and a cursor this API handed out before. */
 function pageQuery<Cursor>(maxLimit: number, decode: (text: string) => Cursor | null) {
   return z.strictObject({
@@ -150,6 +165,20 @@ export const HistoryQuery = pageQuery(HISTORY_MAX_LIMIT, decodeCursor);
 export const REJECTED_DEFAULT_LIMIT = 100;
 export const REJECTED_MAX_LIMIT = 1_000;
 export const RejectedQuery = pageQuery(REJECTED_MAX_LIMIT, decodePositionCursor);
+
+export const CHECKS_DEFAULT_LIMIT = 20;
+export const CHECKS_MAX_LIMIT = 100;
+/** `GET …/checks`: how many results of each check, and optionally one check by name. */
+export const ChecksQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,6}$/, `must be a whole number from 1 to ${CHECKS_MAX_LIMIT}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, `must be a whole number from 1 to ${CHECKS_MAX_LIMIT}`).max(CHECKS_MAX_LIMIT, `must be a whole number from 1 to ${CHECKS_MAX_LIMIT}`))
+    .optional()
+    .meta({ description: `Results per check, newest first (1 to ${CHECKS_MAX_LIMIT}, default ${CHECKS_DEFAULT_LIMIT}).` }),
+  check: z.string().min(1).max(120).optional().meta({ description: "Only this check, by its name (as results and acceptChecks name it)." }),
+});
 
 export const RunIdParam = z.object({
   id: z.string().min(1).max(200, "is longer than any run id"),

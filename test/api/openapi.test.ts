@@ -15,7 +15,8 @@ import { documentedOperations } from "../../src/routes/openapi";
 import type { ScheduleHealth } from "../../src/agents/pipeline-scheduler";
 import type { LedgerEntry } from "../../src/agents/scheduler/slot-watch";
 import type { Backfill } from "../../src/domain/backfill";
-import type { BackfillResponse, HistorySummarySchema, RunSchema, ScheduleHealthSchema, ScheduleViewSchema, SlotEntrySchema, StatsResponse } from "../../src/routes/responses";
+import type { BackfillResponse, CheckHistoryResponse, HistorySummarySchema, RunSchema, ScheduleHealthSchema, ScheduleViewSchema, SlotEntrySchema, StatsResponse } from "../../src/routes/responses";
+import type { ChecksView } from "../../src/domain/check-history";
 import { api, apiJson, eventually, finished } from "../support/runtime";
 import { uniquePipeline } from "../support/settings";
 import ordersPipeline from "../../src/pipelines/orders/pipeline";
@@ -30,7 +31,8 @@ const agreements: [
   Same<z.infer<typeof SlotEntrySchema>, LedgerEntry>,
   Same<z.infer<typeof ScheduleHealthSchema>, ScheduleHealth>,
   Same<Omit<z.infer<typeof BackfillResponse>, "counts" | "statusUrl" | "slots" | "fromLocal" | "toLocal">, Omit<Backfill, "slots">>,
-] = [true, true, true, true, true, true, true];
+  Same<z.infer<typeof CheckHistoryResponse>, ChecksView>,
+] = [true, true, true, true, true, true, true, true];
 
 let document: any;
 async function openapi() {
@@ -100,6 +102,8 @@ describe("real responses validate against the document", () => {
     await conforms("/api/pipeline/history?limit=2", "/api/pipeline/history");
     await conforms("/api/pipeline/schedule", "/api/pipeline/schedule");
     await conforms("/api/pipeline/stats?window=all", "/api/pipeline/stats");
+    await conforms("/api/pipeline/checks", "/api/pipeline/checks");
+    await conforms("/api/pipelines/orders/checks?limit=5", "/api/pipelines/{name}/checks");
     await conforms("/api/health", "/api/health");
     const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
     expect((await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", json("PUT", { interval: "6h", timezone: "Europe/Berlin" }))).status).toBe(200);
@@ -125,6 +129,8 @@ describe("real responses validate against the document", () => {
     await conforms("/api/pipeline/runs/manual-1/cancel", "/api/pipeline/runs/{id}/cancel", { method: "POST" });
     await conforms("/api/pipeline/history?limit=0", "/api/pipeline/history");
     await conforms("/api/pipeline/stats?window=1y", "/api/pipeline/stats");
+    await conforms("/api/pipeline/checks?limit=0", "/api/pipeline/checks");
+    await conforms("/api/pipelines/orders/checks?check=nope", "/api/pipelines/{name}/checks");
     await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: "{", headers: { "content-type": "application/json" } });
     await conforms("/api/pipeline/trigger", "/api/pipeline/trigger", { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
     await conforms("/api/pipeline/schedule", "/api/pipeline/schedule", { method: "PUT", body: '{"cron":"nope"}', headers: { "content-type": "application/json" } });

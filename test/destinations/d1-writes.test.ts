@@ -6,7 +6,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadRowsOnce, MAX_LITERAL_CHARS, sqlLiteral, tableProblem, upsertRows } from "../../src/destinations/d1/writes";
-import { createTableSql } from "../../src/destinations/d1/table-ddl";
 import { saveRejections } from "../../src/db/rejections";
 import type { Rejection } from "../../src/domain/records";
 import { resolveSettings } from "../../src/engine/settings";
@@ -168,18 +167,20 @@ describe("tableProblem", () => {
     expect(await tableProblem(env.DB, ordersTable)).toBeNull();
     // The migrations are recorded as applied here, as after a table was dropped by hand: db:migrate would not help.
     const applied = (await env.DB.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>()).results;
+    const create = "CREATE TABLE nowhere (pipeline TEXT NOT NULL, id TEXT NOT NULL, timestamp TEXT NOT NULL, value REAL NOT NULL, category TEXT NOT NULL, type TEXT, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER, PRIMARY KEY (pipeline, id))";
     expect(await tableProblem(env.DB, { ...metrics, table: "nowhere" })).toBe(
-      `the D1 table nowhere does not exist, though ${applied.length} migrations are recorded as applied (the newest ${applied.at(-1)!.name}), so npm run db:migrate:local will not create it again; create it: npx wrangler d1 execute DB --local --command '${createTableSql({ ...metrics, table: "nowhere" })}' (--remote instead of --local for the deployed database; docs/operating.md, "Recovering a destination")`,
+      `the D1 table nowhere does not exist, though ${applied.length} migrations are recorded as applied (the newest ${applied.at(-1)!.name}), so npm run db:migrate:local will not create it again; create it: npx wrangler d1 execute DB --local --command '${create}' (--remote instead of --local for the deployed database; docs/operating.md, "Recovering a destination")`,
     );
-    expect(await tableProblem(env.DB, { ...metrics, columns: [...metrics.columns, { name: "unit", type: "text", nullable: true }] })).toBe(
-      `the D1 table metrics has no column unit: add a migration with ALTER TABLE "metrics" ADD COLUMN "unit" TEXT (now: npx wrangler d1 execute DB --local --command 'ALTER TABLE "metrics" ADD COLUMN "unit" TEXT'; docs/operating.md, "Recovering a destination")`,
+    expect(await tableProblem(env.DB, { ...metrics, columns: [...metrics.columns, { name: "unit", type: "text", nullable: true }] }, "default")).toBe(
+      `the D1 table metrics differs from the definition of pipeline default: column unit is missing (text). Make it match: npx wrangler d1 execute DB --local --command 'ALTER TABLE metrics ADD COLUMN unit TEXT' (--remote instead of --local for the deployed database; docs/operating.md, "Recovering a destination"); when the definition changed, npm run pipeline -- migration default writes this as a migration (then npm run db:migrate:local, or npm run deploy)`,
     );
   });
 
   it("gives SQL that puts it right: the table it creates, or the column it adds, is what the load needs", async () => {
     const table = `recreated_${uniqueName("t").replaceAll("-", "_")}`;
     const recreated = { ...ordersTable, table, columns: [...ordersTable.columns, { name: "order", type: "text" as const, nullable: true }] };
-    await env.DB.exec(createTableSql(recreated));
+    const created = /--command '([^']+)'/.exec((await tableProblem(env.DB, recreated))!)![1]!;
+    await env.DB.exec(created);
     expect(await tableProblem(env.DB, recreated)).toBeNull();
     const wider = { ...recreated, columns: [...recreated.columns, { name: "note", type: "integer" as const, nullable: false }] };
     const problem = (await tableProblem(env.DB, wider))!;

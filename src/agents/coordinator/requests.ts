@@ -42,7 +42,18 @@ export type RetryResult =
   | { outcome: "not_found" }
   | { outcome: "not_retryable"; run: RunView; reason: string }
   | { outcome: "conflict"; active: RunView }
-  | { outcome: "misconfigured"; errors: string[] };
+  | { outcome: "misconfigured"; errors: string[] }
+  /** The retry's options do not fit the run (acceptChecks naming a check that did not fail, …). */
+  | { outcome: "refused"; status: 400 | 409; code: string; reason: string };
+
+/** How a retry was asked for: from which stage at the latest, which failed checks to accept, by whom. */
+export interface RetryOptions {
+  waitMs?: number;
+  fromStage?: "extract" | "transform" | "load";
+  acceptChecks?: string[];
+  /** The label of the token that asked, if it has one. */
+  by?: string | null;
+}
 
 export type CancelResult = { outcome: "cancelled"; run: RunView } | { outcome: "not_active"; run: RunView } | { outcome: "not_found" };
 

@@ -1,6 +1,6 @@
 import type { EventName } from "../../observability/events";
 import type { BackoffPolicy } from "../../domain/backoff";
-import { alertFor, type AlertEvent } from "../../domain/alerts";
+import { alertsFor, type AlertEvent } from "../../domain/alerts";
 import { alertMessage, backfillAlertMessage } from "../../alerts/messages";
 import type { Run } from "../../domain/run";
 import { backfillPath, pipelineBase, publicUrl, runPath } from "../../links";
@@ -21,19 +21,20 @@ export interface AlertPayload {
 }
 
 /**
- * Alerts about runs (failed, cancelled, recovered), sent to ALERT_WEBHOOK_URL from an alarm so they
- * survive a restart. The run records each alert and its delivery; an alert's outcome never changes the
- * run's.
+ * Alerts about runs (failed, cancelled, recovered; blocked by its checks, loaded despite failed checks),
+ * sent to ALERT_WEBHOOK_URL from an alarm so they survive a restart. The run records each alert and its
+ * delivery; an alert's outcome never changes the run's.
  */
 export class RunAlerts {
   constructor(private readonly host: RunAlertsHost) {}
 
-  /** The finished run, with a pending alert when it warrants one (and a webhook is set). */
-  raise(finished: Run): { run: Run; alert: AlertPayload | null } {
-    const event = this.host.env.ALERT_WEBHOOK_URL ? alertFor(finished, this.host.store.previousFinishedStatus(finished)) : null;
-    if (event === null) return { run: finished, alert: null };
-    const run: Run = { ...finished, alerts: [...(finished.alerts ?? []), { event, status: "pending", attempts: 0, at: Date.now() }] };
-    return { run, alert: { runId: run.runId, event } };
+  /** The finished run, with a pending alert for each one it warrants (when a webhook is set). */
+  raise(finished: Run): { run: Run; alerts: AlertPayload[] } {
+    const events = this.host.env.ALERT_WEBHOOK_URL ? alertsFor(finished, this.host.store.previousFinishedStatus(finished)) : [];
+    if (events.length === 0) return { run: finished, alerts: [] };
+    const now = Date.now();
+    const run: Run = { ...finished, alerts: [...(finished.alerts ?? []), ...events.map((event) => ({ event, status: "pending" as const, attempts: 0, at: now }))] };
+    return { run, alerts: events.map((event) => ({ runId: run.runId, event })) };
   }
 
   /** Posts a backfill's alert and records the outcome on the backfill. */

@@ -1,6 +1,7 @@
 import type { EventName } from "../../observability/events";
 import { nextTry } from "../../domain/retry-policy";
-import { completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
+import { checksDue, checksJudged, completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
+import type { CheckReport } from "../../domain/check-results";
 import type { PipelineSettings } from "../../engine/settings";
 import type { RunStore } from "./run-store";
 import { sleep, STOP_GRACE_MS, type StageDispatch } from "./stage-dispatch";
@@ -14,6 +15,8 @@ export interface DriverHost {
   /** A stage attempt is about to start (live progress counts start again). */
   stageStarting(runId: string): void;
   log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
+  /** The run's dataset checks judged (between transform and load), or null when the pipeline has none. */
+  judgeChecks(run: Run): CheckReport | null;
   /** Keeps the Durable Object alive while the promise is pending (the Agents SDK's keepAliveWhile). */
   keepAliveWhile<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -75,6 +78,21 @@ export class RunDriver {
       const step = nextStep(run);
       if (step.kind === "none") return;
 
+      if (checksDue(run)) {
+        const report = this.host.judgeChecks(run);
+        if (report) {
+          const judged = checksJudged(run, report, Date.now());
+          store.save(judged, settings);
+          const failed = report.results.filter((result) => result.outcome === "failed").map((result) => result.name);
+          this.host.log("checks_judged", runId, { blocked: report.blocked, failed, accepted: report.results.filter((result) => result.accepted).map((result) => result.name) });
+          if (judged.status !== "running") {
+            await this.host.finish(judged, settings);
+            return;
+          }
+          continue;
+        }
+      }
+
       if (step.kind === "complete") {
         await this.host.finish(completeRun(run, Date.now()), settings);
         return;
@@ -93,6 +111,11 @@ export class RunDriver {
       if (outcome.ok) {
         store.save(stageSucceeded(current, step.stage, outcome.report, Date.now()), settings);
         this.host.log("stage_succeeded", runId, { stage: step.stage, attempt, outputCount: outcome.report.outputCount });
+        const contract = outcome.report.contract;
+        // Once per run: transform succeeds once (a retry that reuses it does not run it again).
+        if (contract && contract.fields.length > 0) {
+          this.host.log("contract_new_fields", runId, { unknownFields: contract.unknownFields, declared: contract.declared, records: contract.records, fields: contract.fields, truncated: contract.truncated });
+        }
         continue;
       }
       const next = nextTry(settings.retry.stage, attempt, { retryable: outcome.transient, overloaded: outcome.overloaded ?? false });

@@ -1,4 +1,6 @@
 import { encodeCursor, summarizeGroups, type HistoryCursor, type HistorySummary } from "../../domain/history";
+import type { StoredCheckResult } from "../../domain/check-history";
+import type { CheckResult } from "../../domain/check-results";
 import { upgradeRun, type Lineage, type Run, type RunStatus } from "../../domain/run";
 import { toRunView, type RunSummary, type RunView } from "../../domain/run-view";
 import { recordRun, type SlotRecord } from "../../domain/slot-ledger";
@@ -203,6 +205,31 @@ export class RunStore {
         rejected: run.rejectedCount,
       };
     });
+  }
+
+  /** The rows the last `limit` successful runs staged for loading (what a dataset check calls "the usual"), newest first. */
+  recentRowCounts(limit: number): number[] {
+    return this.sql<{ rows: number | null }>`
+      SELECT json_extract(doc, '$.stages[1].outputCount') AS rows FROM runs WHERE status = 'succeeded'
+      ORDER BY start_time DESC, run_id DESC LIMIT ${limit}`
+      .map((row) => row.rows)
+      .filter((rows): rows is number => typeof rows === "number");
+  }
+
+  /**
+   * The newest results of the named checks across the runs kept, at most `perCheck` of each, read out of
+   * the run documents by SQLite (json_each over `checks.results`) rather than by loading every run.
+   */
+  checkResults(names: readonly string[], perCheck: number): StoredCheckResult[] {
+    if (names.length === 0) return [];
+    return this.sql<{ run_id: string; start_time: number; status: RunStatus; result: string }>`
+      SELECT run_id, start_time, status, result FROM (
+        SELECT runs.run_id, runs.start_time, runs.status, entry.value AS result,
+               ROW_NUMBER() OVER (PARTITION BY json_extract(entry.value, '$.name') ORDER BY runs.start_time DESC, runs.run_id DESC) AS nth
+        FROM runs, json_each(runs.doc, '$.checks.results') AS entry
+        WHERE json_extract(entry.value, '$.name') IN (SELECT value FROM json_each(${JSON.stringify(names)}))
+      ) WHERE nth <= ${perCheck}
+      ORDER BY start_time DESC, run_id DESC`.map((row) => ({ runId: row.run_id, startTime: row.start_time, status: row.status, result: JSON.parse(row.result) as CheckResult }));
   }
 
   /** The status of the last run before `run` that executed (skipped runs did not), backfill runs aside. */

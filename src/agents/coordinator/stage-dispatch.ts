@@ -1,6 +1,8 @@
 import { classifyError, MEMORY_ADVICE } from "../../domain/failures";
 import { planShards, shardInstanceName } from "../../domain/shards";
-import { mergeReports } from "../../domain/stage-report";
+import { mergeReports, type StageReport } from "../../domain/stage-report";
+import { mergeTallies } from "../../domain/check-results";
+import { NOTHING_STAGED } from "../../domain/staged-data";
 import type { StageInput } from "../../domain/staged-data";
 import { runKey, type StageName } from "../../domain/stages";
 import type { StageAgent } from "../stages/stage-agent";
@@ -11,7 +13,7 @@ export const STOP_GRACE_MS = 5_000;
 /** Times a stage call is re-dialled when it lands on an instance that is destroying itself. */
 const MAX_DIALS = 5;
 
-export type StageCall = Pick<StageTask, "runId" | "trigger" | "scheduledFor" | "asOf" | "params" | "stage" | "attempt" | "settings" | "watermark" | "reread">;
+export type StageCall = Pick<StageTask, "runId" | "trigger" | "scheduledFor" | "asOf" | "params" | "stage" | "attempt" | "settings" | "watermark" | "reread"> & { pass?: StageTask["pass"] };
 
 /**
  * Calling a run's stage agents: each stage's shards side by side, each call bounded by the stage timeout
@@ -37,18 +39,27 @@ export class StageDispatch {
     const outcomes = await Promise.all(plans.map((plan) => this.callStage({ ...call, shard: plan.shard, shards: plan.shards, offset: plan.offset, input: plan.input }, signal)));
     const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
     if (failures.length === 0) {
-      return { ok: true, report: mergeReports(outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report)) };
+      const report = mergeReports(outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report));
+      return report.checks?.keys.some((keys) => keys.count > 0) ? this.checkPass(call, report, signal) : { ok: true, report };
     }
-    const errors = [...new Set(failures.map((failure) => failure.error))];
-    const source = failures.find((failure) => failure.source)?.source;
-    return {
-      ok: false,
-      error: plans.length > 1 ? `${failures.length} of ${plans.length} shards failed: ${errors.join("; ")}` : errors[0]!,
-      transient: failures.every((failure) => failure.transient),
-      overloaded: failures.some((failure) => failure.overloaded),
-      cancelled: failures.some((failure) => failure.cancelled),
-      ...(source ? { source } : {}),
-    };
+    return failed(plans.length, failures);
+  }
+
+  /**
+   * The dataset checks' partitioned pass, part of the transform attempt: one agent per partition of the
+   * check keys (equal values meet in one), side by side; their findings join the transform's tally.
+   */
+  private async checkPass(call: StageCall, report: StageReport, signal: AbortSignal): Promise<StageOutcome> {
+    const partitions = report.checks!.keys.map((keys, shard) => ({ keys, shard })).filter((partition) => partition.keys.count > 0);
+    const key = runKey(call.settings.pipeline, call.runId);
+    for (const { shard } of partitions) this.called.add(passInstanceName(key, shard));
+    const outcomes = await Promise.all(
+      partitions.map(({ keys, shard }) => this.callStage({ ...call, pass: "checks", shard, shards: report.checks!.keys.length, offset: 0, input: { records: [keys], rejected: [], raw: NOTHING_STAGED } }, signal)),
+    );
+    const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
+    if (failures.length > 0) return failed(partitions.length, failures, "check partitions");
+    const found = outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report.checks!.tally);
+    return { ok: true, report: { ...report, checks: { tally: mergeTallies([report.checks!.tally, ...found]), keys: [] } } };
   }
 
   /**
@@ -83,7 +94,7 @@ export class StageDispatch {
     const deadline = Date.now() + task.settings.stageTimeoutMs;
     for (let dial = 1; ; dial += 1) {
       let stub: DurableObjectStub<StageAgent>;
-      const name = shardInstanceName(runKey(task.settings.pipeline, task.runId), task.stage, task.shard);
+      const name = task.pass === "checks" ? passInstanceName(runKey(task.settings.pipeline, task.runId), task.shard) : shardInstanceName(runKey(task.settings.pipeline, task.runId), task.stage, task.shard);
       try {
         stub = this.namespace(task.stage).getByName(name);
       } catch (error) {
@@ -130,6 +141,25 @@ export class StageDispatch {
     } satisfies Record<StageName, DurableObjectNamespace<StageAgent>>;
     return namespaces[stage];
   }
+}
+
+/** Several calls of one attempt, some failed, as one failure. */
+function failed(calls: number, failures: readonly Extract<StageOutcome, { ok: false }>[], what = "shards"): StageOutcome {
+  const errors = [...new Set(failures.map((failure) => failure.error))];
+  const source = failures.find((failure) => failure.source)?.source;
+  return {
+    ok: false,
+    error: calls > 1 ? `${failures.length} of ${calls} ${what} failed: ${errors.join("; ")}` : errors[0]!,
+    transient: failures.every((failure) => failure.transient),
+    overloaded: failures.some((failure) => failure.overloaded),
+    cancelled: failures.some((failure) => failure.cancelled),
+    ...(source ? { source } : {}),
+  };
+}
+
+/** The agent of partition `shard` of the checks' pass: a transform agent beside the run's transform shards. */
+function passInstanceName(key: string, shard: number): string {
+  return `${shardInstanceName(key, "transform", 0)}:checks-${shard}`;
 }
 
 /** A stage call that failed in the platform (the agent's isolate reset, ran out of memory, was overloaded). */

@@ -50,9 +50,17 @@ export class LoadStage extends StageAgent {
       companions = rejectionStatements(this.env.DB, pipeline, task.runId, rejections, now);
     }
 
+    // The destination's shape against the definition, once, before the first row: a table that differs
+    // fails the load whole, naming each difference and the migration that fixes it, not half way through.
+    let shapeChecked = !kind.verifyShape;
     for await (const chunk of readStaged(this.env.STAGING, bucket)) {
       signal.throwIfAborted();
       const rows = chunk.records as StagedRow[];
+      if (!shapeChecked && rows.length > 0) {
+        const problem = await written(() => kind.verifyShape!(destination, { env, pipeline }));
+        if (problem) throw new StageFailure(problem, "permanent");
+        shapeChecked = true;
+      }
       let repeated: { row: StagedRow; first: number }[] = [];
       // Live counts after every batch, so a run stopped inside a chunk shows about what it wrote; the exact
       // figure of a run that did not succeed is counted in the table when it ends (the coordinator does).

@@ -27,6 +27,8 @@ export interface StageTask {
   watermark: string | null;
   /** Extract: read again what earlier runs read (a backfill with reprocess "all"). */
   reread?: boolean;
+  /** Transform: the dataset checks' partitioned pass over partition `shard` of the check keys (`input.records[0]`), not a transform. */
+  pass?: "checks";
   /** Extract, a reader working beside the first: its share of one source's planned read. */
   share?: { source: string; items: unknown };
 }

@@ -3,6 +3,7 @@ import { rawForStorage, type Rejection, type RejectionSample } from "../../domai
 import { bucketOf } from "../../domain/shards";
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
 import { applyTransform, keyOf, TransformCrashed } from "../../engine/apply-transform";
+import { ContractTally } from "../../engine/contract";
 import { deployment } from "../../pipelines";
 import { destinationKindOf } from "../../destinations";
 import { localDate } from "../../domain/local-time";
@@ -13,6 +14,9 @@ import { runKey } from "../../domain/stages";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
+import { CheckTally } from "../../engine/check-tally";
+import { resolveChecks } from "../../engine/checks";
+import { runCheckPassTask } from "./check-pass-task";
 
 /**
  * Runs a range of extracted chunks through the pipeline: its record schema, its transform, a check of
@@ -22,6 +26,7 @@ import { Yielder } from "./yield";
  */
 export class TransformStage extends StageAgent {
   protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
+    if (task.pass === "checks") return runCheckPassTask(this.env, this.ctx.storage.sql, task, signal);
     const pipeline = deployment.require(task.settings.pipeline);
     const { chunkRecords, parallelism, destination, watermark, config } = task.settings;
     const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, asOf: task.asOf, timezone: task.settings.schedule.timezone, config, params: task.params };
@@ -33,6 +38,12 @@ export class TransformStage extends StageAgent {
       { length: buckets },
       (_, bucket) => new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "transform", task.attempt, buckets > 1 ? `${prefix}b${bucket}-part` : `${prefix}part`, chunkRecords),
     );
+    const checks = resolveChecks(pipeline.checks);
+    // The dataset checks' tally, and one writer per partition for the keys of the checks that compare rows by value.
+    const tally = checks.length > 0 ? new CheckTally(checks, destination.columns, destination.key, parallelism.transform, { pipeline: pipeline.name, table: kind.lookups ? kind.lookups.table(pipeline.destination as never) : null }) : null;
+    const keyWriters = tally?.partitioned
+      ? Array.from({ length: parallelism.transform }, (_, partition) => new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "transform", task.attempt, `${prefix}checks-p${partition}-part`, chunkRecords))
+      : [];
     const refused = new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "transform", task.attempt, `${prefix}rejected`, chunkRecords);
     const watermarkIndex = watermark ? destination.columns.findIndex((column) => column.name === watermark.column) : -1;
     const sample: RejectionSample[] = [];
@@ -42,6 +53,8 @@ export class TransformStage extends StageAgent {
     let rejectedHere = 0;
     let newest: string | number | null = null;
     const yielder = new Yielder();
+    // Unknown fields the records carry, per field (the contract's known fields are found once, not per record).
+    const drift = ContractTally.of(pipeline);
 
     for await (const chunk of readStaged(this.env.STAGING, task.input.records[0]!, task.offset)) {
       signal.throwIfAborted();
@@ -56,7 +69,7 @@ export class TransformStage extends StageAgent {
         received += 1;
         let outcome;
         try {
-          outcome = applyTransform(pipeline, destination, raw, context);
+          outcome = applyTransform(pipeline, destination, raw, context, drift, position);
         } catch (error) {
           if (error instanceof TransformCrashed) throw new StageFailure(`${error.message} (record at position ${position})`, "permanent");
           throw error;
@@ -65,6 +78,7 @@ export class TransformStage extends StageAgent {
           case "row": {
             const bucket = buckets === 1 ? 0 : bucketOf(kind.bucketKey ? kind.bucketKey(destination, outcome.values, slotDate) : JSON.stringify(keyOf(destination, outcome.values)), buckets);
             await cleaned[bucket]!.add(stagedRow(position, outcome.id, outcome.values));
+            tally?.row(position, outcome.id, outcome.values);
             outputCount += 1;
             if (watermarkIndex >= 0) newest = newer(newest, outcome.values[watermarkIndex]);
             break;
@@ -80,6 +94,7 @@ export class TransformStage extends StageAgent {
             break;
         }
       }
+      for (const [partition, writer] of keyWriters.entries()) for (const key of tally!.take(partition)) await writer.add(key);
       inputCount += received;
       progress({ inputCount, outputCount, rejectedCount: rejectedHere });
       await yielder.after(chunk.records.length);
@@ -87,6 +102,8 @@ export class TransformStage extends StageAgent {
 
     const output = await Promise.all(cleaned.map((writer) => writer.finish()));
     const rejected = await refused.finish();
+    const contract = drift.summary();
+    const keys = await Promise.all(keyWriters.map((writer) => writer.finish()));
     return {
       inputCount,
       outputCount,
@@ -96,6 +113,8 @@ export class TransformStage extends StageAgent {
       rejected,
       rejectedSample: sample,
       newestWatermark: newest === null ? null : typeof newest === "number" ? new Date(newest).toISOString() : newest,
+      ...(contract ? { contract } : {}),
+      ...(tally ? { checks: { tally: tally.result(), keys } } : {}),
     };
   }
 }

@@ -1,8 +1,10 @@
+import { contractLine } from "../../display/contract";
 import { count, duration, time } from "../../display/format";
 import { api } from "../api";
 import type { Rejected, Run } from "../api-types";
 import { $, el, facts, fillTable, partNodes, row, runLink, type Cell } from "../dom";
 import { lineageParts } from "../lineage";
+import { renderChecks } from "./checks";
 import { renderStages } from "./stages";
 
 /**
@@ -46,10 +48,14 @@ export class RunCard {
     $("run-lineage").replaceChildren(...partNodes(lineage));
     $("run-links").replaceChildren(...runLinks(run));
     const retryable = run.status === "failed" || run.status === "cancelled";
-    const retryFrom = run.stages.find((stage) => stage.status !== "succeeded")?.name ?? "extract";
+    // A batch its checks blocked would be blocked again from load: after a fix, it is transformed again.
+    const blocked = run.errorCode === "checks_failed";
+    const retryFrom = blocked ? "transform" : (run.stages.find((stage) => stage.status !== "succeeded")?.name ?? "extract");
     $("run-retry").hidden = !retryable;
-    $("run-retry").textContent = `Retry from ${retryFrom}`;
+    $("run-retry").textContent = blocked ? "Retry from transform (after a fix)" : `Retry from ${retryFrom}`;
+    $("run-retry").dataset.fromStage = blocked ? "transform" : "";
     $("run-error").textContent = run.error ?? "";
+    renderChecks(run, timezone);
     renderStages($("run-stages"), run);
     const { source } = run;
     facts(
@@ -67,12 +73,15 @@ export class RunCard {
         : [["source", run.stages[0]?.reusedFrom ? `not read: the extract was reused from ${run.stages[0].reusedFrom}` : "not read"]],
     );
     const books = run.accounting;
+    const drift = contractLine(run.contract);
     facts($("run-accounting"), [
       ["extracted", count(books.extracted)],
       ["loaded", count(books.loaded)],
       ["rejected", count(books.rejected)],
       ["skipped", count(books.skipped)],
       ["balanced", books.balanced ? "yes" : "no"],
+      // Fields the record schema does not know: new, discarded or rejected for (the pipeline's contract).
+      ...(drift ? [["fields", drift] as const] : []),
       ["destination", run.finalResult?.destination ?? "-"],
     ]);
     $("run-alerts").textContent = run.alerts.length ? run.alerts.map((alert) => `${alert.event}: ${alert.status}${alert.error ? ` (${alert.error})` : ""}`).join("; ") : "none";

@@ -1,5 +1,6 @@
 import { destinationKind } from "../kind";
 import { D1DestinationSchema, d1Uri, IDENTIFIER, type D1Destination } from "./settings";
+import { d1Lookups } from "./lookups";
 import { loadRowsOnce, rowsOfRun, tableProblem, upsertRows } from "./writes";
 
 /**
@@ -35,4 +36,6 @@ export const d1Destination = destinationKind<D1Destination, typeof D1Destination
   },
   rowsOfRun: (settings, context) => rowsOfRun(context.env.DB as D1Database, settings, context.runId),
   diagnose: (settings, env) => tableProblem(env.DB as D1Database, settings),
+  verifyShape: (settings, context) => tableProblem(context.env.DB as D1Database, settings, context.pipeline),
+  lookups: { table: (declared) => declared.table, reader: (env) => d1Lookups(env.DB as D1Database) },
 });

@@ -7,9 +7,19 @@ import type { D1Destination } from "./settings";
  * (the deployment checks them), so nothing here needs quoting. What a migration adds beyond it (CHECK
  * constraints, indexes) is the migration's.
  */
-const SQL_TYPES: Record<ColumnType, string> = { text: "TEXT", integer: "INTEGER", real: "REAL", boolean: "INTEGER", timestamp: "TEXT" };
+export const SQL_TYPES = { text: "TEXT", integer: "INTEGER", real: "REAL", boolean: "INTEGER", timestamp: "TEXT" } as const satisfies Record<ColumnType, string>;
+export type SqlType = (typeof SQL_TYPES)[ColumnType];
 
-const BOOKKEEPING_SQL: Record<(typeof BOOKKEEPING_COLUMNS)[number], string> = { run_id: '"run_id" TEXT NOT NULL', loaded_at: '"loaded_at" INTEGER NOT NULL', position: '"position" INTEGER' };
+/** The engine's own columns as every destination table has them (src/engine/columns.ts). */
+export const BOOKKEEPING_SHAPE = {
+  run_id: { type: "TEXT", nullable: false },
+  loaded_at: { type: "INTEGER", nullable: false },
+  position: { type: "INTEGER", nullable: true },
+} as const satisfies Record<(typeof BOOKKEEPING_COLUMNS)[number], { type: SqlType; nullable: boolean }>;
+
+const BOOKKEEPING_SQL = Object.fromEntries(
+  BOOKKEEPING_COLUMNS.map((name) => [name, `"${name}" ${BOOKKEEPING_SHAPE[name].type}${BOOKKEEPING_SHAPE[name].nullable ? "" : " NOT NULL"}`]),
+) as Record<(typeof BOOKKEEPING_COLUMNS)[number], string>;
 
 const quoted = (name: string) => `"${name}"`;
 

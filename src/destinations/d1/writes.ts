@@ -3,7 +3,7 @@ import { BOOKKEEPING_COLUMNS } from "../../engine/columns";
 import { positionOf, valuesOf, type StagedRow } from "../../engine/staged-row";
 import type { WriteControl, WrittenChunk } from "../kind";
 import type { D1Destination } from "./settings";
-import { addColumnSql, createTableSql } from "./table-ddl";
+import { SHAPE_QUERY, shapeOf, shapeProblem, type ShapeRow, type TableShape } from "./schema-diff";
 
 /**
  * Typed queries against a pipeline's D1 table. Writes are multi-row upserts on the table's key, sent as
@@ -224,26 +224,23 @@ export async function rowsOfRun(db: D1Database, destination: D1Destination, runI
   return found?.n ?? 0;
 }
 
+/** The table as it is now (columns, its statement, its indexes'), in one round trip. */
+export async function tableShape(db: D1Database, table: string): Promise<TableShape> {
+  const found = await db.prepare(SHAPE_QUERY).bind(table, table).all<ShapeRow>();
+  return shapeOf(table, found.results);
+}
+
 /**
- * Checks that the destination table has the columns the pipeline declares, so a missing migration fails
- * the run with a message that says exactly how to put it right, rather than with SQLite's. D1 applies a
- * migration once: a table dropped after its migration ran is not created again by `db:migrate`, so the
- * message gives the SQL to run when the migrations are already recorded as applied.
+ * Compares the destination table's shape (columns, types, nullability, primary key) with the pipeline's
+ * definition, so a table that differs fails the load before its first row with a message that names each
+ * difference and gives the SQL that puts it right (schema-diff.ts), rather than with SQLite's error half
+ * way through. D1 applies a migration once: a table dropped after its migration ran is not created again
+ * by `db:migrate`, so the message gives the SQL to run when the migrations are already recorded as applied.
  */
-export async function tableProblem(db: D1Database, destination: D1Destination): Promise<string | null> {
-  const found = await db.prepare(`SELECT name FROM pragma_table_info(?)`).bind(destination.table).all<{ name: string }>();
-  const have = new Set(found.results.map((row) => row.name));
-  if (have.size === 0) {
-    const applied = await appliedMigrations(db);
-    const recreate = `npx wrangler d1 execute DB --local --command '${createTableSql(destination)}' (--remote instead of --local for the deployed database; docs/operating.md, "Recovering a destination")`;
-    if (applied.count === 0) return `the D1 table ${destination.table} does not exist: apply the migrations (npm run db:migrate:local, or npm run deploy), or create it: ${recreate}`;
-    return `the D1 table ${destination.table} does not exist, though ${applied.count} migration${applied.count === 1 ? " is" : "s are"} recorded as applied (the newest ${applied.newest}), so npm run db:migrate:local will not create it again; create it: ${recreate}`;
-  }
-  const missing = [...destination.columns.filter((column) => !have.has(column.name)), ...BOOKKEEPING_COLUMNS.filter((name) => !have.has(name))];
-  if (missing.length === 0) return null;
-  const names = missing.map((column) => (typeof column === "string" ? column : column.name));
-  const alters = missing.map((column) => addColumnSql(destination.table, column)).join("; ");
-  return `the D1 table ${destination.table} has no column ${names.join(", ")}: add a migration with ${alters} (now: npx wrangler d1 execute DB --local --command '${alters}'; docs/operating.md, "Recovering a destination")`;
+export async function tableProblem(db: D1Database, destination: D1Destination, pipeline: string | null = null): Promise<string | null> {
+  const shape = await tableShape(db, destination.table);
+  if (shape.columns.length > 0) return shapeProblem(destination, shape, pipeline);
+  return shapeProblem(destination, shape, pipeline, await appliedMigrations(db));
 }
 
 /** What D1's migration ledger says has been applied (none when the ledger itself is missing). */

@@ -66,4 +66,10 @@ export default definePipeline({
     columns: { store_id: "text", order_day: "text", net_cents: "integer", sales: "integer", refunds: "integer", currency: "text" },
     duplicates: "last-wins",
   },
+  // One row per store and day (last-wins would otherwise hide a query that returns a day twice), and only
+  // stores the orders table knows.
+  checks: [
+    { type: "unique", name: "one_row_per_store_day", columns: ["store_id", "order_day"] },
+    { type: "relationship", name: "known_store", columns: ["store_id"], to: { pipeline: "orders", columns: ["store_id"] } },
+  ],
 });

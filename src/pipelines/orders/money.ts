@@ -9,3 +9,6 @@ export function toCents(amount: string): number | null {
   if (!match) return null;
   return Number(match[1]) * 100 + Number((match[2] ?? "").padEnd(2, "0"));
 }
+
+/** The currencies the stores sell in: a value outside them is a feed gone wrong (the orders checks block it). */
+export const KNOWN_CURRENCIES = ["EUR", "CHF", "GBP", "PLN", "DKK", "SEK", "CZK", "USD"] as const;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { definePipeline } from "../../engine/define-pipeline";
 import { skip } from "../../engine/outcomes";
+import { KNOWN_CURRENCIES } from "./money";
 import { ORDER_COLUMNS, Order, orderId, orderRow } from "./order-row";
 import { ORDERS_SAMPLE_CSV } from "./sample";
 
@@ -40,4 +41,13 @@ export default definePipeline({
   },
   destination: { table: "orders", key: ["store_id", "order_id"], columns: ORDER_COLUMNS },
   watermark: { column: "ordered_at" },
+  // Before anything is written: an export with more than 5 % of its lines refused is a broken feed, not a
+  // day's stray typos; a currency no store sells in is a feed gone wrong; a refund must name an order of
+  // its own store, in this export or loaded before. An hour far below the usual size only alerts.
+  checks: [
+    { type: "reject_rate", max: 0.05 },
+    { type: "accepted_values", column: "currency", values: KNOWN_CURRENCIES },
+    { type: "relationship", name: "refund_has_order", columns: ["store_id", "original_order_id"], to: { pipeline: "orders", columns: ["store_id", "order_id"] } },
+    { type: "row_count", usual: { atLeast: 0.2, runs: 24 }, severity: "warn" },
+  ],
 });

@@ -1,0 +1,133 @@
+import { MAX_OFFENDING_SAMPLE, type CheckFinding, type ColumnScalar, type OffendingRecord } from "../domain/check-results";
+import type { CheckKey } from "./check-tally";
+import { ROLE_PROVIDES, ROLE_VALUE } from "./check-tally";
+import type { RelationshipCheck, ResolvedCheck, UniqueCheck } from "./checks";
+import type { Columns } from "./columns";
+
+/**
+ * The partitioned half of the dataset checks: one partition's check keys (from every transform shard)
+ * gathered in an SQLite scratch table, so memory stays bounded by a chunk whatever the batch's size, then
+ * judged by SQL: values that occur twice (unique), references the batch does not provide itself, looked
+ * up in the target table a page at a time (relationship), values a table row holds under another key
+ * (unique against the table). The same code runs in a stage agent (its Durable Object's SQLite) and in
+ * the test kit (node:sqlite).
+ */
+
+/** The scratch SQLite: a statement run with its parameters, its rows read lazily. */
+export interface ScratchSql {
+  exec(sql: string, ...params: (string | number | null)[]): Iterable<Record<string, unknown>>;
+}
+
+/** Reads of the tables checks compare with, a page of value tuples at a time. */
+export interface TableLookups {
+  /** Of these tuples, the ones some row of `table` holds in `columns` (as value keys: JSON arrays). */
+  present(table: string, columns: readonly string[], tuples: readonly unknown[][]): Promise<string[]>;
+  /** The rows of `table` holding these tuples in `columns`, with their key's values (both as value keys). */
+  holders(table: string, columns: readonly string[], key: readonly string[], tuples: readonly unknown[][]): Promise<{ value: string; key: string }[]>;
+  /** Value tuples one lookup may carry for `columns` columns (the store's limit on bound parameters). */
+  tuplesPerLookup(columns: number): number;
+}
+
+/** Where a check's lookups go: resolved by the caller (the agent or the test kit), null when there is no table to ask. */
+export interface PassTargets {
+  /** A relationship's target table. */
+  relationship(check: RelationshipCheck<Columns> & ResolvedCheck): { lookups: TableLookups; table: string } | null;
+  /** The destination table a unique check is also held against (D1, when the columns are not the upsert key). */
+  unique(check: UniqueCheck<Columns> & ResolvedCheck): { lookups: TableLookups; table: string; key: readonly string[] } | null;
+}
+
+const CREATE = [
+  "DROP TABLE IF EXISTS check_keys",
+  "DROP TABLE IF EXISTS check_bad",
+  "CREATE TABLE check_keys (c INTEGER NOT NULL, role INTEGER NOT NULL, v TEXT NOT NULL, pos INTEGER NOT NULL, id TEXT NOT NULL, k TEXT NOT NULL)",
+  "CREATE TABLE check_bad (c INTEGER NOT NULL, v TEXT NOT NULL, PRIMARY KEY (c, v))",
+];
+
+export async function runCheckPass(
+  checks: readonly ResolvedCheck[],
+  sql: ScratchSql,
+  keys: AsyncIterable<readonly CheckKey[]>,
+  targets: PassTargets,
+  signal?: AbortSignal,
+): Promise<Record<string, CheckFinding>> {
+  for (const statement of CREATE) drain(sql.exec(statement));
+  for await (const chunk of keys) {
+    signal?.throwIfAborted();
+    for (const [check, role, value, position, id, key] of chunk) drain(sql.exec("INSERT INTO check_keys VALUES (?, ?, ?, ?, ?, ?)", check, role, value, position, id, key));
+  }
+  // Built after the inserts: one sort instead of an index kept up row by row.
+  drain(sql.exec("CREATE INDEX check_keys_value ON check_keys (c, role, v)"));
+
+  const found: Record<string, CheckFinding> = {};
+  for (const [index, check] of checks.entries()) {
+    signal?.throwIfAborted();
+    if (check.type === "unique") {
+      drain(sql.exec("INSERT OR IGNORE INTO check_bad SELECT c, v FROM check_keys WHERE c = ? AND role = ? GROUP BY v HAVING COUNT(*) > 1", index, ROLE_VALUE));
+      const target = targets.unique(check as UniqueCheck<Columns> & ResolvedCheck);
+      if (target) await againstTable(sql, index, check.columns, target, signal);
+      found[check.name] = offendingRows(sql, index, check.columns);
+    } else if (check.type === "relationship") {
+      const target = targets.relationship(check as RelationshipCheck<Columns> & ResolvedCheck);
+      await missingReferences(sql, index, check.to.columns, target, signal);
+      found[check.name] = offendingRows(sql, index, check.columns);
+    }
+  }
+  for (const statement of ["DROP TABLE check_keys", "DROP TABLE check_bad"]) drain(sql.exec(statement));
+  return found;
+}
+
+/** Distinct judged values of a check, a page at a time in value order (keyset), with the batch's keys for each. */
+function* valuePages(sql: ScratchSql, check: number, pageSize: number, unprovided: boolean): Generator<{ value: string; keys: string[] }[]> {
+  let after = "";
+  for (;;) {
+    const filter = unprovided ? " AND NOT EXISTS (SELECT 1 FROM check_keys p WHERE p.c = n.c AND p.role = ? AND p.v = n.v)" : "";
+    const params: (string | number)[] = unprovided ? [check, ROLE_VALUE, after, ROLE_PROVIDES, pageSize] : [check, ROLE_VALUE, after, pageSize];
+    const rows = [...sql.exec(`SELECT n.v AS v, json_group_array(DISTINCT n.k) AS k FROM check_keys n WHERE n.c = ? AND n.role = ? AND n.v > ?${filter} GROUP BY n.v ORDER BY n.v LIMIT ?`, ...params)];
+    if (rows.length === 0) return;
+    yield rows.map((row) => ({ value: String(row.v), keys: JSON.parse(String(row.k)) as string[] }));
+    after = String(rows.at(-1)!.v);
+    if (rows.length < pageSize) return;
+  }
+}
+
+async function missingReferences(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string } | null, signal?: AbortSignal): Promise<void> {
+  if (!target) {
+    // Nothing to look in beyond the batch: every reference it does not provide itself is missing.
+    drain(sql.exec("INSERT OR IGNORE INTO check_bad SELECT DISTINCT n.c, n.v FROM check_keys n WHERE n.c = ? AND n.role = ? AND NOT EXISTS (SELECT 1 FROM check_keys p WHERE p.c = n.c AND p.role = ? AND p.v = n.v)", check, ROLE_VALUE, ROLE_PROVIDES));
+    return;
+  }
+  for (const page of valuePages(sql, check, target.lookups.tuplesPerLookup(columns.length), true)) {
+    signal?.throwIfAborted();
+    const present = new Set(await target.lookups.present(target.table, columns, page.map((entry) => JSON.parse(entry.value) as unknown[])));
+    for (const entry of page) if (!present.has(entry.value)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, entry.value));
+  }
+}
+
+async function againstTable(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string; key: readonly string[] }, signal?: AbortSignal): Promise<void> {
+  for (const page of valuePages(sql, check, target.lookups.tuplesPerLookup(columns.length), false)) {
+    signal?.throwIfAborted();
+    const byValue = new Map(page.map((entry) => [entry.value, new Set(entry.keys)]));
+    const holders = await target.lookups.holders(target.table, columns, target.key, page.map((entry) => JSON.parse(entry.value) as unknown[]));
+    for (const holder of holders) {
+      // A table row under one of the keys this batch writes with the value is the same row (the upsert replaces it).
+      if (!byValue.get(holder.value)?.has(holder.key)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, holder.value));
+    }
+  }
+}
+
+/** The rows whose value a check found wrong: how many, and the first by position with their values. */
+function offendingRows(sql: ScratchSql, check: number, columns: readonly string[]): CheckFinding {
+  const join = "FROM check_keys k JOIN check_bad b ON b.c = k.c AND b.v = k.v WHERE k.c = ? AND k.role = ?";
+  const count = Number([...sql.exec(`SELECT COUNT(*) AS n ${join}`, check, ROLE_VALUE)][0]?.n ?? 0);
+  const sample: OffendingRecord[] = [...sql.exec(`SELECT k.pos AS pos, k.id AS id, k.v AS v ${join} ORDER BY k.pos LIMIT ?`, check, ROLE_VALUE, MAX_OFFENDING_SAMPLE)].map((row) => {
+    const values = JSON.parse(String(row.v)) as ColumnScalar[];
+    return { position: Number(row.pos), id: String(row.id), values: Object.fromEntries(columns.map((column, index) => [column, values[index] ?? null])) };
+  });
+  return { offending: count, sample };
+}
+
+function drain(rows: Iterable<unknown>): void {
+  for (const _ of rows) {
+    // read to the end: a statement runs fully only when its cursor is
+  }
+}
