@@ -1,7 +1,8 @@
 /**
  * npm run test:docs (in CI): every example in the README and in docs/*.md is run as a person would run
  * it, against a fresh `wrangler dev` per page started as `npm run dev` starts it (no token, built-in sample
- * data): curl commands, `npx wrangler d1 execute` (on the server's local database), `npm run pipeline`.
+ * data): curl commands, `npx wrangler d1 execute` (on the server's local database), `npm run pipeline`,
+ * `npx vitest run` (a test the page has the reader write).
  * Where a page shows the answer, the real answer must match it: the same fields (an elision is written
  * "…"), the same types, the same text and flags except what differs run to run (ids, times). Ids the
  * page shows are replaced in later commands by the ones this run gave. Before each command the server is
@@ -18,7 +19,9 @@ import { runCommand } from "./lib/run-command.ts";
 import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const PAGES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)];
+const ALL_PAGES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)];
+/** DOCS_PAGES=docs/checks.md,README.md checks just those pages (CI checks them all). */
+const PAGES = process.env.DOCS_PAGES ? process.env.DOCS_PAGES.split(",").map((page) => page.trim()).filter((page) => ALL_PAGES.includes(page)) : ALL_PAGES;
 const failures: string[] = [];
 
 const shell = (command: string, env: Record<string, string>, cwd = ROOT) => runCommand("bash", ["-c", command], { cwd, env });
@@ -37,7 +40,8 @@ function localCommand(step: DocStep, server: DevServer, persistTo: string, ids: 
  */
 function projectWith(page: string, files: DocFile[]): string {
   const root = mkdtempSync(join(tmpdir(), "pipeline-docs-project-"));
-  for (const entry of ["src", "migrations", "public", "scripts", "bench", "package.json", "tsconfig.json", "wrangler.jsonc", "worker-configuration.d.ts"]) {
+  // test/ and the Vitest config too: a page may have the reader write a test and run it (the README's kit test).
+  for (const entry of ["src", "migrations", "public", "scripts", "bench", "test", "package.json", "tsconfig.json", "vitest.config.ts", "wrangler.jsonc", "worker-configuration.d.ts"]) {
     cpSync(join(ROOT, entry), join(root, entry), { recursive: true, filter: (source) => !source.startsWith(join(ROOT, "bench", "tmp")) });
   }
   symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));

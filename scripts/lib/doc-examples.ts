@@ -26,7 +26,7 @@ export interface DocStep {
 }
 
 /** Commands the examples check by running them; everything else in a block (installs, deploys, logins) is read, not run. */
-const RUN_PREFIXES = ["curl ", "npx wrangler d1 execute ", "npm run pipeline ", "npm run check"];
+const RUN_PREFIXES = ["curl ", "npx wrangler d1 execute ", "npm run pipeline ", "npm run check", "npx vitest run "];
 /** Put before a block that cannot be run as it stands (it needs a slow source, a real CRM, …). */
 const UNCHECKED = "<!-- example: not run -->";
 

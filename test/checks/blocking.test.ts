@@ -1,46 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
-import { definePipeline, type Pipeline } from "../../src/engine/define-pipeline";
-import type { CheckDefinition } from "../../src/engine/checks";
-import { reject } from "../../src/engine/outcomes";
-import { deployment } from "../../src/pipelines";
+import { checkedPipeline, sale } from "../support/checked-pipelines";
 import { apiJson, uniqueName } from "../support/runtime";
-import { expectValid } from "../support/test-pipelines";
 
 /**
  * Dataset checks between transform and load, through the real engine: a failed error check fails the run
  * with checks_failed and nothing of it reaches the table; a warn check loads and says so; a retry may
  * accept named failures (recorded on it) and loads the very batch that was checked.
  */
-
-const Sale = z.object({ id: z.string(), store: z.string().nullable(), kind: z.string(), ref: z.string().nullable(), at: z.string(), cents: z.number().int() });
-type SaleRecord = z.input<typeof Sale>;
-
-const COLUMNS = { sale_id: "text", store: { type: "text", nullable: true }, kind: "text", ref: { type: "text", nullable: true }, at: "text", cents: "integer" } as const;
-
-const sale = (id: string, changes: Partial<SaleRecord> = {}): SaleRecord => ({ id, store: "berlin", kind: "sale", ref: null, at: "2026-12-01T10:00:00.000Z", cents: 100, ...changes });
-
-/** A pipeline of its own, its own table, these records and checks; registered like any other. */
-async function checkedPipeline(records: SaleRecord[], checks: CheckDefinition[], options: { transformShards?: number } = {}): Promise<{ name: string; table: string }> {
-  const name = uniqueName("checked");
-  const table = name.replaceAll("-", "_");
-  await env.DB.exec(`CREATE TABLE ${table} (sale_id TEXT PRIMARY KEY, store TEXT, kind TEXT NOT NULL, ref TEXT, at TEXT NOT NULL, cents INTEGER NOT NULL, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)`);
-  const pipeline = definePipeline({
-    name,
-    description: "Test-only: sales with dataset checks",
-    schedule: { every: "1d" },
-    sources: [{ type: "sample" }],
-    sample: { records },
-    record: Sale,
-    transform: (record) => (record.cents < 0 ? reject(`negative amount ${record.cents}`) : { sale_id: record.id, store: record.store, kind: record.kind, ref: record.ref, at: record.at, cents: record.cents }),
-    destination: { table, key: ["sale_id"], columns: COLUMNS },
-    checks: checks as CheckDefinition<typeof COLUMNS>[],
-    ...(options.transformShards ? { tuning: { parallelism: { transform: options.transformShards }, chunkRecords: 2 } } : {}),
-  }) as Pipeline;
-  expectValid(deployment.add(pipeline));
-  return { name, table };
-}
 
 async function trigger(name: string) {
   const response = await apiJson(`/api/pipelines/${name}/trigger?wait=true`, { method: "POST" });
@@ -162,9 +129,8 @@ describe("each check kind", () => {
 
   it("relationship to the pipeline's own destination counts the batch's own rows as present", async () => {
     const name = uniqueName("checked");
-    const table = name.replaceAll("-", "_");
     const records = [sale("s1"), sale("r1", { kind: "refund", ref: "s1" }), sale("r3", { kind: "refund", ref: "nowhere" })];
-    const { name: checked } = await checkedPipelineNamed(name, table, records, [{ type: "relationship", columns: ["ref"], to: { pipeline: name, columns: ["sale_id"] } }]);
+    const { name: checked } = await checkedPipeline(records, [{ type: "relationship", columns: ["ref"], to: { pipeline: name, columns: ["sale_id"] } }], { name });
     const run = await trigger(checked);
     expect(result(run, `relationship(ref->${name}.sale_id)`)).toMatchObject({ outcome: "failed", offending: 1, sample: [{ position: 2, id: "r3", values: { ref: "nowhere" } }] });
   });
@@ -182,20 +148,3 @@ describe("each check kind", () => {
     expect(result(run, "revenue_positive")).toMatchObject({ outcome: "failed", expected: "revenue above 10 cents", found: "5 cents" });
   });
 });
-
-async function checkedPipelineNamed(name: string, table: string, records: SaleRecord[], checks: CheckDefinition[]) {
-  await env.DB.exec(`CREATE TABLE ${table} (sale_id TEXT PRIMARY KEY, store TEXT, kind TEXT NOT NULL, ref TEXT, at TEXT NOT NULL, cents INTEGER NOT NULL, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)`);
-  const pipeline = definePipeline({
-    name,
-    description: "Test-only: sales with dataset checks",
-    schedule: { every: "1d" },
-    sources: [{ type: "sample" }],
-    sample: { records },
-    record: Sale,
-    transform: (record) => ({ sale_id: record.id, store: record.store, kind: record.kind, ref: record.ref, at: record.at, cents: record.cents }),
-    destination: { table, key: ["sale_id"], columns: COLUMNS },
-    checks: checks as CheckDefinition<typeof COLUMNS>[],
-  }) as Pipeline;
-  expectValid(deployment.add(pipeline));
-  return { name, table };
-}

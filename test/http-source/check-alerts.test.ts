@@ -7,38 +7,10 @@
 import { env } from "cloudflare:workers";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 import { createApp } from "../../src/app";
-import type { CheckDefinition } from "../../src/engine/checks";
-import { definePipeline, type Pipeline } from "../../src/engine/define-pipeline";
-import { deployment } from "../../src/pipelines";
+import { checkedPipeline, type SaleRecord } from "../support/checked-pipelines";
 import { ALERT_HOOK, network } from "../support/network";
-import { apiJson, eventually, uniqueName } from "../support/runtime";
-import { expectValid } from "../support/test-pipelines";
-
-const Sale = z.object({ id: z.string(), store: z.string().nullable(), cents: z.number().int() });
-type SaleRecord = z.input<typeof Sale>;
-const COLUMNS = { sale_id: "text", store: { type: "text", nullable: true }, cents: "integer" } as const;
-
-/** A pipeline of its own over these records, with these checks, into a table of its own. */
-async function checkedPipeline(records: SaleRecord[], checks: CheckDefinition<typeof COLUMNS>[]): Promise<{ name: string; table: string }> {
-  const name = uniqueName("check-alerts");
-  const table = name.replaceAll("-", "_");
-  await env.DB.exec(`CREATE TABLE ${table} (sale_id TEXT PRIMARY KEY, store TEXT, cents INTEGER NOT NULL, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)`);
-  const pipeline = definePipeline({
-    name,
-    description: "Test-only: sales with dataset checks, alerting",
-    schedule: { every: "1d" },
-    sources: [{ type: "sample" }],
-    sample: { records },
-    record: Sale,
-    transform: (record) => ({ sale_id: record.id, store: record.store, cents: record.cents }),
-    destination: { table, key: ["sale_id"], columns: COLUMNS },
-    checks,
-  }) as Pipeline;
-  expectValid(deployment.add(pipeline));
-  return { name, table };
-}
+import { apiJson, eventually } from "../support/runtime";
 
 /** Captures what the webhook receives. */
 function receiver(): any[] {
@@ -51,7 +23,7 @@ async function delivered(name: string, runId: string) {
   return (await eventually(() => apiJson(`/api/pipelines/${name}/runs/${runId}`), (response) => response.body.alerts.length > 0 && response.body.alerts.every((alert: any) => alert.status !== "pending"))).body.alerts;
 }
 
-const sale = (id: string, store: string | null = "berlin"): SaleRecord => ({ id, store, cents: 100 });
+const sale = (id: string, store: string | null = "berlin"): SaleRecord => ({ id, store });
 
 describe("check alerts", () => {
   it("a blocked run sends check_failed with the figures, not run_failed; an accepted retry sends run_recovered and check_warned with who accepted", async () => {

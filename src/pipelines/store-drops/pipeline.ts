@@ -1,4 +1,5 @@
 import { definePipeline } from "../../engine/define-pipeline";
+import { KNOWN_CURRENCIES } from "../orders/money";
 import { ORDER_COLUMNS, Order, orderId, orderRow } from "../orders/order-row";
 
 /**
@@ -20,4 +21,11 @@ export default definePipeline({
   recordId: orderId,
   transform: orderRow,
   destination: { table: "store_drops", key: ["store_id", "order_id"], columns: ORDER_COLUMNS },
+  // A file from a till set up wrong is held back whole, before any of it lands: a currency no store sells
+  // in, or a quarter of its lines refused. Its objects stay unread in the ledger until a run loads them
+  // (the file uploaded again, fixed, or a retry accepting the check).
+  checks: [
+    { type: "accepted_values", column: "currency", values: KNOWN_CURRENCIES },
+    { type: "reject_rate", max: 0.25 },
+  ],
 });

@@ -26,7 +26,8 @@ describe("store-drops", () => {
       ["2004", "sale", 11_200, null],
     ]);
     expect(result.rows[0]).toEqual({ store_id: "hamburg", order_id: "2001", kind: "sale", amount_cents: 2490, net_cents: 2490, currency: "EUR", original_order_id: null, ordered_at: "2026-11-29T09:05:00.000Z", order_day: "2026-11-29" });
-    expect(result.checks).toBeNull();
+    // One line of five refused (20 %): under the quarter that holds a file back.
+    expect(result.checks).toMatchObject({ blocked: false, results: [{ name: "accepted_values(currency)", outcome: "passed" }, { name: "reject_rate", outcome: "passed", found: "20 % (1 of 5)" }] });
   });
 
   it("loads a test store's orders too (only the orders feed skips them), and rejects a line sent twice", async () => {
@@ -37,9 +38,28 @@ describe("store-drops", () => {
   });
 
   it("refuses a line with too few fields at extract, naming its line", async () => {
-    const text = "store_id,order_id,kind,amount,currency,original_order_id,ordered_at\nhamburg,1,sale,1.00\nhamburg,2,sale,2.00,EUR,,2026-11-29T08:00:00Z\n";
+    const good = [2, 3, 4, 5].map((order) => `hamburg,${order},sale,2.00,EUR,,2026-11-29T08:00:00Z`).join("\n");
+    const text = `store_id,order_id,kind,amount,currency,original_order_id,ordered_at\nhamburg,1,sale,1.00\n${good}\n`;
     const result = await runPipeline(storeDrops, { body: { format: "csv", text } });
     expect(result.rejected).toEqual([expect.objectContaining({ position: 0, id: null, stage: "extract" })]);
-    expect(result.rows).toHaveLength(1);
+    expect(result.rows).toHaveLength(4);
+  });
+
+  it("holds back a file in a currency no store sells in, naming its lines (docs/examples/store-drops/munich-2026-11-30.csv)", async () => {
+    const text = readFileSync("docs/examples/store-drops/munich-2026-11-30.csv", "utf8");
+    const result = await runPipeline(storeDrops, { body: { format: "csv", text } });
+    expect(result.errorCode).toBe("checks_failed");
+    expect(result.rows).toEqual([]);
+    expect(result.checks?.results[0]).toMatchObject({ name: "accepted_values(currency)", outcome: "failed", offending: 2, sample: [{ position: 1, id: "munich/3002", values: { currency: "EUE" } }, { position: 2, id: "munich/3003" }] });
+    const fixed = await runPipeline(storeDrops, { body: { format: "csv", text: readFileSync("docs/examples/store-drops/munich-2026-11-30-fixed.csv", "utf8") } });
+    expect(fixed.status).toBe("succeeded");
+    expect(fixed.rows).toHaveLength(5);
+  });
+
+  it("holds back a file with more than a quarter of its lines refused", async () => {
+    const lines = ["hamburg,1,sale,1.00,EUR,,2026-11-29T08:00:00Z", "hamburg,2,sale,1.005,EUR,,2026-11-29T08:00:00Z", "hamburg,3,refund,1.00,EUR,,2026-11-29T08:00:00Z"];
+    const result = await runPipeline(storeDrops, { body: { format: "csv", text: `store_id,order_id,kind,amount,currency,original_order_id,ordered_at\n${lines.join("\n")}\n` } });
+    expect(result.checks?.results[1]).toMatchObject({ name: "reject_rate", outcome: "failed", found: "66.67 % (2 of 3)" });
+    expect(result.errorCode).toBe("checks_failed");
   });
 });
