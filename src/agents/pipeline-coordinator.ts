@@ -6,8 +6,8 @@ import type { HistoryCursor } from "../domain/history";
 import { cancelRun, giveUp, loadWasStarted, runResumed, skipRun, stageProgressed, startRun, withRowsWritten, type Run, type RunParams } from "../domain/run";
 import { admitRun } from "../domain/admission";
 import type { Backfill, BackfillSummary } from "../domain/backfill";
-import { acceptanceProblem, checkRetryable, markRetried, planRetry, retryRun, startingAt } from "../domain/retry";
-import { retryRunId } from "../domain/run-ids";
+import { checkRetryable, markRetried } from "../domain/retry";
+import { retryAsAsked } from "./coordinator/retry-request";
 import type { SlotRecord } from "../domain/slot-ledger";
 import { checkParams, defaultParams } from "../engine/params";
 import { deployment } from "../pipelines";
@@ -34,7 +34,7 @@ import { DownstreamNotices } from "./coordinator/downstream-notices";
 import { judgeChecks } from "./coordinator/run-checks";
 import { checkHistory, type ChecksView } from "../domain/check-history";
 import { resolveChecks } from "../engine/checks";
-import { adoptCurrent, definitionNow, retryChange } from "./coordinator/run-definitions";
+import { adoptCurrent, definitionNow } from "./coordinator/run-definitions";
 import type { CancelResult, RejectedPage, RejectedRecord, RetryOptions, RetryResult, StartRunRequest, StartRunResult } from "./coordinator/requests";
 
 export type { CancelResult, HistoryPage, RejectedPage, RejectedRecord, RetryResult, StartRunRequest, StartRunResult };
@@ -189,26 +189,12 @@ export class PipelineCoordinator extends Agent<Env> {
       return { outcome: "not_retryable", run: toRunView(stored.run), reason: `run ${runId}'s params no longer fit the pipeline (${problems}); trigger a new run with params that do` };
     }
     const now = Date.now();
-    const definition = definitionNow(this.env, this.name, settings);
-    const plan = startingAt(
-      planRetry(stored.run, {
-        stagingKept: (owner) => this.store.stagingKept(owner).kept,
-        stagingGone: (owner) => this.retention.gone(owner),
-        destinationChanged: JSON.stringify(stored.settings.destination) !== JSON.stringify(settings.destination),
-        definitionChanged: retryChange(stored.run, definition),
-      }),
-      options.fromStage,
-    );
-    const accept = options.acceptChecks ?? [];
-    const refused = acceptanceProblem(stored.run, accept, plan);
-    if (refused) return { outcome: "refused", status: refused.code === "checks_not_failed" ? 400 : 409, code: refused.code, reason: refused.reason };
-    const id = retryRunId(now);
-    const retry = {
-      ...retryRun(stored.run, { runId: id, now, destination: settings.destination.uri, plan }),
-      params: params.params,
-      definition,
-      ...(accept.length > 0 ? { acceptChecks: { names: [...new Set(accept)], by: options.by ?? null, at: now, retryOf: stored.run.runId } } : {}),
-    };
+    const asked = retryAsAsked(stored, { settings, params: params.params, definition: definitionNow(this.env, this.name, settings), at: now }, options, {
+      stagingKept: (owner) => this.store.stagingKept(owner).kept,
+      stagingGone: (owner) => this.retention.gone(owner),
+    });
+    if ("refused" in asked) return asked.refused;
+    const { retry } = asked;
     this.store.save(markRetried(stored.run, retry.runId), stored.settings);
     this.log("run_retrying", retry.runId, { of: runId, fromStage: retry.retry!.fromStage, reused: retry.retry!.reused, note: retry.retry!.note });
     return { outcome: "started", run: await this.launch(retry, settings, options.waitMs) };

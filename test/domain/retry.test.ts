@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { accountFor } from "../../src/domain/accounting";
-import { checkRetryable, markRetried, planRetry, retryRun, reusableStages, stagingOwners, type RetryConditions } from "../../src/domain/retry";
-import { cancelRun, completeRun, nextStep, skipRun, stageFailed, stageStarted, stageSucceeded, startRun, type Run } from "../../src/domain/run";
+import { checkReport } from "../../src/domain/check-results";
+import { acceptanceProblem, checkRetryable, markRetried, planRetry, retryRun, reusableStages, stagingOwners, startingAt, type RetryConditions } from "../../src/domain/retry";
+import { cancelRun, checksJudged, completeRun, nextStep, skipRun, stageFailed, stageStarted, stageSucceeded, startRun, type Run } from "../../src/domain/run";
 import type { StageReport } from "../../src/domain/stage-report";
 
 const staged = (name: string, count: number) => ({ keys: count > 0 ? [`runs/default/manual-1000/${name}`] : [], counts: count > 0 ? [count] : [], count });
@@ -156,5 +157,32 @@ describe("a retry and the watermark", () => {
     expect(fromExtract.newestWatermark).toBeNull();
     const ofBackfill = retryRun({ ...original, trigger: "backfill", incremental: false }, { runId: "retry-5002", now: 5002, destination: "d1://db/metrics", plan: planRetry(original, keptEverything) });
     expect(ofBackfill.incremental).toBe(false);
+  });
+});
+
+describe("a retry after the dataset checks blocked the load", () => {
+  const failedCheck = { name: "row_count", type: "row_count" as const, severity: "error" as const, outcome: "failed" as const, expected: "at least 3 rows", found: "2 rows", offending: null, sample: [] };
+  const blocked = checksJudged(through(startRun(base), [extractReport, transformReport]), checkReport([failedCheck], 1200), 1200);
+  const kept: RetryConditions = { stagingKept: () => true, stagingGone: () => "gone", destinationChanged: false };
+
+  it("fails the run with checks_failed, its load skipped, and reuses extract and transform", () => {
+    expect(blocked).toMatchObject({ status: "failed", errorCode: "checks_failed", error: "checks failed: row_count: expected at least 3 rows, found 2 rows" });
+    expect(blocked.stages.map((stage) => stage.status)).toEqual(["succeeded", "succeeded", "skipped"]);
+    expect(planRetry(blocked, kept).reused).toEqual(["extract", "transform"]);
+  });
+
+  it("accepts only checks that failed, and only with the checked batch reused", () => {
+    const plan = planRetry(blocked, kept);
+    expect(acceptanceProblem(blocked, ["row_count"], plan)).toBeNull();
+    expect(acceptanceProblem(blocked, ["freshness(at)"], plan)).toMatchObject({ code: "checks_not_failed" });
+    expect(acceptanceProblem(blocked, ["row_count"], startingAt(plan, "transform"))).toMatchObject({ code: "checks_not_reusable" });
+    expect(acceptanceProblem(through(startRun(base), [extractReport]), ["row_count"], plan)).toMatchObject({ code: "checks_not_failed" });
+  });
+
+  it("starts no later than fromStage", () => {
+    const plan = planRetry(blocked, kept);
+    expect(startingAt(plan, "transform")).toEqual({ reused: ["extract"], note: "asked to start from transform" });
+    expect(startingAt(plan, "extract").reused).toEqual([]);
+    expect(startingAt(plan, "load")).toBe(plan);
   });
 });

@@ -1,0 +1,46 @@
+import { acceptanceProblem, planRetry, retryRun, startingAt } from "../../domain/retry";
+import { retryRunId } from "../../domain/run-ids";
+import type { Run, RunParams } from "../../domain/run";
+import type { RunDefinition } from "../../domain/definition";
+import type { PipelineSettings } from "../../engine/settings";
+import type { RetryOptions, RetryResult } from "./requests";
+import { retryChange } from "./run-definitions";
+
+/** What deciding a retry's plan reads from the coordinator: whether staged data is still kept, and why not. */
+export interface RetryConditionsSource {
+  stagingKept(runId: string): boolean;
+  stagingGone(runId: string): string;
+}
+
+/**
+ * A retry as asked for: the plan (the original's reusable stages, no further than `fromStage`), refused
+ * when `acceptChecks` does not fit the original, else the new run with its params, definition and the
+ * acceptance recorded.
+ */
+export function retryAsAsked(
+  original: { run: Run; settings: PipelineSettings },
+  now: { settings: PipelineSettings; params: RunParams; definition: RunDefinition; at: number },
+  options: RetryOptions,
+  staging: RetryConditionsSource,
+): { refused: Extract<RetryResult, { outcome: "refused" }> } | { retry: Run } {
+  const plan = startingAt(
+    planRetry(original.run, {
+      stagingKept: (owner) => staging.stagingKept(owner),
+      stagingGone: (owner) => staging.stagingGone(owner),
+      destinationChanged: JSON.stringify(original.settings.destination) !== JSON.stringify(now.settings.destination),
+      definitionChanged: retryChange(original.run, now.definition),
+    }),
+    options.fromStage,
+  );
+  const accept = options.acceptChecks ?? [];
+  const refused = acceptanceProblem(original.run, accept, plan);
+  if (refused) return { refused: { outcome: "refused", status: refused.code === "checks_not_failed" ? 400 : 409, code: refused.code, reason: refused.reason } };
+  return {
+    retry: {
+      ...retryRun(original.run, { runId: retryRunId(now.at), now: now.at, destination: now.settings.destination.uri, plan }),
+      params: now.params,
+      definition: now.definition,
+      ...(accept.length > 0 ? { acceptChecks: { names: [...new Set(accept)], by: options.by ?? null, at: now.at, retryOf: original.run.runId } } : {}),
+    },
+  };
+}
