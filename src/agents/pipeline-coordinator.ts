@@ -72,6 +72,12 @@ export class PipelineCoordinator extends Agent<Env> {
     finish: (run, settings) => this.finishRun(run, settings),
     stageStarting: (runId) => this.progress.reset(runId),
     judgeChecks: (run) => judgeChecks(run, this.store, Date.now()),
+    shardsDone: (runId, stage, counts) => {
+      this.progress.reset(runId);
+      this.progress.record(runId, 0, counts);
+      const stored = this.store.load(runId);
+      if (stored?.run.status === "running") this.store.save(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
+    },
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
   });

@@ -43,17 +43,21 @@ const CREATE = [
   "CREATE TABLE check_bad (c INTEGER NOT NULL, v TEXT NOT NULL, PRIMARY KEY (c, v))",
 ];
 
-export async function runCheckPass(
-  checks: readonly ResolvedCheck[],
-  sql: ScratchSql,
-  keys: AsyncIterable<readonly CheckKey[]>,
-  targets: PassTargets,
-  signal?: AbortSignal,
-): Promise<Record<string, CheckFinding>> {
+/** How a pass is run: told to stop, and given a turn after each piece of work (the agent yields and says it is alive). */
+export interface PassControl {
+  signal?: AbortSignal;
+  /** After each chunk of keys gathered and each page looked up, with how much work it was. */
+  between?: (work: number) => Promise<void>;
+}
+
+export async function runCheckPass(checks: readonly ResolvedCheck[], sql: ScratchSql, keys: AsyncIterable<readonly CheckKey[]>, targets: PassTargets, control: PassControl = {}): Promise<Record<string, CheckFinding>> {
+  const { signal } = control;
+  const between = control.between ?? (async () => undefined);
   for (const statement of CREATE) drain(sql.exec(statement));
   for await (const chunk of keys) {
     signal?.throwIfAborted();
     for (const [check, role, value, position, id, key] of chunk) drain(sql.exec("INSERT INTO check_keys VALUES (?, ?, ?, ?, ?, ?)", check, role, value, position, id, key));
+    await between(chunk.length);
   }
   // Built after the inserts: one sort instead of an index kept up row by row.
   drain(sql.exec("CREATE INDEX check_keys_value ON check_keys (c, role, v)"));
@@ -64,11 +68,11 @@ export async function runCheckPass(
     if (check.type === "unique") {
       drain(sql.exec("INSERT OR IGNORE INTO check_bad SELECT c, v FROM check_keys WHERE c = ? AND role = ? GROUP BY v HAVING COUNT(*) > 1", index, ROLE_VALUE));
       const target = targets.unique(check as UniqueCheck<Columns> & ResolvedCheck);
-      if (target) await againstTable(sql, index, check.columns, target, signal);
+      if (target) await againstTable(sql, index, check.columns, target, control);
       found[check.name] = offendingRows(sql, index, check.columns);
     } else if (check.type === "relationship") {
       const target = targets.relationship(check as RelationshipCheck<Columns> & ResolvedCheck);
-      await missingReferences(sql, index, check.to.columns, target, signal);
+      await missingReferences(sql, index, check.to.columns, target, control);
       found[check.name] = offendingRows(sql, index, check.columns);
     }
   }
@@ -90,7 +94,7 @@ function* valuePages(sql: ScratchSql, check: number, pageSize: number, unprovide
   }
 }
 
-async function missingReferences(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string } | null, signal?: AbortSignal): Promise<void> {
+async function missingReferences(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string } | null, { signal, between }: PassControl): Promise<void> {
   if (!target) {
     // Nothing to look in beyond the batch: every reference it does not provide itself is missing.
     drain(sql.exec("INSERT OR IGNORE INTO check_bad SELECT DISTINCT n.c, n.v FROM check_keys n WHERE n.c = ? AND n.role = ? AND NOT EXISTS (SELECT 1 FROM check_keys p WHERE p.c = n.c AND p.role = ? AND p.v = n.v)", check, ROLE_VALUE, ROLE_PROVIDES));
@@ -100,10 +104,11 @@ async function missingReferences(sql: ScratchSql, check: number, columns: readon
     signal?.throwIfAborted();
     const present = new Set(await target.lookups.present(target.table, columns, page.map((entry) => JSON.parse(entry.value) as unknown[])));
     for (const entry of page) if (!present.has(entry.value)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, entry.value));
+    await between?.(page.length);
   }
 }
 
-async function againstTable(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string; key: readonly string[] }, signal?: AbortSignal): Promise<void> {
+async function againstTable(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string; key: readonly string[] }, { signal, between }: PassControl): Promise<void> {
   for (const page of valuePages(sql, check, target.lookups.tuplesPerLookup(columns.length), false)) {
     signal?.throwIfAborted();
     const byValue = new Map(page.map((entry) => [entry.value, new Set(entry.keys)]));
@@ -112,6 +117,7 @@ async function againstTable(sql: ScratchSql, check: number, columns: readonly st
       // A table row under one of the keys this batch writes with the value is the same row (the upsert replaces it).
       if (!byValue.get(holder.value)?.has(holder.key)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, holder.value));
     }
+    await between?.(page.length);
   }
 }
 

@@ -31,13 +31,14 @@ describe("a cancel during load", () => {
     ["inside one chunk", 20_000],
     ["among chunks of 1,000", 1_000],
   ])("lands between batches (%s), and the run's loaded is exactly the rows of it in the table", { timeout: 60_000 }, async (_, chunkRecords) => {
-    // One chunk (under the 3 MiB cap) written 200 rows a batch: the old load looked for a cancel between chunks only.
+    // One chunk (under the 3 MiB cap) written 100 rows a batch: the old load looked for a cancel between chunks
+    // only. A batch a round trip keeps the load at work well past its first progress report (250 ms in).
     const total = 20_000;
     network.use(http.get(`${API}/many.ndjson`, () => new HttpResponse(ndjson(total, (index) => reading(`r${index}`)))));
     const name = uniquePipeline("cancel-load");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const runId = `manual-${Date.now()}`;
-    const settings = settingsFor(name, { sources: [httpSource(`${API}/many.ndjson`, { format: "ndjson" })], chunkRecords, statementsPerBatch: 2, stageTimeoutMs: 60_000 });
+    const settings = settingsFor(name, { sources: [httpSource(`${API}/many.ndjson`, { format: "ndjson" })], chunkRecords, statementsPerBatch: 1, stageTimeoutMs: 60_000 });
     expect((await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings })).outcome).toBe("started");
     await eventually(
       () => coordinator.getRun(runId),

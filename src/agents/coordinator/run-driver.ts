@@ -1,3 +1,5 @@
+import type { StageCounts } from "../../domain/stage-report";
+import type { StageName } from "../../domain/stages";
 import type { EventName } from "../../observability/events";
 import { nextTry } from "../../domain/retry-policy";
 import { checksDue, checksJudged, completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
@@ -15,6 +17,8 @@ export interface DriverHost {
   /** A stage attempt is about to start (live progress counts start again). */
   stageStarting(runId: string): void;
   log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
+  /** A stage's shards are done and a checks pass follows: the run shows the shards' final counts meanwhile. */
+  shardsDone(runId: string, stage: StageName, counts: StageCounts): void;
   /** The run's dataset checks judged (between transform and load), or null when the pipeline has none. */
   judgeChecks(run: Run): CheckReport | null;
   /** Keeps the Durable Object alive while the promise is pending (the Agents SDK's keepAliveWhile). */
@@ -104,7 +108,9 @@ export class RunDriver {
       const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
       this.host.log("stage_started", runId, { stage: step.stage, attempt });
       const call = { runId, trigger: run.trigger, scheduledFor: run.scheduledFor, asOf: run.asOf, params: run.params, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null, reread: run.reread ?? false };
-      const outcome = await dispatch.run(call, step.input, signal);
+      const outcome = await dispatch.run(call, step.input, signal, (report) => {
+        if (this.isCurrent(runId, generation)) this.host.shardsDone(runId, step.stage, { inputCount: report.inputCount, outputCount: report.outputCount, rejectedCount: report.rejectedCount });
+      });
       if (!this.isCurrent(runId, generation)) return;
       const current = store.load(runId)!.run;
 

@@ -32,7 +32,11 @@ export class StageDispatch {
   constructor(private readonly env: Env) {}
 
   /** Runs every shard of a stage attempt side by side; the attempt succeeds only if all of them do. */
-  async run(call: StageCall, input: StageInput, signal: AbortSignal): Promise<StageOutcome> {
+  /**
+   * `shardsDone` hears the shards' merged report when a pass of the dataset checks follows, so the run
+   * shows the stage's final counts while the pass works.
+   */
+  async run(call: StageCall, input: StageInput, signal: AbortSignal, shardsDone?: (report: StageReport) => void): Promise<StageOutcome> {
     const plans = planShards(call.stage, input, call.settings.parallelism);
     const key = runKey(call.settings.pipeline, call.runId);
     for (const plan of plans) this.called.add(shardInstanceName(key, call.stage, plan.shard));
@@ -40,7 +44,9 @@ export class StageDispatch {
     const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
     if (failures.length === 0) {
       const report = mergeReports(outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report));
-      return report.checks?.keys.some((keys) => keys.count > 0) ? this.checkPass(call, report, signal) : { ok: true, report };
+      if (!report.checks?.keys.some((keys) => keys.count > 0)) return { ok: true, report };
+      shardsDone?.(report);
+      return this.checkPass(call, report, signal);
     }
     return failed(plans.length, failures);
   }

@@ -113,7 +113,8 @@ export abstract class StageAgent extends Agent<Env> {
       lastSent = Date.now();
       pending = null;
       const sent = this.env.PipelineCoordinator.getByName(task.settings.pipeline)
-        .recordStageProgress(task.runId, task.stage, task.attempt, task.shard, counts)
+        // A checks pass partition counts beside the transform's shards, never in place of one.
+        .recordStageProgress(task.runId, task.stage, task.attempt, task.pass === "checks" ? -1 - task.shard : task.shard, counts)
         .catch(() => {
           // Progress is advisory; the final reply carries the real counts.
         });

@@ -25,8 +25,9 @@ import { runCheckPassTask } from "./check-pass-task";
  * records are staged with their reason; skipped ones are counted.
  */
 export class TransformStage extends StageAgent {
-  protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
-    if (task.pass === "checks") return runCheckPassTask(this.env, this.ctx.storage.sql, task, signal);
+  protected async perform(task: StageTask, stage: StageContext): Promise<StageReport> {
+    if (task.pass === "checks") return runCheckPassTask(this.env, this.ctx.storage.sql, task, stage);
+    const { signal, progress } = stage;
     const pipeline = deployment.require(task.settings.pipeline);
     const { chunkRecords, parallelism, destination, watermark, config } = task.settings;
     const context = { runId: task.runId, pipeline: pipeline.name, trigger: task.trigger, scheduledFor: task.scheduledFor, asOf: task.asOf, timezone: task.settings.schedule.timezone, config, params: task.params };
