@@ -91,7 +91,8 @@ function evaluate(check: ResolvedCheck, tally: CheckTallyState, figures: BatchFi
       return verdict(at >= since, expected, String(newest));
     }
     case "custom": {
-      const aggregates: BatchAggregates = { rows, extracted: figures.extracted, rejected: figures.rejected, skipped: figures.skipped, columns: tally.columns, asOf: figures.asOf };
+      // A copy: what a custom check does to its argument never reaches the tally kept with the run.
+      const aggregates: BatchAggregates = { rows, extracted: figures.extracted, rejected: figures.rejected, skipped: figures.skipped, columns: structuredClone(tally.columns), asOf: figures.asOf };
       try {
         const result = check.test(aggregates);
         return verdict(result.ok === true, String(result.expected), String(result.found));

@@ -18,18 +18,24 @@ export interface ScratchSql {
   exec(sql: string, ...params: (string | number | null)[]): Iterable<Record<string, unknown>>;
 }
 
-/** Reads of the tables checks compare with, a page of value tuples at a time. */
+/**
+ * Reads of the tables checks compare with, a page of value tuples at a time. Answers name tuples by their
+ * index in the page: the table decides what matches (its column affinity and collation: a TEXT column
+ * holding "42" matches 42, a NOCASE one "Berlin" matches "berlin"), never a comparison of values here.
+ */
 export interface TableLookups {
-  /** Of these tuples, the ones some row of `table` holds in `columns` (as value keys: JSON arrays). */
-  present(table: string, columns: readonly string[], tuples: readonly unknown[][]): Promise<string[]>;
-  /** The rows of `table` holding these tuples in `columns`, with their key's values (both as value keys). */
-  holders(table: string, columns: readonly string[], key: readonly string[], tuples: readonly unknown[][]): Promise<{ value: string; key: string }[]>;
+  /** Which of these tuples (their indexes) some row of `table` holds in `columns`. */
+  present(table: string, columns: readonly string[], tuples: readonly unknown[][]): Promise<number[]>;
+  /** The rows of `table` holding these tuples in `columns`: the tuple's index and the row's key (as a value key), each pair once. */
+  holders(table: string, columns: readonly string[], key: readonly string[], tuples: readonly unknown[][]): Promise<{ index: number; key: string }[]>;
   /** Value tuples one lookup may carry for `columns` columns (the store's limit on bound parameters). */
   tuplesPerLookup(columns: number): number;
 }
 
 /** Where a check's lookups go: resolved by the caller (the agent or the test kit), null when there is no table to ask. */
 export interface PassTargets {
+  /** The destination's upsert key. */
+  key: readonly string[];
   /** A relationship's target table. */
   relationship(check: RelationshipCheck<Columns> & ResolvedCheck): { lookups: TableLookups; table: string } | null;
   /** The destination table a unique check is also held against (D1, when the columns are not the upsert key). */
@@ -61,13 +67,18 @@ export async function runCheckPass(checks: readonly ResolvedCheck[], sql: Scratc
   }
   // Built after the inserts: one sort instead of an index kept up row by row.
   drain(sql.exec("CREATE INDEX check_keys_value ON check_keys (c, role, v)"));
+  drain(sql.exec("CREATE INDEX check_keys_key ON check_keys (c, k)"));
 
   const found: Record<string, CheckFinding> = {};
   for (const [index, check] of checks.entries()) {
     signal?.throwIfAborted();
     if (check.type === "unique") {
-      drain(sql.exec("INSERT OR IGNORE INTO check_bad SELECT c, v FROM check_keys WHERE c = ? AND role = ? GROUP BY v HAVING COUNT(*) > 1", index, ROLE_VALUE));
       const target = targets.unique(check as UniqueCheck<Columns> & ResolvedCheck);
+      // On columns that hold the key, every second row is a second row. On others, a line sent twice (one key,
+      // one value) leaves one row after the duplicate rule: only a value under two keys offends.
+      const coversKey = targets.key.every((column) => check.columns.includes(column));
+      const repeats = coversKey ? "COUNT(*)" : "COUNT(DISTINCT k)";
+      drain(sql.exec(`INSERT OR IGNORE INTO check_bad SELECT c, v FROM check_keys WHERE c = ? AND role = ? GROUP BY v HAVING ${repeats} > 1`, index, ROLE_VALUE));
       if (target) await againstTable(sql, index, check.columns, target, control);
       found[check.name] = offendingRows(sql, index, check.columns);
     } else if (check.type === "relationship") {
@@ -81,14 +92,15 @@ export async function runCheckPass(checks: readonly ResolvedCheck[], sql: Scratc
 }
 
 /** Distinct judged values of a check, a page at a time in value order (keyset), with the batch's keys for each. */
-function* valuePages(sql: ScratchSql, check: number, pageSize: number, unprovided: boolean): Generator<{ value: string; keys: string[] }[]> {
+/** Distinct judged values of a check, a page at a time in value order (keyset); only what is not provided by the batch, when asked. */
+function* valuePages(sql: ScratchSql, check: number, pageSize: number, unprovided: boolean): Generator<string[]> {
   let after = "";
   for (;;) {
     const filter = unprovided ? " AND NOT EXISTS (SELECT 1 FROM check_keys p WHERE p.c = n.c AND p.role = ? AND p.v = n.v)" : "";
     const params: (string | number)[] = unprovided ? [check, ROLE_VALUE, after, ROLE_PROVIDES, pageSize] : [check, ROLE_VALUE, after, pageSize];
-    const rows = [...sql.exec(`SELECT n.v AS v, json_group_array(DISTINCT n.k) AS k FROM check_keys n WHERE n.c = ? AND n.role = ? AND n.v > ?${filter} GROUP BY n.v ORDER BY n.v LIMIT ?`, ...params)];
+    const rows = [...sql.exec(`SELECT DISTINCT n.v AS v FROM check_keys n WHERE n.c = ? AND n.role = ? AND n.v > ?${filter} ORDER BY n.v LIMIT ?`, ...params)];
     if (rows.length === 0) return;
-    yield rows.map((row) => ({ value: String(row.v), keys: JSON.parse(String(row.k)) as string[] }));
+    yield rows.map((row) => String(row.v));
     after = String(rows.at(-1)!.v);
     if (rows.length < pageSize) return;
   }
@@ -102,8 +114,8 @@ async function missingReferences(sql: ScratchSql, check: number, columns: readon
   }
   for (const page of valuePages(sql, check, target.lookups.tuplesPerLookup(columns.length), true)) {
     signal?.throwIfAborted();
-    const present = new Set(await target.lookups.present(target.table, columns, page.map((entry) => JSON.parse(entry.value) as unknown[])));
-    for (const entry of page) if (!present.has(entry.value)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, entry.value));
+    const present = new Set(await target.lookups.present(target.table, columns, page.map((value) => JSON.parse(value) as unknown[])));
+    for (const [index, value] of page.entries()) if (!present.has(index)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, value));
     await between?.(page.length);
   }
 }
@@ -111,11 +123,11 @@ async function missingReferences(sql: ScratchSql, check: number, columns: readon
 async function againstTable(sql: ScratchSql, check: number, columns: readonly string[], target: { lookups: TableLookups; table: string; key: readonly string[] }, { signal, between }: PassControl): Promise<void> {
   for (const page of valuePages(sql, check, target.lookups.tuplesPerLookup(columns.length), false)) {
     signal?.throwIfAborted();
-    const byValue = new Map(page.map((entry) => [entry.value, new Set(entry.keys)]));
-    const holders = await target.lookups.holders(target.table, columns, target.key, page.map((entry) => JSON.parse(entry.value) as unknown[]));
+    const holders = await target.lookups.holders(target.table, columns, target.key, page.map((value) => JSON.parse(value) as unknown[]));
     for (const holder of holders) {
-      // A table row under one of the keys this batch writes with the value is the same row (the upsert replaces it).
-      if (!byValue.get(holder.value)?.has(holder.key)) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, holder.value));
+      // A table row whose key this batch writes is rewritten by it (whatever value it gets): not a second holder.
+      const rewritten = [...sql.exec("SELECT 1 AS hit FROM check_keys WHERE c = ? AND k = ? LIMIT 1", check, holder.key)].length > 0;
+      if (!rewritten) drain(sql.exec("INSERT OR IGNORE INTO check_bad VALUES (?, ?)", check, page[holder.index]!));
     }
     await between?.(page.length);
   }

@@ -11,6 +11,7 @@ export type LookupPlace = (place: object) => { lookups: TableLookups; table: str
  */
 export function passTargets(pipeline: Pipeline, find: (name: string) => Pipeline | undefined, place: LookupPlace): PassTargets {
   return {
+    key: pipeline.destination.key,
     relationship(check) {
       if ("table" in check.to) return place({ table: check.to.table });
       const other = find(check.to.pipeline);

@@ -11,7 +11,7 @@ import { runCheckPass, type ScratchSql, type TableLookups } from "./check-pass";
 import { passTargets } from "./check-targets";
 import { CheckTally, valueKey } from "./check-tally";
 import { resolveChecks } from "./checks";
-import type { Pipeline, SampleData } from "./define-pipeline";
+import { checkDefinition, type Pipeline, type SampleData } from "./define-pipeline";
 import { checkParams } from "./params";
 import { resolveSettings } from "./settings";
 import { ContractTally } from "./contract";
@@ -75,6 +75,9 @@ export interface TestRunResult {
 
 export async function runPipeline(pipeline: Pipeline, options: TestRunOptions = {}): Promise<TestRunResult> {
   const env = standInEnv(pipeline, options.config);
+  // What the deployment would refuse, the kit refuses too (a check naming a column the table lacks, a lag that is no duration).
+  const problems = checkDefinition(pipeline);
+  if (problems.length > 0) throw new Error(`pipeline ${pipeline.name} is not a valid definition: ${problems.join("; ")}`);
   const sample = options.records ? { records: options.records } : (options.body ?? pipeline.sample);
   if (!sample) throw new Error(`pipeline ${pipeline.name} has no sample: give records or a body`);
   // The kit reads the given records in place of the pipeline's sources: everything else resolves as deployed.
@@ -211,16 +214,20 @@ async function partitionedPass(pipeline: Pipeline, tally: CheckTally, options: T
 function memoryLookups(tables: Record<string, readonly Record<string, unknown>[]>): TableLookups {
   const rowsOf = (table: string) => tables[table] ?? [];
   return {
-    tuplesPerLookup: () => 1_000,
+    // D1's page size, so paging is exercised as in a run. Values match when their JSON does: the kit's
+    // tables hold values as the destination stores them (no column affinity or collation to apply).
+    tuplesPerLookup: (columns) => Math.max(1, Math.floor(100 / (columns + 1))),
     present: async (table, columns, tuples) => {
       const held = new Set(rowsOf(table).map((row) => valueKey(columns.map((column) => row[column] ?? null))));
-      return tuples.map((tuple) => valueKey(tuple)).filter((value) => held.has(value));
+      return tuples.flatMap((tuple, index) => (held.has(valueKey(tuple)) ? [index] : []));
     },
     holders: async (table, columns, key, tuples) => {
-      const wanted = new Set(tuples.map((tuple) => valueKey(tuple)));
-      return rowsOf(table)
-        .map((row) => ({ value: valueKey(columns.map((column) => row[column] ?? null)), key: valueKey(key.map((column) => row[column] ?? null)) }))
-        .filter((holder) => wanted.has(holder.value));
+      const wanted = new Map(tuples.map((tuple, index) => [valueKey(tuple), index]));
+      const pairs = rowsOf(table).flatMap((row) => {
+        const index = wanted.get(valueKey(columns.map((column) => row[column] ?? null)));
+        return index === undefined ? [] : [{ index, key: valueKey(key.map((column) => row[column] ?? null)) }];
+      });
+      return [...new Map(pairs.map((pair) => [`${pair.index}|${pair.key}`, pair])).values()];
     },
   };
 }

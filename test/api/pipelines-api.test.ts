@@ -208,9 +208,10 @@ describe("GET /api/runs/:id", () => {
   });
 
   it("answers 404 when no pipeline has it, and 409 naming them when two do", async () => {
-    const missing = await apiJson("/api/runs/manual-1");
+    // An id no test gives a run (files share storage: test/agents/scheduler.test.ts has a "manual-1").
+    const missing = await apiJson("/api/runs/manual-404404");
     expect(missing.status).toBe(404);
-    expect(missing.body.errors[0]).toEqual({ code: "run_not_found", message: 'no run with id "manual-1" in any pipeline' });
+    expect(missing.body.errors[0]).toEqual({ code: "run_not_found", message: 'no run with id "manual-404404" in any pipeline' });
     const runId = `manual-${Date.now()}`;
     for (const name of ["default", "test-events"]) {
       const coordinator = await getAgentByName(env.PipelineCoordinator, name);

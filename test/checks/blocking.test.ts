@@ -127,6 +127,15 @@ describe("each check kind", () => {
     expect(result(run, "refund_has_sale")).toMatchObject({ outcome: "failed", offending: 1, sample: [{ position: 77, id: "r77", values: { store: "munich", ref: "old-77" } }] });
   });
 
+  it("relationship matches as the target table's columns compare (affinity, collation), not as JSON does", async () => {
+    await env.DB.exec("CREATE TABLE IF NOT EXISTS check_typed_refs (id INTEGER PRIMARY KEY, code TEXT COLLATE NOCASE)");
+    await env.DB.exec("INSERT OR IGNORE INTO check_typed_refs VALUES (42, 'Berlin')");
+    const byId = await checkedPipeline([sale("a", { ref: "42" }), sale("b", { ref: "43" })], [{ type: "relationship", name: "ref_id", columns: ["ref"], to: { table: "check_typed_refs", columns: ["id"] } }]);
+    expect(result(await trigger(byId.name), "ref_id")).toMatchObject({ outcome: "failed", offending: 1, sample: [{ id: "b" }] });
+    const byCode = await checkedPipeline([sale("a", { store: "berlin" })], [{ type: "relationship", name: "store_code", columns: ["store"], to: { table: "check_typed_refs", columns: ["code"] } }]);
+    expect(result(await trigger(byCode.name), "store_code")).toMatchObject({ outcome: "passed" });
+  });
+
   it("relationship to the pipeline's own destination counts the batch's own rows as present", async () => {
     const name = uniqueName("checked");
     const records = [sale("s1"), sale("r1", { kind: "refund", ref: "s1" }), sale("r3", { kind: "refund", ref: "nowhere" })];

@@ -68,9 +68,12 @@ describe("compareShape", () => {
     expect(["INT", "BIGINT", "VARCHAR(40)", "CLOB", "", "BLOB", "DOUBLE PRECISION", "FLOAT", "DECIMAL(10,2)", "BOOLEAN", "DATETIME"].map(affinity)).toEqual([
       "INTEGER", "INTEGER", "TEXT", "TEXT", "BLOB", "BLOB", "REAL", "REAL", "NUMERIC", "NUMERIC", "NUMERIC",
     ]);
-    // BOOLEAN (NUMERIC affinity) stores 0/1 as INTEGER does; DATETIME does not hold an ISO text as TEXT would promise.
-    const db = database("CREATE TABLE events (ID varchar(64) PRIMARY KEY, kind TEXT, at DATETIME NOT NULL, weight FLOAT NOT NULL, seen BOOLEAN NOT NULL, note TEXT, run_id TEXT, loaded_at BIGINT NOT NULL, position INTEGER)");
-    expect(texts(db, EVENTS)).toEqual([["column at is DATETIME in the table, timestamp (TEXT) in the definition", true]]);
+    // BOOLEAN (NUMERIC affinity) stores 0/1 as INTEGER does; DATETIME keeps ISO text as text (it never looks
+    // like a number), so a timestamp fits it; a text column in NUMERIC would turn "1001" into 1001.
+    const db = database("CREATE TABLE events (ID varchar(64) PRIMARY KEY, kind NUMERIC, at DATETIME NOT NULL, weight FLOAT NOT NULL, seen BOOLEAN NOT NULL, note TEXT, run_id TEXT, loaded_at BIGINT NOT NULL, position INTEGER)");
+    expect(texts(db, EVENTS)).toEqual([["column kind is NUMERIC in the table, text (TEXT) in the definition", true]]);
+    db.exec("INSERT INTO events (ID, kind, at, weight, seen, loaded_at) VALUES ('a', 'sale', '2026-11-28T09:15:00.000Z', 1, 1, 0)");
+    expect(db.prepare("SELECT typeof(at) AS type FROM events").get()).toEqual({ type: "text" });
     expect(shapeNotes(EVENTS, shape(db, "events"))).toEqual([
       "column kind allows null in the table, not in the definition: that is allowed (the engine writes no null into it); to enforce it in the table too, rebuild the table by hand",
     ]);

@@ -109,6 +109,31 @@ describe("dataset checks in the kit", () => {
     expect(outcomeOf(await runPipeline(pipeline, { records: [{ id: "z", ref: "y" }], tables: table }), "unique(ref)")).toMatchObject({ outcome: "passed" });
   });
 
+  it("unique on columns that are not the key: a line sent twice is one row, not a violation; a swap with the table is none either", async () => {
+    const pipeline = sales([{ type: "unique", columns: ["ref"] }]);
+    const twice = await runPipeline(pipeline, { records: [{ id: "a", ref: "x" }, { id: "a", ref: "x" }, { id: "b", ref: "y" }] });
+    expect(outcomeOf(twice, "unique(ref)")).toMatchObject({ outcome: "passed" });
+    expect(twice.rejected).toEqual([expect.objectContaining({ position: 1, stage: "load" })]);
+    // The table holds a:y and b:x; the batch writes a:x and b:y, so afterwards each value is held once.
+    const swapped = await runPipeline(pipeline, { records: [{ id: "a", ref: "x" }, { id: "b", ref: "y" }], tables: { kit_sales: [{ sale_id: "a", ref: "y" }, { sale_id: "b", ref: "x" }] } });
+    expect(outcomeOf(swapped, "unique(ref)")).toMatchObject({ outcome: "passed" });
+    // On the key itself, a key twice is a second row.
+    const onKey = await runPipeline(sales([{ type: "unique", columns: ["sale_id"] }], "last-wins"), { records: [{ id: "a" }, { id: "a" }] });
+    expect(outcomeOf(onKey, "unique(sale_id)")).toMatchObject({ outcome: "failed", offending: 2 });
+  });
+
+  it("refuses a definition the deployment would refuse", async () => {
+    await expect(runPipeline(sales([{ type: "freshness", column: "at", lag: "soon" }]), { records: [] })).rejects.toThrow('lag is a duration like "2h" or "3d"');
+  });
+
+  it("custom: a check that changes its argument changes nothing else", async () => {
+    const pipeline = sales([
+      { type: "custom", name: "meddler", test: (batch) => { batch.columns.cents.sum = -1; return { ok: true, expected: "", found: "" }; } },
+      { type: "custom", name: "after", test: (batch) => ({ ok: batch.columns.cents.sum === 100, expected: "100", found: String(batch.columns.cents.sum) }) },
+    ]);
+    expect(outcomeOf(await runPipeline(pipeline, { records: [{ id: "a" }] }), "after")).toMatchObject({ outcome: "passed" });
+  });
+
   it("relationship: present in the target table, or in the batch when the target is the pipeline's own destination", async () => {
     const other = sales([{ type: "relationship", columns: ["ref"], to: { table: "known", columns: ["sale_id"] } }]);
     const result = await runPipeline(other, { records: [{ id: "a" }, { id: "r1", ref: "a" }, { id: "r2", ref: "old" }], tables: { known: [{ sale_id: "old" }] } });

@@ -30,7 +30,10 @@ export function retryAsAsked(
       destinationChanged: JSON.stringify(original.settings.destination) !== JSON.stringify(now.settings.destination),
       definitionChanged: retryChange(original.run, now.definition),
     }),
-    options.fromStage,
+    // A batch its checks blocked, retried without accepting them, is transformed again: judged on the same
+    // tally it would only be blocked again (a plain retry after a blocked run follows a fix of the source,
+    // the transform or a table).
+    options.fromStage ?? (original.run.errorCode === "checks_failed" && !options.acceptChecks?.length ? "transform" : undefined),
   );
   const accept = options.acceptChecks ?? [];
   const refused = acceptanceProblem(original.run, accept, plan);
@@ -40,7 +43,8 @@ export function retryAsAsked(
       ...retryRun(original.run, { runId: retryRunId(now.at), now: now.at, destination: now.settings.destination.uri, plan }),
       params: now.params,
       definition: now.definition,
-      ...(accept.length > 0 ? { acceptChecks: { names: [...new Set(accept)], by: options.by ?? null, at: now.at, retryOf: original.run.runId } } : {}),
+      // What a retry of a retry accepted before stays accepted: the same batch, the same failures.
+      ...(accept.length > 0 ? { acceptChecks: { names: [...new Set([...(original.run.acceptChecks?.names ?? []), ...accept])], by: options.by ?? null, at: now.at, retryOf: original.run.runId } } : {}),
     },
   };
 }

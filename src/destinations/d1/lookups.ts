@@ -9,26 +9,31 @@ import { valueKey } from "../../engine/check-tally";
  */
 const quoted = (name: string) => `"${name}"`;
 
-function tupleFilter(columns: readonly string[], tuples: readonly unknown[][]): { where: string; params: unknown[] } {
-  if (columns.length === 1) return { where: `${quoted(columns[0]!)} IN (${tuples.map(() => "?").join(",")})`, params: tuples.map((tuple) => tuple[0]) };
-  const row = `(${columns.map(() => "?").join(",")})`;
-  return { where: `(${columns.map(quoted).join(",")}) IN (VALUES ${tuples.map(() => row).join(",")})`, params: tuples.flat() };
+/**
+ * The page as a VALUES list, each tuple with its index first (`column1`), its values after: a table row
+ * matches a tuple when SQLite says its columns equal the values (the columns' affinity and collation
+ * applied), so the answer names indexes and nothing is compared again here.
+ */
+function page(columns: readonly string[], tuples: readonly unknown[][]): { values: string; params: unknown[]; match: string } {
+  const row = `(?${",?".repeat(columns.length)})`;
+  const match = columns.map((column, at) => `t.${quoted(column)} = v.column${at + 2}`).join(" AND ");
+  return { values: `(VALUES ${tuples.map(() => row).join(",")}) AS v`, params: tuples.flatMap((tuple, index) => [index, ...tuple]), match };
 }
 
 export function d1Lookups(db: D1Database): TableLookups {
   return {
-    tuplesPerLookup: (columns) => Math.max(1, Math.floor(MAX_PARAMS / Math.max(1, columns))),
+    tuplesPerLookup: (columns) => Math.max(1, Math.floor(MAX_PARAMS / (columns + 1))),
     async present(table, columns, tuples) {
       if (tuples.length === 0) return [];
-      const { where, params } = tupleFilter(columns, tuples);
-      const found = await db.prepare(`SELECT DISTINCT ${columns.map(quoted).join(",")} FROM ${quoted(table)} WHERE ${where}`).bind(...params).raw();
-      return found.map((row) => valueKey(row));
+      const { values, params, match } = page(columns, tuples);
+      const found = await db.prepare(`SELECT v.column1 FROM ${values} WHERE EXISTS (SELECT 1 FROM ${quoted(table)} AS t WHERE ${match})`).bind(...params).raw();
+      return found.map((row) => Number(row[0]));
     },
     async holders(table, columns, key, tuples) {
       if (tuples.length === 0) return [];
-      const { where, params } = tupleFilter(columns, tuples);
-      const found = await db.prepare(`SELECT ${[...columns, ...key].map(quoted).join(",")} FROM ${quoted(table)} WHERE ${where}`).bind(...params).raw();
-      return found.map((row) => ({ value: valueKey(row.slice(0, columns.length)), key: valueKey(row.slice(columns.length)) }));
+      const { values, params, match } = page(columns, tuples);
+      const found = await db.prepare(`SELECT DISTINCT v.column1, ${key.map((column) => `t.${quoted(column)}`).join(",")} FROM ${values} JOIN ${quoted(table)} AS t ON ${match}`).bind(...params).raw();
+      return found.map((row) => ({ index: Number(row[0]), key: valueKey(row.slice(1)) }));
     },
   };
 }

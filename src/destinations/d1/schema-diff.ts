@@ -103,9 +103,13 @@ export function affinity(type: string): "INTEGER" | "TEXT" | "BLOB" | "REAL" | "
   return "NUMERIC";
 }
 
-function typeFits(expected: SqlType, actual: string): boolean {
+/**
+ * Whether a column's declared type stores what the engine writes: its affinity, or NUMERIC for integers,
+ * and for timestamps (ISO text never looks like a number, so a DATETIME column keeps it as text).
+ */
+function typeFits(column: Expected, actual: string): boolean {
   const found = affinity(actual);
-  return found === expected || (expected === "INTEGER" && found === "NUMERIC");
+  return found === column.type || (found === "NUMERIC" && (column.type === "INTEGER" || column.declared === "timestamp"));
 }
 
 const list = (names: readonly string[]) => `(${names.join(", ")})`;
@@ -123,7 +127,7 @@ export function compareShape(declared: DeclaredTable, shape: TableShape): Differ
       differences.push({ kind: "missing", column: column.name, text: `column ${column.name} is missing (${column.declared})`, blocksLoad: true });
       continue;
     }
-    if (!typeFits(column.type, found.type)) {
+    if (!typeFits(column, found.type)) {
       const said = column.declared === "the engine's" ? `the engine's ${column.type}` : `${column.declared} (${column.type})`;
       differences.push({ kind: "type", column: column.name, actual: found.type, expected: column.type, text: `column ${column.name} is ${found.type || "untyped"} in the table, ${said} in the definition`, blocksLoad: true });
     }
