@@ -32,6 +32,7 @@ import { StageDispatch } from "./coordinator/stage-dispatch";
 import { StagingRetention } from "./coordinator/staging-retention";
 import { DownstreamNotices } from "./coordinator/downstream-notices";
 import { judgeChecks } from "./coordinator/run-checks";
+import { saveBlockedRejections } from "./coordinator/blocked-rejections";
 import { checkHistory, type ChecksView } from "../domain/check-history";
 import { resolveChecks } from "../engine/checks";
 import { adoptCurrent, definitionNow } from "./coordinator/run-definitions";
@@ -72,6 +73,7 @@ export class PipelineCoordinator extends Agent<Env> {
     finish: (run, settings) => this.finishRun(run, settings),
     stageStarting: (runId) => this.progress.reset(runId),
     judgeChecks: (run) => judgeChecks(run, this.store, Date.now()),
+    saveBlockedRejections: (run) => saveBlockedRejections(this.env, run, Date.now()),
     shardsDone: (runId, stage, counts) => {
       this.progress.reset(runId);
       this.progress.record(runId, 0, counts);

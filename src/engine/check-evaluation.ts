@@ -86,7 +86,7 @@ function evaluate(check: ResolvedCheck, tally: CheckTallyState, figures: BatchFi
       const newest = tally.columns[check.column]?.max ?? null;
       const at = typeof newest === "number" ? newest : typeof newest === "string" ? Date.parse(newest) : Number.NaN;
       const expected = `the newest ${check.column} at or after ${new Date(since).toISOString()} (the slot minus ${check.lag})`;
-      if (newest === null) return verdict(false, expected, "no value (no rows)");
+      if (newest === null) return verdict(false, expected, rows === 0 ? "no value (no rows)" : `no value (${check.column} is null in every row)`);
       if (!Number.isFinite(at)) return verdict(false, expected, `${JSON.stringify(newest)}, which is not a time`);
       return verdict(at >= since, expected, String(newest));
     }

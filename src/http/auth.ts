@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors";
+import { logEvent } from "../observability/log";
 
 /**
  * Bearer-token authentication for /api/*. With the secret API_TOKEN set, requests need
@@ -27,20 +28,27 @@ export function requireToken(): MiddlewareHandler<{ Bindings: Env; Variables: { 
 
 /**
  * API_TOKEN (no label) and the labelled API_TOKENS (`{ "alice": "…" }`). A malformed API_TOKENS is left
- * out rather than opening the API: with no other token set, every request is refused.
+ * out, and said in the log (never its contents), rather than opening the API: with no other token set,
+ * every request is refused. A label is at most 100 characters; an empty one counts as none.
  */
 export function configuredTokens(env: Pick<Env, "API_TOKEN" | "API_TOKENS">): { label: string | null; secret: string }[] {
   const tokens: { label: string | null; secret: string }[] = env.API_TOKEN ? [{ label: null, secret: env.API_TOKEN }] : [];
   if (!env.API_TOKENS) return tokens;
+  let labelled: unknown = null;
   try {
-    const labelled = JSON.parse(env.API_TOKENS) as unknown;
-    if (typeof labelled === "object" && labelled !== null && !Array.isArray(labelled)) {
-      for (const [label, secret] of Object.entries(labelled)) if (typeof secret === "string" && secret.length > 0) tokens.push({ label: label.slice(0, 100), secret });
-    }
+    labelled = JSON.parse(env.API_TOKENS);
   } catch {
-    // not JSON: no labelled tokens
+    // reported below
   }
-  if (tokens.length === 0 && env.API_TOKENS) tokens.push({ label: null, secret: crypto.randomUUID() + crypto.randomUUID() });
+  if (typeof labelled !== "object" || labelled === null || Array.isArray(labelled)) {
+    logEvent("api_tokens_invalid", { pipeline: null, problem: "API_TOKENS is not a JSON object of labels and tokens" });
+  } else {
+    for (const [label, secret] of Object.entries(labelled)) {
+      if (typeof secret === "string" && secret.length > 0) tokens.push({ label: label.trim() === "" ? null : label.slice(0, 100), secret });
+      else logEvent("api_tokens_invalid", { pipeline: null, problem: "a label in API_TOKENS has no token (a non-empty string)", label: label.slice(0, 100) });
+    }
+  }
+  if (tokens.length === 0) tokens.push({ label: null, secret: crypto.randomUUID() + crypto.randomUUID() });
   return tokens;
 }
 

@@ -11,6 +11,7 @@ export const EVENTS = {
   stage_started: "debug",
   stage_succeeded: "debug",
   checks_judged: "info",
+  blocked_rejections_unsaved: "warn",
   contract_new_fields: "info",
   run_succeeded: "info",
   run_failed: "warn",
@@ -74,6 +75,7 @@ export const EVENTS = {
   trigger_not_started: "warn",
   // The deployment.
   invalid_definition: "error",
+  api_tokens_invalid: "error",
   wake_failed: "error",
   // Our bugs.
   stage_error: "error",

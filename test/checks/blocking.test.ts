@@ -23,7 +23,7 @@ const result = (run: { checks: { results: { name: string }[] } }, name: string) 
 
 describe("a failed error check", () => {
   it("fails the run with checks_failed before anything is written, with what it expected and found", async () => {
-    const { name, table } = await checkedPipeline([sale("a"), sale("b")], [{ type: "row_count", min: 3 }]);
+    const { name, table } = await checkedPipeline([sale("a"), sale("b"), sale("c", { cents: -1 })], [{ type: "row_count", min: 3 }]);
     const run = await trigger(name);
     expect(run.status).toBe("failed");
     expect(run.errorCode).toBe("checks_failed");
@@ -33,6 +33,10 @@ describe("a failed error check", () => {
     expect(result(run, "row_count")).toMatchObject({ outcome: "failed", severity: "error", expected: "at least 3 rows", found: "2 rows" });
     expect(run.finalResult.recordCount).toBe(0);
     expect(await rowsIn(table)).toBe(0);
+    // Its rejected records are written all the same: no row of the batch, but what it refused and why.
+    const rejected = await apiJson(`/api/pipelines/${name}/runs/${run.pipelineId}/rejected`);
+    expect(rejected.body.rejected).toEqual([expect.objectContaining({ position: 2, stage: "transform", reason: "negative amount -1" })]);
+    expect(run.accounting).toEqual({ extracted: 3, loaded: 0, rejected: 1, skipped: 0, balanced: false });
   });
 
   it("can be accepted on a retry, which loads the checked batch and records who and when", async () => {
@@ -134,6 +138,14 @@ describe("each check kind", () => {
     expect(result(await trigger(byId.name), "ref_id")).toMatchObject({ outcome: "failed", offending: 1, sample: [{ id: "b" }] });
     const byCode = await checkedPipeline([sale("a", { store: "berlin" })], [{ type: "relationship", name: "store_code", columns: ["store"], to: { table: "check_typed_refs", columns: ["code"] } }]);
     expect(result(await trigger(byCode.name), "store_code")).toMatchObject({ outcome: "passed" });
+  });
+
+  it("relationship to a table that does not exist fails the run once, saying so", async () => {
+    const { name } = await checkedPipeline([sale("a", { ref: "x" })], [{ type: "relationship", columns: ["ref"], to: { table: "check_no_such_table", columns: ["id"] } }]);
+    const run = await trigger(name);
+    expect(run.status).toBe("failed");
+    expect(run.error).toBe("transform stage failed: a dataset check looks values up in the D1 table check_no_such_table, which does not exist");
+    expect(run.stages[1].attempts).toBe(1);
   });
 
   it("relationship to the pipeline's own destination counts the batch's own rows as present", async () => {

@@ -19,6 +19,8 @@ export interface DriverHost {
   log(event: EventName, runId: string, fields?: Record<string, unknown>): void;
   /** A stage's shards are done and a checks pass follows: the run shows the shards' final counts meanwhile. */
   shardsDone(runId: string, stage: StageName, counts: StageCounts): void;
+  /** A run its checks blocked: its rejected records written (no row of it is), before it is closed. */
+  saveBlockedRejections(run: Run): Promise<number>;
   /** The run's dataset checks judged (between transform and load), or null when the pipeline has none. */
   judgeChecks(run: Run): CheckReport | null;
   /** Keeps the Durable Object alive while the promise is pending (the Agents SDK's keepAliveWhile). */
@@ -85,6 +87,11 @@ export class RunDriver {
       if (checksDue(run)) {
         const report = this.host.judgeChecks(run);
         if (report) {
+          if (report.blocked) {
+            // Before the run says it is blocked: a crash in between judges again and writes the same rows.
+            await this.host.saveBlockedRejections(run).catch((error: unknown) => this.host.log("blocked_rejections_unsaved", runId, { error: String(error) }));
+            if (!this.isCurrent(runId, generation)) return;
+          }
           const judged = checksJudged(run, report, Date.now());
           store.save(judged, settings);
           const failed = report.results.filter((result) => result.outcome === "failed").map((result) => result.name);
