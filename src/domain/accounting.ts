@@ -13,6 +13,11 @@ export interface Accounting {
   balanced: boolean;
 }
 
+/** What a run whose books do not balance says. */
+export function mismatchMessage(accounting: Accounting): string {
+  return `accounting mismatch: extracted ${accounting.extracted}, loaded ${accounting.loaded}, rejected ${accounting.rejected}, skipped ${accounting.skipped}`;
+}
+
 export function accountFor(run: {
   stages: readonly { name: StageName; inputCount: number | null; outputCount: number | null }[];
   rejectedCount: number;

@@ -25,6 +25,11 @@ export type RejectionSample = RejectionSummary & { position: number };
 /** Bounds the size a single rejected record can take in storage. */
 export const MAX_RAW_CHARS = 16 * 1024;
 
+/** Why a record whose key an earlier record of the run took is rejected ("reject" duplicates): names the first. */
+export function duplicateReason(id: string, firstPosition: number): string {
+  return `duplicate id ${JSON.stringify(id)} (first seen at position ${firstPosition})`;
+}
+
 export function rawForStorage(record: RawRecord): string {
   const json = JSON.stringify(record) ?? "null";
   return json.length > MAX_RAW_CHARS ? `${json.slice(0, MAX_RAW_CHARS)}…[truncated]` : json;

@@ -1,5 +1,5 @@
 import type { RunDefinition } from "./definition";
-import { accountFor } from "./accounting";
+import { accountFor, mismatchMessage } from "./accounting";
 import type { AlertRecord } from "./alerts";
 import { blockingResults, describeFailures, type AcceptedChecks, type CheckReport, type CheckTallyState } from "./check-results";
 import type { ContractSummary } from "./contract-summary";
@@ -410,9 +410,7 @@ export function giveUp(run: Run, reason: string, now: number): Run {
 export function completeRun(run: Run, now: number): Run {
   const accounting = accountFor(run);
   if (!accounting.balanced) {
-    const message =
-      `accounting mismatch: extracted ${accounting.extracted}, loaded ${accounting.loaded}, ` +
-      `rejected ${accounting.rejected}, skipped ${accounting.skipped}`;
+    const message = mismatchMessage(accounting);
     return finish({ ...run, error: message }, "failed", now, [message]);
   }
   return finish(run, "succeeded", now);

@@ -1,7 +1,7 @@
 import { DatabaseSync } from "node:sqlite";
-import { accountFor, type Accounting } from "../domain/accounting";
-import { checkReport, mergeTallies, type CheckReport } from "../domain/check-results";
-import { rawForStorage } from "../domain/records";
+import { accountFor, mismatchMessage, type Accounting } from "../domain/accounting";
+import { blockingResults, checkReport, describeFailures, mergeTallies, type CheckReport } from "../domain/check-results";
+import { duplicateReason, rawForStorage } from "../domain/records";
 import type { Trigger } from "../domain/run";
 import { STAGE_NAMES, type StageName } from "../domain/stages";
 import { readSample } from "../sources/sample/read";
@@ -138,11 +138,10 @@ export async function runPipeline(pipeline: Pipeline, options: TestRunOptions = 
   const stages = (loaded: number | null) =>
     STAGE_NAMES.map((name) => ({ name, inputCount: name === "extract" ? extracted : null, outputCount: name === "load" ? loaded : null }));
   if (checksResult?.blocked) {
-    const failed = checksResult.results.filter((result) => result.outcome === "failed" && result.severity === "error");
     return {
       status: "failed",
       errorCode: "checks_failed",
-      error: `checks failed: ${failed.map((result) => `${result.name}: expected ${result.expected}, found ${result.found}`).join("; ")}`,
+      error: `checks failed: ${describeFailures(blockingResults(checksResult.results))}`,
       rows: [],
       transformed: staged.map((row) => rowOf(row.values)),
       rejected,
@@ -161,7 +160,7 @@ export async function runPipeline(pipeline: Pipeline, options: TestRunOptions = 
     const key = JSON.stringify(keyOf(destination, row.values));
     const first = byKey.get(key);
     if (first && destination.duplicates === "reject") {
-      rejected.push({ position: row.position, id: row.id, stage: "load", reason: `duplicate id ${JSON.stringify(row.id)} (first seen at position ${first.position})`, raw: row.raw });
+      rejected.push({ position: row.position, id: row.id, stage: "load", reason: duplicateReason(row.id, first.position), raw: row.raw });
       continue;
     }
     byKey.set(key, { position: first?.position ?? row.position, values: row.values });
@@ -172,7 +171,7 @@ export async function runPipeline(pipeline: Pipeline, options: TestRunOptions = 
   const accounting = accountFor({ stages: stages(written), rejectedCount: rejected.length, skippedCount: skipped.length });
   return {
     status: accounting.balanced ? "succeeded" : "failed",
-    ...(accounting.balanced ? {} : { error: `accounting mismatch: extracted ${accounting.extracted}, loaded ${accounting.loaded}, rejected ${accounting.rejected}, skipped ${accounting.skipped}` }),
+    ...(accounting.balanced ? {} : { error: mismatchMessage(accounting) }),
     rows,
     transformed: staged.map((row) => rowOf(row.values)),
     rejected,

@@ -3,10 +3,9 @@
  * offending positions, who accepted a failure, and how to go on from a blocked run), `checks` with each
  * check's results across runs, and `retry --accept-check … --from-stage …` sending what the API takes.
  */
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { cli } from "./run-cli";
 import { checkHistoryLines, checkLines } from "../../src/cli/checks";
-import { runCli } from "../../src/cli/cli";
 import { EXIT } from "../../src/cli/exit-codes";
 import type { ChecksView } from "../../src/domain/check-history";
 import { checkReport, type CheckResult } from "../../src/domain/check-results";
@@ -103,18 +102,7 @@ describe("checks", () => {
   });
 });
 
-function capture() {
-  let text = "";
-  const stream = new Writable({ write: (chunk, _encoding, done) => ((text += chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, env });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 /** A local server playing the API: records each request, answers with `answer(method, url)`. */
 async function serving(answer: (method: string, url: string) => { status: number; body: unknown }) {

@@ -4,9 +4,8 @@
  * real `wrangler dev`.)
  */
 import { createServer } from "node:net";
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/cli";
+import { cli } from "./run-cli";
 import { EXIT } from "../../src/cli/exit-codes";
 import { table } from "../../src/cli/format";
 import { count, duration, relative, time } from "../../src/display/format";
@@ -15,18 +14,7 @@ import { runLines } from "../../src/cli/progress";
 import { startRun, stageStarted, stageSucceeded, stageProgressed } from "../../src/domain/run";
 import { toRunView } from "../../src/domain/run-view";
 
-function capture() {
-  let text = "";
-  const stream = new Writable({ write: (chunk, _encoding, done) => ((text += chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, env });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 describe("--param", () => {
   it("types JSON-looking values and keeps the rest as text", () => {

@@ -7,9 +7,8 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/cli";
+import { cli } from "./run-cli";
 import { EXIT } from "../../src/cli/exit-codes";
 import { migrationFor, migrationText } from "../../src/destinations/d1/schema-diff";
 import { columnSettings } from "../../src/engine/columns";
@@ -17,18 +16,7 @@ import { columnSettings } from "../../src/engine/columns";
 const ROOT = join(import.meta.dirname, "../..");
 const SHIPPED = readdirSync(join(ROOT, "migrations")).filter((file) => file.endsWith(".sql")).sort();
 
-function capture() {
-  let text = "";
-  const stream = new Writable({ write: (chunk, _encoding, done) => ((text += chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
 
-async function cli(args: string[]) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, env: {} });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 const folders: string[] = [];
 /** A migrations folder with these of the shipped files, and any others given. */

@@ -2,7 +2,7 @@ import { destinationKindOf, type DestinationSettings } from "../../destinations"
 import { localDate } from "../../domain/local-time";
 import { rejectionStatements, saveRejections } from "../../db/rejections";
 import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
-import { rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
+import { duplicateReason, rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
 import { NOTHING_STAGED, type StagedData } from "../../domain/staged-data";
 import { idOf, positionOf, type StagedRow } from "../../engine/staged-row";
@@ -84,7 +84,7 @@ export class LoadStage extends StageAgent {
       if (repeated.length > 0) {
         const rejections: Rejection[] = [];
         for (const { row, first } of repeated) {
-          const reason = `duplicate id ${JSON.stringify(idOf(row))} (first seen at position ${first})`;
+          const reason = duplicateReason(idOf(row), first);
           rejections.push({ position: positionOf(row), id: idOf(row), stage: "load", reason, raw: await raw.at(positionOf(row)) });
           if (sample.length < MAX_REJECTED_IN_RUN) sample.push({ position: positionOf(row), id: idOf(row), stage: "load", reason });
         }
