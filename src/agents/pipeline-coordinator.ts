@@ -200,6 +200,7 @@ export class PipelineCoordinator extends Agent<Env> {
     const asked = retryAsAsked(stored, { settings, params: params.params, definition: definitionNow(this.env, this.name, settings), at: now }, options, {
       stagingKept: (owner) => this.store.stagingKept(owner).kept,
       stagingGone: (owner) => this.retention.gone(owner),
+      succeededSince: (startTime) => this.store.succeededSince(startTime),
     });
     if ("refused" in asked) return asked.refused;
     const { retry } = asked;

@@ -89,12 +89,20 @@ export function startingAt(plan: RetryPlan, fromStage: StageName | undefined): R
  * blocked, only checks that failed there, and only with the checked batch reused as it was (a batch
  * transformed again is another batch, judged afresh).
  */
-export function acceptanceProblem(original: Run, names: readonly string[], plan: RetryPlan): { code: "checks_not_failed" | "checks_not_reusable"; reason: string } | null {
+export function acceptanceProblem(
+  original: Run,
+  names: readonly string[],
+  plan: RetryPlan,
+  /** A run of the pipeline that started after the original and succeeded, if any. */
+  newerSuccess: string | null = null,
+): { code: "checks_not_failed" | "checks_not_reusable" | "batch_superseded"; reason: string } | null {
   if (names.length === 0) return null;
   const failed = new Set((original.checks?.results ?? []).filter((result) => result.outcome === "failed").map((result) => result.name));
   if (original.errorCode !== "checks_failed") return { code: "checks_not_failed", reason: `run ${original.runId} did not fail its checks; acceptChecks only applies to a run that failed with checks_failed` };
   const unknown = names.filter((name) => !failed.has(name));
   if (unknown.length > 0) return { code: "checks_not_failed", reason: `run ${original.runId} has no failed check named ${unknown.map((name) => JSON.stringify(name)).join(", ")} (failed: ${[...failed].join(", ")})` };
+  // Loading the old batch now would write its rows over what a later run loaded (the fixed file, say).
+  if (newerSuccess !== null) return { code: "batch_superseded", reason: `run ${newerSuccess} started after run ${original.runId} and succeeded; loading ${original.runId}'s batch now would write older rows over it (trigger a new run, or retry without acceptChecks to judge a new batch)` };
   if (!plan.reused.includes("transform")) return { code: "checks_not_reusable", reason: `the retry would transform again (${plan.note ?? "the staged batch is not reusable"}), so the checked batch is gone; retry without acceptChecks to check the new batch` };
   return null;
 }

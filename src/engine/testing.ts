@@ -78,6 +78,8 @@ export async function runPipeline(pipeline: Pipeline, options: TestRunOptions = 
   // What the deployment would refuse, the kit refuses too (a check naming a column the table lacks, a lag that is no duration).
   const problems = checkDefinition(pipeline);
   if (problems.length > 0) throw new Error(`pipeline ${pipeline.name} is not a valid definition: ${problems.join("; ")}`);
+  const body = options.body as unknown;
+  if (body !== undefined && (typeof body !== "object" || body === null || typeof (body as { text?: unknown }).text !== "string")) throw new Error('body is { format: "csv" | "ndjson" | "json", text }, not the text itself');
   const sample = options.records ? { records: options.records } : (options.body ?? pipeline.sample);
   if (!sample) throw new Error(`pipeline ${pipeline.name} has no sample: give records or a body`);
   // The kit reads the given records in place of the pipeline's sources: everything else resolves as deployed.

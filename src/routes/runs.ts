@@ -135,7 +135,7 @@ export const runRoutes = new Resource(pipelineApp())
         200: { description: "With wait=true: the retry finished; `run` holds it.", schema: RetryResponse },
         202: { description: "Started as a new run (`retry` says from which stage and what it reused); follow statusUrl / Location.", schema: RetryResponse },
         404: err("run_not_found."),
-        409: err("run_not_retryable (it succeeded, is running, or was skipped), run_in_progress (another run is active), or checks_not_reusable (acceptChecks, but the checked batch would be transformed again)."),
+        409: err("run_not_retryable (it succeeded, is running, or was skipped), run_in_progress (another run is active), checks_not_reusable (acceptChecks, but the checked batch would be transformed again), or batch_superseded (acceptChecks, but a later run succeeded: the old batch would be written over its rows)."),
         ...MISCONFIGURED,
         400: err("Invalid id, query or body; checks_not_failed (acceptChecks names a check that did not fail, or the run did not fail its checks)."),
       },

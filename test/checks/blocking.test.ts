@@ -57,6 +57,11 @@ describe("a failed error check", () => {
     expect(result(run, "row_count")).toMatchObject({ outcome: "failed", accepted: { by: null, retryOf: failed.pipelineId } });
     expect(run.checks.blocked).toBe(false);
     expect(await rowsIn(table)).toBe(2);
+
+    // Accepting the same batch again, after a later run succeeded, would write older rows over that run's.
+    const again = await apiJson(`/api/pipelines/${name}/runs/${failed.pipelineId}/retry`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ acceptChecks: ["row_count"] }) });
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0]).toMatchObject({ code: "batch_superseded", message: expect.stringContaining(`run ${run.pipelineId} started after run ${failed.pipelineId} and succeeded`) });
   });
 
   it("refuses acceptChecks on a retry that would transform again", async () => {

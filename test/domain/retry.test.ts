@@ -177,6 +177,7 @@ describe("a retry after the dataset checks blocked the load", () => {
     expect(acceptanceProblem(blocked, ["freshness(at)"], plan)).toMatchObject({ code: "checks_not_failed" });
     expect(acceptanceProblem(blocked, ["row_count"], startingAt(plan, "transform"))).toMatchObject({ code: "checks_not_reusable" });
     expect(acceptanceProblem(through(startRun(base), [extractReport]), ["row_count"], plan)).toMatchObject({ code: "checks_not_failed" });
+    expect(acceptanceProblem(blocked, ["row_count"], plan, "manual-2000")).toMatchObject({ code: "batch_superseded" });
   });
 
   it("starts no later than fromStage", () => {

@@ -61,6 +61,10 @@ describe("runPipeline", () => {
     expect(result.contract).toMatchObject({ unknownFields: "freeze", declared: true, fields: [{ name: "discount", records: 1, firstPosition: 1 }] });
   });
 
+  it("says what a body is when given the text itself", async () => {
+    await expect(runPipeline(sales([]), { body: "id\na" as never })).rejects.toThrow('body is { format: "csv" | "ndjson" | "json", text }, not the text itself');
+  });
+
   it("reads a body in a source format with the real parser", async () => {
     const result = await runPipeline(sales([]), { body: { format: "ndjson", text: '{"id":"a"}\nnot json\n' } });
     expect(result.rows).toHaveLength(1);

@@ -6,10 +6,12 @@ import type { PipelineSettings } from "../../engine/settings";
 import type { RetryOptions, RetryResult } from "./requests";
 import { retryChange } from "./run-definitions";
 
-/** What deciding a retry's plan reads from the coordinator: whether staged data is still kept, and why not. */
+/** What deciding a retry's plan reads from the coordinator: whether staged data is still kept, and why not; later successes. */
 export interface RetryConditionsSource {
   stagingKept(runId: string): boolean;
   stagingGone(runId: string): string;
+  /** A run that started after `startTime` and succeeded, if any. */
+  succeededSince(startTime: number): string | null;
 }
 
 /**
@@ -36,7 +38,7 @@ export function retryAsAsked(
     options.fromStage ?? (original.run.errorCode === "checks_failed" && !options.acceptChecks?.length ? "transform" : undefined),
   );
   const accept = options.acceptChecks ?? [];
-  const refused = acceptanceProblem(original.run, accept, plan);
+  const refused = acceptanceProblem(original.run, accept, plan, accept.length > 0 ? staging.succeededSince(original.run.startTime) : null);
   if (refused) return { refused: { outcome: "refused", status: refused.code === "checks_not_failed" ? 400 : 409, code: refused.code, reason: refused.reason } };
   return {
     retry: {

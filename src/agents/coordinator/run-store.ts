@@ -207,6 +207,12 @@ export class RunStore {
     });
   }
 
+  /** The first run that started after `startTime` and succeeded, if any. */
+  succeededSince(startTime: number): string | null {
+    const [row] = this.sql<{ run_id: string }>`SELECT run_id FROM runs WHERE status = 'succeeded' AND start_time > ${startTime} ORDER BY start_time, run_id LIMIT 1`;
+    return row?.run_id ?? null;
+  }
+
   /** The rows the last `limit` successful runs staged for loading (what a dataset check calls "the usual"), newest first. */
   recentRowCounts(limit: number): number[] {
     return this.sql<{ rows: number | null }>`
