@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
+import { planCluster } from "./scripts/lib/postgres-cluster.ts";
 
 /**
  * Three projects:
@@ -11,18 +12,25 @@ import { defineConfig } from "vitest/config";
  *   alarms) and the default configuration (the built-in sample source).
  * - "http-source": the same, with PIPELINE_SOURCE_URL pointing at a host MSW answers for. A separate
  *   project because a Worker variable cannot change between tests.
+ * - "postgres": the same, with the HYPERDRIVE binding on a throwaway PostgreSQL cluster the project
+ *   starts and stops (test/setup/postgres-cluster.ts), for the PostgreSQL source and destination.
  */
 /** Tests of modules that import nothing from Cloudflare, run in plain Node to keep it that way. */
 const PURE = ["test/domain/**/*.test.ts", "test/parquet/**/*.test.ts", "test/alerts/**/*.test.ts", "test/docs/**/*.test.ts", "test/http/**/*.test.ts", "test/sources/**/*.test.ts", "test/engine/**/*.test.ts", "test/pipelines/**/*.test.ts", "test/cli/**/*.test.ts", "test/dashboard/**/*.test.ts"];
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // The cluster's place and password are chosen here, once per process (the config may be read twice),
+  // so the Worker's binding knows them; the project's global setup starts it. The password has the
+  // characters a URL must escape, and the secrecy tests look for it in everything a run leaves.
+  process.env.PIPELINE_TEST_POSTGRES ??= JSON.stringify(await planCluster({ password: `pg'S3cret@${Date.now().toString(36)}%!` }));
+  const postgres = JSON.parse(process.env.PIPELINE_TEST_POSTGRES) as { url: string };
   // The API is closed without a token unless ALLOW_UNAUTHENTICATED is "true", as in local development;
   // the auth tests override both per request. R2 notifications are simulated, as `npm run dev` has them.
-  const workers = (vars: Record<string, string> = {}) =>
+  const workers = (vars: Record<string, string> = {}, hyperdrives: Record<string, string> = {}) =>
     cloudflareTest({
       wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: { bindings: { TEST_MIGRATIONS: migrations, ALLOW_UNAUTHENTICATED: "true", LOCAL_R2_NOTIFICATIONS: "true", ...vars } },
+      miniflare: { bindings: { TEST_MIGRATIONS: migrations, ALLOW_UNAUTHENTICATED: "true", LOCAL_R2_NOTIFICATIONS: "true", ...vars }, hyperdrives },
     });
   /**
    * The workerd projects run their files one after another in each worker's runtime instead of a fresh one
@@ -52,7 +60,7 @@ export default defineConfig(async () => {
             name: "runtime",
             ...shared,
             include: ["test/**/*.test.ts"],
-            exclude: [...PURE, "test/http-source/**"],
+            exclude: [...PURE, "test/http-source/**", "test/postgres/**"],
             setupFiles: ["./test/setup/apply-migrations.ts", "./test/support/test-pipelines.ts", "./test/setup/shared-pipeline.ts"],
           },
         },
@@ -78,6 +86,17 @@ export default defineConfig(async () => {
             ...shared,
             include: ["test/http-source/**/*.test.ts"],
             setupFiles: ["./test/setup/apply-migrations.ts", "./test/support/test-pipelines.ts", "./test/setup/shared-pipeline.ts", "./test/setup/network.ts"],
+          },
+        },
+        {
+          // A second binding on a port nothing listens on: a database that refuses connections.
+          plugins: [workers({}, { HYPERDRIVE: postgres.url, HYPERDRIVE_DOWN: "postgres://app:down-password@127.0.0.1:9/pipeline" })],
+          test: {
+            name: "postgres",
+            ...shared,
+            include: ["test/postgres/**/*.test.ts"],
+            globalSetup: ["./test/setup/postgres-cluster.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts", "./test/support/test-pipelines.ts", "./test/setup/shared-pipeline.ts"],
           },
         },
       ],

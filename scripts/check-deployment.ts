@@ -24,14 +24,20 @@ try {
     bundle: true,
     platform: "node",
     format: "esm",
+    // node-postgres is CommonJS: its require("events") needs a require in an ESM bundle.
+    banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
     outfile: join(out, "deployment.mjs"),
     logLevel: "error",
   });
   const { deployment, reportDeployment, objectBucketProblems } = await import(pathToFileURL(join(out, "deployment.mjs")).href);
-  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown>; d1_databases?: { binding: string }[]; r2_buckets?: { binding: string; bucket_name?: string }[] };
+  const config = parse(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8")) as { vars?: Record<string, unknown>; d1_databases?: { binding: string }[]; r2_buckets?: { binding: string; bucket_name?: string }[]; hyperdrive?: { binding: string }[] };
   // The bindings wrangler.jsonc declares stand in for the real ones: a source or destination that names one
   // the Worker will not have is caught here.
-  const bindings = Object.fromEntries([...(config.d1_databases ?? []), ...(config.r2_buckets ?? [])].map(({ binding }) => [binding, { declaredIn: "wrangler.jsonc" }]));
+  const bindings = Object.fromEntries([
+    ...[...(config.d1_databases ?? []), ...(config.r2_buckets ?? [])].map(({ binding }) => [binding, { declaredIn: "wrangler.jsonc" }]),
+    // A Hyperdrive binding as the deployed Worker has it: its database is whatever `wrangler hyperdrive create` was given.
+    ...(config.hyperdrive ?? []).map(({ binding }) => [binding, { declaredIn: "wrangler.jsonc", connectionString: "postgres://…", database: "(deployed)" }]),
+  ]);
   const report = reportDeployment(deployment, { ...bindings, ...(config.vars ?? {}) });
   for (const line of report.lines) console.log(line);
   if (!report.ok) {

@@ -4,10 +4,13 @@ import type { D1Migration } from "cloudflare:test";
 declare global {
   interface Env {
     TEST_MIGRATIONS: D1Migration[];
+    /** The postgres project's second binding: a database that refuses connections. */
+    HYPERDRIVE_DOWN: Hyperdrive;
   }
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      HYPERDRIVE_DOWN: Hyperdrive;
     }
   }
 }

@@ -33,7 +33,7 @@ import { table } from "./format.ts";
 import { checkHistoryLines, checkLines } from "./checks.ts";
 import { parseParams } from "./params.ts";
 import { depsLines, triggeredLines, waitingSlotLines } from "./deps.ts";
-import { declaredTable, planLines, planMigration } from "./migration.ts";
+import { declaredTable, planLines, planMigration, planPostgresMigration } from "./migration.ts";
 import { canRedraw, LiveProgress, lineageLines, outcomeLines, runLines } from "./progress.ts";
 import { printable } from "./terminal-text.ts";
 
@@ -203,7 +203,7 @@ function buildProgram(context: Context): Command {
     .action((pipeline: string | undefined) => deps(context, pipeline ?? null));
   program
     .command("migration")
-    .description("write the SQL migration that makes a pipeline's D1 table what its definition declares (reads migrations/, needs no server)")
+    .description("write the SQL migration that makes a pipeline's D1 table what its definition declares (reads migrations/, needs no server); for a PostgreSQL table, its CREATE TABLE in migrations/postgres/")
     .argument("<pipeline>", "the pipeline")
     .option("--dry-run", "print the migration, write nothing")
     .option("--dir <path>", "the migrations folder", "migrations")
@@ -215,7 +215,10 @@ function buildProgram(context: Context): Command {
 async function migration(context: Context, pipeline: string, options: { dryRun?: boolean; dir: string }): Promise<void> {
   const { deployment } = await import("../pipelines");
   const dryRun = options.dryRun ?? false;
-  const plan = await planMigration(pipeline, declaredTable(deployment, pipeline), { dir: options.dir, dryRun });
+  const declared = declaredTable(deployment, pipeline);
+  const plan = declared.postgres
+    ? await planPostgresMigration(pipeline, { ...declared, postgres: declared.postgres }, { dir: options.dir, dryRun })
+    : await planMigration(pipeline, declared, { dir: options.dir, dryRun });
   if (context.json) return printJson(context, { ...plan, written: plan.path !== null && !dryRun });
   for (const line of planLines(plan, options.dir, dryRun)) print(context, line);
 }

@@ -6,10 +6,12 @@
  * against the live table), and the migration made is applied there too before it is written, so what is
  * written is known to bring the table to the definition.
  */
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { checkPlace } from "../destinations";
+import { createTableSql } from "../destinations/postgres/ddl";
+import { PostgresDestinationSchema, type PostgresDeclared } from "../destinations/postgres/settings";
 import { compareShape, migrationFor, migrationText, SHAPE_QUERY, shapeNotes, shapeOf, type DeclaredTable, type ShapeRow, type TableShape } from "../destinations/d1/schema-diff";
 import { columnSettings } from "../engine/columns";
 import type { Deployment } from "../engine/deployment";
@@ -27,10 +29,15 @@ export interface MigrationPlan {
   /** Where the migration goes (or went), and its text; null when nothing differs. */
   path: string | null;
   sql: string | null;
+  /** A PostgreSQL table's DDL (applied with psql), not a D1 migration. */
+  postgres?: boolean;
 }
 
 /** The D1 table a pipeline of the deployment declares; a usage error for one that is unknown or writes elsewhere. */
-export function declaredTable(deployment: Deployment, name: string): DeclaredTable {
+/** A pipeline's table as its definition declares it; a PostgreSQL table also says where it is. */
+export type DeclaredDestination = DeclaredTable & { postgres?: PostgresDeclared };
+
+export function declaredTable(deployment: Deployment, name: string): DeclaredDestination {
   const pipeline = deployment.find(name);
   if (!pipeline) {
     const invalid = deployment.invalidNamed(name);
@@ -40,11 +47,32 @@ export function declaredTable(deployment: Deployment, name: string): DeclaredTab
   }
   const place = checkPlace(pipeline.destination);
   if (!place.ok) throw new CliError(EXIT.failed, `pipeline ${name}'s destination is invalid: ${place.errors.join("; ")}`);
-  if (place.kind.type !== "d1") {
-    throw new CliError(EXIT.usage, `pipeline ${name}'s destination is ${place.kind.type}, not a D1 table: only a D1 table has migrations (a dataset's files carry their own schema)`);
+  if (place.kind.type !== "d1" && place.kind.type !== "postgres") {
+    throw new CliError(EXIT.usage, `pipeline ${name}'s destination is ${place.kind.type}, not a table: only a D1 or PostgreSQL table has migrations (a dataset's files carry their own schema)`);
   }
   const { table } = place.declared as { table: string };
-  return { table, key: pipeline.destination.key, columns: columnSettings(pipeline.destination.columns) };
+  const declared: DeclaredDestination = { table, key: pipeline.destination.key, columns: columnSettings(pipeline.destination.columns) };
+  return place.kind.type === "postgres" ? { ...declared, postgres: PostgresDestinationSchema.parse(place.declared) } : declared;
+}
+
+/**
+ * A PostgreSQL table's DDL, as `migrations/postgres/<schema>.<table>.sql`: the CREATE TABLE its
+ * definition needs, to run with psql against the database (the Worker never changes a schema). A table
+ * that is there already and differs is named by the load itself, with the ALTER statements that fix it
+ * (src/destinations/postgres/shape.ts): only the live database knows its shape.
+ */
+export async function planPostgresMigration(pipeline: string, declared: DeclaredTable & { postgres: PostgresDeclared }, options: { dir: string; dryRun: boolean }): Promise<MigrationPlan> {
+  const { schema, table, jsonb } = declared.postgres;
+  const sql = `-- The PostgreSQL table of pipeline ${pipeline} (npm run pipeline -- migration ${pipeline}).\n-- Apply: psql "$DATABASE_URL" -f ${join(options.dir, "postgres", `${schema}.${table}.sql`)}\n${createTableSql({ schema, table, jsonb, key: [...declared.key], columns: [...declared.columns] })}`;
+  const path = join(options.dir, "postgres", `${schema}.${table}.sql`);
+  const existing = await readFile(path, "utf8").catch(() => null);
+  const plan: MigrationPlan = { pipeline, table: `${schema}.${table}`, applied: [], differences: [], notes: [], path: null, sql: null, postgres: true };
+  if (existing === sql) return { ...plan, notes: [`${path} already holds this table's DDL; a live table that differs is named by the load, with the ALTER statements that fix it`] };
+  if (!options.dryRun) {
+    await mkdir(join(options.dir, "postgres"), { recursive: true });
+    await writeFile(path, sql);
+  }
+  return { ...plan, differences: [existing === null ? `${path} does not exist yet` : `${path} was made from an earlier definition`], path, sql };
 }
 
 /** The migration a pipeline's table needs, against the migrations in `dir`; written unless `dryRun`. */
@@ -115,11 +143,14 @@ async function sqlite(): Promise<typeof DatabaseSync> {
 /** What the command prints: what differs, where the migration went, its SQL, and how to apply it. */
 export function planLines(plan: MigrationPlan, dir: string, dryRun: boolean): string[] {
   const applied = plan.applied.length === 0 ? "no migrations" : plan.applied.length === 1 ? plan.applied[0]! : `${plan.applied[0]} … ${plan.applied.at(-1)}`;
-  const where = `the table ${plan.table}, as ${join(dir, "*.sql")} make it (${applied}),`;
+  const where = plan.postgres ? `the PostgreSQL table ${plan.table}'s DDL` : `the table ${plan.table}, as ${join(dir, "*.sql")} make it (${applied}),`;
   const notes = plan.notes.map((note) => `note: ${note}`);
-  if (plan.sql === null) return [`${plan.pipeline}: ${where} matches the definition; nothing to write.`, ...notes];
-  const lines = [`${plan.pipeline}: ${where} differs from the definition:`, ...plan.differences.map((difference) => `  ${difference}`)];
+  if (plan.sql === null) return [`${plan.pipeline}: ${where} ${plan.postgres ? "is up to date" : "matches the definition"}; nothing to write.`, ...notes];
+  const lines = plan.postgres
+    ? [`${plan.pipeline}: PostgreSQL table ${plan.table} (${plan.differences.join("; ")}):`]
+    : [`${plan.pipeline}: ${where} differs from the definition:`, ...plan.differences.map((difference) => `  ${difference}`)];
   lines.push(dryRun ? `would write ${plan.path} (--dry-run: nothing written):` : `wrote ${plan.path}:`, "", plan.sql.trimEnd(), "");
-  if (!dryRun) lines.push("Apply it: npm run db:migrate:local (npm run dev does too); npm run deploy applies it to the deployed database.");
+  if (!dryRun && plan.postgres) lines.push(`Apply it: psql "$DATABASE_URL" -f ${plan.path} (the database the Hyperdrive binding reaches; docs/postgres.md).`);
+  else if (!dryRun) lines.push("Apply it: npm run db:migrate:local (npm run dev does too); npm run deploy applies it to the deployed database.");
   return [...lines, ...notes];
 }

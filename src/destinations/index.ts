@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { d1Destination } from "./d1";
 import { parquetDestination } from "./r2-parquet";
+import { postgresDestination } from "./postgres";
 import type { AnyDestinationKind, DestinationSettingsBase } from "./kind";
 import type { TableLookups } from "../engine/check-pass";
 
@@ -8,7 +9,7 @@ import type { TableLookups } from "../engine/check-pass";
  * Every destination kind this deployment knows, each one folder under src/destinations/. Adding a kind:
  * its folder (exporting one `DestinationKind`), its name here, and its section in docs/pipelines.md.
  */
-export const DESTINATION_KINDS = [d1Destination, parquetDestination] as const satisfies readonly AnyDestinationKind[];
+export const DESTINATION_KINDS = [d1Destination, parquetDestination, postgresDestination] as const satisfies readonly AnyDestinationKind[];
 
 /** Where a pipeline's rows go, as its file writes it (without `type`, a D1 table). */
 export type DestinationPlace = DistributeOptionalD1<z.input<(typeof DESTINATION_KINDS)[number]["schema"]>>;

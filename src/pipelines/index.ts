@@ -4,6 +4,8 @@ import orders from "./orders/pipeline";
 import ordersDaily from "./orders-daily/pipeline";
 import storeDrops from "./store-drops/pipeline";
 import ordersLake from "./orders-lake/pipeline";
+import ordersToPostgres from "./orders-to-postgres/pipeline";
+import customers from "./customers/pipeline";
 
 /**
  * The pipelines this deployment runs. Adding one: a file like orders/pipeline.ts, a migration for its
@@ -11,6 +13,6 @@ import ordersLake from "./orders-lake/pipeline";
  * aside with its errors when the deployment loads (and `npm run check` says so before a server starts);
  * the others run.
  */
-export const PIPELINES = [readings, orders, ordersDaily, storeDrops, ordersLake];
+export const PIPELINES = [readings, orders, ordersDaily, storeDrops, ordersLake, ordersToPostgres, customers];
 
 export const deployment = new Deployment(PIPELINES);

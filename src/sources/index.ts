@@ -4,6 +4,7 @@ import type { AnySourceKind, SourceSettingsBase } from "./kind";
 import { sampleSource } from "./sample";
 import { d1Source } from "./d1";
 import { r2Source } from "./r2";
+import { postgresSource } from "./postgres";
 
 export { sourceFromUrlVariable, urlVariableName, type UrlVariable } from "./http/url-variable";
 
@@ -11,7 +12,7 @@ export { sourceFromUrlVariable, urlVariableName, type UrlVariable } from "./http
  * Every source kind this deployment knows, each one folder under src/sources/. Adding a kind: its folder
  * (exporting one `SourceKind`), its name here, and its page in docs/sources.md.
  */
-export const SOURCE_KINDS = [httpSource, sampleSource, d1Source, r2Source] as const satisfies readonly AnySourceKind[];
+export const SOURCE_KINDS = [httpSource, sampleSource, d1Source, r2Source, postgresSource] as const satisfies readonly AnySourceKind[];
 
 export const SOURCE_TYPES = SOURCE_KINDS.map((kind) => kind.type) as [string, ...string[]];
 

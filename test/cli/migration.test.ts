@@ -46,13 +46,13 @@ describe("pipeline migration", () => {
     const dir = folder(SHIPPED.filter((file) => !file.startsWith("0003") && !file.startsWith("0004")));
     const result = await cli(["migration", "orders", "--dir", dir]);
     expect(result.code).toBe(EXIT.ok);
-    const written = join(dir, "0007_orders.sql");
+    const written = join(dir, "0008_orders.sql");
     const sql = readFileSync(written, "utf8");
     expect(sql).toContain("CREATE TABLE orders (\n  store_id          TEXT    NOT NULL,\n  order_id          TEXT    NOT NULL,\n");
     expect(sql).toContain("  position          INTEGER,\n  PRIMARY KEY (store_id, order_id)\n);\n");
     expect(result.stdout).toBe(
       [
-        `orders: the table orders, as ${join(dir, "*.sql")} make it (0001_metrics.sql … 0006_store_drops.sql), differs from the definition:`,
+        `orders: the table orders, as ${join(dir, "*.sql")} make it (0001_metrics.sql … 0007_customers.sql), differs from the definition:`,
         "  the table orders does not exist",
         `wrote ${written}:`,
         "",
@@ -90,14 +90,32 @@ describe("pipeline migration", () => {
     expect(sql).toContain("DROP TABLE orders;\nALTER TABLE orders_new RENAME TO orders;\nCREATE INDEX orders_by_day ON orders (order_day);\n");
   });
 
+  it("writes a PostgreSQL table's CREATE TABLE into migrations/postgres/, once, with the psql line that applies it", async () => {
+    const dir = folder(SHIPPED);
+    const result = await cli(["migration", "orders-to-postgres", "--dir", dir]);
+    expect(result.code).toBe(EXIT.ok);
+    const written = join(dir, "postgres", "public.orders.sql");
+    const sql = readFileSync(written, "utf8");
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "public"."orders" (\n  "store_id" text NOT NULL,');
+    expect(sql).toContain('  "ordered_at" timestamp with time zone NOT NULL,');
+    expect(sql).toContain('  "amount_cents" bigint NOT NULL,');
+    expect(sql).toContain('  "position" bigint,\n  PRIMARY KEY ("store_id", "order_id")\n);\n');
+    expect(result.stdout).toContain(`orders-to-postgres: PostgreSQL table public.orders (${written} does not exist yet):`);
+    expect(result.stdout).toContain(`Apply it: psql "$DATABASE_URL" -f ${written}`);
+    // The D1 migrations are left alone, and a second run finds nothing to write.
+    expect(readdirSync(dir).filter((file) => file.endsWith(".sql")).sort()).toEqual(SHIPPED);
+    const again = await cli(["migration", "orders-to-postgres", "--dir", dir]);
+    expect(again.stdout).toMatch(/^orders-to-postgres: the PostgreSQL table public\.orders's DDL is up to date; nothing to write\./);
+  });
+
   it("refuses a pipeline that writes no D1 table, one that does not exist, and migrations that do not apply", async () => {
     const dir = folder(SHIPPED);
     expect(await cli(["migration", "orders-lake", "--dir", dir])).toEqual({
       code: EXIT.usage,
       stdout: "",
-      stderr: "error: pipeline orders-lake's destination is r2-parquet, not a D1 table: only a D1 table has migrations (a dataset's files carry their own schema)\n",
+      stderr: "error: pipeline orders-lake's destination is r2-parquet, not a table: only a D1 or PostgreSQL table has migrations (a dataset's files carry their own schema)\n",
     });
-    expect(await cli(["migration", "nowhere", "--dir", dir])).toMatchObject({ code: EXIT.usage, stderr: "error: no pipeline nowhere in src/pipelines/index.ts (pipelines: default, orders, orders-daily, store-drops, orders-lake)\n" });
+    expect(await cli(["migration", "nowhere", "--dir", dir])).toMatchObject({ code: EXIT.usage, stderr: "error: no pipeline nowhere in src/pipelines/index.ts (pipelines: default, orders, orders-daily, store-drops, orders-lake, orders-to-postgres, customers)\n" });
     expect(await cli(["migration", "orders", "--dir", join(dir, "missing")])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining("cannot read the migrations folder") });
     const broken = folder(SHIPPED, { "0007_typo.sql": "ALTER TABLE nowhere ADD COLUMN x TEXT;" });
     expect(await cli(["migration", "orders", "--dir", broken])).toMatchObject({

@@ -59,7 +59,7 @@ describe("checkDefinition", () => {
 
   it("finds nothing wrong with the shipped pipelines", () => {
     for (const pipeline of PIPELINES) expect(checkDefinition(pipeline)).toEqual([]);
-    expect(PIPELINES.map((pipeline) => pipeline.name)).toEqual(["default", "orders", "orders-daily", "store-drops", "orders-lake"]);
+    expect(PIPELINES.map((pipeline) => pipeline.name)).toEqual(["default", "orders", "orders-daily", "store-drops", "orders-lake", "orders-to-postgres", "customers"]);
   });
 
   it.each([

@@ -44,7 +44,7 @@ describe("compareShape", () => {
       const place = checkPlace(pipeline.destination);
       return place.ok && place.kind.type === "d1" ? [declared((place.declared as { table: string }).table, pipeline.destination.key, pipeline.destination.columns)] : [];
     });
-    expect(tables.map((table) => table.table)).toEqual(["metrics", "orders", "orders_daily", "store_drops"]);
+    expect(tables.map((table) => table.table)).toEqual(["metrics", "orders", "orders_daily", "store_drops", "customers"]);
     for (const table of tables) expect(texts(db, table)).toEqual([]);
   });
 

@@ -1,0 +1,49 @@
+import { hyperdriveOf, hyperdriveProblem, withClient, type PostgresClient } from "../../sources/postgres/client";
+import { destinationKind, type DestinationContext } from "../kind";
+import { shapeProblem } from "./shape";
+import { PostgresDestinationSchema, postgresUri, qualified, type PostgresDestination } from "./settings";
+import { rowsOfRun, writeChunk } from "./upsert";
+
+/**
+ * `{ type: "postgres", hyperdrive, schema, table }`: upserts on the key into a PostgreSQL table reached
+ * through a Hyperdrive binding (docs/postgres.md). One transaction and one short-lived connection per
+ * chunk; a retried load rewrites the same rows, so it changes nothing.
+ */
+export const postgresDestination = destinationKind<PostgresDestination, typeof PostgresDestinationSchema>({
+  type: "postgres",
+  schema: PostgresDestinationSchema,
+  store: "PostgreSQL",
+  carriesCompanions: false,
+  problems(declared, columns) {
+    const unknown = declared.jsonb.filter((name) => !columns.includes(name));
+    return unknown.map((name) => `destination.jsonb names ${name}, which is not a column`);
+  },
+  resolve(declared, common, env) {
+    const problem = hyperdriveProblem(env, declared.hyperdrive);
+    if (problem) return { ok: false, errors: [problem] };
+    const jsonbNotText = declared.jsonb.filter((name) => common.columns.find((column) => column.name === name)?.type !== "text");
+    if (jsonbNotText.length > 0) return { ok: false, errors: jsonbNotText.map((name) => `destination.jsonb names ${name}, which is not a text column (jsonb is given JSON text)`) };
+    return {
+      ok: true,
+      settings: { kind: "postgres", hyperdrive: declared.hyperdrive, schema: declared.schema, table: declared.table, jsonb: declared.jsonb, timeoutMs: declared.timeoutMs, ...common, uri: postgresUri(declared.hyperdrive, declared.schema, declared.table) },
+    };
+  },
+  uriOf: (declared) => postgresUri(declared.hyperdrive, declared.schema, declared.table),
+  label: (settings) => qualified(settings),
+  writer(settings, context) {
+    return {
+      write: (rows, control) => connected(settings, context, `writing ${qualified(settings)}`, (client) => writeChunk(client, settings, context.runId, context.loadedAt, rows, control)),
+      finish: async () => undefined,
+    };
+  },
+  rowsOfRun: (settings, context) => connected(settings, context, `counting the run's rows in ${qualified(settings)}`, (client) => rowsOfRun(client, settings, context.runId)),
+  diagnose: (settings, env) => connected(settings, { env, pipeline: null }, `checking ${qualified(settings)}`, (client) => shapeProblem(client, settings, null)),
+  verifyShape: (settings, context) => connected(settings, context, `checking ${qualified(settings)}`, (client) => shapeProblem(client, settings, context.pipeline)),
+});
+
+async function connected<T>(settings: PostgresDestination, context: Pick<DestinationContext, "env"> & { pipeline: string | null; shard?: number }, doing: string, work: (client: PostgresClient) => Promise<T>): Promise<T> {
+  const hyperdrive = hyperdriveOf(context.env, settings.hyperdrive);
+  const applicationName = `pipeline ${context.pipeline ?? ""} load${context.shard === undefined ? "" : ` ${context.shard}`}`;
+  return withClient(hyperdrive, { applicationName, timeoutMs: settings.timeoutMs, doing }, work);
+}
+

@@ -1,0 +1,144 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { postgresDestination } from "../../src/destinations/postgres";
+import { createTableSql } from "../../src/destinations/postgres/ddl";
+import { stagedRow, type StagedRow } from "../../src/engine/staged-row";
+import { control, destination, failureOf, rowsOfRun, sql, writer } from "./support";
+
+const ORDER = { order_id: "text", amount: "real", items: "integer", paid: "boolean", ordered_at: "timestamp", note: { type: "text", nullable: true } } as const;
+
+const row = (position: number, id: string, amount: number, note: string | null = null): StagedRow => stagedRow(position, id, [id, amount, position + 1, position % 2 === 0, "2026-11-28T09:15:00+01:00", note]);
+
+async function freshOrders(options: { duplicates?: "reject" | "last-wins" } = {}) {
+  const settings = destination(ORDER, { key: ["order_id"], ...options });
+  await sql(createTableSql(settings));
+  return settings;
+}
+
+describe("the PostgreSQL destination", () => {
+  it("upserts a chunk in one transaction, every value bound, and a later run replaces what an earlier one wrote", async () => {
+    const settings = await freshOrders();
+    const first = await writer(settings, "manual-1").write([row(0, "a", 1.5, "it's \"quoted\"; DROP TABLE x; --"), row(1, "b", 2), row(2, "c", 3)], control());
+    expect(first).toEqual({ loaded: 3, duplicates: [] });
+    const second = await writer(settings, "manual-2").write([row(0, "b", 20)], control());
+    expect(second.loaded).toBe(1);
+    const rows = await sql(`SELECT order_id, amount, items, paid, note, run_id, position FROM ${settings.table} ORDER BY order_id`);
+    expect(rows).toEqual([
+      { order_id: "a", amount: 1.5, items: 1, paid: true, note: "it's \"quoted\"; DROP TABLE x; --", run_id: "manual-1", position: 0 },
+      { order_id: "b", amount: 20, items: 1, paid: true, note: null, run_id: "manual-2", position: 0 },
+      { order_id: "c", amount: 3, items: 3, paid: true, note: null, run_id: "manual-1", position: 2 },
+    ]);
+    expect(await rowsOfRun(settings, "manual-1")).toBe(2);
+  });
+
+  it("rejects a repeated key with the first record's position, within a chunk and across chunks, and a retried chunk changes nothing", async () => {
+    const settings = await freshOrders();
+    const load = writer(settings, "manual-dup");
+    const chunk1 = [row(0, "a", 1), row(1, "b", 2), row(2, "a", 3)];
+    const chunk2 = [row(3, "b", 4), row(4, "c", 5), row(5, "b", 6)];
+    const one = await load.write(chunk1, control());
+    expect(one.loaded).toBe(2);
+    expect(one.duplicates.map((entry) => [entry.row[0], entry.first])).toEqual([[2, 0]]);
+    const two = await load.write(chunk2, control());
+    expect(two.loaded).toBe(1);
+    expect(two.duplicates.map((entry) => [entry.row[0], entry.first])).toEqual([[3, 1], [5, 1]]);
+    // The load retried from the start (a new attempt of the stage): the same answer, the same table.
+    const again = writer(settings, "manual-dup");
+    expect((await again.write(chunk1, control())).duplicates.map((entry) => [entry.row[0], entry.first])).toEqual([[2, 0]]);
+    expect((await again.write(chunk2, control())).duplicates.map((entry) => [entry.row[0], entry.first])).toEqual([[3, 1], [5, 1]]);
+    expect(await sql(`SELECT order_id, amount, position FROM ${settings.table} ORDER BY order_id`)).toEqual([
+      { order_id: "a", amount: 1, position: 0 },
+      { order_id: "b", amount: 2, position: 1 },
+      { order_id: "c", amount: 5, position: 4 },
+    ]);
+    expect(await rowsOfRun(settings, "manual-dup")).toBe(3);
+  });
+
+  it("keeps the last record of a key with last-wins, and counts every record as loaded", async () => {
+    const settings = await freshOrders({ duplicates: "last-wins" });
+    const load = writer(settings, "manual-last");
+    expect(await load.write([row(0, "a", 1), row(1, "a", 2), row(2, "b", 3)], control())).toEqual({ loaded: 3, duplicates: [] });
+    expect(await load.write([row(3, "a", 4)], control())).toEqual({ loaded: 1, duplicates: [] });
+    expect(await sql(`SELECT order_id, amount, position FROM ${settings.table} ORDER BY order_id`)).toEqual([
+      { order_id: "a", amount: 4, position: 3 },
+      { order_id: "b", amount: 3, position: 2 },
+    ]);
+  });
+
+  it("splits a chunk into statements under PostgreSQL's bound-value limit", async () => {
+    const settings = await freshOrders();
+    const rows = Array.from({ length: 12_345 }, (_, index) => row(index, `o-${index}`, index / 4));
+    const counted: number[] = [];
+    expect((await writer(settings, "manual-big").write(rows, control({ written: (count) => void counted.push(count) }))).loaded).toBe(12_345);
+    expect(counted).toEqual([12_345]);
+    expect(await sql(`SELECT count(*)::int AS n, sum(amount) AS total FROM ${settings.table}`)).toEqual([{ n: 12_345, total: rows.reduce((sum, entry) => sum + (entry[3] as number), 0) }]);
+  });
+
+  it("refuses NUL in text before anything of the chunk is sent, naming the record and the column", async () => {
+    const settings = await freshOrders();
+    const failure = await failureOf(writer(settings, "manual-nul").write([row(0, "a", 1), row(1, "b", 2, "bad\u0000byte")], control()));
+    expect(failure.message).toMatch(/record "b" \(position 1\): column note holds a NUL character/);
+    expect(failure.kind).toBe("permanent");
+    expect(await rowsOfRun(settings, "manual-nul")).toBe(0);
+  });
+
+  it("keeps a chunk whole when the connection is killed in the middle of it: nothing of it is written, the failure is transient, the retry writes each row once", async () => {
+    const settings = await freshOrders();
+    const load = writer(settings, "manual-kill");
+    await load.write([row(0, "a", 1), row(1, "b", 2)], control());
+    // The server ends this very connection when it reaches one row of the chunk, mid-statement.
+    await sql(`CREATE FUNCTION ${settings.table}_die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.order_id = 'o-1500' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$`);
+    await sql(`CREATE TRIGGER die BEFORE INSERT ON ${settings.table} FOR EACH ROW EXECUTE FUNCTION ${settings.table}_die()`);
+    const chunk = Array.from({ length: 3_000 }, (_, index) => row(index + 2, `o-${index}`, index));
+    const failure = await failureOf(load.write(chunk, control()));
+    expect(failure.kind).toBe("transient");
+    expect(failure.message).toMatch(/terminat/i);
+    expect(await rowsOfRun(settings, "manual-kill")).toBe(2);
+    await sql(`DROP TRIGGER die ON ${settings.table}`);
+    expect((await writer(settings, "manual-kill").write(chunk, control())).loaded).toBe(3_000);
+    expect(await sql(`SELECT count(*)::int AS n, count(DISTINCT order_id)::int AS keys FROM ${settings.table} WHERE run_id = 'manual-kill'`)).toEqual([{ n: 3_002, keys: 3_002 }]);
+  });
+
+  it("says a table is missing with the SQL that creates it, and fails its writes permanently naming it", async () => {
+    const settings = destination(ORDER, { key: ["order_id"], table: "no_such_orders" });
+    const context = { env: env as unknown as Record<string, unknown>, pipeline: "orders-to-postgres" };
+    const problem = await postgresDestination.verifyShape!(settings as never, context);
+    expect(problem).toContain("PostgreSQL table public.no_such_orders does not exist");
+    expect(problem).toContain("npm run pipeline -- migration orders-to-postgres");
+    expect(problem).toContain('CREATE TABLE IF NOT EXISTS "public"."no_such_orders"');
+    const failure = await failureOf(writer(settings, "manual-missing").write([row(0, "a", 1)], control()));
+    expect(failure.kind).toBe("permanent");
+    expect(failure.message).toMatch(/relation "public"?\.?"?no_such_orders"? does not exist|no_such_orders/);
+  });
+
+  it("names each way a table differs from the definition, with the statement that fixes it", async () => {
+    const settings = destination(ORDER, { key: ["order_id"] });
+    await sql(`CREATE TABLE ${settings.table} (order_id text, amount text NOT NULL, items bigint, paid boolean, note text NOT NULL, extra text NOT NULL, run_id text NOT NULL, loaded_at bigint NOT NULL, position bigint)`);
+    const problem = await postgresDestination.verifyShape!(settings as never, { env: env as unknown as Record<string, unknown>, pipeline: "p" });
+    expect(problem).toContain("it has no column ordered_at (timestamp with time zone)");
+    expect(problem).toContain("column amount is text, the definition stores double precision");
+    expect(problem).toContain("column note is NOT NULL, but the definition lets it be null");
+    expect(problem).toContain("column extra is NOT NULL without a default");
+    expect(problem).toContain("no primary key or unique index on (order_id)");
+    // The fixes, run as given, make the table fit.
+    for (const statement of problem!.split("Fix it with:\n")[1]!.split("\n")) await sql(statement);
+    expect(await postgresDestination.verifyShape!(settings as never, { env: env as unknown as Record<string, unknown>, pipeline: "p" })).toBeNull();
+  });
+
+  it("fails a constraint violation permanently, naming the table and the constraint", async () => {
+    const settings = await freshOrders();
+    await sql(`ALTER TABLE ${settings.table} ADD CONSTRAINT positive_amount CHECK (amount > 0)`);
+    const failure = await failureOf(writer(settings, "manual-check").write([row(0, "a", 1), row(1, "b", -5)], control()));
+    expect(failure.kind).toBe("permanent");
+    expect(failure.message).toContain(`table public.${settings.table}`);
+    expect(failure.message).toContain("constraint positive_amount");
+    expect(await rowsOfRun(settings, "manual-check")).toBe(0);
+  });
+
+  it("calls a refused connection transient and never shows the password", async () => {
+    const settings = { ...destination(ORDER, { key: ["order_id"] }), hyperdrive: "HYPERDRIVE_DOWN" };
+    const failure = await failureOf(writer(settings, "manual-down").write([row(0, "a", 1)], control()));
+    expect(failure.kind).toBe("transient");
+    expect(failure.message).not.toContain("down-password");
+  });
+});
