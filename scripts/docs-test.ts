@@ -2,7 +2,8 @@
  * npm run test:docs (in CI): every example in the README and in docs/*.md is run as a person would run
  * it, against a fresh `wrangler dev` per page started as `npm run dev` starts it (no token, built-in sample
  * data): curl commands, `npx wrangler d1 execute` (on the server's local database), `npm run pipeline`,
- * `npx vitest run` (a test the page has the reader write).
+ * `npx vitest run` (a test the page has the reader write), `psql "$DATABASE_URL"` on a page marked
+ * `<!-- example: postgres -->` (a throwaway cluster of its own, which the server's HYPERDRIVE binding reaches).
  * Where a page shows the answer, the real answer must match it: the same fields (an elision is written
  * "…"), the same types, the same text and flags except what differs run to run (ids, times). Ids the
  * page shows are replaced in later commands by the ones this run gave. Before each command the server is
@@ -14,7 +15,8 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { applySnippet, differences, docFiles, docSteps, withRunIds, type DocFile, type DocStep } from "./lib/doc-examples.ts";
+import { applySnippet, differences, docFiles, docSteps, needsPostgres, withRunIds, type DocFile, type DocStep } from "./lib/doc-examples.ts";
+import { planCluster, startCluster, type Cluster } from "./lib/postgres-cluster.ts";
 import { runCommand } from "./lib/run-command.ts";
 import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
 
@@ -89,6 +91,8 @@ async function checkPage(page: string): Promise<number> {
   ];
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-docs-"));
   const ids = new Map<string, string>();
+  const postgres: Cluster | null = needsPostgres(markdown) ? await startCluster(await planCluster({ password: "docs-password" })) : null;
+  const env: Record<string, string> = postgres ? { DATABASE_URL: postgres.url } : {};
   try {
     for (const phase of phases) {
       if (phase.root !== ROOT) {
@@ -102,21 +106,22 @@ async function checkPage(page: string): Promise<number> {
       }
       const config = join(phase.root, "wrangler.jsonc");
       migrateLocal(persistTo, config);
-      const server = await startDev({ persistTo, config, vars: { ALLOW_UNAUTHENTICATED: "true", LOCAL_R2_NOTIFICATIONS: "true" } });
+      const server = await startDev({ persistTo, config, vars: { ALLOW_UNAUTHENTICATED: "true", LOCAL_R2_NOTIFICATIONS: "true" }, env: postgres ? { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: postgres.url } : {} });
       try {
-        for (const step of phase.steps) await runStep(page, step, server, persistTo, ids, phase.root);
+        for (const step of phase.steps) await runStep(page, step, server, persistTo, ids, phase.root, env);
       } finally {
         await stopDev(server);
       }
     }
   } finally {
+    await postgres?.stop();
     rmSync(persistTo, { recursive: true, force: true });
     for (const phase of phases) if (phase.root !== ROOT) rmSync(phase.root, { recursive: true, force: true });
   }
   return steps.length;
 }
 
-async function runStep(page: string, step: DocStep, server: DevServer, persistTo: string, ids: Map<string, string>, root: string): Promise<void> {
+async function runStep(page: string, step: DocStep, server: DevServer, persistTo: string, ids: Map<string, string>, root: string, env: Record<string, string>): Promise<void> {
   const where = `${page}:${step.line}`;
   let command: string;
   try {
@@ -126,7 +131,7 @@ async function runStep(page: string, step: DocStep, server: DevServer, persistTo
     return;
   }
   await idle(server);
-  const ran = await shell(command, { PIPELINE_API_URL: server.url, CI: "true" }, root);
+  const ran = await shell(command, { PIPELINE_API_URL: server.url, CI: "true", ...env }, root);
   if (ran.code !== 0) {
     failures.push(`${where}: \`${step.command}\` exited ${ran.code}:\n${ran.stderr.slice(-800)}`);
     return;

@@ -26,9 +26,15 @@ export interface DocStep {
 }
 
 /** Commands the examples check by running them; everything else in a block (installs, deploys, logins) is read, not run. */
-const RUN_PREFIXES = ["curl ", "npx wrangler d1 execute ", "npm run pipeline ", "npm run check", "npx vitest run "];
+const RUN_PREFIXES = ["curl ", "npx wrangler d1 execute ", "npm run pipeline ", "npm run check", "npx vitest run ", "psql "];
 /** Put before a block that cannot be run as it stands (it needs a slow source, a real CRM, …). */
 const UNCHECKED = "<!-- example: not run -->";
+/** A page whose examples need a PostgreSQL database: run against a throwaway cluster, as DATABASE_URL. */
+const POSTGRES = "<!-- example: postgres -->";
+
+export function needsPostgres(markdown: string): boolean {
+  return markdown.includes(POSTGRES);
+}
 
 interface Fence {
   lang: string;

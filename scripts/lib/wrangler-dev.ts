@@ -24,6 +24,8 @@ export interface DevOptions {
   port?: number;
   /** Another wrangler config (the benchmark's). */
   config?: string;
+  /** Environment variables for wrangler itself (CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING>). */
+  env?: Record<string, string>;
 }
 
 export async function freePort(): Promise<number> {
@@ -72,7 +74,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const args = [WRANGLER, "dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", options.persistTo, "--log-level", "warn"];
   if (options.config) args.push("--config", options.config);
   for (const [name, value] of Object.entries(options.vars)) args.push("--var", `${name}:${value}`);
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, CI: "true" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...options.env, CI: "true" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
   const keep = (chunk: Buffer) => {
     log.push(chunk.toString());

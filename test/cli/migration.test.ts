@@ -128,7 +128,7 @@ describe("pipeline migration", () => {
 describe("the README's new pipeline", () => {
   it("shows the migration the command writes for it (its heading comment left out)", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const shown = /<!-- example: file migrations\/0007_signups\.sql -->\n```sql\n([\s\S]*?)```/.exec(readme)?.[1];
+    const shown = /<!-- example: file migrations\/0008_signups\.sql -->\n```sql\n([\s\S]*?)```/.exec(readme)?.[1];
     const signups = { table: "signups", key: ["email"], columns: columnSettings({ email: "text", plan: "text", created_at: "text", paid: "integer" }) };
     expect(readme).toContain('columns: { email: "text", plan: "text", created_at: "text", paid: "integer" },');
     const written = migrationText(migrationFor(signups, { table: "signups", columns: [], sql: null, indexes: [] }, "signups")!);

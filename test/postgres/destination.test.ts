@@ -99,6 +99,19 @@ describe("the PostgreSQL destination", () => {
     expect(await sql(`SELECT count(*)::int AS n, count(DISTINCT order_id)::int AS keys FROM ${settings.table} WHERE run_id = 'manual-kill'`)).toEqual([{ n: 3_002, keys: 3_002 }]);
   });
 
+  it("stops a chunk told to stop part-way with nothing of it written, and counts only what earlier chunks wrote", async () => {
+    const settings = await freshOrders();
+    const load = writer(settings, "manual-stop");
+    await load.write([row(0, "a", 1)], control());
+    const stop = new AbortController();
+    const chunk = Array.from({ length: 5_000 }, (_, index) => row(index + 1, `o-${index}`, index));
+    const writing = load.write(chunk, control({ signal: stop.signal }));
+    setTimeout(() => stop.abort(new DOMException("the run was cancelled", "AbortError")), 0);
+    const failure = await failureOf(writing);
+    expect(failure.name).toBe("AbortError");
+    expect(await rowsOfRun(settings, "manual-stop")).toBe(1);
+  });
+
   it("says a table is missing with the SQL that creates it, and fails its writes permanently naming it", async () => {
     const settings = destination(ORDER, { key: ["order_id"], table: "no_such_orders" });
     const context = { env: env as unknown as Record<string, unknown>, pipeline: "orders-to-postgres" };

@@ -44,7 +44,7 @@ describe("orders-to-postgres", () => {
     const first = await run(name);
     expect(first.status).toBe("succeeded");
     expect(first.accounting.balanced).toBe(true);
-    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [first.pipelineId]);
+    const [{ n }] = (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [first.pipelineId])) as [{ n: number }];
     expect(n).toBe(first.accounting.loaded);
     expect(n).toBeGreaterThan(20);
     const before = await sql(`SELECT store_id, order_id, kind, amount_cents, net_cents, currency, original_order_id, ordered_at, order_day FROM ${table} ORDER BY store_id, order_id`);
@@ -54,7 +54,7 @@ describe("orders-to-postgres", () => {
     const second = await run(name);
     expect(second.status).toBe("succeeded");
     expect(await sql(`SELECT store_id, order_id, kind, amount_cents, net_cents, currency, original_order_id, ordered_at, order_day FROM ${table} ORDER BY store_id, order_id`)).toEqual(before);
-    const [{ mine }] = await sql<{ mine: number }>(`SELECT count(*)::int AS mine FROM ${table} WHERE run_id = $1`, [second.pipelineId]);
+    const [{ mine }] = (await sql<{ mine: number }>(`SELECT count(*)::int AS mine FROM ${table} WHERE run_id = $1`, [second.pipelineId])) as [{ mine: number }];
     expect(mine).toBe(n);
     // Rejections are the engine's: they go to D1, beside every other pipeline's.
     const rejected = await env.DB.prepare("SELECT count(*) AS n FROM rejected_records WHERE run_id = ?").bind(first.pipelineId).first<{ n: number }>();
@@ -69,7 +69,7 @@ describe("orders-to-postgres", () => {
     const failed = await run(name, { chunkRecords: 8 });
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatch(/holds a NUL character \(U\+0000\), which PostgreSQL text cannot store/);
-    const [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [failed.pipelineId]);
+    const [{ n }] = (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [failed.pipelineId])) as [{ n: number }];
     expect(n).toBeGreaterThan(0); // the chunks before the poisoned one are in
     expect(failed.accounting.loaded).toBe(n);
   });

@@ -53,8 +53,11 @@ export function hyperdriveOf(env: Readonly<Record<string, unknown>>, binding: st
 /** The binding's secrets as they may show up in a message: its password (also URL-encoded) and its connection string. */
 export function bindingSecrets(env: Readonly<Record<string, unknown>>, binding: string): string[] {
   const found = env[binding] as Partial<HyperdriveBinding> | undefined;
-  if (!found || typeof found !== "object") return [];
-  const secrets = [found.connectionString, found.password, found.password ? encodeURIComponent(found.password) : undefined];
+  return found && typeof found === "object" ? secretsOf(found) : [];
+}
+
+function secretsOf(binding: Partial<HyperdriveBinding>): string[] {
+  const secrets = [binding.connectionString, binding.password, binding.password ? encodeURIComponent(binding.password) : undefined];
   return secrets.filter((secret): secret is string => typeof secret === "string" && secret.length >= 3);
 }
 
@@ -85,7 +88,7 @@ export type TransactionMode = "read only" | "read write";
  * worth another try, a missing table is not) and with the binding's secrets taken out.
  */
 export async function openClient(hyperdrive: HyperdriveBinding, options: ClientOptions): Promise<PostgresClient> {
-  const secrets = [hyperdrive.connectionString, hyperdrive.password, encodeURIComponent(hyperdrive.password)].filter((secret) => secret.length >= 3);
+  const secrets = secretsOf(hyperdrive);
   // A stop (a cancel, a stage timeout) stays what it is: the stage tells it from a failure.
   const failure = (error: unknown, doing = options.doing) => (error instanceof StageFailure || (error as Error)?.name === "AbortError" ? error : postgresFailure(error, doing, secrets));
   const client = new pg.Client({
@@ -113,11 +116,10 @@ export async function openClient(hyperdrive: HyperdriveBinding, options: ClientO
     }
   };
   const begin = async (mode: TransactionMode) => {
-    // Repeatable read: a read sees one snapshot across all its pages, however long it takes.
-    await query(mode === "read only" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
-    // SET LOCAL: Hyperdrive pools connections per transaction, so session settings would not stay.
-    await query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(options.timeoutMs))}`);
-    await query("SET LOCAL TIME ZONE 'UTC'");
+    // Repeatable read: a read sees one snapshot across all its pages, however long it takes. SET LOCAL:
+    // Hyperdrive pools connections per transaction, so session settings would not stay. One round trip.
+    const start = mode === "read only" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+    await query(`${start}; SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(options.timeoutMs))}; SET LOCAL TIME ZONE 'UTC'`);
   };
   const commit = async () => void (await query("COMMIT"));
   return {
