@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,7 +74,8 @@ export async function freePort(): Promise<number> {
 
 /** Where a cluster will live and how to reach it, before it is started (a config needs the URL first). */
 export async function planCluster(options: { password?: string; database?: string } = {}): Promise<ClusterPlan> {
-  const dir = mkdtempSync(join(tmpdir(), "pipeline-pg-"));
+  // Only a name: the folder is made when the cluster starts (a plan that never starts leaves nothing).
+  const dir = join(tmpdir(), `pipeline-pg-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
   const port = await freePort();
   const user = "app";
   const password = options.password ?? `pw-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
@@ -112,6 +113,7 @@ async function waitUntil(done: () => boolean, ms: number, what: string): Promise
 /** Initialises and starts the planned cluster, with its database created. */
 export async function startCluster(plan: ClusterPlan): Promise<Cluster> {
   const bin = ensurePostgres();
+  mkdirSync(plan.dir, { mode: 0o700 });
   const data = join(plan.dir, "data");
   const pwfile = join(plan.dir, "pw");
   writeFileSync(pwfile, `${plan.password}\n`, { mode: 0o600 });
@@ -130,9 +132,10 @@ export async function startCluster(plan: ClusterPlan): Promise<Cluster> {
     return Number.isInteger(value) && value > 0 && isAlive(value) ? value : null;
   };
   const startOnce = () => {
-    // fsync off: a test cluster trades durability across a machine crash for speed; a killed postmaster
-    // still recovers from its WAL (what the fault injection needs).
-    const options = `-p ${plan.port} -c listen_addresses=127.0.0.1 -k ${plan.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    // fsync off: a test cluster trades durability across a machine crash for speed. Commits stay
+    // synchronous (written to the WAL before the client hears of them), so a killed postmaster recovers
+    // every commit it acknowledged: what the fault injection counts on.
+    const options = `-p ${plan.port} -c listen_addresses=127.0.0.1 -k ${plan.dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
     run(bin, "pg_ctl", ["-D", data, "-o", options, "-l", join(plan.dir, "postgres.log"), "-w", "-t", "60", "start"], { quiet: true });
     const started = pid();
     if (started === null) throw new Error("PostgreSQL did not start (see its log in the cluster directory)");

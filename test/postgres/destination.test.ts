@@ -149,9 +149,11 @@ describe("the PostgreSQL destination", () => {
   });
 
   it("calls a refused connection transient and never shows the password", async () => {
-    const settings = { ...destination(ORDER, { key: ["order_id"] }), hyperdrive: "HYPERDRIVE_DOWN" };
+    const settings = { ...destination(ORDER, { key: ["order_id"], connectWaitMs: 300 }), hyperdrive: "HYPERDRIVE_DOWN" };
     const failure = await failureOf(writer(settings, "manual-down").write([row(0, "a", 1)], control()));
     expect(failure.kind).toBe("transient");
     expect(failure.message).not.toContain("down-password");
+    // Tried again for connectWaitMs before giving up: a database that restarts is waited for.
+    expect(failure.message).toMatch(/connection attempt failed|cannot connect|proxy request failed/);
   });
 });

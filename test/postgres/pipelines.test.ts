@@ -116,7 +116,7 @@ describe("the database password", () => {
       pipelineNamed(missing, { ...ordersToPostgres, destination: { ...ordersToPostgres.destination, table: "never_created_either" } } as Pipeline);
       const failed = await run(missing);
       const down = uniqueName("pg-down");
-      pipelineNamed(down, { ...customers, sources: [{ ...customers.sources[0], hyperdrive: "HYPERDRIVE_DOWN" }] } as Pipeline);
+      pipelineNamed(down, { ...customers, sources: [{ ...customers.sources[0], hyperdrive: "HYPERDRIVE_DOWN", connectWaitMs: 0 }] } as Pipeline);
       const refused = await run(down, { retries: { stage: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, source: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, alerts: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } } } as never);
       expect([failed.status, refused.status]).toEqual(["failed", "failed"]);
       const everything = JSON.stringify([failed, refused, lines]);

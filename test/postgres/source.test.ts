@@ -145,7 +145,7 @@ describe("the PostgreSQL source", () => {
     const syntax = await failureOf(readAll(source({ query: `SELECT id FROM ${name} WHERE`, cursor: ["id"] })));
     expect(syntax.message).toMatch(/syntax error/);
     expect([missingTable.kind, missingColumn.kind, syntax.kind]).toEqual(["permanent", "permanent", "permanent"]);
-    const down = await failureOf(readAll(source({ hyperdrive: "HYPERDRIVE_DOWN", query: "SELECT 1 AS id", cursor: ["id"] })));
+    const down = await failureOf(readAll(source({ hyperdrive: "HYPERDRIVE_DOWN", query: "SELECT 1 AS id", cursor: ["id"], connectWaitMs: 0 })));
     expect(down.kind).toBe("transient");
     expect(down.message).not.toContain("down-password");
   });

@@ -9,12 +9,12 @@ import { uniqueName } from "../support/runtime";
 
 /** SQL against the test cluster, through the Worker's own binding (set-up and checks). */
 export function sql<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
-  return withClient(env.HYPERDRIVE as unknown as HyperdriveBinding, { applicationName: "test", timeoutMs: 10_000, doing: "testing" }, async (client) => (await client.query<R>(text, values)).rows);
+  return withClient(env.HYPERDRIVE as unknown as HyperdriveBinding, { applicationName: "test", timeoutMs: 10_000, connectWaitMs: 0, doing: "testing" }, async (client) => (await client.query<R>(text, values)).rows);
 }
 
 /** A destination on a table of its own, resolved as a pipeline's would be. */
-export function destination(columns: Columns, options: { key: string[]; duplicates?: DuplicatePolicy; jsonb?: string[]; table?: string; schema?: string }): PostgresDestination {
-  const declared = { type: "postgres" as const, hyperdrive: "HYPERDRIVE", schema: options.schema ?? "public", table: options.table ?? uniqueName("t").toLowerCase().replace(/[^a-z0-9_]/g, "_"), jsonb: options.jsonb ?? [], timeoutMs: 10_000 };
+export function destination(columns: Columns, options: { key: string[]; duplicates?: DuplicatePolicy; jsonb?: string[]; table?: string; schema?: string; connectWaitMs?: number }): PostgresDestination {
+  const declared = { type: "postgres" as const, hyperdrive: "HYPERDRIVE", schema: options.schema ?? "public", table: options.table ?? uniqueName("t").toLowerCase().replace(/[^a-z0-9_]/g, "_"), jsonb: options.jsonb ?? [], timeoutMs: 10_000, connectWaitMs: options.connectWaitMs ?? 2_000 };
   const resolved = postgresDestination.resolve(declared as never, { key: options.key, columns: columnSettings(columns), duplicates: options.duplicates ?? "reject" }, env as unknown as Record<string, unknown>);
   if (!resolved.ok) throw new Error(resolved.errors.join("; "));
   return resolved.settings as PostgresDestination;

@@ -25,14 +25,14 @@ export const postgresDestination = destinationKind<PostgresDestination, typeof P
     if (jsonbNotText.length > 0) return { ok: false, errors: jsonbNotText.map((name) => `destination.jsonb names ${name}, which is not a text column (jsonb is given JSON text)`) };
     return {
       ok: true,
-      settings: { kind: "postgres", hyperdrive: declared.hyperdrive, schema: declared.schema, table: declared.table, jsonb: declared.jsonb, timeoutMs: declared.timeoutMs, ...common, uri: postgresUri(declared.hyperdrive, declared.schema, declared.table) },
+      settings: { kind: "postgres", hyperdrive: declared.hyperdrive, schema: declared.schema, table: declared.table, jsonb: declared.jsonb, timeoutMs: declared.timeoutMs, connectWaitMs: declared.connectWaitMs, ...common, uri: postgresUri(declared.hyperdrive, declared.schema, declared.table) },
     };
   },
   uriOf: (declared) => postgresUri(declared.hyperdrive, declared.schema, declared.table),
   label: (settings) => qualified(settings),
   writer(settings, context) {
     return {
-      write: (rows, control) => connected(settings, context, `writing ${qualified(settings)}`, (client) => writeChunk(client, settings, context.runId, context.loadedAt, rows, control)),
+      write: (rows, control) => connected(settings, { ...context, signal: control.signal }, `writing ${qualified(settings)}`, (client) => writeChunk(client, settings, context.runId, context.loadedAt, rows, control)),
       finish: async () => undefined,
     };
   },
@@ -41,9 +41,9 @@ export const postgresDestination = destinationKind<PostgresDestination, typeof P
   verifyShape: (settings, context) => connected(settings, context, `checking ${qualified(settings)}`, (client) => shapeProblem(client, settings, context.pipeline)),
 });
 
-async function connected<T>(settings: PostgresDestination, context: Pick<DestinationContext, "env"> & { pipeline: string | null; shard?: number }, doing: string, work: (client: PostgresClient) => Promise<T>): Promise<T> {
+async function connected<T>(settings: PostgresDestination, context: Pick<DestinationContext, "env"> & { pipeline: string | null; shard?: number; signal?: AbortSignal }, doing: string, work: (client: PostgresClient) => Promise<T>): Promise<T> {
   const hyperdrive = hyperdriveOf(context.env, settings.hyperdrive);
   const applicationName = `pipeline ${context.pipeline ?? ""} load${context.shard === undefined ? "" : ` ${context.shard}`}`;
-  return withClient(hyperdrive, { applicationName, timeoutMs: settings.timeoutMs, doing }, work);
+  return withClient(hyperdrive, { applicationName, timeoutMs: settings.timeoutMs, connectWaitMs: settings.connectWaitMs, signal: context.signal, doing }, work);
 }
 

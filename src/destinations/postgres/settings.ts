@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { DestinationSettingsBase } from "../kind";
-import { BINDING_NAME } from "../../sources/postgres/client";
+import { BINDING_NAME, CONNECT_WAIT_MS } from "../../sources/postgres/client";
 
 /** A PostgreSQL table reached through a Hyperdrive binding. */
 export interface PostgresDestination extends DestinationSettingsBase {
@@ -13,6 +13,8 @@ export interface PostgresDestination extends DestinationSettingsBase {
   jsonb: string[];
   /** For connecting and for each statement. */
   timeoutMs: number;
+  /** How long a refused connection (the database restarting) is tried again before a write fails. */
+  connectWaitMs: number;
 }
 
 /** A PostgreSQL name as written without quotes: lower case, so `"orders"` and `orders` are one table. */
@@ -26,6 +28,7 @@ export const PostgresDestinationSchema = z.strictObject({
   table: nameField,
   jsonb: z.array(z.string()).max(100).default([]),
   timeoutMs: z.number().int().min(1_000).max(300_000).default(30_000),
+  connectWaitMs: z.number().int().min(0).max(300_000).default(CONNECT_WAIT_MS),
 });
 
 export type PostgresDeclared = z.output<typeof PostgresDestinationSchema>;

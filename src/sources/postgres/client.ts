@@ -68,7 +68,20 @@ export interface ClientOptions {
   timeoutMs: number;
   /** What the failure messages say was being done ("reading source primary", "writing public.orders"). */
   doing: string;
+  /**
+   * How long a connection refused for a reason that passes (the database restarting or failing over, too
+   * many connections) is tried again before the failure goes to the stage: the stage's own retries are a
+   * few seconds apart, shorter than a restart.
+   */
+  connectWaitMs: number;
+  /** A cancel or a stage timeout ends the wait. */
+  signal?: AbortSignal;
 }
+
+/** The default `connectWaitMs`: a restart, or the first part of a managed database's failover. */
+export const CONNECT_WAIT_MS = 20_000;
+const FIRST_RECONNECT_MS = 100;
+const LONGEST_RECONNECT_MS = 2_000;
 
 export interface PostgresClient {
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
@@ -91,28 +104,17 @@ export async function openClient(hyperdrive: HyperdriveBinding, options: ClientO
   const secrets = secretsOf(hyperdrive);
   // A stop (a cancel, a stage timeout) stays what it is: the stage tells it from a failure.
   const failure = (error: unknown, doing = options.doing) => (error instanceof StageFailure || (error as Error)?.name === "AbortError" ? error : postgresFailure(error, doing, secrets));
-  const client = new pg.Client({
-    connectionString: hyperdrive.connectionString,
-    stream: ((config: { ssl?: unknown }) => new (closingSocket())(Boolean(config.ssl))) as unknown as () => Duplex,
-    connectionTimeoutMillis: options.timeoutMs,
-    query_timeout: options.timeoutMs + 1_000,
-    application_name: options.applicationName.slice(0, 63),
-    types: RESULT_TYPES,
-  });
-  // An error on an idle client (the server going away between statements) surfaces in the next query.
-  client.on("error", () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw failure(error, `connecting to ${hyperdrive.database} for ${options.doing}`);
-  }
+  const client = await connected(hyperdrive, options, failure);
+  // The connection's own error (the server's FATAL, with its SQLSTATE) says more than the driver's "not
+  // queryable" that the next query gets.
+  let lost: unknown = null;
+  client.on("error", (error: unknown) => void (lost ??= error));
   const query = async <R extends Record<string, unknown>>(text: string, values: readonly unknown[] = []) => {
     try {
       const result = await client.query<R>(text, values as unknown[]);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (error) {
-      throw failure(error);
+      throw failure(lost !== null && /not queryable/i.test(String((error as Error)?.message)) ? lost : error);
     }
   };
   const begin = async (mode: TransactionMode) => {
@@ -139,6 +141,56 @@ export async function openClient(hyperdrive: HyperdriveBinding, options: ClientO
     },
     close: () => client.end().catch(() => undefined),
   };
+}
+
+/**
+ * A connected client: tried again, with growing pauses, while the database refuses for a reason that
+ * passes, for up to `connectWaitMs`.
+ */
+async function connected(hyperdrive: HyperdriveBinding, options: ClientOptions, failure: (error: unknown, doing?: string) => unknown): Promise<pg.Client> {
+  const startedAt = Date.now();
+  const giveUpAt = startedAt + options.connectWaitMs;
+  for (let pause = FIRST_RECONNECT_MS; ; pause = Math.min(pause * 2, LONGEST_RECONNECT_MS)) {
+    options.signal?.throwIfAborted();
+    const client = new pg.Client({
+      connectionString: hyperdrive.connectionString,
+      stream: ((config: { ssl?: unknown }) => new (closingSocket())(Boolean(config.ssl))) as unknown as () => Duplex,
+      connectionTimeoutMillis: options.timeoutMs,
+      query_timeout: options.timeoutMs + 1_000,
+      application_name: options.applicationName.slice(0, 63),
+      types: RESULT_TYPES,
+    });
+    // Until the session's own listener is on: an error while connecting rejects connect() as well.
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const failed = failure(error, `connecting to ${hyperdrive.database} for ${options.doing}`);
+      if (!(failed instanceof StageFailure) || failed.kind !== "transient") throw failed;
+      if (Date.now() + pause > giveUpAt) {
+        const waited = Math.round((Date.now() - startedAt) / 100) / 10;
+        throw waited < 1 ? failed : new StageFailure(`${failed.message} (refused for ${waited} s of connectWaitMs ${options.connectWaitMs})`, "transient");
+      }
+      await sleep(pause, options.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }
+    function stop() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", stop, { once: true });
+  });
 }
 
 /** Opens a client, runs `work`, and closes the client whatever happens. */

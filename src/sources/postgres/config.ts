@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { runValueProblem } from "../placeholders";
 import type { SourceSettingsBase } from "../kind";
-import { BINDING_NAME } from "./client";
+import { BINDING_NAME, CONNECT_WAIT_MS } from "./client";
 import { highestParameter, sourceQueryProblem } from "./sql-scan";
 
 /**
@@ -26,6 +26,8 @@ export interface PostgresSource extends SourceSettingsBase {
   pageRows: number;
   /** For connecting and for each page's statement. */
   timeoutMs: number;
+  /** How long a refused connection (the database restarting) is tried again before the read fails. */
+  connectWaitMs: number;
 }
 
 const COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -58,6 +60,7 @@ export const PostgresSourceSchema = z
     cursor: z.array(z.string().regex(COLUMN, "must be a column name of the query's result")).min(1, "needs at least one column: pages are read by keyset on them, never by OFFSET").max(8),
     pageRows: z.number().int().min(1).max(50_000).default(5_000),
     timeoutMs: z.number().int().min(100).max(300_000).optional(),
+    connectWaitMs: z.number().int().min(0).max(300_000).default(CONNECT_WAIT_MS),
   })
   .superRefine((source, ctx) => {
     const highest = highestParameter(source.query);
@@ -75,5 +78,6 @@ export function postgresSettings(declared: z.output<typeof PostgresSourceSchema>
     cursor: declared.cursor,
     pageRows: declared.pageRows,
     timeoutMs: declared.timeoutMs ?? base.defaultTimeoutMs,
+    connectWaitMs: declared.connectWaitMs,
   };
 }

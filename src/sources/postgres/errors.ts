@@ -12,8 +12,13 @@ import { classifyErrorMessage, StageFailure, type FailureKind } from "../../doma
  */
 const TRANSIENT_STATES = [/^08/, /^40001$/, /^40P01$/, /^53/, /^57P0[123]$/, /^57014$/, /^55P03$/, /^58/];
 
-/** Errors from the socket or the driver, before any SQLSTATE: the network, or the server going away. */
-const TRANSIENT_DRIVER = /ECONNREFUSED|cannot connect|could not connect|connection attempt failed|proxy request failed|ECONNRESET|EPIPE|ETIMEDOUT|connection terminated|terminating connection|socket (?:has been )?closed|timeout expired|timeout exceeded|Query read timeout|network|stream/i;
+/**
+ * Errors from the socket or the driver, before any SQLSTATE: the network, or the server going away. A
+ * connection that broke between statements (the server's FATAL arriving while no query waited for it)
+ * fails the next query with node-postgres's "Client has encountered a connection error and is not
+ * queryable".
+ */
+const TRANSIENT_DRIVER = /ECONNREFUSED|cannot connect|could not connect|connection attempt failed|proxy request failed|ECONNRESET|EPIPE|ETIMEDOUT|connection terminated|terminating connection|connection error and is not queryable|socket (?:has been )?closed|timeout expired|timeout exceeded|Query read timeout|network|stream/i;
 
 interface DatabaseErrorFields {
   code?: unknown;

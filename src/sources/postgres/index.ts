@@ -10,7 +10,7 @@ import { readPostgresSource } from "./read";
 export const postgresSource = sourceKind<PostgresSource, typeof PostgresSourceSchema>({
   type: "postgres",
   schema: PostgresSourceSchema,
-  tuningFields: ["pageRows", "timeoutMs"],
+  tuningFields: ["pageRows", "timeoutMs", "connectWaitMs"],
   settings: postgresSettings,
   problems(source, pipeline) {
     const problems: string[] = [];

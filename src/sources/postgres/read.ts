@@ -48,7 +48,7 @@ export function pageSql(source: PostgresSource, after: boolean): string {
 export async function* readPostgresSource(source: PostgresSource, context: SourceReadContext): AsyncGenerator<SourceItem[], SourceRead> {
   const hyperdrive = hyperdriveOf(context.env, source.hyperdrive);
   const values = boundValues(source, context);
-  const client = await openClient(hyperdrive, { applicationName: `pipeline ${context.pipeline} extract`, timeoutMs: source.timeoutMs, doing: `reading source ${source.name}` });
+  const client = await openClient(hyperdrive, { applicationName: `pipeline ${context.pipeline} extract`, timeoutMs: source.timeoutMs, connectWaitMs: source.connectWaitMs, signal: context.signal, doing: `reading source ${source.name}` });
   let pages = 0;
   try {
     await client.begin("read only");
