@@ -22,16 +22,22 @@
  * resume and succeed, every row once), and an export in part in an unknown currency killed in its pass
  * (it must fail `checks_failed` with nothing written, and a retry accepting the check load it once).
  *
+ * Then PostgreSQL through Hyperdrive on a server and a throwaway cluster of their own
+ * (scripts/lib/fault-postgres.ts): `orders-to-postgres` upserting a 200,000-line orders CSV export, the
+ * database SIGKILLed mid-load and started again a couple of seconds later, then (the table emptied) the
+ * server SIGKILLed mid-load. Each run must succeed (the second resumed), its books balanced, the table
+ * holding exactly the export's valid orders, each once, all of that run.
+ *
  * Then a hostile source over a real socket: an NDJSON body with a 50 MB line between ten good lines, from
  * a URL with an API key in its query. The run must end with 10 loaded and 1 rejected, /api/health must
  * keep answering while the line streams, and the key must appear nowhere in the run or the server's log.
  *
  * Every server runs with an API token, which every request sends. Scenarios are chosen with
- * FAULT_SCENARIOS (a comma list of default, alerts, store-drops, orders-lake, triggers, checks, hostile; all by
- * default);
+ * FAULT_SCENARIOS (a comma list of default, alerts, store-drops, orders-lake, triggers, checks, postgres, hostile;
+ * all by default);
  * FAULT_STAGES picks the default pipeline's stages, FAULT_RECORDS its records, FAULT_DROP_FILES and
  * FAULT_DROP_ROWS the store-drops files, FAULT_LAKE_ORDERS the orders-lake orders, FAULT_CHECK_LINES the lines
- * of each checks export.
+ * of each checks export, FAULT_PG_ORDERS the lines of the postgres export.
  *
  * Every process it starts is stopped by the PID it started, also on failure.
  */
@@ -46,13 +52,14 @@ import { storeDropsScenario } from "./lib/fault-store-drops.ts";
 import { lakeData, ordersLakeScenario, serveLakeSource } from "./lib/fault-orders-lake.ts";
 import { triggersScenario } from "./lib/fault-triggers.ts";
 import { checksScenario } from "./lib/fault-checks.ts";
+import { postgresScenario } from "./lib/fault-postgres.ts";
 
 const STAGES = ["extract", "transform", "load"] as const;
 type Stage = (typeof STAGES)[number];
 
 /** Enough records that each stage takes long enough to be caught at work. */
 const RECORDS = Number(process.env.FAULT_RECORDS ?? 200_000);
-const SCENARIOS = ["default", "alerts", "store-drops", "orders-lake", "triggers", "checks", "hostile"] as const;
+const SCENARIOS = ["default", "alerts", "store-drops", "orders-lake", "triggers", "checks", "postgres", "hostile"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SELECTED = new Set((process.env.FAULT_SCENARIOS?.split(",").map((name) => name.trim()).filter(Boolean) ?? [...SCENARIOS]) as Scenario[]);
 for (const name of SELECTED) if (!SCENARIOS.includes(name)) throw new Error(`FAULT_SCENARIOS: unknown scenario ${name} (known: ${SCENARIOS.join(", ")})`);
@@ -264,6 +271,15 @@ async function main(): Promise<number> {
     }
     timings.push(`checks ${((Date.now() - begun) / 1000).toFixed(1)} s`);
   }
+  if (SELECTED.has("postgres")) {
+    const begun = Date.now();
+    try {
+      await postgresScenario(checks);
+    } catch (error) {
+      checks.check("postgres", "the scenario ran to its end", false, error instanceof Error ? error.message.slice(0, 2_000) : String(error));
+    }
+    timings.push(`postgres ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+  }
   const hostile = SELECTED.has("hostile") ? await hostileSource() : null;
 
   console.log(`\nFault injection (${[...SELECTED].join(", ")}): ${RECORDS} records per default run, ${((Date.now() - started) / 1000).toFixed(1)} s${timings.length ? `; ${timings.join(", ")}` : ""}\n`);
@@ -282,7 +298,7 @@ async function main(): Promise<number> {
   );
   for (const problem of alertProblems) console.log(`alerts: ${problem}`);
   const failedChecks = checks.all.filter((entry) => !entry.ok);
-  if (checks.all.length > 0) console.log(`store-drops / orders-lake / triggers / checks: ${checks.all.length - failedChecks.length} of ${checks.all.length} checks passed`);
+  if (checks.all.length > 0) console.log(`store-drops / orders-lake / triggers / checks / postgres: ${checks.all.length - failedChecks.length} of ${checks.all.length} checks passed`);
   for (const entry of failedChecks) console.log(`FAILED ${entry.scenario}: ${entry.name}${entry.detail ? ` (${entry.detail})` : ""}`);
   if (hostile) {
     console.log(`hostile source: ${hostile.summary}`);

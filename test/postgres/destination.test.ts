@@ -138,6 +138,39 @@ describe("the PostgreSQL destination", () => {
     expect(await postgresDestination.verifyShape!(settings as never, { env: env as unknown as Record<string, unknown>, pipeline: "p" })).toBeNull();
   });
 
+  it("takes a type that would change the values for a difference: varchar(n), numeric(p, s), timestamptz(0); and an index ON CONFLICT cannot use for no key", async () => {
+    const settings = destination(ORDER, { key: ["order_id"] });
+    await sql(`CREATE TABLE ${settings.table} (order_id varchar(3) NOT NULL, amount numeric(10,2) NOT NULL, items bigint NOT NULL, paid boolean NOT NULL, ordered_at timestamptz(0) NOT NULL, note text, run_id text NOT NULL, loaded_at bigint NOT NULL, position bigint)`);
+    await sql(`CREATE UNIQUE INDEX ON ${settings.table} (lower(order_id))`);
+    await sql(`CREATE UNIQUE INDEX ON ${settings.table} (order_id) WHERE paid`);
+    const problem = await postgresDestination.verifyShape!(settings as never, { env: env as unknown as Record<string, unknown>, pipeline: "p" });
+    expect(problem).toContain("column order_id is character varying(3), the definition stores text");
+    expect(problem).toContain("column amount is numeric(10, …), the definition stores double precision");
+    expect(problem).toContain("column ordered_at is timestamp(0) with time zone, the definition stores timestamp with time zone");
+    expect(problem).toContain("no primary key or unique index on (order_id)");
+  });
+
+  it("refuses, before any run, a key PostgreSQL would hold differently: nullable, or jsonb", () => {
+    expect(() => destination({ id: { type: "text", nullable: true }, n: "integer" }, { key: ["id"] })).toThrow("key column id may be null, which a PostgreSQL primary key cannot hold");
+    expect(() => destination({ doc: "text", n: "integer" }, { key: ["doc"], jsonb: ["doc"] })).toThrow("key column doc is stored as jsonb");
+  });
+
+  it("names a record whose instant PostgreSQL has no year for", async () => {
+    const settings = await freshOrders();
+    const early = stagedRow(0, "early", ["early", 1, 1, true, "0000-06-01T00:00:00.000Z", null]);
+    const failure = await failureOf(writer(settings, "manual-year").write([early], control()));
+    expect(failure.message).toMatch(/record "early" \(position 0\): column ordered_at is 0000-06-01T00:00:00.000Z, in the year 0/);
+  });
+
+  it("finds duplicates of a key column named like the lookup's own (i)", async () => {
+    const settings = destination({ i: "integer", n: "integer" }, { key: ["i"] });
+    await sql(createTableSql(settings));
+    const result = await writer(settings, "manual-i").write([stagedRow(0, "a", [1, 1]), stagedRow(1, "b", [2, 2])], control());
+    expect(result.loaded).toBe(2);
+    const again = await writer(settings, "manual-i").write([stagedRow(2, "c", [1, 3])], control());
+    expect(again.duplicates.map((entry) => [entry.row[0], entry.first])).toEqual([[2, 0]]);
+  });
+
   it("fails a constraint violation permanently, naming the table and the constraint", async () => {
     const settings = await freshOrders();
     await sql(`ALTER TABLE ${settings.table} ADD CONSTRAINT positive_amount CHECK (amount > 0)`);

@@ -124,6 +124,49 @@ describe("the PostgreSQL source", () => {
     expect(await sql(`SELECT count(*)::int AS n FROM ${name}`)).toEqual([{ n: 2 }]);
   });
 
+  it("fails on a null cursor value wherever it sorts, never skipping its row", async () => {
+    const name = table();
+    await sql(`CREATE TABLE ${name} (a integer, b integer)`);
+    await sql(`INSERT INTO ${name} VALUES (1, 1), (1, NULL), (2, 1), (3, 1), (4, 1), (5, 1)`);
+    await sql(`INSERT INTO ${name} SELECT NULL, i FROM generate_series(10, 12) AS i`);
+    const single = await failureOf(readAll(source({ query: `SELECT a FROM ${name} WHERE b IS NOT NULL OR a IS NULL`, cursor: ["a"], pageRows: 2 })));
+    expect(single.message).toMatch(/a row has no value in a, a cursor column/);
+    const pair = await failureOf(readAll(source({ query: `SELECT a, b FROM ${name} WHERE a IS NOT NULL`, cursor: ["a", "b"], pageRows: 1 })));
+    expect(pair.message).toMatch(/a row has no value in b, a cursor column/);
+  });
+
+  it("compares cursor values as the server does: numeric 1.0 and 1.00 are one value, so not unique", async () => {
+    const name = table();
+    await sql(`CREATE TABLE ${name} (id numeric)`);
+    await sql(`INSERT INTO ${name} VALUES (1.00), (1.0), (2), (3)`);
+    const failure = await failureOf(readAll(source({ query: `SELECT id FROM ${name}`, cursor: ["id"], pageRows: 2 })));
+    expect(failure.message).toMatch(/is not unique in the result; cursor must name columns that are/);
+  });
+
+  it("gives arrays element by element, as exactly as their elements", async () => {
+    const { records } = await readAll(
+      source({
+        query: `SELECT 1 AS id, ARRAY[9223372036854775807, 1]::bigint[] AS big, ARRAY[12345678901234567890.5]::numeric[] AS exact, ARRAY['NaN', 1.5]::float8[] AS floats,
+          ARRAY['2026-11-30 10:15:00.123456+00']::timestamptz[] AS stamps, ARRAY['2026-11-30']::date[] AS days, ARRAY[NULL, 2]::bigint[] AS holes`,
+        cursor: ["id"],
+      }),
+    );
+    expect(records).toEqual([{ id: 1, big: ["9223372036854775807", 1], exact: ["12345678901234567890.5"], floats: ["NaN", 1.5], stamps: ["2026-11-30T10:15:00.123456Z"], days: ["2026-11-30"], holes: [null, 2] }]);
+  });
+
+  it("closes its connection when the read is stopped between pages, leaving no snapshot open", async () => {
+    const name = table();
+    await sql(`CREATE TABLE ${name} (id integer)`);
+    await sql(`INSERT INTO ${name} SELECT i FROM generate_series(1, 50) AS i`);
+    const stop = new AbortController();
+    const reader = postgresSource.read(source({ query: `SELECT id FROM ${name}`, cursor: ["id"], pageRows: 10 }) as never, context({ signal: stop.signal, pipeline: name }));
+    await reader.next(); // one page read, the generator suspended: as an extract stopped by a cancel leaves it
+    stop.abort();
+    const open = async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [`pipeline ${name} extract`]))[0]!.n;
+    for (let tries = 0; tries < 50 && (await open()) > 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await open()).toBe(0);
+  });
+
   it("fails rather than skip rows when the cursor repeats or is null", async () => {
     const name = table();
     await sql(`CREATE TABLE ${name} (id integer, day text)`);
@@ -157,7 +200,8 @@ describe("the PostgreSQL source", () => {
     };
     expect(problems({ query: "SELECT 1 AS id; DROP TABLE x" })).toEqual(["query: must be one statement, without ; (it is wrapped in the query that pages it)"]);
     expect(problems({ query: "DELETE FROM x" })).toEqual(["query: must be a SELECT (or WITH … SELECT, VALUES, TABLE)"]);
-    expect(problems({ query: "SELECT id FROM t WHERE a = $2 AND b = '$3' AND c = $$ $4 $$ -- $5", params: ["slot.date"] })).toEqual(["params: the query uses $2 but params binds 1 value"]);
+    expect(problems({ query: "SELECT id FROM t WHERE a = $2 AND b = '$3' AND c = $$ $4 $$ -- $5", params: ["slot.date"] })).toEqual(["params: the query uses $2 but params binds 1 value", "params: binds $1, which the query never uses"]);
+    expect(problems({ query: "SELECT id FROM t WHERE a = $1", params: ["slot.date", "params.region"] })).toEqual(["params: binds $2, which the query never uses"]);
     expect(problems({ query: "SELECT 'a;b' AS id, $tag$ ; $tag$ AS x /* ; */" })).toEqual([]);
     expect(problems({ query: "SELECT 1 AS id", cursor: [] })).toEqual(["cursor: needs at least one column: pages are read by keyset on them, never by OFFSET"]);
     expect(problems({ query: "SELECT 1 AS id", params: ["slot.month"] })[0]).toMatch(/slot.month is not a slot value/);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { postgresFailure, postgresKind, scrubbed } from "../../src/sources/postgres/errors";
 
 /** A DatabaseError as node-postgres makes it: the server's message and its fields. */
-const serverError = (code: string, message: string, fields: Record<string, string> = {}) => Object.assign(new Error(message), { code, ...fields });
+const serverError = (code: string, message: string, fields: Record<string, string> = {}) => Object.assign(new Error(message), { code, severity: "ERROR", ...fields });
 
 describe("PostgreSQL errors", () => {
   it.each([
@@ -31,8 +31,13 @@ describe("PostgreSQL errors", () => {
     expect(postgresKind(serverError(code, message))).toBe("permanent");
   });
 
+  it("reads a code as a SQLSTATE only on the server's errors (a platform EPIPE is not one)", () => {
+    expect(postgresKind(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))).toBe("transient");
+    expect(postgresFailure(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }), "writing", []).message).not.toContain("SQLSTATE");
+  });
+
   it("calls the driver's own socket errors transient", () => {
-    for (const message of ["connect ECONNREFUSED 127.0.0.1:5432", "Connection terminated unexpectedly", "timeout exceeded when trying to connect", "Query read timeout", "read ECONNRESET"]) {
+    for (const message of ["connect ECONNREFUSED 127.0.0.1:5432", "Connection terminated unexpectedly", "Client has encountered a connection error and is not queryable", "timeout exceeded when trying to connect", "Query read timeout", "read ECONNRESET"]) {
       expect(postgresKind(new Error(message))).toBe("transient");
     }
   });

@@ -15,14 +15,22 @@ export const postgresDestination = destinationKind<PostgresDestination, typeof P
   store: "PostgreSQL",
   carriesCompanions: false,
   problems(declared, columns) {
-    const unknown = declared.jsonb.filter((name) => !columns.includes(name));
-    return unknown.map((name) => `destination.jsonb names ${name}, which is not a column`);
+    const unknown = declared.jsonb.filter((name) => !columns.includes(name)).map((name) => `destination.jsonb names ${name}, which is not a column`);
+    // PostgreSQL cuts a longer name to 63 bytes: the table would have another column than the definition.
+    const long = columns.filter((name) => new TextEncoder().encode(name).length > 63).map((name) => `column ${name} is longer than PostgreSQL's 63-byte names`);
+    return [...unknown, ...long];
   },
   resolve(declared, common, env) {
     const problem = hyperdriveProblem(env, declared.hyperdrive);
     if (problem) return { ok: false, errors: [problem] };
-    const jsonbNotText = declared.jsonb.filter((name) => common.columns.find((column) => column.name === name)?.type !== "text");
-    if (jsonbNotText.length > 0) return { ok: false, errors: jsonbNotText.map((name) => `destination.jsonb names ${name}, which is not a text column (jsonb is given JSON text)`) };
+    const errors = [
+      ...declared.jsonb.filter((name) => common.columns.find((column) => column.name === name)?.type !== "text").map((name) => `destination.jsonb names ${name}, which is not a text column (jsonb is given JSON text)`),
+      // Two JSON texts PostgreSQL holds equal ({"a":1}, {"a": 1.0}) would be two keys here and one there.
+      ...declared.jsonb.filter((name) => common.key.includes(name)).map((name) => `key column ${name} is stored as jsonb; a PostgreSQL key is text, a number, a boolean or a timestamp`),
+      // The key is the table's primary key, and a primary key column is NOT NULL.
+      ...common.key.filter((name) => common.columns.find((column) => column.name === name)?.nullable).map((name) => `key column ${name} may be null, which a PostgreSQL primary key cannot hold`),
+    ];
+    if (errors.length > 0) return { ok: false, errors };
     return {
       ok: true,
       settings: { kind: "postgres", hyperdrive: declared.hyperdrive, schema: declared.schema, table: declared.table, jsonb: declared.jsonb, timeoutMs: declared.timeoutMs, connectWaitMs: declared.connectWaitMs, ...common, uri: postgresUri(declared.hyperdrive, declared.schema, declared.table) },

@@ -14,19 +14,28 @@ interface LiveColumn {
   type: string;
   nullable: boolean;
   has_default: boolean;
+  /** The type's modifiers: varchar(n), numeric(p, s), timestamptz(p). */
+  max_length: number | null;
+  numeric_precision: number | null;
+  datetime_precision: number | null;
 }
 
-const COLUMNS_QUERY = `SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable, column_default IS NOT NULL AS has_default
+const COLUMNS_QUERY = `SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable, column_default IS NOT NULL AS has_default,
+    character_maximum_length AS max_length, CASE WHEN data_type = 'numeric' THEN numeric_precision END AS numeric_precision, datetime_precision
   FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`;
 
-/** The column lists of the table's unique indexes without a WHERE (each one an ON CONFLICT target). */
+/**
+ * The key columns of the table's unique indexes that ON CONFLICT can use: valid, not deferred, without a
+ * WHERE, on plain columns (an index on an expression has a 0 in indkey), INCLUDE columns left out.
+ */
 const UNIQUE_QUERY = `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
   FROM pg_index i
   JOIN pg_class t ON t.oid = i.indrelid
   JOIN pg_namespace n ON n.oid = t.relnamespace
   CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-  WHERE n.nspname = $1 AND t.relname = $2 AND i.indisunique AND i.indpred IS NULL
+  WHERE n.nspname = $1 AND t.relname = $2 AND i.indisunique AND i.indisvalid AND i.indimmediate AND i.indpred IS NULL
+    AND i.indexprs IS NULL AND NOT (0 = ANY(i.indkey::int2[])) AND k.ord <= i.indnkeyatts
   GROUP BY i.indexrelid`;
 
 /** information_schema's names for the types each stored type may also be kept in without loss. */
@@ -38,6 +47,24 @@ const ACCEPTED: Record<PostgresType, readonly string[]> = {
   "timestamp with time zone": ["timestamp with time zone"],
   jsonb: ["jsonb", "json"],
 };
+
+/**
+ * A type that would change what is stored: a varchar(n) too short for some text, a numeric(p, s) that
+ * rounds, a timestamptz(p) under milliseconds (two instants a millisecond apart would become one key).
+ */
+function narrows(column: LiveColumn): boolean {
+  if (column.type === "character varying") return column.max_length !== null;
+  if (column.type === "numeric") return column.numeric_precision !== null;
+  if (column.type === "timestamp with time zone") return column.datetime_precision !== null && column.datetime_precision < 3;
+  return false;
+}
+
+function typeText(column: LiveColumn): string {
+  if (column.type === "character varying" && column.max_length !== null) return `character varying(${column.max_length})`;
+  if (column.type === "numeric" && column.numeric_precision !== null) return `numeric(${column.numeric_precision}, …)`;
+  if (column.type === "timestamp with time zone" && column.datetime_precision !== null && column.datetime_precision < 6) return `timestamp(${column.datetime_precision}) with time zone`;
+  return column.type;
+}
 
 export interface ShapeDifference {
   text: string;
@@ -58,8 +85,9 @@ export async function shapeDifferences(client: PostgresClient, destination: Post
       differences.push({ text: `it has no column ${column.name} (${column.type})`, fix: `ALTER TABLE ${table} ADD COLUMN ${quoted(column.name)} ${column.type};` });
       continue;
     }
-    if (!ACCEPTED[column.type].includes(found.type)) {
-      differences.push({ text: `column ${column.name} is ${found.type}, the definition stores ${column.type}`, fix: `ALTER TABLE ${table} ALTER COLUMN ${quoted(column.name)} TYPE ${column.type} USING ${quoted(column.name)}::${column.type};` });
+    const liveType = typeText(found);
+    if (!ACCEPTED[column.type].includes(found.type) || narrows(found)) {
+      differences.push({ text: `column ${column.name} is ${liveType}, the definition stores ${column.type}`, fix: `ALTER TABLE ${table} ALTER COLUMN ${quoted(column.name)} TYPE ${column.type} USING ${quoted(column.name)}::${column.type};` });
     }
     if (column.nullable && !found.nullable) {
       differences.push({ text: `column ${column.name} is NOT NULL, but the definition lets it be null`, fix: `ALTER TABLE ${table} ALTER COLUMN ${quoted(column.name)} DROP NOT NULL;` });
@@ -81,9 +109,10 @@ export async function shapeDifferences(client: PostgresClient, destination: Post
 /** The problem a load reports for the table, or null when it fits. */
 export async function shapeProblem(client: PostgresClient, destination: PostgresDestination, pipeline: string | null): Promise<string | null> {
   const differences = await shapeDifferences(client, destination);
-  const helper = pipeline ? `npm run pipeline -- migration ${pipeline} writes it; ` : "";
   if (differences === null) {
-    return `PostgreSQL table ${qualified(destination)} does not exist (${helper}create it with:\n${createTableSql(destination)})`;
+    const file = `migrations/postgres/${qualified(destination)}.sql`;
+    const helper = pipeline ? ` (npm run pipeline -- migration ${pipeline} writes it to ${file}; psql "$DATABASE_URL" -f ${file} runs it)` : "";
+    return `PostgreSQL table ${qualified(destination)} does not exist: create it${helper} with:\n${createTableSql(destination).trimEnd()}`;
   }
   if (differences.length === 0) return null;
   return `PostgreSQL table ${qualified(destination)} differs from the pipeline's definition: ${differences.map((difference) => difference.text).join("; ")}. Fix it with:\n${differences.map((difference) => difference.fix).join("\n")}`;

@@ -35,6 +35,9 @@ function valueProblem(destination: PostgresDestination, rows: readonly StagedRow
       if (typeof value !== "string") continue;
       const column = destination.columns[index]!;
       const where = `record ${JSON.stringify(idOf(row))} (position ${positionOf(row)}): column ${column.name}`;
+      // An instant before year 1 (ISO 8601 allows 0000 and signed years; PostgreSQL has no year 0).
+      if (column.type === "timestamp" && !/^\d{4}-/.test(value)) return `${where} is ${value}, before the year 1, which PostgreSQL timestamps do not have`;
+      if (column.type === "timestamp" && value.startsWith("0000-")) return `${where} is ${value}, in the year 0, which PostgreSQL timestamps do not have`;
       if (value.includes("\0")) return `${where} holds a NUL character (U+0000), which PostgreSQL text cannot store; remove it in the transform (value.replaceAll("\\0", ""))`;
       if (destination.jsonb.includes(column.name)) {
         try {
@@ -132,7 +135,8 @@ async function holdersOf(client: PostgresClient, destination: PostgresDestinatio
     });
     const names = keyColumns.map((column) => quoted(column.name));
     const { rows: found } = await client.query<{ i: number; run_id: string; position: string | number | null }>(
-      `SELECT v.i, t."run_id", t."position" FROM (VALUES ${tuples.join(",")}) AS v(i,${names.join(",")}) JOIN ${tableName(destination)} AS t ON ${names.map((name) => `t.${name} = v.${name}`).join(" AND ")}`,
+      // The lookup's own columns are named by place (v.k0, v.k1), so no key column's name can clash with them.
+      `SELECT v.i, t."run_id", t."position" FROM (VALUES ${tuples.join(",")}) AS v(i,${names.map((_, index) => `k${index}`).join(",")}) JOIN ${tableName(destination)} AS t ON ${names.map((name, index) => `t.${name} = v.k${index}`).join(" AND ")}`,
       values,
     );
     const holders = new Map(found.map((holder) => [holder.i, holder]));

@@ -120,8 +120,11 @@ export async function openClient(hyperdrive: HyperdriveBinding, options: ClientO
   const begin = async (mode: TransactionMode) => {
     // Repeatable read: a read sees one snapshot across all its pages, however long it takes. SET LOCAL:
     // Hyperdrive pools connections per transaction, so session settings would not stay. One round trip.
+    // The server ends a session left idle inside its transaction (a client that went away without
+    // closing): its snapshot and its locks are not held for longer than that.
     const start = mode === "read only" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
-    await query(`${start}; SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(options.timeoutMs))}; SET LOCAL TIME ZONE 'UTC'`);
+    const statementMs = Math.max(1, Math.trunc(options.timeoutMs));
+    await query(`${start}; SET LOCAL statement_timeout = ${statementMs}; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(60_000, 2 * statementMs)}; SET LOCAL TIME ZONE 'UTC'`);
   };
   const commit = async () => void (await query("COMMIT"));
   return {
@@ -167,7 +170,7 @@ async function connected(hyperdrive: HyperdriveBinding, options: ClientOptions, 
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);
-      const failed = failure(error, `connecting to ${hyperdrive.database} for ${options.doing}`);
+      const failed = failure(error, `connecting to database "${hyperdrive.database}" for ${options.doing}`);
       if (!(failed instanceof StageFailure) || failed.kind !== "transient") throw failed;
       if (Date.now() + pause > giveUpAt) {
         const waited = Math.round((Date.now() - startedAt) / 100) / 10;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { runValueProblem } from "../placeholders";
 import type { SourceSettingsBase } from "../kind";
 import { BINDING_NAME, CONNECT_WAIT_MS } from "./client";
-import { highestParameter, sourceQueryProblem } from "./sql-scan";
+import { scanSql, sourceQueryProblem } from "./sql-scan";
 
 /**
  * A PostgreSQL query as a source, through a Hyperdrive binding: one SELECT run in a READ ONLY transaction
@@ -63,8 +63,12 @@ export const PostgresSourceSchema = z
     connectWaitMs: z.number().int().min(0).max(300_000).default(CONNECT_WAIT_MS),
   })
   .superRefine((source, ctx) => {
-    const highest = highestParameter(source.query);
+    const used = new Set(scanSql(source.query).parameters);
+    const highest = Math.max(0, ...used);
     if (highest > source.params.length) ctx.addIssue({ code: "custom", path: ["params"], message: `the query uses $${highest} but params binds ${source.params.length} value${source.params.length === 1 ? "" : "s"}` });
+    // PostgreSQL cannot type a parameter the query never uses ("could not determine data type of parameter").
+    const unused = source.params.map((_, index) => index + 1).filter((number) => !used.has(number));
+    if (unused.length > 0) ctx.addIssue({ code: "custom", path: ["params"], message: `binds ${unused.map((number) => `$${number}`).join(", ")}, which the query never uses` });
     if (new Set(source.cursor).size !== source.cursor.length) ctx.addIssue({ code: "custom", path: ["cursor"], message: "names a column twice" });
   });
 

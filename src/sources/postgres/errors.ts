@@ -22,6 +22,8 @@ const TRANSIENT_DRIVER = /ECONNREFUSED|cannot connect|could not connect|connecti
 
 interface DatabaseErrorFields {
   code?: unknown;
+  /** Only the server's errors have one: a `code` without it is the platform's (EPIPE), not a SQLSTATE. */
+  severity?: unknown;
   detail?: unknown;
   hint?: unknown;
   schema?: unknown;
@@ -33,7 +35,7 @@ interface DatabaseErrorFields {
 export function postgresKind(error: unknown): FailureKind {
   const fields = (typeof error === "object" && error !== null ? error : {}) as DatabaseErrorFields;
   const message = error instanceof Error ? error.message : String(error);
-  if (typeof fields.code === "string" && /^[0-9A-Z]{5}$/.test(fields.code)) {
+  if (typeof fields.code === "string" && typeof fields.severity === "string" && /^[0-9A-Z]{5}$/.test(fields.code)) {
     return TRANSIENT_STATES.some((state) => state.test(fields.code as string)) ? "transient" : "permanent";
   }
   if (TRANSIENT_DRIVER.test(message)) return "transient";
@@ -56,9 +58,10 @@ export function postgresFailure(error: unknown, doing: string, secrets: readonly
     typeof fields.column === "string" ? `column ${fields.column}` : null,
     typeof fields.constraint === "string" ? `constraint ${fields.constraint}` : null,
   ].filter((part): part is string => part !== null);
-  const state = typeof fields.code === "string" ? ` [SQLSTATE ${fields.code}]` : "";
-  const detail = typeof fields.detail === "string" ? `; ${fields.detail.slice(0, 300)}` : "";
-  const hint = typeof fields.hint === "string" ? ` (hint: ${fields.hint.slice(0, 200)})` : "";
+  const state = typeof fields.code === "string" && typeof fields.severity === "string" ? ` [SQLSTATE ${fields.code}]` : "";
+  // Secrets out before anything is cut short, so a secret across the cut cannot leave a prefix behind.
+  const detail = typeof fields.detail === "string" ? `; ${scrubbed(fields.detail, secrets).slice(0, 300)}` : "";
+  const hint = typeof fields.hint === "string" ? ` (hint: ${scrubbed(fields.hint, secrets).slice(0, 200)})` : "";
   const text = `PostgreSQL, ${doing}: ${message}${where.length > 0 ? ` (${where.join(", ")})` : ""}${detail}${hint}${state}`;
   return new StageFailure(scrubbed(text, secrets), postgresKind(error));
 }

@@ -24,6 +24,7 @@ export const postgresSource = sourceKind<PostgresSource, typeof PostgresSourceSc
     return problems;
   },
   read: readPostgresSource,
-  describe: (source) => ({ url: `postgres://${source.hyperdrive}`, format: null, watermark: null }),
+  // The watermark the run reads from, when the query binds it.
+  describe: (source, context) => ({ url: `postgres://${source.hyperdrive}`, format: null, watermark: source.params.includes("watermark") ? (context.watermark?.value ?? null) : null }),
   secretValues: (source, env) => bindingSecrets(env, source.hyperdrive),
 });

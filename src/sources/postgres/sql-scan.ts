@@ -85,7 +85,3 @@ export function sourceQueryProblem(sql: string): string | null {
   if (!["select", "with", "values", "table"].includes(words[0] ?? "")) return "must be a SELECT (or WITH … SELECT, VALUES, TABLE)";
   return null;
 }
-
-export function highestParameter(sql: string): number {
-  return Math.max(0, ...scanSql(sql).parameters);
-}

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { parse as parseArray } from "postgres-array";
 
 /**
  * How PostgreSQL's values arrive in a record: as JSON can carry them without losing anything. A record is
@@ -10,7 +11,9 @@ import pg from "pg";
  * - real and double precision: a number, or "NaN", "Infinity", "-Infinity" as text;
  * - timestamptz: ISO 8601 in UTC with every fractional digit ("2026-11-30T09:15:00.123456Z");
  * - timestamp (without zone): ISO 8601 without a zone, as stored; date, time, interval: their text;
- * - bytea: its hex text ("\\x0001ff"); json and jsonb: the parsed value; the rest as node-postgres gives them.
+ * - bytea: its hex text ("\\x0001ff"); json and jsonb: the parsed value (a number in JSON beyond a double's
+ *   precision is rounded, as JSON.parse does); the rest as node-postgres gives them;
+ * - an array of any of these: an array of the same, element by element.
  */
 
 const OID = { bytea: 17, int8: 20, float4: 700, float8: 701, date: 1082, timestamp: 1114, timestamptz: 1184, interval: 1186, numeric: 1700 } as const;
@@ -58,6 +61,13 @@ const PARSERS: Partial<Record<number, (text: string) => unknown>> = {
   [OID.date]: asText,
   [OID.bytea]: asText,
 };
+
+/** The array types of the types above, by their element's type. */
+const ARRAY_OF: Record<number, number> = { 1001: OID.bytea, 1016: OID.int8, 1021: OID.float4, 1022: OID.float8, 1182: OID.date, 1115: OID.timestamp, 1185: OID.timestamptz, 1187: OID.interval, 1231: OID.numeric };
+for (const [array, element] of Object.entries(ARRAY_OF)) {
+  const parseElement = PARSERS[element]!;
+  PARSERS[Number(array)] = (text: string) => parseArray(text, parseElement);
+}
 
 /** node-postgres's `types` option: these parsers for text results, its own for the rest. */
 export const RESULT_TYPES = {
