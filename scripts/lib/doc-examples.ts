@@ -119,6 +119,8 @@ export function docSteps(markdown: string): DocStep[] {
 
 /** An elided part: `"…"` as a key (more keys may follow) or as an array's last element (more elements). */
 export const ELIDED = "…";
+/** The accounting's counts: compared exactly wherever a page shows them. */
+const EXACT_NUMBERS = new Set(["extracted", "loaded", "rejected", "skipped"]);
 /** Values that differ every run: compared by type only. */
 const VOLATILE_KEYS = new Set(["id", "nextCursor"]);
 /** Ids, times, hashes (a definition's fingerprints: they change with the code) and version ids. */
@@ -166,7 +168,9 @@ export function differences(expected: unknown, actual: unknown, ids: Map<string,
       return [];
     }
   }
-  if (typeof expected === "number") return [];
+  // Counts that say what a run did are the same every run, and a page that shows them wrong misleads:
+  // compared exactly. Other numbers (times, durations, sizes) only by type.
+  if (typeof expected === "number") return EXACT_NUMBERS.has(key) && expected !== actual ? [`${path}: the page shows ${expected}, the API sent ${JSON.stringify(actual)}`] : [];
   return expected === actual ? [] : [`${path}: the page shows ${JSON.stringify(expected)}, the API sent ${JSON.stringify(actual)}`];
 }
 

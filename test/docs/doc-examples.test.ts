@@ -62,6 +62,9 @@ describe("differences", () => {
     expect(differences(shown, without, ids)).toEqual(["$: the page shows startTime, which the API does not send"]);
     expect(differences(shown, { ...shown, status: "failed" }, ids)).toEqual(['$.status: the page shows "succeeded", the API sent "failed"']);
     expect(differences(shown, { ...shown, startTime: null }, ids)[0]).toMatch(/^\$\.startTime: the page shows number/);
+    // A run's counts are the same every run: a page that shows them wrong is caught; a time is not a count.
+    const counted = { accounting: { extracted: 42, loaded: 38 }, totalDuration: 205 };
+    expect(differences(counted, { accounting: { extracted: 42, loaded: 36 }, totalDuration: 310 }, ids)).toEqual(["$.accounting.loaded: the page shows 38, the API sent 36"]);
     expect(differences(shown, { ...shown, stages: [] }, ids)).toEqual(["$.stages: the page shows 1 elements, the API sent 0"]);
   });
 

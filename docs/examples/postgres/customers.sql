@@ -6,7 +6,8 @@ CREATE TABLE IF NOT EXISTS customers (
   email text NOT NULL,
   country text,
   marketing_opt_in boolean NOT NULL DEFAULT false,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  -- Milliseconds, as the watermark keeps them (docs/postgres.md, "A watermark on updated_at").
+  updated_at timestamptz(3) NOT NULL DEFAULT now()
 );
 
 INSERT INTO customers (id, name, email, country, marketing_opt_in, updated_at) VALUES
