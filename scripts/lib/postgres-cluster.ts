@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./wrangler-dev.ts";
 
 /**
  * A throwaway PostgreSQL cluster for the tests, the fault injection, the benchmark and the docs run: its
@@ -59,17 +59,6 @@ export function ensurePostgres(): string {
     if (installed) return installed;
   }
   throw new Error("PostgreSQL 15 is needed for the PostgreSQL tests: apt-get install -y postgresql (Debian), or put its bin folder on PATH so pg_config --bindir finds it");
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /** Where a cluster will live and how to reach it, before it is started (a config needs the URL first). */
