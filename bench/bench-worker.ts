@@ -83,7 +83,7 @@ export const LoadStage = withPausedR2(RealLoadStage);
 
 // GET /api/pipelines is measured with eight pipelines declared (the five shipped, three copies).
 for (const pipeline of BENCH_EXTRA_PIPELINES) deployment.add(pipeline);
-// The Parquet and store-drops scenarios' copies, only in the servers that run them (BENCH_PIPELINES=lake,drops).
+// The Parquet, store-drops and PostgreSQL scenarios' copies, only in the servers that run them (BENCH_PIPELINES=lake,drops,postgres).
 for (const name of String((moduleEnv as unknown as Record<string, unknown>).BENCH_PIPELINES ?? "").split(",")) {
   const pipeline = BENCH_SCENARIO_PIPELINES[name];
   if (pipeline) deployment.add(pipeline);

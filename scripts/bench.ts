@@ -17,18 +17,27 @@
  * 5. store-drops over 1,000 CSV files in R2 (a bench copy reading bench-drops/), against listing, reading
  *    and plainly upserting the same files' rows in one Worker request; the live heap per stage for the
  *    1,000 files and for one object holding the same rows.
+ * 6. PostgreSQL: a million orders-shaped CSV lines end to end through a bench copy of orders-to-postgres
+ *    into `public.orders` of a throwaway cluster (scripts/lib/postgres-cluster.ts) through the Worker's
+ *    HYPERDRIVE binding, against plain multi-row upserts of the same rows from Node with the same driver
+ *    (pg), one transaction per 20,000 rows, into a fresh copy of the table, at the best rows per statement
+ *    of a sweep in the same run (writes timed only); `INSERT … SELECT FROM unnest(…)` beside it, reported
+ *    but not the floor. Needs PostgreSQL's programs (installed from Debian's packages when root).
  *
  * Every scenario gets a fresh `wrangler dev` with fresh local state. Writes bench/results.json and the
- * results table in docs/benchmark.md. Everything it starts is stopped by the PID it started.
+ * results table in docs/benchmark.md; a partial run (BENCH_ONLY, BENCH_CASES) merges its sections into
+ * the previous results and renders every section again from them. Everything it starts is stopped by the
+ * PID it started.
  */
 import autocannon from "autocannon";
 import { parse } from "jsonc-parser";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { startSyntheticSource, type SyntheticSource } from "./lib/synthetic-source.ts";
 import { sampleHeap, type HeapSample } from "./lib/heap-sampler.ts";
 import { dropFileRows } from "../bench/synthetic.ts";
+import { planCluster, startCluster } from "./lib/postgres-cluster.ts";
 import { migrateLocal, sleep, startDev, stopDev, workerdRssKiB, type DevServer } from "./lib/wrangler-dev.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -53,6 +62,14 @@ const PARQUET_ROWS_PER_FILE = 100_000;
 /** The store-drops scenario: how many files, and the range of their sizes in rows ("100-1000"). */
 const DROPS_FILES = Number(process.env.BENCH_DROPS_FILES ?? 1_000);
 const [DROPS_MIN_ROWS, DROPS_MAX_ROWS] = (process.env.BENCH_DROPS_ROWS ?? "100-1000").split("-").map(Number) as [number, number];
+/** The PostgreSQL scenario: lines in the run, the floor's rows per statement tried, the unnest variant's rows per statement. */
+const PG_RECORDS = Number(process.env.BENCH_PG_RECORDS ?? 1_000_000);
+const PG_ROWS_PER_STATEMENT = (process.env.BENCH_PG_ROWS_PER_STATEMENT ?? "250,500,1000,2000").split(",").map(Number);
+const PG_UNNEST_ROWS = (process.env.BENCH_PG_UNNEST ?? "1000,5000,20000").split(",").filter(Boolean).map(Number);
+/** The postgres destination's default chunk (chunkRecords, one transaction each): the floor commits as often. */
+const PG_ROWS_PER_TRANSACTION = 20_000;
+/** Sections that carry their own date and machine: a run of only these leaves the page's date to the run that measured the rest. */
+const SELF_DATED = ["postgres"];
 
 type Format = "json" | "ndjson" | "csv";
 type PipelineName = "default" | "orders";
@@ -101,10 +118,10 @@ interface Measured<T> {
 }
 
 /** Runs `work` against a fresh server and reports its result and the RSS of workerd meanwhile. */
-async function withServer<T>(vars: Record<string, string>, work: (server: DevServer) => Promise<T>): Promise<Measured<T>> {
+async function withServer<T>(vars: Record<string, string>, work: (server: DevServer) => Promise<T>, env?: Record<string, string>): Promise<Measured<T>> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-bench-"));
   migrateLocal(persistTo, BENCH_CONFIG);
-  const server = await startDevRetrying({ persistTo, config: BENCH_CONFIG, vars: { ALLOW_UNAUTHENTICATED: "true", ...vars } });
+  const server = await startDevRetrying({ persistTo, config: BENCH_CONFIG, vars: { ALLOW_UNAUTHENTICATED: "true", ...vars }, ...(env ? { env } : {}) });
   const idle = workerdRssKiB(server);
   const samples: Sample[] = [];
   let sampling = true;
@@ -315,6 +332,7 @@ async function main(): Promise<void> {
     if (!ONLY || ONLY.includes("memory")) await memoryScenario(source, results);
     if (!ONLY || ONLY.includes("parquet")) await parquetScenario(source, results);
     if (!ONLY || ONLY.includes("drops")) await dropsScenario(results);
+    if (!ONLY || ONLY.includes("postgres")) await postgresScenario(source, results);
     if (!ONLY || ONLY.includes("api")) {
       const api = await apiScenario();
       const rps = (path: string) => api.result.find((row) => row.path === path)!.rps;
@@ -332,6 +350,11 @@ async function main(): Promise<void> {
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   const previous = readPrevious();
   const merged = ONLY || CASES ? { ...previous, ...results } : results;
+  // The page's first line dates and places the run that measured the other sections: a run of only
+  // self-dated sections (each says when and where it was measured) keeps it.
+  if (ONLY && !CASES && ONLY.every((name) => SELF_DATED.includes(name)) && previous.date) {
+    for (const key of ["date", "machine", "durationSeconds"]) merged[key] = previous[key];
+  }
   writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(merged, null, 2)}\n`);
   const table = renderTable(merged);
   console.log(`\n${table}`);
@@ -563,6 +586,224 @@ async function dropsScenario(results: any): Promise<void> {
   results.drops = { ...row, memory };
 }
 
+// 6. PostgreSQL: orders-to-postgres through Hyperdrive, against plain multi-row upserts from Node.
+const POSTGRES_BASE = "/api/pipelines/bench-postgres";
+const ORDERS_TABLE = `"public"."orders"`;
+const FLOOR_TABLE = `"public"."orders_floor"`;
+/** public.orders' columns in its DDL's order (the nine order columns, then run_id, loaded_at, position). */
+const PG_COLUMNS = ["store_id", "order_id", "kind", "amount_cents", "net_cents", "currency", "original_order_id", "ordered_at", "order_day", "run_id", "loaded_at", "position"];
+const PG_ARRAY_TYPES = ["text", "text", "text", "bigint", "bigint", "text", "text", "timestamptz", "text", "text", "bigint", "bigint"];
+const PG_KEY = ["store_id", "order_id"];
+
+type PgVariant = { kind: "values" | "unnest"; rows: number };
+
+/**
+ * The CSV's lines as public.orders rows, `size` at a time: orderRow's mapping (integer cents, the net
+ * signed for a refund, null for no original order, the instant in one spelling and its UTC day), then
+ * run_id, loaded_at and the line's position. The synthetic lines are all valid, so nothing is checked.
+ */
+function* ordersTableRows(csv: string, runId: string, loadedAt: number, size: number): Generator<unknown[][]> {
+  let chunk: unknown[][] = [];
+  let position = 0;
+  let start = csv.indexOf("\n") + 1; // after the header
+  while (start < csv.length) {
+    const newline = csv.indexOf("\n", start);
+    const end = newline === -1 ? csv.length : newline;
+    const [storeId, orderId, kind, amount, currency, original, orderedAt] = csv.slice(start, end).split(",") as string[] as [string, string, string, string, string, string, string];
+    start = end + 1;
+    const [whole, fraction = ""] = amount.split(".") as [string, string?];
+    const cents = Number(whole) * 100 + Number(fraction.padEnd(2, "0"));
+    const instant = new Date(orderedAt).toISOString();
+    chunk.push([storeId, orderId, kind, cents, kind === "refund" ? -cents : cents, currency, original === "" ? null : original, instant, instant.slice(0, 10), runId, loadedAt, position]);
+    position += 1;
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+const PG_UPDATE = PG_COLUMNS.filter((name) => !PG_KEY.includes(name)).map((name) => `"${name}"=EXCLUDED."${name}"`).join(",");
+const PG_CONFLICT = `ON CONFLICT (${PG_KEY.map((name) => `"${name}"`).join(",")}) DO UPDATE SET ${PG_UPDATE}`;
+const PG_INSERT = `INSERT INTO ${FLOOR_TABLE} (${PG_COLUMNS.map((name) => `"${name}"`).join(",")})`;
+
+/** `INSERT … VALUES ($1,…,$12),(…) ON CONFLICT (key) DO UPDATE SET …`: every value bound. */
+function valuesUpsert(count: number): string {
+  const width = PG_COLUMNS.length;
+  const tuples: string[] = [];
+  for (let row = 0; row < count; row += 1) tuples.push(`(${PG_COLUMNS.map((_, column) => `$${row * width + column + 1}`).join(",")})`);
+  return `${PG_INSERT} VALUES ${tuples.join(",")} ${PG_CONFLICT}`;
+}
+
+/** `INSERT … SELECT * FROM unnest($1::text[], …) ON CONFLICT …`: one array a column. */
+const UNNEST_UPSERT = `${PG_INSERT} SELECT * FROM unnest(${PG_ARRAY_TYPES.map((type, index) => `$${index + 1}::${type}[]`).join(",")}) ${PG_CONFLICT}`;
+
+/**
+ * CPU time the cluster has used so far (ms): the postmaster's own and that of its children, the ended
+ * ones (backends, reaped by the postmaster) and the live ones (checkpointer, background writer, …). Set
+ * beside a run's time, it says how much of it PostgreSQL itself worked.
+ */
+function postgresCpuMs(postmaster: number): number {
+  const fields = (pid: number | string) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ").map(Number);
+  const own = fields(postmaster);
+  let ticks = own[11]! + own[12]! + own[13]! + own[14]!; // utime, stime, cutime, cstime
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === postmaster) continue;
+    try {
+      const child = fields(entry);
+      if (child[1] === postmaster) ticks += child[11]! + child[12]!;
+    } catch {
+      // ended meanwhile: counted in the postmaster's cutime once reaped
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** The CPU PostgreSQL used during `work`, and the machine's 1-minute load average when it ended (other work on the machine shows there). */
+async function withPostgresCpu<T>(postmaster: number, work: () => Promise<T>): Promise<T & { postgresCpuSeconds: number; loadAverage: number }> {
+  const before = postgresCpuMs(postmaster);
+  const result = await work();
+  return { ...result, postgresCpuSeconds: round((postgresCpuMs(postmaster) - before) / 1000), loadAverage: round(loadavg()[0]!, 1) };
+}
+
+/** Runs SQL on the cluster from Node, one connection (set-up and checks). */
+async function pgScript(url: string, sql: string): Promise<any[]> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query(sql);
+    return (Array.isArray(result) ? result.at(-1) : result).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The orders table's DDL (migrations/postgres/public.orders.sql), for `table`. */
+function ordersDdl(table: string): string {
+  const ddl = readFileSync(join(ROOT, "migrations/postgres/public.orders.sql"), "utf8");
+  if (!ddl.includes(ORDERS_TABLE)) throw new Error(`migrations/postgres/public.orders.sql does not create ${ORDERS_TABLE}`);
+  return ddl.replace(ORDERS_TABLE, table);
+}
+
+/**
+ * The floor: the same lines as rows, written from Node with pg over one connection into a fresh copy of
+ * public.orders, one transaction per PG_ROWS_PER_TRANSACTION rows, `variant.rows` rows a statement, no
+ * RETURNING. Only the writes are timed (BEGIN to COMMIT of each transaction, the statement text and its
+ * values included); reading the CSV into rows happens between them, off the clock.
+ */
+async function postgresFloor(url: string, csv: string, variant: PgVariant): Promise<{ rowsPerStatement: number; seconds: number; statements: number }> {
+  await pgScript(url, `DROP TABLE IF EXISTS ${FLOOR_TABLE}; ${ordersDdl(FLOOR_TABLE)}; CHECKPOINT`);
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const texts = new Map<number, string>();
+  let ms = 0;
+  let statements = 0;
+  try {
+    for (const chunk of ordersTableRows(csv, "floor-run", Date.now(), PG_ROWS_PER_TRANSACTION)) {
+      const started = performance.now();
+      await client.query("BEGIN");
+      for (let start = 0; start < chunk.length; start += variant.rows) {
+        const slice = chunk.slice(start, start + variant.rows);
+        if (variant.kind === "values") {
+          let text = texts.get(slice.length);
+          if (text === undefined) texts.set(slice.length, (text = valuesUpsert(slice.length)));
+          await client.query(text, slice.flat());
+        } else {
+          await client.query(UNNEST_UPSERT, PG_COLUMNS.map((_, column) => slice.map((row) => row[column])));
+        }
+        statements += 1;
+      }
+      await client.query("COMMIT");
+      ms += performance.now() - started;
+    }
+  } finally {
+    await client.end();
+  }
+  const [{ n }] = await pgScript(url, `SELECT count(*)::int AS n FROM ${FLOOR_TABLE}`);
+  if (n !== PG_RECORDS) throw new Error(`PostgreSQL floor (${variant.kind}, ${variant.rows} a statement) left ${n} rows, expected ${PG_RECORDS}`);
+  return { rowsPerStatement: variant.rows, seconds: round(ms / 1000), statements };
+}
+
+/** Ours: the bench copy of orders-to-postgres reading the same lines, its HYPERDRIVE binding on the cluster. */
+async function postgresRun(source: SyntheticSource, url: string, path: string) {
+  const config = { sources: [{ type: "http", url: `${source.base}${path}`, format: "csv", timeoutMs: 300_000 }], ...PATIENT, ...EXTRA_CONFIG };
+  const measured = await withServer(
+    { BENCH_PIPELINES: "postgres", BENCH_POSTGRES_CONFIG: JSON.stringify(config) },
+    async (server) => {
+      const outcome = await runAndWait(server, POSTGRES_BASE, PG_RECORDS, false);
+      const [{ n }] = await pgScript(url, `SELECT count(*)::int AS n FROM ${ORDERS_TABLE}`);
+      return { ...outcome, tableRows: n as number };
+    },
+    // wrangler's local Hyperdrive proxy reaches the cluster (a password with "/" in it would break it; planCluster's have none).
+    { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: url },
+  );
+  return { ...runFigures(measured, false), tableRows: measured.result.tableRows };
+}
+
+async function postgresScenario(source: SyntheticSource, results: any): Promise<void> {
+  const started = Date.now();
+  const path = `/records?n=${PG_RECORDS}&format=csv&shape=orders`;
+  source.prepare(path);
+  const csv = await (await fetch(`${source.base}${path}`)).text();
+  const cluster = await startCluster(await planCluster());
+  try {
+    const [{ server_version: version }] = await pgScript(cluster.url, "SHOW server_version");
+    const postmaster = cluster.pid()!;
+    await pgScript(cluster.url, ordersDdl(ORDERS_TABLE));
+    // The floor first, on a quiet machine (no wrangler dev yet): each variant into a fresh copy of the table.
+    const tried = [];
+    for (const rows of PG_ROWS_PER_STATEMENT) {
+      const result = await withPostgresCpu(postmaster, () => postgresFloor(cluster.url, csv, { kind: "values", rows }));
+      tried.push(result);
+      console.log("postgres floor", JSON.stringify(result));
+    }
+    const unnest = [];
+    for (const rows of PG_UNNEST_ROWS) {
+      const result = await withPostgresCpu(postmaster, () => postgresFloor(cluster.url, csv, { kind: "unnest", rows }));
+      unnest.push(result);
+      console.log("postgres unnest", JSON.stringify(result));
+    }
+    await pgScript(cluster.url, `DROP TABLE ${FLOOR_TABLE}; CHECKPOINT`);
+    const floor = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const ours = await withPostgresCpu(postmaster, () => postgresRun(source, cluster.url, path));
+    if (ours.loaded !== PG_RECORDS || ours.tableRows !== ours.loaded) throw new Error(`PostgreSQL: the run loaded ${ours.loaded}, ${ORDERS_TABLE} holds ${ours.tableRows}, expected ${PG_RECORDS}`);
+    const load = ours.stages.load?.seconds as number;
+    results.postgres = {
+      date: new Date().toISOString(),
+      machine: results.machine,
+      postgresVersion: version,
+      records: PG_RECORDS,
+      rowsPerTransaction: PG_ROWS_PER_TRANSACTION,
+      seconds: ours.seconds,
+      recordsPerSecond: Math.round(PG_RECORDS / ours.seconds),
+      stages: ours.stages,
+      loaded: ours.loaded,
+      tableRows: ours.tableRows,
+      peakRssMiB: ours.peakRssMiB,
+      idleRssMiB: ours.idleRssMiB,
+      postgresCpuSeconds: ours.postgresCpuSeconds,
+      loadAverage: ours.loadAverage,
+      floorSeconds: floor.seconds,
+      floorPostgresCpuSeconds: floor.postgresCpuSeconds,
+      floorRowsPerSecond: Math.round(PG_RECORDS / floor.seconds),
+      floorRowsPerStatement: floor.rowsPerStatement,
+      floorTimed: "writes only (BEGIN to COMMIT of each transaction), the CSV read into rows off the clock",
+      floorTried: tried,
+      unnest,
+      ratioToFloor: round(floor.seconds / ours.seconds),
+      loadRatioToFloor: round(floor.seconds / load),
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      ranWith: ONLY?.join(",") ?? null,
+    };
+    console.log("postgres", JSON.stringify(results.postgres));
+  } finally {
+    await cluster.stop();
+  }
+}
+
 function readPrevious(): any {
   try {
     return JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
@@ -642,6 +883,21 @@ function renderTable(results: any): string {
     lines.push(
       "",
       `Floor: one Worker request lists the same ${n(drops.files)} objects, reads each one whole, splits its CSV lines and upserts the rows into a plain copy of store_drops, one object after another (the volume floor's multi-row upsert, 11 rows a statement, ${drops.floorStatementsPerBatch} statements per batch, the orders sweep's best). Ours lists them, checks the object ledger, reads them with several extract agents side by side, validates, transforms and loads, and records every object in the ledger.`,
+      "",
+    );
+  }
+  if (results.postgres) {
+    const { postgres } = results;
+    const stages = ["extract", "transform", "load"].map((name) => postgres.stages[name]?.seconds ?? "–").join(" / ");
+    lines.push("| PostgreSQL (orders-to-postgres) | records | end to end | records/s | extract / transform / load (s) | floor: plain multi-row upsert from Node (pg), writes only | **ratio** | **load alone / floor** | PostgreSQL's CPU (ours / floor) | peak RSS |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|");
+    lines.push(
+      `| CSV → \`public.orders\` through Hyperdrive | ${n(postgres.records)} | ${postgres.seconds} s | ${n(postgres.recordsPerSecond)} | ${stages} | ${postgres.floorSeconds} s (${n(postgres.floorRowsPerSecond)} rows/s, ${n(postgres.floorRowsPerStatement)} rows a statement) | **${postgres.ratioToFloor}** | **${postgres.loadRatioToFloor}** | ${postgres.postgresCpuSeconds} s / ${postgres.floorPostgresCpuSeconds} s | ${postgres.peakRssMiB} MiB |`,
+    );
+    const tries = (list: any[]) => list.map((entry) => `${n(entry.rowsPerStatement)} → ${entry.seconds} s (PostgreSQL ${entry.postgresCpuSeconds} s)`).join(", ");
+    lines.push(
+      "",
+      `Measured ${postgres.date.slice(0, 10)} on ${postgres.machine.cpus} × ${postgres.machine.cpuModel}, PostgreSQL ${postgres.postgresVersion} (a throwaway cluster, fsync off), ${postgres.ranWith ? `in a run of \`BENCH_ONLY=${postgres.ranWith}\`` : "in the full run"} (this part ${postgres.durationSeconds} s). Floor: the same ${n(postgres.records)} CSV lines read in Node into rows with orderRow's mapping (off the clock), then written with pg over one connection into a fresh copy of the table (the same twelve columns and primary key): \`INSERT … VALUES (…),(…) ON CONFLICT (store_id, order_id) DO UPDATE SET …\`, every value bound, no \`RETURNING\`, one transaction per ${n(postgres.rowsPerTransaction)} rows; only the writes are timed. Rows per statement tried (the fastest is the floor): ${tries(postgres.floorTried)}. Not the floor: \`INSERT … SELECT * FROM unnest($1::text[], …)\` with one array a column, the same transactions: ${tries(postgres.unnest)}. Ours reads the CSV from the local source, validates and transforms it and loads through the Worker's HYPERDRIVE binding (wrangler's local proxy): 1,000 rows a statement with \`RETURNING\`, a fresh connection and one transaction per chunk of 20,000; \`count(*)\` of the table was checked equal to the run's loaded (${n(postgres.tableRows)}). PostgreSQL's CPU is the cluster's processes' (backends, checkpointer, writers) during the run or the try. Peak RSS is workerd's; the floor runs in Node, so there is no RSS to set beside it.`,
       "",
     );
   }
