@@ -22,13 +22,14 @@
  *
  *   npm run test:browser
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ORDERS_SAMPLE_CSV } from "../src/pipelines/orders/sample.ts";
 import { startSourceServer } from "./lib/source-server.ts";
 import { migrateLocal, startDev, stopDev, type DevServer } from "./lib/wrangler-dev.ts";
+import { clusterQuery, planCluster, startCluster } from "./lib/postgres-cluster.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -89,6 +90,11 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Pro
 async function main(): Promise<void> {
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-browser-"));
   migrateLocal(persistTo);
+  // The PostgreSQL pipelines on a throwaway cluster with their tables, so every pipeline is ready (and a
+  // slot of theirs that comes round while the test runs succeeds) and the screenshots show them so.
+  const postgres = await startCluster(await planCluster({ password: "browser-password" }));
+  for (const file of ["migrations/postgres/public.orders.sql", "docs/examples/postgres/customers.sql"]) await clusterQuery(postgres, readFileSync(join(ROOT, file), "utf8"));
+  const env = { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: postgres.url };
   // The orders pipeline reads its CSV from a local source that can be made to fail.
   const source = await startSourceServer();
   let ordersStatus = 200;
@@ -106,6 +112,7 @@ async function main(): Promise<void> {
     const server = await startDev({
       persistTo,
       vars: { ALLOW_UNAUTHENTICATED: "false", API_TOKEN: TOKEN, ORDERS_SOURCE_URL: ordersUrl, ORDERS_CONFIG: JSON.stringify({ retries: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }) },
+      env,
     });
     try {
       await dashboard(server, browser, (status) => (ordersStatus = status), (csv) => (ordersCsv = csv ?? ORDERS_SAMPLE_CSV));
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
     const restarted = await startDev({
       persistTo,
       vars: { ALLOW_UNAUTHENTICATED: "true", PIPELINE_CRON: "0 3 * *", PIPELINE_CONFIG: JSON.stringify({ schedule: { timezone: "America/New_York" } }), ORDERS_SOURCE_URL: ordersUrl },
+      env,
     });
     try {
       await misconfigured(restarted, browser);
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await source.close();
+    await postgres.stop();
     rmSync(persistTo, { recursive: true, force: true });
   }
 }
@@ -159,10 +168,10 @@ async function dashboard(server: DevServer, browser: Browser, setOrdersStatus: (
   await page.locator("#schedule-line", { hasText: "cron 0 3 * * * (UTC)" }).waitFor();
   check(await page.evaluate(() => sessionStorage.getItem("scheduled-pipeline-token")) === TOKEN, "keeps the token in sessionStorage");
   // The list asks every pipeline's agents: it may come after the selected pipeline's schedule.
-  await page.locator("#pipelines tbody tr[data-pipeline]").nth(4).waitFor({ timeout: 15_000 }).catch(() => undefined);
+  await page.locator("#pipelines tbody tr[data-pipeline]").nth(6).waitFor({ timeout: 15_000 }).catch(() => undefined);
   const listed = await page.locator("#pipelines tbody tr").evaluateAll((rows) => rows.map((row) => (row as any).dataset.pipeline));
   if (listed.length === 0) console.log(`  page problems so far: ${problems.join(" | ") || "none"}`);
-  check(listed.join(",") === "default,orders,orders-daily,store-drops,orders-lake", `lists the pipelines (${listed.join(", ")})`);
+  check(listed.join(",") === "default,orders,orders-daily,store-drops,orders-lake,orders-to-postgres,customers", `lists the pipelines (${listed.join(", ")})`);
   // Which pipeline feeds which: an arrow from orders to orders-daily, labelled with the slots it consumes.
   const edge = page.locator('#graph [data-edge="orders->orders-daily"]');
   await edge.waitFor();
