@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { postgresDestination } from "../../src/destinations/postgres";
 import { createTableSql } from "../../src/destinations/postgres/ddl";
+import { ROWS_PER_STATEMENT } from "../../src/destinations/postgres/upsert";
 import { stagedRow, type StagedRow } from "../../src/engine/staged-row";
 import { control, destination, failureOf, rowsOfRun, sql, writer } from "./support";
 
@@ -65,13 +66,44 @@ describe("the PostgreSQL destination", () => {
     ]);
   });
 
-  it("splits a chunk into statements under PostgreSQL's bound-value limit", async () => {
+  it("writes a chunk bigger than one statement as several statements of ROWS_PER_STATEMENT rows, in one transaction", async () => {
     const settings = await freshOrders();
-    const rows = Array.from({ length: 12_345 }, (_, index) => row(index, `o-${index}`, index / 4));
+    // A statement trigger counts the INSERT statements and the transactions they ran in.
+    await sql(`CREATE TABLE ${settings.table}_statements (tx bigint)`);
+    await sql(`CREATE FUNCTION ${settings.table}_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${settings.table}_statements VALUES (txid_current()); RETURN NULL; END $$`);
+    await sql(`CREATE TRIGGER counted AFTER INSERT ON ${settings.table} FOR EACH STATEMENT EXECUTE FUNCTION ${settings.table}_count()`);
+    const size = 2 * ROWS_PER_STATEMENT + 345;
+    const rows = Array.from({ length: size }, (_, index) => row(index, `o-${index}`, index / 4));
     const counted: number[] = [];
-    expect((await writer(settings, "manual-big").write(rows, control({ written: (count) => void counted.push(count) }))).loaded).toBe(12_345);
-    expect(counted).toEqual([12_345]);
-    expect(await sql(`SELECT count(*)::int AS n, sum(amount) AS total FROM ${settings.table}`)).toEqual([{ n: 12_345, total: rows.reduce((sum, entry) => sum + (entry[3] as number), 0) }]);
+    expect((await writer(settings, "manual-big").write(rows, control({ written: (count) => void counted.push(count) }))).loaded).toBe(size);
+    expect(counted).toEqual([size]);
+    expect(await sql(`SELECT count(*)::int AS statements, count(DISTINCT tx)::int AS transactions FROM ${settings.table}_statements`)).toEqual([{ statements: 3, transactions: 1 }]);
+    expect(await sql(`SELECT count(*)::int AS n, sum(amount) AS total FROM ${settings.table}`)).toEqual([{ n: size, total: rows.reduce((sum, entry) => sum + (entry[3] as number), 0) }]);
+  });
+
+  it("names every duplicate of a chunk bigger than one statement: repeats of earlier chunks (more than one lookup's worth) and a repeat across its own statements", async () => {
+    const settings = await freshOrders();
+    const size = 2 * ROWS_PER_STATEMENT + 345;
+    const load = writer(settings, "manual-big-dup");
+    expect((await load.write(Array.from({ length: size }, (_, index) => row(index, `o-${index}`, 1)), control())).loaded).toBe(size);
+    // The second chunk: its first `again` rows repeat keys of the first chunk, its last row the key of its row `again`.
+    const again = ROWS_PER_STATEMENT + 10;
+    const second = Array.from({ length: size }, (_, index) => row(size + index, index < again ? `o-${index}` : index === size - 1 ? `n-${again}` : `n-${index}`, 2));
+    const expected = [...Array.from({ length: again }, (_, index) => [size + index, index]), [2 * size - 1, size + again]];
+    const written = await load.write(second, control());
+    expect(written.loaded).toBe(size - again - 1);
+    expect(written.duplicates.map((entry) => [entry.row[0], entry.first])).toEqual(expected);
+    // Retried whole (a new attempt of the stage): the same answer, and the table holds the first record of every key.
+    expect((await writer(settings, "manual-big-dup").write(second, control())).duplicates.map((entry) => [entry.row[0], entry.first])).toEqual(expected);
+    expect(await sql(`SELECT count(*)::int AS n, sum(amount)::int AS total, count(*) FILTER (WHERE order_id = 'n-${again}' AND position = ${size + again})::int AS kept FROM ${settings.table}`)).toEqual([{ n: 2 * size - again - 1, total: size + (size - again - 1) * 2, kept: 1 }]);
+  });
+
+  it("keeps the last record of a key repeated across the statements of one chunk with last-wins", async () => {
+    const settings = await freshOrders({ duplicates: "last-wins" });
+    const size = ROWS_PER_STATEMENT + 10;
+    const rows = Array.from({ length: size }, (_, index) => row(index, index === size - 1 ? "o-0" : `o-${index}`, index));
+    expect(await writer(settings, "manual-big-last").write(rows, control())).toEqual({ loaded: size, duplicates: [] });
+    expect(await sql(`SELECT count(*)::int AS n, max(amount) FILTER (WHERE order_id = 'o-0') AS amount, max(position) FILTER (WHERE order_id = 'o-0')::int AS position FROM ${settings.table}`)).toEqual([{ n: size - 1, amount: size - 1, position: size - 1 }]);
   });
 
   it("refuses NUL in text before anything of the chunk is sent, naming the record and the column", async () => {
