@@ -16,7 +16,7 @@ import { planCluster } from "./scripts/lib/postgres-cluster.ts";
  *   starts and stops (test/setup/postgres-cluster.ts), for the PostgreSQL source and destination.
  */
 /** Tests of modules that import nothing from Cloudflare, run in plain Node to keep it that way. */
-const PURE = ["test/domain/**/*.test.ts", "test/parquet/**/*.test.ts", "test/alerts/**/*.test.ts", "test/docs/**/*.test.ts", "test/http/**/*.test.ts", "test/sources/**/*.test.ts", "test/engine/**/*.test.ts", "test/pipelines/**/*.test.ts", "test/cli/**/*.test.ts", "test/dashboard/**/*.test.ts"];
+const PURE = ["test/domain/**/*.test.ts", "test/parquet/**/*.test.ts", "test/alerts/**/*.test.ts", "test/docs/**/*.test.ts", "test/http/**/*.test.ts", "test/sources/**/*.test.ts", "test/engine/**/*.test.ts", "test/pipelines/**/*.test.ts", "test/cli/**/*.test.ts", "test/dashboard/**/*.test.ts", "test/scripts/**/*.test.ts"];
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");

@@ -7,9 +7,13 @@
  * - POST /bench/floor-run: Worker → FloorCoordinator → three fresh FloorStage agents in sequence, plain
  *   stubs; each stage one SQLite write and an R2 put/get hand-over, the last one D1 insert; the
  *   coordinator writes its run row. The hops of a four-record run, doing nothing else.
- * - POST /bench/plain-upsert?pipeline=&n=&statements=: the pipeline's synthetic rows, its own columns only,
- *   into a plain copy of its table: multi-row `INSERT … ON CONFLICT DO UPDATE`, as many rows per statement
- *   as 100 parameters allow, `statements` statements per `batch()`, no RETURNING.
+ * - POST /bench/literal-upsert?pipeline=&n=&rows=&statements=: the pipeline's synthetic rows, its own
+ *   columns only, into a plain copy of its table: multi-row `INSERT … VALUES … ON CONFLICT DO UPDATE` with
+ *   the values as SQL literals (bench/literal-upsert.ts), `rows` rows a statement, `statements` statements
+ *   per `batch()`, no RETURNING. The fastest D1 write known.
+ * - POST /bench/job?pipeline=&url=&format=&rows=&statements=: the job a user would write instead
+ *   (bench/one-request-job.ts): this one request fetches `url`, parses and checks every record as the
+ *   pipeline does, and writes the rows with the literal upsert into the same plain copy.
  * - GET /bench/read-floor: one agent answering a stored JSON text from its SQLite (PUT seeds the text).
  * - POST /bench/parquet-floor?n=&days=&rowsPerFile=: in one Durable Object, the orders rows the Parquet
  *   pipeline writes for a run of n lines spread over `days` days (already transformed, with the dataset's
@@ -21,8 +25,8 @@
  * - POST /bench/drops-seed?files=&minRows=&maxRows=: puts the store-drops scenario's CSV files into UPLOADS
  *   under bench-drops/ (untimed set-up).
  * - POST /bench/drops-floor?statements=: lists those objects, reads each one, splits its CSV lines and
- *   upserts the rows into a plain copy of store_drops (the plain upsert above, as many rows per statement
- *   as 100 parameters allow, `statements` per batch), one object after another in one Worker request.
+ *   upserts the rows into a plain copy of store_drops (the literal upsert above, `rows` and `statements`),
+ *   one object after another in one Worker request.
  */
 import { Agent } from "agents";
 import { env as moduleEnv } from "cloudflare:workers";
@@ -31,6 +35,8 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import worker from "../src/index";
 import { deployment } from "../src/pipelines";
 import { columnSettings } from "../src/engine/columns";
+import { createPlainTable, LiteralUpsert, type Literal, type PlainTable } from "./literal-upsert";
+import { METRICS_COPY, ORDERS_COPY, ordersJob, readingsJob, type WriteSizes } from "./one-request-job";
 import { BENCH_DROPS_PREFIX, BENCH_EXTRA_PIPELINES, BENCH_SCENARIO_PIPELINES } from "./extra-pipelines";
 import { dropFileRows, dropFileText, orderStepMs, syntheticOrderRow, syntheticRow } from "./synthetic";
 
@@ -242,24 +248,13 @@ async function seedDrops(env: BenchEnv, files: number, minRows: number, maxRows:
 
 /**
  * The store-drops floor: list bench-drops/, read each object whole, split its lines, and upsert the rows
- * into a plain copy of store_drops, the same multi-row upsert as the volume floor.
+ * into a plain copy of store_drops with the volume floor's literal upsert.
  */
-async function dropsFloor(env: BenchEnv, perBatch: number) {
-  const pipeline = deployment.find("store-drops")!;
-  const { perStatement, sqlFor, full } = await plainFloorTable(env, pipeline, "floor_store_drops");
+async function dropsFloor(env: BenchEnv, sizes: WriteSizes) {
+  const table = await plainCopy(env, "store-drops", "floor_store_drops");
+  const writer = new LiteralUpsert(env.DB, table, sizes.rowsPerStatement, sizes.statementsPerBatch);
   const started = Date.now();
   let objects = 0;
-  let rows = 0;
-  let batch: D1PreparedStatement[] = [];
-  let pending: unknown[][] = [];
-  const statement = async (count: number) => {
-    const values = pending.splice(0, count).flat();
-    batch.push(env.DB.prepare(count === perStatement ? full : sqlFor(count)).bind(...values));
-    if (batch.length === perBatch) {
-      await env.DB.batch(batch);
-      batch = [];
-    }
-  };
   let cursor: string | undefined;
   do {
     const page = await env.UPLOADS.list({ prefix: BENCH_DROPS_PREFIX, cursor, limit: 1000 });
@@ -271,20 +266,17 @@ async function dropsFloor(env: BenchEnv, perBatch: number) {
         if (lines[line] === "") continue;
         const [store_id, order_id, kind, amount, currency, original, ordered_at] = lines[line]!.split(",") as string[];
         const cents = Math.round(Number(amount) * 100);
-        pending.push([store_id, order_id, kind, cents, kind === "refund" ? -cents : cents, currency, original === "" ? null : original, ordered_at, ordered_at!.slice(0, 10)]);
-        rows += 1;
-        if (pending.length === perStatement) await statement(perStatement);
+        await writer.add([store_id!, order_id!, kind!, cents, kind === "refund" ? -cents : cents, currency!, original === "" ? null : original!, ordered_at!, ordered_at!.slice(0, 10)]);
       }
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
-  if (pending.length > 0) await statement(pending.length);
-  if (batch.length > 0) await env.DB.batch(batch);
+  const rows = await writer.finish();
   return { ms: Date.now() - started, objects, rows };
 }
 
 /** The synthetic rows of the pipelines the volume benchmark runs, in their columns' order. */
-const ROWS: Record<string, (index: number) => unknown[]> = {
+const ROWS: Record<string, (index: number) => Literal[]> = {
   default: (index) => {
     const row = syntheticRow(index);
     return ["default", row.id, row.timestamp, row.value, row.category, row.type];
@@ -292,43 +284,44 @@ const ROWS: Record<string, (index: number) => unknown[]> = {
   orders: (index) => Object.values(syntheticOrderRow(index)),
 };
 
+/** The one-request jobs' tables, which are the plain copies the floors write. */
+const JOB_TABLES: Record<string, PlainTable> = { default: METRICS_COPY, orders: ORDERS_COPY };
+
 /**
- * A plain copy of a pipeline's table for a floor (its own columns and key, nothing of ours), emptied, and
- * the bound multi-row upsert into it: `perStatement` rows a statement (D1 binds at most 100 values).
+ * A plain copy of a pipeline's table for a floor (its own columns, types and key, nothing of ours), made
+ * empty, named `table`.
  */
-async function plainFloorTable(env: BenchEnv, pipeline: NonNullable<ReturnType<typeof deployment.find>>, table: string) {
+async function plainCopy(env: BenchEnv, name: string, table: string): Promise<PlainTable> {
+  const pipeline = deployment.find(name)!;
   const columns = columnSettings(pipeline.destination.columns);
-  const names = columns.map((column) => column.name);
-  const key = pipeline.destination.key;
-  await env.DB.prepare(`DROP TABLE IF EXISTS ${table}`).run();
-  await env.DB.prepare(
-    `CREATE TABLE ${table} (${columns.map((column) => `${column.name} ${column.type.toUpperCase()}${column.nullable ? "" : " NOT NULL"}`).join(", ")}, PRIMARY KEY (${key.join(", ")}))`,
-  ).run();
-  const perStatement = Math.floor(100 / names.length);
-  const sqlFor = (rows: number) =>
-    `INSERT INTO ${table} (${names.join(", ")}) VALUES ${Array.from({ length: rows }, () => `(${names.map(() => "?").join(", ")})`).join(", ")} ` +
-    `ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${names.filter((column) => !key.includes(column)).map((column) => `${column} = excluded.${column}`).join(", ")}`;
-  return { names, perStatement, sqlFor, full: sqlFor(perStatement) };
+  const copy = { table, columns: columns.map((column) => column.name), key: pipeline.destination.key, types: columns.map((column) => column.type), nullable: columns.map((column) => column.nullable) };
+  await createPlainTable(env.DB, copy);
+  return copy;
 }
 
-async function plainUpsert(env: BenchEnv, name: string, count: number, perBatch: number): Promise<number> {
-  const pipeline = deployment.find(name)!;
-  const { perStatement, sqlFor, full } = await plainFloorTable(env, pipeline, `floor_${(pipeline.destination as { table: string }).table}`);
+/** The literal upsert of a pipeline's synthetic rows into a plain copy of its table. */
+async function literalFloor(env: BenchEnv, name: string, count: number, sizes: WriteSizes): Promise<number> {
+  const table = await plainCopy(env, name, JOB_TABLES[name]!.table);
   const rowOf = ROWS[name]!;
   const started = Date.now();
-  let batch: D1PreparedStatement[] = [];
-  for (let start = 0; start < count; start += perStatement) {
-    const rows = Math.min(perStatement, count - start);
-    const values: unknown[] = [];
-    for (let index = start; index < start + rows; index += 1) values.push(...rowOf(index));
-    batch.push(env.DB.prepare(rows === perStatement ? full : sqlFor(rows)).bind(...values));
-    if (batch.length === perBatch) {
-      await env.DB.batch(batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await env.DB.batch(batch);
+  const writer = new LiteralUpsert(env.DB, table, sizes.rowsPerStatement, sizes.statementsPerBatch);
+  for (let index = 0; index < count; index += 1) await writer.add(rowOf(index));
+  await writer.finish();
   return Date.now() - started;
+}
+
+/** The one-request job of a pipeline, reading `url`; its table is made empty first (off the clock). */
+async function job(env: BenchEnv, name: string, url: string, format: "ndjson" | "json" | "csv", sizes: WriteSizes) {
+  const table = await plainCopy(env, name, JOB_TABLES[name]!.table);
+  if (table.columns.join() !== JOB_TABLES[name]!.columns.join()) throw new Error(`the ${name} job writes ${JOB_TABLES[name]!.columns.join()}, the pipeline ${table.columns.join()}`);
+  const open = async () => {
+    const response = await fetch(url);
+    if (!response.ok || !response.body) throw new Error(`${url}: HTTP ${response.status}`);
+    return response.body;
+  };
+  const started = Date.now();
+  const result = name === "orders" ? await ordersJob(env.DB, open, sizes) : await readingsJob(env.DB, await open(), format, sizes);
+  return { ms: Date.now() - started, ...result };
 }
 
 /** The floor's D1 table, created by the first floor run (the platform at its best does not ask again). */
@@ -343,12 +336,17 @@ export default {
       await env.FloorCoordinator.getByName("default").run(`floor-${Date.now()}-${Math.random().toString(36).slice(2)}`);
       return Response.json({ ok: true });
     }
-    if (url.pathname === "/bench/plain-upsert" && request.method === "POST") {
+    const sizes = { rowsPerStatement: Number(url.searchParams.get("rows") ?? "100"), statementsPerBatch: Number(url.searchParams.get("statements") ?? "100") };
+    if (url.pathname === "/bench/literal-upsert" && request.method === "POST") {
       const name = url.searchParams.get("pipeline") ?? "default";
       if (!ROWS[name]) return Response.json({ error: `no synthetic rows for ${name}` }, { status: 400 });
       const count = Number(url.searchParams.get("n") ?? "0");
-      const ms = await plainUpsert(env, name, count, Number(url.searchParams.get("statements") ?? "100"));
-      return Response.json({ rows: count, ms });
+      return Response.json({ rows: count, ms: await literalFloor(env, name, count, sizes) });
+    }
+    if (url.pathname === "/bench/job" && request.method === "POST") {
+      const name = url.searchParams.get("pipeline") ?? "default";
+      if (!JOB_TABLES[name]) return Response.json({ error: `no job for ${name}` }, { status: 400 });
+      return Response.json(await job(env, name, url.searchParams.get("url")!, (url.searchParams.get("format") ?? "ndjson") as "ndjson" | "json" | "csv", sizes));
     }
     if (url.pathname === "/bench/parquet-floor" && request.method === "POST") {
       const count = Number(url.searchParams.get("n") ?? "0");
@@ -360,7 +358,7 @@ export default {
       const number = (name: string) => Number(url.searchParams.get(name));
       return Response.json(await seedDrops(env, number("files"), number("minRows"), number("maxRows")));
     }
-    if (url.pathname === "/bench/drops-floor" && request.method === "POST") return Response.json(await dropsFloor(env, Number(url.searchParams.get("statements") ?? "100")));
+    if (url.pathname === "/bench/drops-floor" && request.method === "POST") return Response.json(await dropsFloor(env, sizes));
     if (url.pathname === "/bench/read-floor") {
       const reader = env.FloorReader.getByName("default");
       if (request.method === "PUT") {

@@ -5,10 +5,12 @@
  * 1. The seed's four-record run, 50 times (POST /api/pipeline/trigger?wait=true), against the hop floor:
  *    Worker → agent → three fresh agents, each one SQLite write and an R2 hand-over, one D1 insert.
  * 2. Volume: synthetic records from a local source, end to end, for the default pipeline (NDJSON, JSON,
- *    CSV) and for orders (CSV), against a plain multi-row upsert of the same rows into a copy of the
- *    destination with only its own columns, at the best statements-per-batch found in the same run. Peak
- *    RSS of workerd for both, and per stage. Then the default pipeline at several chunk sizes: what a stage
- *    holds follows the chunk, not the run.
+ *    CSV) and for orders (CSV), against two floors: the job a user would write instead (one Worker request
+ *    that fetches, parses, checks and upserts the same source's rows, bench/one-request-job.ts), and for
+ *    the load stage the literal multi-row upsert of the same rows into a copy of the destination with only
+ *    its own columns, at the best rows a statement and statements a batch of a sweep in the same run. Peak
+ *    RSS of workerd for all three, and per stage. Then the default pipeline at several chunk sizes: what a
+ *    stage holds follows the chunk, not the run.
  * 3. Reads under load (autocannon, 50 connections): /last, /history, /runs/:id against one agent answering
  *    from its SQLite; GET /api/pipelines (eight pipelines declared) against /api/health.
  * 4. Parquet: a million orders-shaped CSV lines over 30 days end to end into the r2-parquet destination
@@ -19,10 +21,10 @@
  *    1,000 files and for one object holding the same rows.
  * 6. PostgreSQL: a million orders-shaped CSV lines end to end through a bench copy of orders-to-postgres
  *    into `public.orders` of a throwaway cluster (scripts/lib/postgres-cluster.ts) through the Worker's
- *    HYPERDRIVE binding, against plain multi-row upserts of the same rows from Node with the same driver
- *    (pg), one transaction per 20,000 rows, into a fresh copy of the table, at the best rows per statement
- *    of a sweep in the same run (writes timed only); `INSERT … SELECT FROM unnest(…)` beside it, reported
- *    but not the floor. Needs PostgreSQL's programs (installed from Debian's packages when root).
+ *    HYPERDRIVE binding, against upserts of the same rows from Node with the same driver (pg), one
+ *    transaction per 20,000 rows, into a fresh copy of the table: multi-row `INSERT … VALUES` and
+ *    `INSERT … SELECT FROM unnest(…)`, each at several rows a statement (writes timed only); the fastest of
+ *    them all is the floor. Needs PostgreSQL's programs (installed from Debian's packages when root).
  *
  * Every scenario gets a fresh `wrangler dev` with fresh local state. Writes bench/results.json and the
  * results table in docs/benchmark.md; a partial run (BENCH_ONLY, BENCH_CASES) merges its sections into
@@ -48,8 +50,12 @@ const ONLY = process.env.BENCH_ONLY?.split(",");
 /** Experiments: "default:1000000:ndjson,orders:100000:csv" runs just those volume cases; BENCH_CONFIG is merged into the pipeline's config. */
 const CASES = process.env.BENCH_CASES?.split(",").map(parseCase);
 const EXTRA_CONFIG = JSON.parse(process.env.BENCH_CONFIG ?? "{}") as Record<string, unknown>;
-/** Statements per batch the plain upsert is tried with; the best is its floor. */
-const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "50,100,200,400,800,1600").split(",").map(Number);
+/** Statements a batch the literal upsert is tried with (at its best rows a statement). */
+const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "25,50,100,200,400,800").split(",").map(Number);
+/** The literal upsert's rows a statement tried (D1 refuses a statement over 100 KB: 400 orders rows are about 45 KB). */
+const ROWS_PER_STATEMENT = (process.env.BENCH_ROWS_PER_STATEMENT ?? "25,50,100,200,400").split(",").map(Number);
+/** Statements a batch while rows a statement are swept. */
+const SWEEP_STATEMENTS = 100;
 /** Pause before each four-record run, ours and the floor's, so each starts on a quiet machine. */
 const SETTLE_MS = 600;
 const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? "5000,20000").split(",").map(Number);
@@ -89,6 +95,8 @@ const DEFAULT_CASES: VolumeCase[] = [
   { pipeline: "default", records: 100_000, format: "json" },
   { pipeline: "default", records: 100_000, format: "csv" },
   { pipeline: "default", records: 1_000_000, format: "ndjson" },
+  // Ten times the million: time should grow ten times, and what each stage holds not at all.
+  { pipeline: "default", records: 10_000_000, format: "ndjson" },
   { pipeline: "orders", records: 100_000, format: "csv" },
   { pipeline: "orders", records: 1_000_000, format: "csv" },
 ];
@@ -205,9 +213,7 @@ async function seedScenario() {
 
 // 2. Volume: the pipeline end to end, per stage.
 function sourceUrl(source: SyntheticSource, { pipeline, records, format }: VolumeCase): string {
-  const path = `/records?n=${records}&format=${format}${pipeline === "orders" ? "&shape=orders" : ""}`;
-  source.prepare(path);
-  return `${source.base}${path}`;
+  return `${source.base}/records?n=${records}&format=${format}${pipeline === "orders" ? "&shape=orders" : ""}`;
 }
 
 async function pipelineScenario(source: SyntheticSource, volume: VolumeCase, extra: Record<string, unknown> = {}, heap = false) {
@@ -267,22 +273,42 @@ function runFigures(measured: Measured<RunOutcome>, heap: boolean) {
   return { seconds: round(run.totalDuration / 1000), loaded, stages, peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, idleHeapMiB: round(idleHeap / 2 ** 20, 1), run };
 }
 
-/** The plain upsert at each statements-per-batch size, in one server; the fastest size wins. */
-async function batchSweep(pipeline: PipelineName, records: number) {
+/**
+ * The literal upsert's sizes, in one server: rows a statement at a middling batch, then statements a batch
+ * at the best of those rows. The fastest pair is the floor's.
+ */
+async function literalSweep(pipeline: PipelineName, records: number) {
   const measured = await withServer({}, async (server) => {
-    const tried: { statements: number; seconds: number }[] = [];
-    for (const statements of BATCH_SIZES) {
-      const result = await post(server, `/bench/plain-upsert?pipeline=${pipeline}&n=${records}&statements=${statements}`);
-      tried.push({ statements, seconds: round(result.ms / 1000) });
-    }
+    const tried: { rows: number; statements: number; seconds: number }[] = [];
+    const attempt = async (rows: number, statements: number) => {
+      const result = await post(server, `/bench/literal-upsert?pipeline=${pipeline}&n=${records}&rows=${rows}&statements=${statements}`);
+      tried.push({ rows, statements, seconds: round(result.ms / 1000) });
+      console.log("sweep", pipeline, rows, statements, result.ms);
+    };
+    for (const rows of ROWS_PER_STATEMENT) await attempt(rows, SWEEP_STATEMENTS);
+    const rows = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a)).rows;
+    for (const statements of BATCH_SIZES) if (statements !== SWEEP_STATEMENTS) await attempt(rows, statements);
     return tried;
   });
-  return measured.result;
+  const best = measured.result.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  return { sweptAt: records, tried: measured.result, best: { rows: best.rows, statements: best.statements } };
 }
 
-async function plainUpsertFloor(pipeline: PipelineName, records: number, statements: number) {
-  const measured = await withServer({}, async (server) => post(server, `/bench/plain-upsert?pipeline=${pipeline}&n=${records}&statements=${statements}`));
+type WriteSizes = { rows: number; statements: number };
+const sizesQuery = ({ rows, statements }: WriteSizes) => `rows=${rows}&statements=${statements}`;
+
+async function literalFloor(pipeline: PipelineName, records: number, sizes: WriteSizes) {
+  const measured = await withServer({}, async (server) => post(server, `/bench/literal-upsert?pipeline=${pipeline}&n=${records}&${sizesQuery(sizes)}`));
   return { seconds: round(measured.result.ms / 1000), peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB };
+}
+
+/** The one-request job on the same source; it must read every record and write every row. */
+async function oneRequestJob(source: SyntheticSource, volume: VolumeCase, sizes: WriteSizes) {
+  const url = encodeURIComponent(sourceUrl(source, volume));
+  const measured = await withServer({}, async (server) => post(server, `/bench/job?pipeline=${volume.pipeline}&format=${volume.format}&url=${url}&${sizesQuery(sizes)}`));
+  const job = measured.result;
+  if (job.read !== volume.records || job.written !== volume.records || job.checks?.blocked) throw new Error(`the one-request job did not write all ${volume.records}: ${JSON.stringify(job)}`);
+  return { seconds: round(job.ms / 1000), peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, result: job };
 }
 
 // 3. Reads under load.
@@ -363,37 +389,40 @@ async function main(): Promise<void> {
 
 async function volumeScenarios(source: SyntheticSource, results: any): Promise<void> {
   const cases = CASES ?? DEFAULT_CASES;
-  // The floor's best statements-per-batch, per pipeline, found on the smallest size it runs.
-  results.plainUpsert = {};
+  // The literal upsert's best sizes, per pipeline, found on the smallest run it has.
+  results.literalUpsert = {};
   for (const pipeline of new Set(cases.map((entry) => entry.pipeline))) {
     const records = Math.min(...cases.filter((entry) => entry.pipeline === pipeline).map((entry) => entry.records));
-    const tried = await batchSweep(pipeline, records);
-    const best = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    results.plainUpsert[pipeline] = { sweptAt: records, tried, bestStatementsPerBatch: best.statements, floors: {} };
-    console.log("sweep", pipeline, JSON.stringify(tried));
+    results.literalUpsert[pipeline] = { ...(await literalSweep(pipeline, records)), floors: {} };
   }
   for (const key of new Set(cases.map((entry) => `${entry.pipeline}:${entry.records}`))) {
     const [pipeline, records] = key.split(":") as [PipelineName, string];
-    const floor = await plainUpsertFloor(pipeline, Number(records), results.plainUpsert[pipeline].bestStatementsPerBatch);
-    results.plainUpsert[pipeline].floors[records] = floor;
+    const floor = await literalFloor(pipeline, Number(records), results.literalUpsert[pipeline].best);
+    results.literalUpsert[pipeline].floors[records] = floor;
     console.log("floor", key, JSON.stringify(floor));
   }
   results.volume = [];
   for (const volume of cases) {
+    const sizes = results.literalUpsert[volume.pipeline].best as WriteSizes;
+    const job = await oneRequestJob(source, volume, sizes);
+    console.log("job", JSON.stringify(volume), JSON.stringify(job));
     const ours = await pipelineScenario(source, volume);
-    const floor = results.plainUpsert[volume.pipeline].floors[volume.records];
+    const floor = results.literalUpsert[volume.pipeline].floors[volume.records];
     const row = {
       ...volume,
       seconds: ours.seconds,
       recordsPerSecond: Math.round(volume.records / ours.seconds),
       stages: ours.stages,
+      jobSeconds: job.seconds,
+      ratioToJob: round(job.seconds / ours.seconds),
       floorSeconds: floor.seconds,
-      floorRowsPerSecond: Math.round(volume.records / floor.seconds),
-      ratioToFloor: round(floor.seconds / ours.seconds),
+      floorSizes: sizes,
+      loadRatioToFloor: round(floor.seconds / ours.stages.load.seconds),
       peakRssMiB: ours.peakRssMiB,
       idleRssMiB: ours.idleRssMiB,
+      jobPeakRssMiB: job.peakRssMiB,
       floorPeakRssMiB: floor.peakRssMiB,
-      rssRatio: round(ours.peakRssMiB / floor.peakRssMiB),
+      rssRatio: round(ours.peakRssMiB / job.peakRssMiB),
     };
     results.volume.push(row);
     console.log("volume", JSON.stringify(row));
@@ -434,7 +463,6 @@ const LAKE_BASE = "/api/pipelines/bench-lake";
 
 async function lakeRun(source: SyntheticSource, records: number, heap: boolean) {
   const path = `/records?n=${records}&format=csv&shape=orders&days=${PARQUET_DAYS}`;
-  source.prepare(path);
   const config = { sources: [{ type: "http", url: `${source.base}${path}`, format: "csv", timeoutMs: 300_000 }], ...PATIENT, ...EXTRA_CONFIG };
   const measured = await withServer({ BENCH_PIPELINES: "lake", BENCH_LAKE_CONFIG: JSON.stringify(config), ...pauseFor(heap) }, async (server) => {
     const outcome = await runAndWait(server, LAKE_BASE, records, heap);
@@ -528,10 +556,10 @@ async function dropsRun(files: number, minRows: number, maxRows: number, heap: b
   return { ...runFigures(measured, heap), seeded: measured.result.seeded as { files: number; rows: number; bytes: number } };
 }
 
-async function dropsFloor(statements: number) {
+async function dropsFloor(sizes: WriteSizes) {
   const measured = await withServer({}, async (server) => {
     const seeded = await post(server, `/bench/drops-seed?files=${DROPS_FILES}&minRows=${DROPS_MIN_ROWS}&maxRows=${DROPS_MAX_ROWS}`);
-    const result = await post(server, `/bench/drops-floor?statements=${statements}`);
+    const result = await post(server, `/bench/drops-floor?${sizesQuery(sizes)}`);
     if (result.rows !== seeded.rows || result.objects !== DROPS_FILES) throw new Error(`store-drops floor read ${JSON.stringify(result)} of ${JSON.stringify(seeded)}`);
     return result;
   });
@@ -539,16 +567,11 @@ async function dropsFloor(statements: number) {
 }
 
 async function dropsScenario(results: any): Promise<void> {
-  // The plain upsert's best statements per batch for these columns (store_drops has orders' nine): this
-  // run's orders sweep when the volume part ran, else a sweep of its own.
-  let sweep = results.plainUpsert?.orders;
-  if (!sweep) {
-    const tried = await batchSweep("orders", 100_000);
-    sweep = { sweptAt: 100_000, tried, bestStatementsPerBatch: tried.reduce((a, b) => (b.seconds < a.seconds ? b : a)).statements };
-    console.log("sweep orders", JSON.stringify(tried));
-  }
-  const statements = sweep.bestStatementsPerBatch as number;
-  const floor = await dropsFloor(statements);
+  // The literal upsert's best sizes for these columns (store_drops has orders' nine): this run's orders
+  // sweep when the volume part ran, else a sweep of its own.
+  const sweep = results.literalUpsert?.orders ?? (await literalSweep("orders", 100_000));
+  const sizes = sweep.best as WriteSizes;
+  const floor = await dropsFloor(sizes);
   console.log("drops floor", JSON.stringify(floor));
   const ours = await dropsRun(DROPS_FILES, DROPS_MIN_ROWS, DROPS_MAX_ROWS, false);
   const rows = ours.seeded.rows;
@@ -563,9 +586,9 @@ async function dropsScenario(results: any): Promise<void> {
     stages: ours.stages,
     floorSeconds: floor.seconds,
     floorRowsPerSecond: Math.round(rows / floor.seconds),
-    floorStatementsPerBatch: statements,
-    // The sweep it took its batch size from: the volume part's for orders, or its own when that did not run.
-    floorSweep: sweep.tried === results.plainUpsert?.orders?.tried ? "plainUpsert.orders" : sweep.tried,
+    floorSizes: sizes,
+    // The sweep it took its sizes from: the volume part's for orders, or its own when that did not run.
+    floorSweep: sweep === results.literalUpsert?.orders ? "literalUpsert.orders" : sweep.tried,
     ratioToFloor: round(floor.seconds / ours.seconds),
     peakRssMiB: ours.peakRssMiB,
     floorPeakRssMiB: floor.peakRssMiB,
@@ -586,7 +609,7 @@ async function dropsScenario(results: any): Promise<void> {
   results.drops = { ...row, memory };
 }
 
-// 6. PostgreSQL: orders-to-postgres through Hyperdrive, against plain multi-row upserts from Node.
+// 6. PostgreSQL: orders-to-postgres through Hyperdrive, against the fastest upsert from Node (VALUES or unnest).
 const POSTGRES_BASE = "/api/pipelines/bench-postgres";
 const ORDERS_TABLE = `"public"."orders"`;
 const FLOOR_TABLE = `"public"."orders_floor"`;
@@ -596,6 +619,14 @@ const PG_ARRAY_TYPES = ["text", "text", "text", "bigint", "bigint", "text", "tex
 const PG_KEY = ["store_id", "order_id"];
 
 type PgVariant = { kind: "values" | "unnest"; rows: number };
+
+/** How many rows a statement of ours writes (the destination's ROWS_PER_STATEMENT), for the page's prose. */
+function oursRowsPerStatement(): number {
+  const source = readFileSync(join(ROOT, "src/destinations/postgres/upsert.ts"), "utf8");
+  const found = /^export const ROWS_PER_STATEMENT = ([\d_]+);/m.exec(source);
+  if (!found) throw new Error("src/destinations/postgres/upsert.ts has no ROWS_PER_STATEMENT");
+  return Number(found[1]!.replaceAll("_", ""));
+}
 
 /**
  * The CSV's lines as public.orders rows, `size` at a time: orderRow's mapping (integer cents, the net
@@ -688,12 +719,13 @@ function ordersDdl(table: string): string {
 }
 
 /**
- * The floor: the same lines as rows, written from Node with pg over one connection into a fresh copy of
- * public.orders, one transaction per PG_ROWS_PER_TRANSACTION rows, `variant.rows` rows a statement, no
- * RETURNING. Only the writes are timed (BEGIN to COMMIT of each transaction, the statement text and its
- * values included); reading the CSV into rows happens between them, off the clock.
+ * A try at the floor: the same lines as rows, written from Node with pg over one connection into a fresh
+ * copy of public.orders, one transaction per PG_ROWS_PER_TRANSACTION rows, `variant.rows` rows a
+ * statement, as a VALUES list of one parameter a value or as one array a column (unnest), no RETURNING.
+ * Only the writes are timed (BEGIN to COMMIT of each transaction, the statement text and its values
+ * included); reading the CSV into rows happens between them, off the clock.
  */
-async function postgresFloor(url: string, csv: string, variant: PgVariant): Promise<{ rowsPerStatement: number; seconds: number; statements: number }> {
+async function postgresFloor(url: string, csv: string, variant: PgVariant): Promise<{ kind: PgVariant["kind"]; rowsPerStatement: number; seconds: number; statements: number }> {
   await pgScript(url, `DROP TABLE IF EXISTS ${FLOOR_TABLE}; ${ordersDdl(FLOOR_TABLE)}; CHECKPOINT`);
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url });
@@ -724,7 +756,7 @@ async function postgresFloor(url: string, csv: string, variant: PgVariant): Prom
   }
   const [{ n }] = await pgScript(url, `SELECT count(*)::int AS n FROM ${FLOOR_TABLE}`);
   if (n !== PG_RECORDS) throw new Error(`PostgreSQL floor (${variant.kind}, ${variant.rows} a statement) left ${n} rows, expected ${PG_RECORDS}`);
-  return { rowsPerStatement: variant.rows, seconds: round(ms / 1000), statements };
+  return { kind: variant.kind, rowsPerStatement: variant.rows, seconds: round(ms / 1000), statements };
 }
 
 /** Ours: the bench copy of orders-to-postgres reading the same lines, its HYPERDRIVE binding on the cluster. */
@@ -746,7 +778,6 @@ async function postgresRun(source: SyntheticSource, url: string, path: string) {
 async function postgresScenario(source: SyntheticSource, results: any): Promise<void> {
   const started = Date.now();
   const path = `/records?n=${PG_RECORDS}&format=csv&shape=orders`;
-  source.prepare(path);
   const csv = await (await fetch(`${source.base}${path}`)).text();
   const cluster = await startCluster(await planCluster());
   try {
@@ -767,7 +798,8 @@ async function postgresScenario(source: SyntheticSource, results: any): Promise<
       console.log("postgres unnest", JSON.stringify(result));
     }
     await pgScript(cluster.url, `DROP TABLE ${FLOOR_TABLE}; CHECKPOINT`);
-    const floor = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    // The platform at its best: the fastest try of either way of writing the rows.
+    const floor = [...tried, ...unnest].reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const ours = await withPostgresCpu(postmaster, () => postgresRun(source, cluster.url, path));
     if (ours.loaded !== PG_RECORDS || ours.tableRows !== ours.loaded) throw new Error(`PostgreSQL: the run loaded ${ours.loaded}, ${ORDERS_TABLE} holds ${ours.tableRows}, expected ${PG_RECORDS}`);
     const load = ours.stages.load?.seconds as number;
@@ -790,6 +822,8 @@ async function postgresScenario(source: SyntheticSource, results: any): Promise<
       floorPostgresCpuSeconds: floor.postgresCpuSeconds,
       floorRowsPerSecond: Math.round(PG_RECORDS / floor.seconds),
       floorRowsPerStatement: floor.rowsPerStatement,
+      floorKind: floor.kind,
+      oursRowsPerStatement: oursRowsPerStatement(),
       floorTimed: "writes only (BEGIN to COMMIT of each transaction), the CSV read into rows off the clock",
       floorTried: tried,
       unnest,
@@ -824,19 +858,22 @@ function renderTable(results: any): string {
     lines.push(`| **ratio** (target ≤ 1.2) | **${seed.ratioToFloor}** | ${round(seed.pipeline.p95 / seed.floor.p95)} |`, "");
   }
   if (results.volume) {
-    lines.push("| pipeline | records | format | end to end | records/s | extract / transform / load (s) | plain-upsert floor | **ratio** (target ≥ 0.6) | peak RSS | floor's peak RSS | **RSS ratio** (target ≤ 1.2) |");
-    lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
+    lines.push(
+      "| pipeline | records | format | end to end | records/s | extract / transform / load (s) | one-request job | **ratio** (target ≥ 0.7) | literal-upsert floor | **load / floor** (target ≥ 0.85) | peak RSS: run (extract / transform / load) | job's peak RSS | **RSS ratio** (target ≤ 1.2) |",
+    );
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const row of results.volume) {
       const stages = ["extract", "transform", "load"].map((name) => row.stages[name]?.seconds ?? "–").join(" / ");
+      const stageRss = ["extract", "transform", "load"].map((name) => row.stages[name]?.peakRssMiB ?? "–").join(" / ");
       lines.push(
-        `| ${row.pipeline} | ${n(row.records)} | ${row.format} | ${row.seconds} s | ${n(row.recordsPerSecond)} | ${stages} | ${row.floorSeconds} s (${n(row.floorRowsPerSecond)} rows/s) | **${row.ratioToFloor}** | ${row.peakRssMiB} MiB | ${row.floorPeakRssMiB} MiB | **${row.rssRatio}** |`,
+        `| ${row.pipeline} | ${n(row.records)} | ${row.format} | ${row.seconds} s | ${n(row.recordsPerSecond)} | ${stages} | ${row.jobSeconds} s | **${row.ratioToJob}** | ${row.floorSeconds} s | **${row.loadRatioToFloor}** | ${row.peakRssMiB} MiB (${stageRss}) | ${row.jobPeakRssMiB} MiB | **${row.rssRatio}** |`,
       );
     }
     lines.push("");
-    const sweeps = Object.entries(results.plainUpsert ?? {}).map(
-      ([pipeline, sweep]: [string, any]) => `${pipeline} at ${n(sweep.sweptAt)}: ${sweep.tried.map((entry: any) => `${entry.statements} → ${entry.seconds} s`).join(", ")}`,
+    const sweeps = Object.entries(results.literalUpsert ?? {}).map(
+      ([pipeline, sweep]: [string, any]) => `${pipeline} at ${n(sweep.sweptAt)}: ${sweep.tried.map((entry: any) => `${entry.rows} × ${entry.statements} → ${entry.seconds} s`).join(", ")}`,
     );
-    if (sweeps.length > 0) lines.push(`Plain-upsert floor, statements per batch tried (the fastest is the floor): ${sweeps.join("; ")}.`, "");
+    if (sweeps.length > 0) lines.push(`Literal-upsert floor, rows a statement × statements a batch tried (the fastest is the floor, and the job writes with it): ${sweeps.join("; ")}.`, "");
   }
   if (results.memory) {
     lines.push("| run (records) | chunk (records) | isolate's live heap, idle | held over idle by extract | transform | load |", "|---|---|---|---|---|---|");
@@ -875,29 +912,31 @@ function renderTable(results: any): string {
   if (results.drops) {
     const { drops } = results;
     const stages = ["extract", "transform", "load"].map((name) => drops.stages[name]?.seconds ?? "–").join(" / ");
-    lines.push("| store-drops (R2 files) | rows | end to end | rows/s | extract / transform / load (s) | floor: list, read, plain upsert | **ratio** | peak RSS | floor's peak RSS | **RSS ratio** |");
+    lines.push("| store-drops (R2 files) | rows | end to end | rows/s | extract / transform / load (s) | floor: list, read, literal upsert | **ratio** | peak RSS | floor's peak RSS | **RSS ratio** |");
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
     lines.push(
       `| ${n(drops.files)} CSV files of ${n(drops.minRowsPerFile)}–${n(drops.maxRowsPerFile)} rows (${mebibytes(drops.bytes)}) | ${n(drops.rows)} | ${drops.seconds} s | ${n(drops.rowsPerSecond)} | ${stages} | ${drops.floorSeconds} s (${n(drops.floorRowsPerSecond)} rows/s) | **${drops.ratioToFloor}** | ${drops.peakRssMiB} MiB | ${drops.floorPeakRssMiB} MiB | **${drops.rssRatio}** |`,
     );
     lines.push(
       "",
-      `Floor: one Worker request lists the same ${n(drops.files)} objects, reads each one whole, splits its CSV lines and upserts the rows into a plain copy of store_drops, one object after another (the volume floor's multi-row upsert, 11 rows a statement, ${drops.floorStatementsPerBatch} statements per batch, the orders sweep's best). Ours lists them, checks the object ledger, reads them with several extract agents side by side, validates, transforms and loads, and records every object in the ledger.`,
+      `Floor: one Worker request lists the same ${n(drops.files)} objects, reads each one whole, splits its CSV lines and upserts the rows into a plain copy of store_drops, one object after another (the volume floor's literal multi-row upsert, ${drops.floorSizes?.rows} rows a statement, ${drops.floorSizes?.statements} statements a batch, the orders sweep's best). Ours lists them, checks the object ledger, reads them with several extract agents side by side, validates, transforms and loads, and records every object in the ledger.`,
       "",
     );
   }
   if (results.postgres) {
     const { postgres } = results;
     const stages = ["extract", "transform", "load"].map((name) => postgres.stages[name]?.seconds ?? "–").join(" / ");
-    lines.push("| PostgreSQL (orders-to-postgres) | records | end to end | records/s | extract / transform / load (s) | floor: plain multi-row upsert from Node (pg), writes only | **ratio** | **load alone / floor** | PostgreSQL's CPU (ours / floor) | peak RSS |");
+    // Results from before the floor took the faster of both ways, and ours sent arrays, have neither field.
+    const floorWay = postgres.floorKind === "unnest" ? "`unnest`, one array a column" : "`VALUES`, one parameter a value";
+    lines.push("| PostgreSQL (orders-to-postgres) | records | end to end | records/s | extract / transform / load (s) | floor: the fastest upsert from Node (pg), writes only | **ratio** | **load alone / floor** | PostgreSQL's CPU (ours / floor) | peak RSS |");
     lines.push("|---|---|---|---|---|---|---|---|---|---|");
     lines.push(
-      `| CSV → \`public.orders\` through Hyperdrive | ${n(postgres.records)} | ${postgres.seconds} s | ${n(postgres.recordsPerSecond)} | ${stages} | ${postgres.floorSeconds} s (${n(postgres.floorRowsPerSecond)} rows/s, ${n(postgres.floorRowsPerStatement)} rows a statement) | **${postgres.ratioToFloor}** | **${postgres.loadRatioToFloor}** | ${postgres.postgresCpuSeconds} s / ${postgres.floorPostgresCpuSeconds} s | ${postgres.peakRssMiB} MiB |`,
+      `| CSV → \`public.orders\` through Hyperdrive | ${n(postgres.records)} | ${postgres.seconds} s | ${n(postgres.recordsPerSecond)} | ${stages} | ${postgres.floorSeconds} s (${n(postgres.floorRowsPerSecond)} rows/s, ${floorWay}, ${n(postgres.floorRowsPerStatement)} rows a statement) | **${postgres.ratioToFloor}** | **${postgres.loadRatioToFloor}** | ${postgres.postgresCpuSeconds} s / ${postgres.floorPostgresCpuSeconds} s | ${postgres.peakRssMiB} MiB |`,
     );
     const tries = (list: any[]) => list.map((entry) => `${n(entry.rowsPerStatement)} → ${entry.seconds} s (PostgreSQL ${entry.postgresCpuSeconds} s)`).join(", ");
     lines.push(
       "",
-      `Measured ${postgres.date.slice(0, 10)} on ${postgres.machine.cpus} × ${postgres.machine.cpuModel}, PostgreSQL ${postgres.postgresVersion} (a throwaway cluster, fsync off), ${postgres.ranWith ? `in a run of \`BENCH_ONLY=${postgres.ranWith}\`` : "in the full run"} (this part ${postgres.durationSeconds} s). Floor: the same ${n(postgres.records)} CSV lines read in Node into rows with orderRow's mapping (off the clock), then written with pg over one connection into a fresh copy of the table (the same twelve columns and primary key): \`INSERT … VALUES (…),(…) ON CONFLICT (store_id, order_id) DO UPDATE SET …\`, every value bound, no \`RETURNING\`, one transaction per ${n(postgres.rowsPerTransaction)} rows; only the writes are timed. Rows per statement tried (the fastest is the floor): ${tries(postgres.floorTried)}. Not the floor: \`INSERT … SELECT * FROM unnest($1::text[], …)\` with one array a column, the same transactions: ${tries(postgres.unnest)}. Ours reads the CSV from the local source, validates and transforms it and loads through the Worker's HYPERDRIVE binding (wrangler's local proxy): 1,000 rows a statement with \`RETURNING\`, a fresh connection and one transaction per chunk of 20,000; \`count(*)\` of the table was checked equal to the run's loaded (${n(postgres.tableRows)}). PostgreSQL's CPU is the cluster's processes' (backends, checkpointer, writers) during the run or the try. Peak RSS is workerd's; the floor runs in Node, so there is no RSS to set beside it.`,
+      `Measured ${postgres.date.slice(0, 10)} on ${postgres.machine.cpus} × ${postgres.machine.cpuModel}, PostgreSQL ${postgres.postgresVersion} (a throwaway cluster, fsync off), ${postgres.ranWith ? `in a run of \`BENCH_ONLY=${postgres.ranWith}\`` : "in the full run"} (this part ${postgres.durationSeconds} s). Floor: the same ${n(postgres.records)} CSV lines read in Node into rows with orderRow's mapping (off the clock), then written with pg over one connection into a fresh copy of the table (the same twelve columns and primary key) each of two ways, no \`RETURNING\`, one transaction per ${n(postgres.rowsPerTransaction)} rows; only the writes are timed. \`INSERT … VALUES (…),(…) ON CONFLICT (store_id, order_id) DO UPDATE SET …\`, every value bound, rows a statement → time: ${tries(postgres.floorTried)}; \`INSERT … SELECT * FROM unnest($1::text[], …) ON CONFLICT …\`, one array a column: ${tries(postgres.unnest ?? [])}. The floor is the fastest of all of them (${floorWay}, ${n(postgres.floorRowsPerStatement)} rows a statement). Ours reads the CSV from the local source, validates and transforms it and loads through the Worker's HYPERDRIVE binding (wrangler's local proxy): ${postgres.oursRowsPerStatement ? `one array a column, \`INSERT … SELECT … FROM unnest($3::text[], …) ON CONFLICT … RETURNING "position"\`, ${n(postgres.oursRowsPerStatement)} rows a statement` : "1,000 rows a statement as a `VALUES` list with `RETURNING`"}, a fresh connection and one transaction per chunk of 20,000; \`count(*)\` of the table was checked equal to the run's loaded (${n(postgres.tableRows)}). PostgreSQL's CPU is the cluster's processes' (backends, checkpointer, writers) during the run or the try. Peak RSS is workerd's; the floor runs in Node, so there is no RSS to set beside it.`,
       "",
     );
   }
