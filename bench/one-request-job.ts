@@ -85,15 +85,15 @@ export async function readingsJob(db: D1Database, body: ReadableStream<Uint8Arra
       await take(fromObject(record));
     }
   } else {
-    let header: string[] | null = null;
+    let columns: number[] | null = null;
     for await (const line of lines(body)) {
       const fields = line.split(",");
-      if (!header) {
-        header = fields;
+      if (!columns) {
+        columns = ["id", "value", "timestamp", "type"].map((name) => fields.indexOf(name));
         continue;
       }
-      const at = (name: string) => fields[header!.indexOf(name)];
-      await take(readingRow(at("id"), at("value"), at("timestamp"), at("type")));
+      const [id, value, timestamp, type] = columns.map((index) => fields[index]);
+      await take(readingRow(id, value, timestamp, type));
     }
   }
   return { read, written: await writer.finish(), rejected, skipped: 0 };
