@@ -32,8 +32,12 @@ describe("a cancel during load", () => {
     ["inside one chunk", 20_000],
     ["among chunks of 1,000", 1_000],
   ])("lands between batches (%s), and the run's loaded is exactly the rows of it in the table", { timeout: 60_000 }, async (_, chunkRecords) => {
-    // One chunk (under the 3 MiB cap) written 100 rows a batch: the old load looked for a cancel between chunks
-    // only. A batch a round trip keeps the load at work well past its first progress report (250 ms in).
+    // One chunk (under the 3 MiB cap) written a statement a batch: the old load looked for a cancel between chunks
+    // only. A trigger that makes every row of these runs cost real work keeps the load at work for seconds,
+    // well past its first progress report (250 ms in), however fast the machine writes.
+    await env.DB.exec(
+      "CREATE TRIGGER IF NOT EXISTS test_slow_cancel_load AFTER INSERT ON metrics WHEN NEW.pipeline LIKE 'cancel-load-%' BEGIN SELECT length(hex(randomblob(100000))); END",
+    );
     const total = 20_000;
     network.use(http.get(`${API}/many.ndjson`, () => new HttpResponse(ndjson(total, (index) => reading(`r${index}`)))));
     const name = uniquePipeline("cancel-load");
