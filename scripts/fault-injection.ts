@@ -2,7 +2,9 @@
  * Fault injection against the real server: for each of extract, transform and load, start a run, SIGKILL
  * the whole `wrangler dev` process group while that stage is at work, start the server again on the same
  * local state, and check that the run resumes and finishes `succeeded` with exactly the expected D1 rows,
- * no duplicates, and every extracted record accounted for.
+ * no duplicates, and every extracted record accounted for. Extract is killed with the transform that
+ * follows it at work (overlap on, three chunks staged); transform is killed in a run that goes stage by
+ * stage (overlap off), since a following transform has next to nothing left once extract ends.
  *
  *   npm run test:faults
  *
@@ -66,6 +68,18 @@ for (const name of SELECTED) if (!SCENARIOS.includes(name)) throw new Error(`FAU
 if (process.env.FAULT_SKIP_HOSTILE === "1") SELECTED.delete("hostile");
 const ON_MAIN_SERVER: Scenario[] = ["default", "alerts", "store-drops", "orders-lake"];
 const STAGES_TO_RUN = SELECTED.has("default") ? ((process.env.FAULT_STAGES?.split(",") ?? STAGES) as Stage[]) : [];
+/** Records a staged chunk holds (the default tuning's chunkRecords). */
+const FOLLOWED_CHUNK_RECORDS = 20_000;
+
+/**
+ * The default pipeline's config for a scenario. Transform follows extract (overlap, the default), so it
+ * does almost all of its work during extract and is killed there, with extract; the transform scenario
+ * runs stage by stage (overlap off) so a kill lands inside a transform that is the run's current stage.
+ */
+function pipelineConfig(stage: Stage | undefined): string {
+  return JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 }, retries: { baseDelayMs: 50, maxDelayMs: 200 }, ...(stage === "transform" ? { overlap: false } : {}) });
+}
+
 /** store-drops: files uploaded, and orders in each. */
 const DROP_FILES = Number(process.env.FAULT_DROP_FILES ?? 200);
 const DROP_ROWS = Number(process.env.FAULT_DROP_ROWS ?? 2_000);
@@ -111,7 +125,7 @@ async function main(): Promise<number> {
     ALLOW_UNAUTHENTICATED: "false",
     API_TOKEN,
     PIPELINE_SOURCE_URL: source.url,
-    PIPELINE_CONFIG: JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 }, retries: { baseDelayMs: 50, maxDelayMs: 200 } }),
+    PIPELINE_CONFIG: pipelineConfig(STAGES_TO_RUN[0]),
     ALERT_WEBHOOK_URL: alerts.url,
     ...(lake ? { ORDERS_SOURCE_URL: serveLakeSource(source, lake, lakeServed) } : {}),
   };
@@ -122,7 +136,7 @@ async function main(): Promise<number> {
     if (ON_MAIN_SERVER.some((name) => SELECTED.has(name))) {
       migrateLocal(persistTo);
       let server = await restartServer(context);
-      for (const stage of STAGES_TO_RUN) {
+      for (const [index, stage] of STAGES_TO_RUN.entries()) {
         const expectedValid = Array.from({ length: RECORDS }, (_, index) => index).filter((index) => !isInvalid(index)).length;
         // Extract is caught while the source is still sending; later stages while they crunch records.
         source.serve(dataset(stage), { slowMs: stage === "extract" ? 4_000 : 0 });
@@ -137,9 +151,11 @@ async function main(): Promise<number> {
           const run = await api(server, `/api/pipeline/runs/${runId}`);
           if (run.status !== "running") throw new Error(`run ${runId} finished (${run.status}) before ${stage} could be interrupted: ${JSON.stringify(run).slice(0, 1500)}`);
           const sourceBusy = stage !== "extract" || source.started > sentBefore;
-          if (run.currentStage === stage && sourceBusy) {
+          // Extract is killed once a few chunks are staged: the transform following it is at work on them.
+          const followed = stage !== "extract" || (run.stages[0]?.inputCount ?? 0) >= 3 * FOLLOWED_CHUNK_RECORDS;
+          if (run.currentStage === stage && sourceBusy && followed) {
             const counts = run.stages.find((entry: any) => entry.name === stage);
-            killedAt = `${stage} (${stage === "load" ? `${counts?.outputCount ?? 0} rows written` : `${counts?.inputCount ?? 0} records read`})`;
+            killedAt = `${stage} (${stage === "load" ? `${counts?.outputCount ?? 0} rows written` : `${counts?.inputCount ?? 0} records read`}${stage === "extract" ? ", the transform following it" : stage === "transform" ? ", stage by stage" : ""})`;
             await killServer(context);
           } else {
             await sleep(stage === "extract" ? 50 : 5);
@@ -149,6 +165,8 @@ async function main(): Promise<number> {
         console.log(`killed wrangler dev during ${killedAt} of ${runId}; restarting`);
 
         source.serve(dataset(stage));
+        // The run keeps the settings it started with; the next scenario's run gets the next one's.
+        context.vars.PIPELINE_CONFIG = pipelineConfig(STAGES_TO_RUN[index + 1] ?? stage);
         server = await restartServer(context);
         let run: any;
         const finishBy = Date.now() + 180_000;

@@ -33,6 +33,8 @@ export interface PipelineSettings {
   parallelism: { transform: number; load: number };
   /** Multi-row statements per D1 batch (one transaction). */
   statementsPerBatch: number;
+  /** Transform follows extract chunk by chunk (first attempts); absent in settings saved before it existed. */
+  overlap?: boolean;
   /** Named retry policies: stage attempts, source requests, alert posts. */
   retry: RetryPolicies;
   /** One stage attempt fails (and may be retried) after this long. */
@@ -149,6 +151,7 @@ export function resolveSettings(pipeline: Pipeline, env: Readonly<Record<string,
       maxRecordBytes: tuning.maxRecordBytes,
       parallelism: tuning.parallelism,
       statementsPerBatch: tuning.load.statementsPerBatch,
+      overlap: tuning.overlap,
       retry: tuning.retries,
       stageTimeoutMs: tuning.timeouts.stageMs,
       stall: { stallTimeoutMs: tuning.recovery.stallTimeoutMs, maxResumes: tuning.recovery.maxResumes },

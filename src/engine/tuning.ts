@@ -15,6 +15,11 @@ export interface Tuning {
   parallelism: { transform: number; load: number };
   /** Multi-row statements per D1 batch (one transaction). */
   load: { statementsPerBatch: number };
+  /**
+   * Transform starts on each chunk as soon as extract has staged it, instead of after extract (first
+   * attempts, one transform agent; retries and resumed runs go stage by stage from their checkpoints).
+   */
+  overlap: boolean;
   /** Named retry policies: stage attempts, source requests, alert posts (domain/retry-policy.ts). */
   retries: RetryPolicies;
   timeouts: { sourceMs: number; stageMs: number };
@@ -31,6 +36,7 @@ export const DEFAULT_TUNING: Tuning = {
   maxRecordBytes: 1024 * 1024,
   parallelism: { transform: 1, load: 1 },
   load: { statementsPerBatch: 100 },
+  overlap: true,
   retries: DEFAULT_RETRY_POLICIES,
   timeouts: { sourceMs: 10_000, stageMs: 600_000 },
   recovery: { stallTimeoutMs: 120_000, maxResumes: 3, watchdogIntervalMs: 30_000 },
@@ -45,6 +51,7 @@ export const TuningShape = {
   maxRecordBytes: z.number().int().min(1_024).max(32 * 1024 * 1024).optional(),
   parallelism: z.strictObject({ transform: z.number().int().min(1).max(32).optional(), load: z.number().int().min(1).max(32).optional() }).optional(),
   load: z.strictObject({ statementsPerBatch: z.number().int().min(1).max(1_000).optional() }).optional(),
+  overlap: z.boolean().optional(),
   // The flat keys set every policy; a named one (stage, source, alerts) then changes that one alone.
   retries: z
     .strictObject({
@@ -71,6 +78,7 @@ export function mergeTuning(...layers: (TuningInput | undefined)[]): Tuning {
       maxRecordBytes: layer.maxRecordBytes ?? tuning.maxRecordBytes,
       parallelism: { ...tuning.parallelism, ...defined(layer.parallelism) },
       load: { ...tuning.load, ...defined(layer.load) },
+      overlap: layer.overlap ?? tuning.overlap,
       retries: mergeRetries(tuning.retries, layer.retries),
       timeouts: { ...tuning.timeouts, ...defined(layer.timeouts) },
       recovery: { ...tuning.recovery, ...defined(layer.recovery) },

@@ -9,6 +9,7 @@ export const EVENTS = {
   // A run's way: its end line is the one to read.
   run_started: "debug",
   stage_started: "debug",
+  stage_followed: "debug",
   stage_succeeded: "debug",
   checks_judged: "info",
   blocked_rejections_unsaved: "warn",

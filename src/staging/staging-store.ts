@@ -47,6 +47,8 @@ export class ChunkWriter {
   private counts: number[] = [];
   private count = 0;
   private chars = 0;
+  /** Hears of each chunk once it is in the store (a stage following this one works on it meanwhile). */
+  onFlush: ((chunk: { key: string; count: number }) => void) | null = null;
 
   constructor(
     private readonly bucket: R2Bucket,
@@ -99,6 +101,7 @@ export class ChunkWriter {
     await this.bucket.put(key, this.buffer.join(""), { httpMetadata: { contentType: "application/x-ndjson" } });
     this.keys.push(key);
     this.counts.push(this.buffer.length);
+    this.onFlush?.({ key, count: this.buffer.length });
     this.count += this.buffer.length;
     this.buffer = [];
     this.chars = 0;

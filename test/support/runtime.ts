@@ -6,6 +6,7 @@ import { EVENTS_CALLBACK, SLOT_CALLBACK } from "../../src/agents/pipeline-schedu
 import { shardInstanceName } from "../../src/domain/shards";
 import { runKey, stageInstanceName, STAGE_NAMES, type StageName } from "../../src/domain/stages";
 import { runPrefix } from "../../src/staging/staging-store";
+import type { StageAgent } from "../../src/agents/stages/stage-agent";
 
 /** Calls the Worker as a client would. */
 export function api(path: string, init?: RequestInit): Promise<Response> {
@@ -111,7 +112,7 @@ export function pristineStageStorage(stage: StageName): Promise<StageStorage> {
 }
 
 async function storageOf(stage: StageName, name: string): Promise<StageStorage> {
-  const namespaces = { extract: env.ExtractStage, transform: env.TransformStage, load: env.LoadStage };
+  const namespaces = { extract: env.ExtractStage, transform: env.TransformStage, load: env.LoadStage } as Record<StageName, DurableObjectNamespace<StageAgent>>;
   const stub = await getAgentByName(namespaces[stage], name);
   return runInDurableObject(stub, async (_instance, state) => {
     const tables = state.storage.sql

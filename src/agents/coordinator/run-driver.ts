@@ -6,7 +6,8 @@ import { checksDue, checksJudged, completeRun, giveUp, nextStep, stageAttemptFai
 import type { CheckReport } from "../../domain/check-results";
 import type { PipelineSettings } from "../../engine/settings";
 import type { RunStore } from "./run-store";
-import { sleep, STOP_GRACE_MS, type StageDispatch } from "./stage-dispatch";
+import { sleep, STOP_GRACE_MS, type FollowingStage, type StageDispatch } from "./stage-dispatch";
+import { transformFollows } from "../../domain/overlap";
 
 /** What the driver needs from the coordinator it works for. */
 export interface DriverHost {
@@ -75,6 +76,22 @@ export class RunDriver {
   }
 
   private async drive(runId: string, generation: number, signal: AbortSignal): Promise<void> {
+    // A transform started beside extract: taken up as the transform's first attempt when its turn comes,
+    // stopped (and waited for) whenever the run goes any other way.
+    let ahead: FollowingStage | null = null;
+    try {
+      await this.driveSteps(runId, generation, signal, (next) => {
+        const previous = ahead;
+        ahead = next;
+        return previous;
+      });
+    } finally {
+      const left = ahead as FollowingStage | null;
+      if (left) await left.stop("the run went on without it");
+    }
+  }
+
+  private async driveSteps(runId: string, generation: number, signal: AbortSignal, swapAhead: (next: FollowingStage | null) => FollowingStage | null): Promise<void> {
     const { store, dispatch } = this.host;
     for (;;) {
       if (!this.isCurrent(runId, generation)) return;
@@ -115,11 +132,24 @@ export class RunDriver {
       const attempt = started.stages.find((stage) => stage.name === step.stage)!.attempts;
       this.host.log("stage_started", runId, { stage: step.stage, attempt });
       const call = { runId, trigger: run.trigger, scheduledFor: run.scheduledFor, asOf: run.asOf, params: run.params, stage: step.stage, attempt, settings, watermark: run.inputWatermark ?? null, reread: run.reread ?? false };
-      const outcome = await dispatch.run(call, step.input, signal, (report) => {
-        if (this.isCurrent(runId, generation)) this.host.shardsDone(runId, step.stage, { inputCount: report.inputCount, outputCount: report.outputCount, rejectedCount: report.rejectedCount });
-      });
+      const shardsDone = (stage: StageName) => (report: { inputCount: number; outputCount: number; rejectedCount: number }) => {
+        if (this.isCurrent(runId, generation)) this.host.shardsDone(runId, stage, { inputCount: report.inputCount, outputCount: report.outputCount, rejectedCount: report.rejectedCount });
+      };
+      const waiting = swapAhead(null);
+      const followed = waiting?.stage === step.stage && waiting.attempt === attempt ? waiting : null;
+      if (waiting && !followed) await waiting.stop("the run went on without it");
+      if (followed) this.host.log("stage_followed", runId, { stage: step.stage, attempt });
+      else if (step.stage === "extract" && transformFollows(started, settings, attempt)) {
+        swapAhead(dispatch.follow({ ...call, stage: "transform", attempt: 1 }, attempt, signal, shardsDone("transform")));
+      }
+      const outcome = followed ? await followed.outcome : await dispatch.run(call, step.input, signal, shardsDone(step.stage));
       if (!this.isCurrent(runId, generation)) return;
       const current = store.load(runId)!.run;
+      if (!outcome.ok) {
+        // What followed this attempt worked on data that will not stand.
+        const follower = swapAhead(null);
+        if (follower) await follower.stop(`the ${step.stage} it followed failed`);
+      }
 
       if (outcome.ok) {
         store.save(stageSucceeded(current, step.stage, outcome.report, Date.now()), settings);

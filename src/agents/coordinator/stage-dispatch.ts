@@ -41,6 +41,33 @@ export class StageDispatch {
     const key = runKey(call.settings.pipeline, call.runId);
     for (const plan of plans) this.called.add(shardInstanceName(key, call.stage, plan.shard));
     const outcomes = await Promise.all(plans.map((plan) => this.callStage({ ...call, shard: plan.shard, shards: plan.shards, offset: plan.offset, input: plan.input }, signal)));
+    return this.settle(call, outcomes, signal, shardsDone);
+  }
+
+  /**
+   * Starts the transform's first attempt beside extract attempt `extractAttempt`, on each chunk as soon as
+   * extract has staged it (one transform agent; see TransformStage). Its time is extract's and its own, so
+   * it is bounded by twice the stage timeout. `stop` ends it and waits until it has stopped.
+   */
+  follow(call: StageCall, extractAttempt: number, signal: AbortSignal, shardsDone?: (report: StageReport) => void): FollowingStage {
+    this.called.add(shardInstanceName(runKey(call.settings.pipeline, call.runId), "transform", 0));
+    const own = new AbortController();
+    const stopped = AbortSignal.any([signal, own.signal]);
+    const task: StageTask = { ...call, shard: 0, shards: 1, offset: 0, input: { records: [NOTHING_STAGED], rejected: [], raw: NOTHING_STAGED }, follow: { attempt: extractAttempt } };
+    const outcome = this.callStage(task, stopped, 2 * call.settings.stageTimeoutMs).then((first) => this.settle(call, [first], stopped, shardsDone));
+    return {
+      stage: "transform",
+      attempt: call.attempt,
+      outcome,
+      stop: async (reason) => {
+        own.abort(new Error(reason));
+        await outcome;
+      },
+    };
+  }
+
+  /** A stage attempt's shards answered: one outcome, after the dataset checks' pass when one is due. */
+  private async settle(call: StageCall, outcomes: StageOutcome[], signal: AbortSignal, shardsDone?: (report: StageReport) => void): Promise<StageOutcome> {
     const failures = outcomes.filter((outcome): outcome is Extract<StageOutcome, { ok: false }> => !outcome.ok);
     if (failures.length === 0) {
       const report = mergeReports(outcomes.map((outcome) => (outcome as Extract<StageOutcome, { ok: true }>).report));
@@ -48,7 +75,7 @@ export class StageDispatch {
       shardsDone?.(report);
       return this.checkPass(call, report, signal);
     }
-    return failed(plans.length, failures);
+    return failed(outcomes.length, failures);
   }
 
   /**
@@ -94,10 +121,10 @@ export class StageDispatch {
    * One attempt of one shard, bounded by the stage timeout. On timeout or when the run is stopped, the
    * attempt is told to stop; a timed-out attempt is a transient failure (it may be retried).
    */
-  private async callStage(task: StageTask, signal: AbortSignal): Promise<StageOutcome> {
+  private async callStage(task: StageTask, signal: AbortSignal, timeoutMs = task.settings.stageTimeoutMs): Promise<StageOutcome> {
     const timeout = Symbol("timeout");
     const stopped = Symbol("stopped");
-    const deadline = Date.now() + task.settings.stageTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     for (let dial = 1; ; dial += 1) {
       let stub: DurableObjectStub<StageAgent>;
       const name = task.pass === "checks" ? passInstanceName(runKey(task.settings.pipeline, task.runId), task.shard) : shardInstanceName(runKey(task.settings.pipeline, task.runId), task.stage, task.shard);
@@ -118,7 +145,7 @@ export class StageDispatch {
       if (first === "gone") return { ok: false, error: `the ${task.stage} stage agent kept disappearing`, transient: true };
       if (first !== timeout && first !== stopped) return first;
 
-      const reason = first === timeout ? `the ${task.stage} stage did not finish within ${task.settings.stageTimeoutMs} ms` : String((signal.reason as Error | undefined)?.message ?? "stopped");
+      const reason = first === timeout ? `the ${task.stage} stage did not finish within ${timeoutMs} ms` : String((signal.reason as Error | undefined)?.message ?? "stopped");
       await stub.cancelAttempt(task.attempt, reason).catch(() => false);
       if (first === stopped) {
         // Give the attempt a moment to stop writing, so cleanup after a cancel leaves nothing behind.
@@ -147,6 +174,14 @@ export class StageDispatch {
     } satisfies Record<StageName, DurableObjectNamespace<StageAgent>>;
     return namespaces[stage];
   }
+}
+
+/** A stage attempt started ahead of its turn (transform following extract), taken up when its turn comes. */
+export interface FollowingStage {
+  stage: StageName;
+  attempt: number;
+  outcome: Promise<StageOutcome>;
+  stop(reason: string): Promise<void>;
 }
 
 /** Several calls of one attempt, some failed, as one failure. */

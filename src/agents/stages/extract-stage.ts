@@ -13,10 +13,14 @@ import { runValues } from "../../sources/placeholders";
 import { localDate } from "../../domain/local-time";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
+import { ChunkFeed, type FeedNews } from "../../staging/chunk-feed";
 import { runKey } from "../../domain/stages";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
+
+/** The longest a follower's poll is held open before it gets an empty answer and asks again. */
+const FEED_POLL_MAX_MS = 10_000;
 
 /**
  * Reads the pipeline's sources and stages their records, untouched, for the transform stage. Records
@@ -27,8 +31,38 @@ import { Yielder } from "./yield";
  * were passed over, and when every source failed, what was tried.
  */
 export class ExtractStage extends StageAgent {
+  /** Each attempt's staged chunks as they are written, for a transform that follows it (by attempt). */
+  private readonly feeds = new Map<number, ChunkFeed>();
+
+  /**
+   * A following transform's long poll: the chunks of attempt `attempt` after the first `from` of read
+   * `generation`, or how the attempt ended; an empty batch after `waitMs` (the follower asks again).
+   */
+  async feedNext(attempt: number, generation: number, from: number, waitMs: number): Promise<FeedNews> {
+    return this.feedOf(attempt).next(generation, from, Math.min(waitMs, FEED_POLL_MAX_MS));
+  }
+
   protected async perform(task: StageTask, context: StageContext): Promise<StageReport> {
     if (task.share) return this.readShare(task, context);
+    const feed = this.feedOf(task.attempt);
+    feed.begin();
+    try {
+      const report = await this.readSources(task, context);
+      feed.finish(report.output[0] ?? NOTHING_STAGED);
+      return report;
+    } catch (error) {
+      feed.fail(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  private feedOf(attempt: number): ChunkFeed {
+    let feed = this.feeds.get(attempt);
+    if (!feed) this.feeds.set(attempt, (feed = new ChunkFeed(Date.now())));
+    return feed;
+  }
+
+  private async readSources(task: StageTask, context: StageContext): Promise<StageReport> {
     const { settings } = task;
     const deadline = Date.now() + settings.stageTimeoutMs;
     const skipped: SourceReport["skipped"] = [];
@@ -131,6 +165,13 @@ export class ExtractStage extends StageAgent {
    */
   private async readPart(task: StageTask, source: SourceSettings, share: unknown, index: number, { signal, progress }: StageContext): Promise<StageReport> {
     const items = new ChunkWriter(this.env.STAGING, runKey(task.settings.pipeline, task.runId), "extract", task.attempt, index === 0 ? "part" : `shard-${index}/part`, task.settings.chunkRecords);
+    // The lead reader's chunks come first in the output, so a follower may start on them now; a helper's
+    // reach it with the output once every reader is done.
+    if (index === 0 && !task.share) {
+      const feed = this.feedOf(task.attempt);
+      feed.restart();
+      items.onFlush = (chunk) => feed.publish(chunk);
+    }
     const sample: RejectionSample[] = [];
     let position = 0;
     let unparsable = 0;

@@ -34,11 +34,14 @@ export abstract class StageAgent extends Agent<Env> {
     this.sql`CREATE TABLE IF NOT EXISTS stage_task (run_id TEXT NOT NULL, stage TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL)`;
     this.sql`INSERT INTO stage_task (run_id, stage, attempt, started_at) VALUES (${task.runId}, ${task.stage}, ${task.attempt}, ${Date.now()})`;
 
-    const earlier = [...this.attempts.entries()].filter(([attempt]) => attempt < task.attempt).map(([, running]) => running);
+    // The same attempt number again is a newer call too: a transform that followed extract and was stopped
+    // (extract failed) is called again as the same first attempt once extract is retried.
+    const earlier = [...this.attempts.entries()].filter(([attempt]) => attempt <= task.attempt).map(([, running]) => running);
     for (const running of earlier) running.controller.abort(new StageFailure(`superseded by attempt ${task.attempt}`));
     const controller = new AbortController();
     let settle!: () => void;
-    this.attempts.set(task.attempt, { controller, done: new Promise<void>((resolve) => (settle = resolve)) });
+    const running = { controller, done: new Promise<void>((resolve) => (settle = resolve)) };
+    this.attempts.set(task.attempt, running);
     let counts: StageCounts | undefined;
     const reporter = this.progressReporter(task, (latest) => {
       counts = latest;
@@ -64,7 +67,7 @@ export abstract class StageAgent extends Agent<Env> {
       // The reply carries the final counts: a report still held back by the interval is not sent.
       reporter.stop();
       settle();
-      this.attempts.delete(task.attempt);
+      if (this.attempts.get(task.attempt) === running) this.attempts.delete(task.attempt);
       // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
       if (this.attempts.size === 0) await this.destroyIn(LINGER_SECONDS);
     }

@@ -29,6 +29,11 @@ export interface StageTask {
   reread?: boolean;
   /** Transform: the dataset checks' partitioned pass over partition `shard` of the check keys (`input.records[0]`), not a transform. */
   pass?: "checks";
+  /**
+   * Transform: start before extract has finished, on the chunks extract attempt `attempt` stages as it
+   * writes them (its feed); `input.records` is then unused, the feed ends with extract's output.
+   */
+  follow?: { attempt: number };
   /** Extract, a reader working beside the first: its share of one source's planned read. */
   share?: { source: string; items: unknown };
 }

@@ -1,0 +1,162 @@
+/**
+ * Transform following extract: it starts on each chunk as soon as extract has staged it, and what it
+ * hands on is exactly what a transform of extract's final output would. A source read over again (its
+ * next try, a stage retry) starts the follower over; an extract that fails or a run cancelled meanwhile
+ * leaves no transform behind and nothing written.
+ */
+import { env } from "cloudflare:workers";
+import { getAgentByName } from "agents";
+import { http, HttpResponse } from "msw";
+import { afterEach, describe, expect, it } from "vitest";
+import type { PipelineSettings } from "../../src/engine/settings";
+import type { RunView } from "../../src/domain/run-view";
+import { runKey } from "../../src/domain/stages";
+import { runPrefix } from "../../src/staging/staging-store";
+import { network } from "../support/network";
+import { eventually, finished } from "../support/runtime";
+import { allPolicies, httpSource, settingsFor, uniquePipeline } from "../support/settings";
+
+const SOURCE = "https://overlap.example.test/records.ndjson";
+afterEach(() => network.resetHandlers());
+
+const line = (id: string) => `${JSON.stringify({ id, value: "5", timestamp: "2024-05-01T00:00:00Z", metadata: { type: "t" } })}\n`;
+const lines = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => line(`${prefix}-${index}`));
+
+/** A gate the test opens: the source holds the rest of its body until then. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/**
+ * A source of two NDJSON pages (link-header pagination): the first at once, the second only once `opened`
+ * (an error status when `second` is a number). `firstPage` is asked for each read of the source, from 1.
+ */
+function pagedSource(firstPage: (read: number) => { lines: string[]; more: boolean }, opened: Promise<void>, second: string[] | number) {
+  let reads = 0;
+  const handler = http.get(SOURCE, async ({ request }) => {
+    if (new URL(request.url).searchParams.get("page") !== "2") {
+      const page = firstPage(++reads);
+      return new HttpResponse(page.lines.join(""), { headers: page.more ? { link: `<${SOURCE}?page=2>; rel="next"` } : {} });
+    }
+    await Promise.race([opened, new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }))]);
+    return typeof second === "number" ? new HttpResponse("unavailable", { status: second }) : new HttpResponse(second.join(""));
+  });
+  return { handler, reads: () => reads };
+}
+
+async function start(name: string, changes: Partial<PipelineSettings>) {
+  const coordinator = await getAgentByName(env.PipelineCoordinator, name);
+  const runId = `manual-${Date.now()}`;
+  const settings = settingsFor(name, { sources: [httpSource(SOURCE, { format: "ndjson", timeoutMs: 30_000, pagination: { type: "link-header" } })], chunkRecords: 10, ...changes });
+  expect((await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings })).outcome).toBe("started");
+  return { coordinator, runId, read: () => coordinator.getRun(runId) as Promise<RunView | null> };
+}
+
+/** Chunks the transform of `runId` has staged so far (attempt 1). */
+async function transformChunks(name: string, runId: string): Promise<number> {
+  const listed = await env.STAGING.list({ prefix: `${runPrefix(runKey(name, runId))}transform/attempt-1/part-` });
+  return listed.objects.length;
+}
+
+async function idsOfRun(runId: string): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT id FROM metrics WHERE run_id = ? ORDER BY id").bind(runId).all<{ id: string }>();
+  return results.map((row) => row.id);
+}
+
+const stageOf = (run: RunView, name: string) => run.stages.find((stage) => stage.name === name)!;
+
+describe("transform following extract", () => {
+  it("transforms staged chunks while extract still reads, and hands on what a transform after extract would", async () => {
+    const { opened, open } = gate();
+    network.use(pagedSource(() => ({ lines: lines("a", 30), more: true }), opened, lines("b", 25)).handler);
+    const name = uniquePipeline("follow");
+    const { runId, read } = await start(name, {});
+    // Extract holds the rest of the source back; transform has already staged its share of the first 30.
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    expect((await read())!.currentStage).toBe("extract");
+    open();
+    const run = await finished(read, 20_000);
+    expect(run.status).toBe("succeeded");
+    expect(stageOf(run, "extract").outputCount).toBe(55);
+    expect(stageOf(run, "transform")).toMatchObject({ inputCount: 55, outputCount: 55, attempts: 1 });
+    expect(run.accounting.loaded).toBe(55);
+    expect((await idsOfRun(runId)).length).toBe(55);
+
+    // The same source stage by stage: the same counts and rows.
+    network.use(pagedSource(() => ({ lines: lines("a", 30), more: true }), Promise.resolve(), lines("b", 25)).handler);
+    const sequential = await start(uniquePipeline("in-turn"), { overlap: false });
+    const alone = await finished(sequential.read, 20_000);
+    expect(alone.status).toBe("succeeded");
+    expect(stageOf(alone, "transform")).toMatchObject({ inputCount: 55, outputCount: 55 });
+    expect(await idsOfRun(sequential.runId)).toEqual(await idsOfRun(runId));
+  });
+
+  it("starts over when the source is read again: only the try that served the data is transformed", async () => {
+    const { opened, open } = gate();
+    // The first read's second page is unavailable: the source's next try reads it all again, from page 1.
+    const source = pagedSource((read) => (read === 1 ? { lines: lines("first", 30), more: true } : { lines: lines("second", 25), more: false }), opened, 503);
+    network.use(source.handler);
+    const name = uniquePipeline("follow-again");
+    const { runId, read } = await start(name, { retry: { ...allPolicies({ maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }), source: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } } });
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    open();
+    const run = await finished(read, 20_000);
+    expect(run.status).toBe("succeeded");
+    expect(source.reads()).toBe(2);
+    expect(stageOf(run, "transform")).toMatchObject({ inputCount: 25, outputCount: 25, attempts: 1 });
+    const ids = await idsOfRun(runId);
+    expect(ids).toHaveLength(25);
+    expect(ids.every((id) => id.startsWith("second-"))).toBe(true);
+    expect(run.accounting.loaded).toBe(25);
+  });
+
+  it("is stopped with its extract's failed attempt, and the retried extract's transform counts its data alone", async () => {
+    // The first attempt's second page never comes: the attempt times out and the stage is tried again.
+    const source = pagedSource((read) => (read === 1 ? { lines: lines("first", 30), more: true } : { lines: lines("retried", 40), more: false }), new Promise(() => {}), []);
+    network.use(source.handler);
+    const name = uniquePipeline("follow-retry");
+    const { runId, read } = await start(name, { stageTimeoutMs: 1_500, retry: { ...allPolicies({ maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }), stage: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } } });
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    const run = await finished(read, 20_000);
+    expect(run.status).toBe("succeeded");
+    expect(stageOf(run, "extract").attempts).toBe(2);
+    expect(stageOf(run, "transform")).toMatchObject({ inputCount: 40, outputCount: 40, attempts: 1 });
+    const ids = await idsOfRun(runId);
+    expect(ids).toHaveLength(40);
+    expect(ids.every((id) => id.startsWith("retried-"))).toBe(true);
+  });
+
+  it("ends with an extract that fails: the run fails in extract, its transform never counted as run, nothing written", async () => {
+    const { opened, open } = gate();
+    network.use(pagedSource(() => ({ lines: lines("doomed", 30), more: true }), opened, 404).handler);
+    const name = uniquePipeline("follow-fail");
+    const { runId, read } = await start(name, { retry: allPolicies({ maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }) });
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    open();
+    const run = await finished(read, 20_000);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("404");
+    expect(stageOf(run, "extract").status).toBe("failed");
+    expect(stageOf(run, "transform")).toMatchObject({ status: "skipped", attempts: 0 });
+    expect(run.accounting.loaded).toBe(0);
+    expect(await idsOfRun(runId)).toEqual([]);
+  });
+
+  it("is stopped by a cancel during extract: nothing written, the transform never started", async () => {
+    const { opened, open } = gate();
+    network.use(pagedSource(() => ({ lines: lines("c", 30), more: true }), opened, lines("d", 10)).handler);
+    const name = uniquePipeline("follow-cancel");
+    const { coordinator, runId } = await start(name, {});
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    const cancelled = await coordinator.cancelRun(runId, "enough");
+    open();
+    expect(cancelled.outcome).toBe("cancelled");
+    const run = (await coordinator.getRun(runId))!;
+    expect(run.status).toBe("cancelled");
+    expect(stageOf(run, "transform").attempts).toBe(0);
+    expect(run.accounting.loaded).toBe(0);
+    expect(await idsOfRun(runId)).toEqual([]);
+  });
+});
