@@ -13,9 +13,12 @@ export function runLines(run: RunView, now: number): string[] {
   const stages = run.stages.map((stage) => {
     const records = stage.name === "extract" ? stage.inputCount : stage.outputCount;
     const took = stage.durationMs ?? (stage.status === "running" && stage.startTime !== null ? now - stage.startTime : null);
-    const rate = records !== null && took !== null && took > 0 ? `${count(Math.round((records / took) * 1_000))}/s` : "";
+    // A stage that started ahead of its turn worked all that time too.
+    const worked = took === null ? null : took + (stage.aheadMs ?? 0);
+    const rate = records !== null && worked !== null && worked > 0 ? `${count(Math.round((records / worked) * 1_000))}/s` : "";
     const done = records === null ? "" : `${count(records)} ${DONE_WORD[stage.name]}`;
-    const note = stage.reusedFrom ? `reused from ${stage.reusedFrom}` : stage.attempts > 1 ? `attempt ${stage.attempts}` : "";
+    const ahead = stage.aheadMs === undefined ? [] : [`started ${duration(stage.aheadMs)} ahead`];
+    const note = stage.reusedFrom ? `reused from ${stage.reusedFrom}` : [...(stage.attempts > 1 ? [`attempt ${stage.attempts}`] : []), ...ahead].join(", ");
     return `  ${stage.name.padEnd(10)} ${stage.status.padEnd(10)} ${done.padStart(20)} ${rate.padStart(12)} ${(took === null ? "" : duration(took)).padStart(8)}  ${note}`.trimEnd();
   });
   return [head, ...stages];

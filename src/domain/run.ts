@@ -72,6 +72,11 @@ export interface StageRun {
   attemptErrors: string[];
   /** A retry reused this stage's staged output from that run instead of running it again. */
   reusedFrom?: string;
+  /**
+   * Overlap: how long this stage's attempt worked beside the stage before it, before its own turn. Its
+   * startTime is its turn and its durationMs the part after, so the stages' durations still add up to the run's.
+   */
+  aheadMs?: number;
   error?: string;
 }
 
@@ -284,6 +289,11 @@ export function stageStarted(run: Run, stage: StageName, now: number): Run {
       attempts: current.attempts + 1,
     })),
   };
+}
+
+/** A stage's attempt that started ahead of its turn, at `since`, is the one now running. */
+export function stageTakenUp(run: Run, stage: StageName, since: number): Run {
+  return { ...run, stages: updateStage(run, stage, (current) => ({ ...current, aheadMs: Math.max(0, (current.startTime ?? since) - since) })) };
 }
 
 /** Live counts from a stage at work. Also proof of life for the stall detector. */

@@ -11,7 +11,7 @@ import { table } from "../../src/cli/format";
 import { count, duration, relative, time } from "../../src/display/format";
 import { parseParams } from "../../src/cli/params";
 import { runLines } from "../../src/cli/progress";
-import { startRun, stageStarted, stageSucceeded, stageProgressed } from "../../src/domain/run";
+import { startRun, stageStarted, stageSucceeded, stageProgressed, stageTakenUp } from "../../src/domain/run";
 import { toRunView } from "../../src/domain/run-view";
 
 
@@ -51,6 +51,15 @@ describe("formatting", () => {
       "  transform  running              5,000 rows      2,000/s    2.5 s",
       "  load       pending",
     ]);
+  });
+
+  it("says a stage that followed the one before it started ahead, and rates it over all the time it worked", () => {
+    const run = startRun({ runId: "manual-2", pipeline: "default", trigger: "manual", scheduledFor: null, destination: "d1://db/t", now: 0 });
+    const extracted = stageSucceeded(stageStarted(run, "extract", 0), "extract", { inputCount: 20_000, outputCount: 20_000, rejectedCount: 0, output: [], rejected: { keys: [], counts: [], count: 0 }, rejectedSample: [] }, 2_000);
+    const followed = stageTakenUp(stageStarted(extracted, "transform", 2_000), "transform", 500);
+    const transformed = stageSucceeded(followed, "transform", { inputCount: 20_000, outputCount: 20_000, rejectedCount: 0, output: [], rejected: { keys: [], counts: [], count: 0 }, rejectedSample: [] }, 2_500);
+    expect(transformed.stages[1]).toMatchObject({ startTime: 2_000, durationMs: 500, aheadMs: 1_500 });
+    expect(runLines(toRunView(transformed), 3_000)[2]).toBe("  transform  succeeded           20,000 rows     10,000/s   500 ms  started 1.5 s ahead");
   });
 });
 

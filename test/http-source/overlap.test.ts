@@ -81,6 +81,11 @@ describe("transform following extract", () => {
     expect(run.status).toBe("succeeded");
     expect(stageOf(run, "extract").outputCount).toBe(55);
     expect(stageOf(run, "transform")).toMatchObject({ inputCount: 55, outputCount: 55, attempts: 1 });
+    // It started with extract: its turn began when extract ended, and it had worked all of extract's time.
+    const { startTime, aheadMs } = stageOf(run, "transform");
+    expect(startTime! - stageOf(run, "extract").endTime!).toBeGreaterThanOrEqual(0);
+    expect(startTime! - stageOf(run, "extract").endTime!).toBeLessThan(50);
+    expect(aheadMs).toBeGreaterThanOrEqual(stageOf(run, "extract").durationMs! - 50);
     expect(run.accounting.loaded).toBe(55);
     expect((await idsOfRun(runId)).length).toBe(55);
 
@@ -90,6 +95,7 @@ describe("transform following extract", () => {
     const alone = await finished(sequential.read, 20_000);
     expect(alone.status).toBe("succeeded");
     expect(stageOf(alone, "transform")).toMatchObject({ inputCount: 55, outputCount: 55 });
+    expect(stageOf(alone, "transform").aheadMs).toBeUndefined();
     expect(await idsOfRun(sequential.runId)).toEqual(await idsOfRun(runId));
   });
 

@@ -2,7 +2,7 @@ import type { StageCounts } from "../../domain/stage-report";
 import type { StageName } from "../../domain/stages";
 import type { EventName } from "../../observability/events";
 import { nextTry } from "../../domain/retry-policy";
-import { checksDue, checksJudged, completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, type Run } from "../../domain/run";
+import { checksDue, checksJudged, completeRun, giveUp, nextStep, stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, stageTakenUp, type Run } from "../../domain/run";
 import type { CheckReport } from "../../domain/check-results";
 import type { PipelineSettings } from "../../engine/settings";
 import type { RunStore } from "./run-store";
@@ -138,7 +138,11 @@ export class RunDriver {
       const waiting = swapAhead(null);
       const followed = waiting?.stage === step.stage && waiting.attempt === attempt ? waiting : null;
       if (waiting && !followed) await waiting.stop("the run went on without it");
-      if (followed) this.host.log("stage_followed", runId, { stage: step.stage, attempt });
+      if (followed) {
+        const takenUp = stageTakenUp(started, step.stage, followed.startedAt);
+        store.save(takenUp, settings);
+        this.host.log("stage_followed", runId, { stage: step.stage, attempt, aheadMs: takenUp.stages.find((stage) => stage.name === step.stage)!.aheadMs });
+      }
       else if (step.stage === "extract" && transformFollows(started, settings, attempt)) {
         swapAhead(dispatch.follow({ ...call, stage: "transform", attempt: 1 }, attempt, signal, shardsDone("transform")));
       }

@@ -51,6 +51,7 @@ export class StageDispatch {
    */
   follow(call: StageCall, extractAttempt: number, signal: AbortSignal, shardsDone?: (report: StageReport) => void): FollowingStage {
     this.called.add(shardInstanceName(runKey(call.settings.pipeline, call.runId), "transform", 0));
+    const startedAt = Date.now();
     const own = new AbortController();
     const stopped = AbortSignal.any([signal, own.signal]);
     const task: StageTask = { ...call, shard: 0, shards: 1, offset: 0, input: { records: [NOTHING_STAGED], rejected: [], raw: NOTHING_STAGED }, follow: { attempt: extractAttempt } };
@@ -58,6 +59,7 @@ export class StageDispatch {
     return {
       stage: "transform",
       attempt: call.attempt,
+      startedAt,
       outcome,
       stop: async (reason) => {
         own.abort(new Error(reason));
@@ -180,6 +182,7 @@ export class StageDispatch {
 export interface FollowingStage {
   stage: StageName;
   attempt: number;
+  startedAt: number;
   outcome: Promise<StageOutcome>;
   stop(reason: string): Promise<void>;
 }
