@@ -264,10 +264,12 @@ function runFigures(measured: Measured<RunOutcome>, heap: boolean) {
   const idleHeap = heapSamples[2]?.usedBytes ?? 0;
   const stages = Object.fromEntries(
     run.stages.map((stage: any) => {
-      const during = measured.samples.filter((sample) => sample.at >= stage.startTime && sample.at <= stage.endTime);
-      const heapDuring = heapSamples.filter((sample) => sample.at >= stage.startTime && sample.at <= stage.endTime);
+      // A stage that followed the one before it (aheadMs) worked from before its turn: its window starts there.
+      const from = stage.startTime - (stage.aheadMs ?? 0);
+      const during = measured.samples.filter((sample) => sample.at >= from && sample.at <= stage.endTime);
+      const heapDuring = heapSamples.filter((sample) => sample.at >= from && sample.at <= stage.endTime);
       const heldMiB = heapDuring.length === 0 ? null : round((Math.max(...heapDuring.map((sample) => sample.usedBytes)) - idleHeap) / 2 ** 20, 1);
-      return [stage.name, { seconds: round(stage.durationMs / 1000), peakRssMiB: mib(Math.max(0, ...during.map((sample) => sample.kib))), ...(heap ? { heldMiB } : {}) }];
+      return [stage.name, { seconds: round(stage.durationMs / 1000), ...(stage.aheadMs ? { aheadSeconds: round(stage.aheadMs / 1000) } : {}), peakRssMiB: mib(Math.max(0, ...during.map((sample) => sample.kib))), ...(heap ? { heldMiB } : {}) }];
     }),
   );
   return { seconds: round(run.totalDuration / 1000), loaded, stages, peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, idleHeapMiB: round(idleHeap / 2 ** 20, 1), run };
@@ -863,7 +865,8 @@ function renderTable(results: any): string {
     );
     lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const row of results.volume) {
-      const stages = ["extract", "transform", "load"].map((name) => row.stages[name]?.seconds ?? "–").join(" / ");
+      const stageSeconds = (stage: any) => (stage === undefined ? "–" : stage.aheadSeconds ? `${stage.seconds} (+${stage.aheadSeconds} ahead)` : `${stage.seconds}`);
+      const stages = ["extract", "transform", "load"].map((name) => stageSeconds(row.stages[name])).join(" / ");
       const stageRss = ["extract", "transform", "load"].map((name) => row.stages[name]?.peakRssMiB ?? "–").join(" / ");
       lines.push(
         `| ${row.pipeline} | ${n(row.records)} | ${row.format} | ${row.seconds} s | ${n(row.recordsPerSecond)} | ${stages} | ${row.jobSeconds} s | **${row.ratioToJob}** | ${row.floorSeconds} s | **${row.loadRatioToFloor}** | ${row.peakRssMiB} MiB (${stageRss}) | ${row.jobPeakRssMiB} MiB | **${row.rssRatio}** |`,

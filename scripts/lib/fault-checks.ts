@@ -295,8 +295,11 @@ async function trigger(server: DevServer): Promise<string> {
  * Triggers a run of the export and SIGKILLs the server while the checks' partitioned pass takes in its
  * keys. The run's transform shard creates one object when transform starts, the pass's agent a second
  * once every shard is done, and its storage grows as the keys go in: killed once that second one holds
- * `passBytes` (sizes only: nothing reads a file the server is writing). Then copies of the files, named,
- * say what the pass had gathered.
+ * `passBytes` (sizes only: nothing reads a file the server is writing) and the API shows transform as the
+ * current stage. The transform follows extract (tuning `overlap`), so its pass may begin the moment
+ * extract's last chunk lands, before the coordinator has recorded extract's end; a kill then would be a
+ * kill in extract, which the default scenario covers. Then copies of the files, named, say what the pass
+ * had gathered.
  */
 async function triggerAndKillInPass(context: FaultContext, name: string, data: OrdersExport, passBytes: number, check: (what: string, ok: boolean, detail?: string) => void): Promise<{ runId: string; killed: DevServer | undefined }> {
   const server = serverOf(context);
@@ -304,10 +307,10 @@ async function triggerAndKillInPass(context: FaultContext, name: string, data: O
   const runId = await trigger(server);
   const triggeredAt = Date.now();
   const created: string[] = [];
-  const { view, killed } = await killWhen(context, runId, () => {
+  const { view, killed } = await killWhen(context, runId, (latest) => {
     for (const file of stageObjects(context.persistTo, "TransformStage")) if (!before.has(file) && !created.includes(file)) created.push(file);
     if (created.length > 2) throw new Error(`more transform objects than a shard and a check partition: ${created.join(", ")}`);
-    return created[1] !== undefined && objectBytes(context.persistTo, "TransformStage", created[1]) >= passBytes;
+    return latest?.currentStage === "transform" && created[1] !== undefined && objectBytes(context.persistTo, "TransformStage", created[1]) >= passBytes;
   });
   const killedAt = Date.now();
   const objects = created.map((file) =>
@@ -339,7 +342,7 @@ async function triggerAndKillInPass(context: FaultContext, name: string, data: O
  * SIGKILLs the server the moment `ready` (polled every few milliseconds) holds, while the run is read
  * through the API beside it, as fast as it answers; answers the last view of the run before the kill.
  */
-async function killWhen(context: FaultContext, runId: string, ready: () => boolean, timeoutMs = 240_000): Promise<{ view: any; killed: DevServer | undefined }> {
+async function killWhen(context: FaultContext, runId: string, ready: (view: any) => boolean, timeoutMs = 240_000): Promise<{ view: any; killed: DevServer | undefined }> {
   const server = serverOf(context);
   let view: any = null;
   let polling = true;
@@ -358,7 +361,7 @@ async function killWhen(context: FaultContext, runId: string, ready: () => boole
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (view && view.status !== "running") throw new Error(`run ${runId} ended (${view.status}) before the moment to kill at: ${JSON.stringify(view).slice(0, 1_500)}`);
-      if (ready()) {
+      if (ready(view)) {
         polling = false;
         return { view, killed: await killServer(context) };
       }
