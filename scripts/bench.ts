@@ -25,6 +25,9 @@
  *    transaction per 20,000 rows, into a fresh copy of the table: multi-row `INSERT … VALUES` and
  *    `INSERT … SELECT FROM unnest(…)`, each at several rows a statement (writes timed only); the fastest of
  *    them all is the floor. Needs PostgreSQL's programs (installed from Debian's packages when root).
+ * 7. Overlap: the default pipeline on a paced source (a rate-limited API's pace), stage by stage and with
+ *    the transform following extract, against the one-request job on the same source: end to end over the
+ *    slowest stage.
  *
  * Every scenario gets a fresh `wrangler dev` with fresh local state. Writes bench/results.json and the
  * results table in docs/benchmark.md; a partial run (BENCH_ONLY, BENCH_CASES) merges its sections into
@@ -76,6 +79,9 @@ const PG_UNNEST_ROWS = (process.env.BENCH_PG_UNNEST ?? "1000,5000,20000").split(
 const PG_ROWS_PER_TRANSACTION = 20_000;
 /** Sections that carry their own date and machine: a run of only these leaves the page's date to the run that measured the rest. */
 const SELF_DATED = ["postgres"];
+/** The overlap scenario: records of `default`, and the rate its source serves them at. */
+const OVERLAP_RECORDS = Number(process.env.BENCH_OVERLAP_RECORDS ?? 300_000);
+const OVERLAP_RATE = Number(process.env.BENCH_OVERLAP_RATE ?? 40_000);
 
 type Format = "json" | "ndjson" | "csv";
 type PipelineName = "default" | "orders";
@@ -83,6 +89,8 @@ interface VolumeCase {
   pipeline: PipelineName;
   records: number;
   format: Format;
+  /** Records a second the source serves at (a rate-limited API); none: as fast as it is read. */
+  rate?: number;
 }
 
 function parseCase(text: string): VolumeCase {
@@ -212,8 +220,8 @@ async function seedScenario() {
 }
 
 // 2. Volume: the pipeline end to end, per stage.
-function sourceUrl(source: SyntheticSource, { pipeline, records, format }: VolumeCase): string {
-  return `${source.base}/records?n=${records}&format=${format}${pipeline === "orders" ? "&shape=orders" : ""}`;
+function sourceUrl(source: SyntheticSource, { pipeline, records, format, rate }: VolumeCase): string {
+  return `${source.base}/records?n=${records}&format=${format}${pipeline === "orders" ? "&shape=orders" : ""}${rate ? `&rate=${rate}` : ""}`;
 }
 
 async function pipelineScenario(source: SyntheticSource, volume: VolumeCase, extra: Record<string, unknown> = {}, heap = false) {
@@ -313,6 +321,30 @@ async function oneRequestJob(source: SyntheticSource, volume: VolumeCase, sizes:
   return { seconds: round(job.ms / 1000), peakRssMiB: measured.peakRssMiB, idleRssMiB: measured.idleRssMiB, result: job };
 }
 
+/**
+ * Stages that overlap, where the machine has time to spare: the source is paced (OVERLAP_RATE records a
+ * second, as a rate-limited API serves them), so extract waits on it, and a transform that follows extract
+ * works in those waits. Stage by stage (`overlap: false`) and as shipped, each on a fresh server, and the
+ * one-request job on the same paced source with the fastest D1 write.
+ */
+async function overlapScenario(source: SyntheticSource, results: any): Promise<void> {
+  const volume: VolumeCase = { pipeline: "default", records: OVERLAP_RECORDS, format: "ndjson", rate: OVERLAP_RATE };
+  const swept = results.literalUpsert?.default?.best ?? readPrevious().literalUpsert?.default?.best;
+  const sizes: WriteSizes = swept ?? (await literalSweep("default", 100_000)).best;
+  const job = await oneRequestJob(source, volume, sizes);
+  console.log("overlap job", JSON.stringify(job));
+  const modes = [];
+  for (const overlap of [false, true]) {
+    const ours = await pipelineScenario(source, volume, { overlap });
+    // A stage's own time is its turn and what it worked ahead of it; the slowest of them bounds the run.
+    const worked = Object.values(ours.stages).map((stage: any) => stage.seconds + (stage.aheadSeconds ?? 0));
+    const slowest = round(Math.max(...worked));
+    modes.push({ overlap, seconds: ours.seconds, stages: ours.stages, slowestStageSeconds: slowest, ratioToSlowest: round(ours.seconds / slowest), ratioToJob: round(job.seconds / ours.seconds), peakRssMiB: ours.peakRssMiB });
+    console.log("overlap", overlap, JSON.stringify(modes.at(-1)));
+  }
+  results.overlap = { records: volume.records, rate: volume.rate, sourceSeconds: round(volume.records / OVERLAP_RATE), jobSeconds: job.seconds, jobPeakRssMiB: job.peakRssMiB, writeSizes: sizes, modes };
+}
+
 // 3. Reads under load.
 async function apiScenario() {
   return withServer({}, async (server) => {
@@ -361,6 +393,7 @@ async function main(): Promise<void> {
     if (!ONLY || ONLY.includes("parquet")) await parquetScenario(source, results);
     if (!ONLY || ONLY.includes("drops")) await dropsScenario(results);
     if (!ONLY || ONLY.includes("postgres")) await postgresScenario(source, results);
+    if (!ONLY || ONLY.includes("overlap")) await overlapScenario(source, results);
     if (!ONLY || ONLY.includes("api")) {
       const api = await apiScenario();
       const rps = (path: string) => api.result.find((row) => row.path === path)!.rps;
@@ -877,6 +910,23 @@ function renderTable(results: any): string {
       ([pipeline, sweep]: [string, any]) => `${pipeline} at ${n(sweep.sweptAt)}: ${sweep.tried.map((entry: any) => `${entry.rows} × ${entry.statements} → ${entry.seconds} s`).join(", ")}`,
     );
     if (sweeps.length > 0) lines.push(`Literal-upsert floor, rows a statement × statements a batch tried (the fastest is the floor, and the job writes with it): ${sweeps.join("; ")}.`, "");
+  }
+  if (results.overlap) {
+    const { overlap } = results;
+    lines.push(
+      `| \`default\`, ${n(overlap.records)} NDJSON records from a source paced at ${n(overlap.rate)} a second (${overlap.sourceSeconds} s of source) | end to end | extract / transform / load (s) | slowest stage | **end to end / slowest stage** (target ≤ 1.25) | one-request job | ratio to the job | peak RSS |`,
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const mode of overlap.modes) {
+      const stages = ["extract", "transform", "load"].map((name) => {
+        const stage = mode.stages[name];
+        return stage === undefined ? "–" : stage.aheadSeconds ? `${stage.seconds} (+${stage.aheadSeconds} ahead)` : `${stage.seconds}`;
+      });
+      lines.push(
+        `| ${mode.overlap ? "transform follows extract (as shipped)" : "stage by stage (\`overlap: false\`)"} | ${mode.seconds} s | ${stages.join(" / ")} | ${mode.slowestStageSeconds} s | **${mode.ratioToSlowest}** | ${overlap.jobSeconds} s | ${mode.ratioToJob} | ${mode.peakRssMiB} MiB |`,
+      );
+    }
+    lines.push("");
   }
   if (results.memory) {
     lines.push("| run (records) | chunk (records) | isolate's live heap, idle | held over idle by extract | transform | load |", "|---|---|---|---|---|---|");

@@ -10,6 +10,10 @@ import { CSV_HEADER, formatOrder, formatRecord, ORDERS_CSV_HEADER, orderStepMs, 
  * process or as one string. Generating a block costs far less than any reader spends on it (about
  * 2 million records a second here, against the fastest reader's quarter million), so the benchmark still
  * measures the pipeline reading a fast source, not this generator.
+ *
+ * `&rate=<records a second>` paces the body instead, the way a rate-limited API serves it: a block leaves
+ * no earlier than its records' share of the time (blocks of a twentieth of a second's records), so a
+ * reader of the source waits on it, and whatever else the machine has to do fits in those waits.
  */
 export interface SyntheticSource {
   base: string;
@@ -24,15 +28,19 @@ export interface BodyRequest {
   format: "json" | "ndjson" | "csv";
   orders: boolean;
   days: number | null;
+  /** Records a second the body is paced at; null: as fast as the reader takes it. */
+  rate: number | null;
 }
 
 export function bodyRequest(url: URL): BodyRequest {
   const days = url.searchParams.get("days");
+  const rate = url.searchParams.get("rate");
   return {
     count: Number(url.searchParams.get("n") ?? "0"),
     format: (url.searchParams.get("format") ?? "json") as BodyRequest["format"],
     orders: url.searchParams.get("shape") === "orders",
     days: days === null ? null : Number(days),
+    rate: rate === null ? null : Number(rate),
   };
 }
 
@@ -59,8 +67,16 @@ export async function startSyntheticSource(): Promise<SyntheticSource> {
   const server: Server = createServer(async (request, response) => {
     const wanted = bodyRequest(new URL(request.url ?? "/", "http://localhost"));
     response.writeHead(200, { "content-type": CONTENT_TYPES[wanted.format] });
-    for (const block of bodyBlocks(wanted)) {
+    const blockRecords = wanted.rate === null ? BLOCK_RECORDS : Math.max(1, Math.round(wanted.rate / 20));
+    const started = performance.now();
+    let sent = 0;
+    for (const block of bodyBlocks(wanted, blockRecords)) {
       if (response.destroyed) return;
+      if (wanted.rate !== null) {
+        const due = started + (sent / wanted.rate) * 1_000;
+        if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+        sent += blockRecords;
+      }
       if (!response.write(block)) await new Promise<void>((resolve) => response.once("drain", () => resolve()).once("close", () => resolve()));
     }
     response.end();

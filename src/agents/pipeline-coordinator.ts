@@ -5,6 +5,8 @@ import { deleteRejectionsOfRuns, pageRejections } from "../db/rejections";
 import type { HistoryCursor } from "../domain/history";
 import { cancelRun, giveUp, loadWasStarted, runResumed, skipRun, stageProgressed, startRun, withRowsWritten, type Run, type RunParams } from "../domain/run";
 import { admitRun } from "../domain/admission";
+import { extractOutputOf } from "../domain/overlap";
+import type { StagedData } from "../domain/staged-data";
 import type { Backfill, BackfillSummary } from "../domain/backfill";
 import { checkRetryable, markRetried } from "../domain/retry";
 import { retryAsAsked } from "./coordinator/retry-request";
@@ -284,6 +286,12 @@ export class PipelineCoordinator extends Agent<Env> {
     if (stored.run.stages.find((candidate) => candidate.name === stage)?.attempts !== attempt) return;
     const total = this.progress.record(runId, shard, counts);
     this.store.save(stageProgressed(stored.run, stage, total, Date.now()), stored.settings);
+  }
+
+  /** What extract attempt `attempt` of the run staged, once recorded as succeeded (see extractOutputOf). */
+  async extractOutput(runId: string, attempt: number): Promise<StagedData | null> {
+    const stored = this.store.load(runId);
+    return stored ? extractOutputOf(stored.run, attempt) : null;
   }
 
   /** The newest watermark value loaded by a successful run: where the next incremental read starts. */

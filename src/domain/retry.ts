@@ -137,7 +137,8 @@ export function retryRun(original: Run, request: RetryRequest): Run {
     destination: request.destination,
     now: request.now,
   });
-  const reusedStage = (stage: StageRun): StageRun => ({
+  // Not run by the retry: nothing of it worked ahead either.
+  const reusedStage = ({ aheadMs: _ranInOriginal, ...stage }: StageRun): StageRun => ({
     ...stage,
     startTime: null,
     endTime: null,

@@ -280,7 +280,8 @@ export function stageStarted(run: Run, stage: StageName, now: number): Run {
     ...run,
     currentStage: stage,
     lastProgressAt: now,
-    stages: updateStage(run, stage, (current) => ({
+    // A new attempt starts in its turn; one that followed the stage before it is taken up with its aheadMs.
+    stages: updateStage(run, stage, ({ aheadMs: _earlierAttemptAhead, ...current }) => ({
       ...current,
       status: "running",
       startTime: current.startTime ?? now,

@@ -118,6 +118,10 @@ describe("the retry run", () => {
     ]);
     // The next step is load, reading the original's transformed rows and its rejections.
     const step = nextStep(retry);
+    // A reused stage did not run in the retry, ahead of its turn or in it.
+    const followed = { ...original, stages: original.stages.map((stage) => (stage.name === "transform" ? { ...stage, aheadMs: 700 } : stage)) };
+    const again = retryRun(followed, { runId: "retry-5001", now: 5001, destination: "d1://db/metrics", plan: planRetry(followed, keptEverything) });
+    expect(again.stages.find((stage) => stage.name === "transform")!.aheadMs).toBeUndefined();
     expect(step).toEqual({ kind: "run-stage", stage: "load", input: { records: transformReport.output, rejected: [transformReport.rejected], raw: extractReport.output[0] } });
     // Once load has loaded the two rows, the books balance: 5 extracted = 2 loaded + 2 rejected + 1 skipped.
     const done = completeRun(stageSucceeded(stageStarted(retry, "load", 5100), "load", report({ inputCount: 2, outputCount: 2 }), 5200), 5300);

@@ -4,12 +4,14 @@
  * next try, a stage retry) starts the follower over; an extract that fails or a run cancelled meanwhile
  * leaves no transform behind and nothing written.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PipelineSettings } from "../../src/engine/settings";
 import type { RunView } from "../../src/domain/run-view";
+import { shardInstanceName } from "../../src/domain/shards";
 import { runKey } from "../../src/domain/stages";
 import { runPrefix } from "../../src/staging/staging-store";
 import { network } from "../support/network";
@@ -165,4 +167,27 @@ describe("transform following extract", () => {
     expect(run.accounting.loaded).toBe(0);
     expect(await idsOfRun(runId)).toEqual([]);
   });
+
+  it("finishes from the run's record when the extract agent it followed lost its memory (reset) before the end", async () => {
+    const { opened, open } = gate();
+    network.use(pagedSource(() => ({ lines: lines("r", 30), more: true }), opened, lines("s", 25)).handler);
+    const name = uniquePipeline("follow-reset");
+    // Time enough for the follower to poll the lost feed's stand-in (5 s a poll) before extract ends.
+    const { runId, read } = await start(name, { stageTimeoutMs: 30_000 });
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    // As a reset agent would: the feeds it kept in memory are gone; its next poll finds one that never began.
+    const extract = env.ExtractStage.getByName(shardInstanceName(runKey(name, runId), "extract", 0));
+    const feeds = () => runInDurableObject(extract, (instance) => (instance as unknown as { feeds: Map<number, unknown> }).feeds);
+    (await feeds()).clear();
+    // The follower has asked the agent again (a fresh feed stands in the lost one's place) before extract ends.
+    await eventually(async () => (await feeds()).size, (size) => size === 1);
+    open();
+    const run = await finished(read, 30_000);
+    expect(run.status).toBe("succeeded");
+    expect(stageOf(run, "transform")).toMatchObject({ status: "succeeded", attempts: 1, inputCount: 55, outputCount: 55 });
+    expect(stageOf(run, "transform").aheadMs).toBeGreaterThan(0);
+    expect(run.accounting).toMatchObject({ extracted: 55, loaded: 55, balanced: true });
+    expect((await idsOfRun(runId)).length).toBe(55);
+  });
 });
+

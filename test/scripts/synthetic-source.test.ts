@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { bodyBlocks, startSyntheticSource } from "../../scripts/lib/synthetic-source.ts";
 import { formatOrder, formatRecord, syntheticRecord } from "../../bench/synthetic.ts";
 
-const body = (count: number, format: "json" | "ndjson" | "csv", orders = false, blockRecords = 7) => [...bodyBlocks({ count, format, orders, days: null }, blockRecords)].join("");
+const body = (count: number, format: "json" | "ndjson" | "csv", orders = false, blockRecords = 7) => [...bodyBlocks({ count, format, orders, days: null, rate: null }, blockRecords)].join("");
 
 describe("the synthetic source's body", () => {
   it("is the same records in every format, whatever the block size", () => {
@@ -25,7 +25,7 @@ describe("the synthetic source's body", () => {
   });
 
   it("is generated lazily: the first block of a huge body arrives without the rest", () => {
-    const blocks = bodyBlocks({ count: 1e12, format: "ndjson", orders: false, days: null }, 3);
+    const blocks = bodyBlocks({ count: 1e12, format: "ndjson", orders: false, days: null, rate: null }, 3);
     expect(blocks.next().value).toBe([0, 1, 2].map((index) => `${formatRecord(syntheticRecord(index), "ndjson")}\n`).join(""));
   });
 
@@ -35,6 +35,20 @@ describe("the synthetic source's body", () => {
       const response = await fetch(`${source.base}/records?n=25000&format=ndjson`);
       expect(response.headers.get("content-type")).toBe("application/x-ndjson");
       expect(await response.text()).toBe(body(25_000, "ndjson", false, 10_000));
+    } finally {
+      await source.close();
+    }
+  });
+
+  it("is paced at the rate asked for, and the same body", async () => {
+    const source = await startSyntheticSource();
+    try {
+      const started = performance.now();
+      const response = await fetch(`${source.base}/records?n=4000&format=ndjson&rate=10000`);
+      const text = await response.text();
+      // 4,000 records at 10,000 a second, in blocks of 500: the last block leaves 350 ms after the first.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(340);
+      expect(text).toBe(body(4_000, "ndjson"));
     } finally {
       await source.close();
     }

@@ -147,13 +147,14 @@ export class RunDriver {
         swapAhead(dispatch.follow({ ...call, stage: "transform", attempt: 1 }, attempt, signal, shardsDone("transform")));
       }
       const outcome = followed ? await followed.outcome : await dispatch.run(call, step.input, signal, shardsDone(step.stage));
-      if (!this.isCurrent(runId, generation)) return;
-      const current = store.load(runId)!.run;
       if (!outcome.ok) {
         // What followed this attempt worked on data that will not stand.
         const follower = swapAhead(null);
         if (follower) await follower.stop(`the ${step.stage} it followed failed`);
       }
+      // Checked after the follower's stop, which waits: a cancel or a newer driver may have come meanwhile.
+      if (!this.isCurrent(runId, generation)) return;
+      const current = store.load(runId)!.run;
 
       if (outcome.ok) {
         store.save(stageSucceeded(current, step.stage, outcome.report, Date.now()), settings);

@@ -56,6 +56,11 @@ export class ExtractStage extends StageAgent {
     }
   }
 
+  /** A transform following an attempt has not heard how it ended: the feed, in memory, stays for it. */
+  protected override awaited(now: number): boolean {
+    return [...this.feeds.values()].some((feed) => feed.awaitsFollower(now));
+  }
+
   private feedOf(attempt: number): ChunkFeed {
     let feed = this.feeds.get(attempt);
     if (!feed) this.feeds.set(attempt, (feed = new ChunkFeed(Date.now())));

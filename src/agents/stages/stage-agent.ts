@@ -26,8 +26,15 @@ export abstract class StageAgent extends Agent<Env> {
   private readonly attempts = new Map<number, { controller: AbortController; done: Promise<unknown> }>();
   /** Progress reports on their way to the coordinator: the instance is not destroyed under them. */
   private readonly sending = new Set<Promise<unknown>>();
+  /** The coordinator has let it go (its run ended): nothing here is waited for any more. */
+  private dismissed = false;
 
   protected abstract perform(task: StageTask, context: StageContext): Promise<StageReport>;
+
+  /** Whether the instance has something to stay for once its attempts are done (see ExtractStage). */
+  protected awaited(_now: number): boolean {
+    return false;
+  }
 
   async runStage(task: StageTask): Promise<StageOutcome> {
     // What this instance is working on, for anyone inspecting it mid-run; destroy() removes it with the rest.
@@ -75,6 +82,7 @@ export abstract class StageAgent extends Agent<Env> {
 
   /** The coordinator no longer needs this agent (its run ended): destroy now, unless an attempt is running. */
   async dismiss(): Promise<void> {
+    this.dismissed = true;
     if (this.attempts.size === 0) await this.destroyIn(0);
   }
 
@@ -92,6 +100,10 @@ export abstract class StageAgent extends Agent<Env> {
    */
   override async alarm(): Promise<void> {
     if (this.attempts.size > 0) return; // a newer attempt arrived; it sets its own when it ends
+    if (!this.dismissed && this.awaited(Date.now())) {
+      await this.destroyIn(LINGER_SECONDS);
+      return;
+    }
     // destroy() resets the object: a report still on its way would be cut off, and the runtime logs that.
     await Promise.allSettled([...this.sending]);
     if (this.attempts.size > 0) return;

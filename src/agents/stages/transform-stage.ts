@@ -3,6 +3,7 @@ import type { StageReport } from "../../domain/stage-report";
 import { shardInstanceName } from "../../domain/shards";
 import { runKey } from "../../domain/stages";
 import type { FedChunk, FeedNews } from "../../staging/chunk-feed";
+import type { StagedData } from "../../domain/staged-data";
 import { readChunk, readStaged, readStagedChunk } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
@@ -11,6 +12,8 @@ import { TransformPass } from "./transform-pass";
 
 /** How long one poll of the extract's feed may be held open. */
 const FEED_POLL_MS = 5_000;
+/** How often a follower whose extract agent was reset asks the run whether extract has ended. */
+const LOST_FEED_RECHECK_MS = 500;
 
 /**
  * Runs a range of extracted chunks through the pipeline (a TransformPass): the chunks extract staged, or,
@@ -31,7 +34,10 @@ export class TransformStage extends StageAgent {
   /**
    * Transforms extract's chunks while extract writes them. What counts in the end is extract's output:
    * the chunks taken on the way must be its first ones, from the same read of the source; when extract
-   * started its read over (a source's next try, the next source), the pass starts over with it.
+   * started its read over (a source's next try, the next source), the pass starts over with it. When the
+   * extract agent was reset under it (a feed that has not begun, after one that had), the output comes
+   * from the run once it is recorded, and the pass starts over on all of it: what was taken from the lost
+   * feed cannot be told apart from a later read's chunks under the same keys.
    */
   private async follow(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const extract = this.env.ExtractStage.getByName(shardInstanceName(runKey(task.settings.pipeline, task.runId), "extract", 0));
@@ -49,9 +55,29 @@ export class TransformStage extends StageAgent {
       await pass.chunk({ offset, records });
       offset += records.length;
     };
+    const finishWith = async (output: StagedData) => {
+      for (let index = taken.length; index < output.keys.length; index += 1) await take(await readStagedChunk(this.env.STAGING, output, index));
+      return pass.finish();
+    };
+    const recorded = async (): Promise<StagedData | null> => {
+      if (!sawBegun) return null;
+      const coordinator = this.env.PipelineCoordinator.getByName(task.settings.pipeline);
+      return (await untilAborted(coordinator.extractOutput(task.runId, task.follow!.attempt) as Promise<StagedData | null>, signal)) as StagedData | null;
+    };
+    let sawBegun = false;
+    let lost = false;
     for (;;) {
       signal.throwIfAborted();
-      const news = (await untilAborted(extract.feedNext(task.follow!.attempt, generation, taken.length, FEED_POLL_MS) as Promise<FeedNews>, signal)) as FeedNews;
+      const news = (await untilAborted(extract.feedNext(task.follow!.attempt, generation, taken.length, lost ? LOST_FEED_RECHECK_MS : FEED_POLL_MS) as Promise<FeedNews>, signal)) as FeedNews;
+      if (news.kind === "chunks" && news.begun) sawBegun = true;
+      lost = sawBegun && news.kind === "chunks" && !news.begun;
+      if (news.kind === "failed" || lost) {
+        const output = await recorded();
+        if (output) {
+          startOver();
+          return finishWith(output);
+        }
+      }
       if (news.kind === "failed") throw new StageFailure(`the extract it followed failed: ${news.reason}`, "transient");
       if (news.generation !== generation) {
         generation = news.generation;
@@ -67,8 +93,7 @@ export class TransformStage extends StageAgent {
       }
       const { output } = news;
       if (!taken.every((chunk, index) => output.keys[index] === chunk.key && output.counts[index] === chunk.count)) startOver();
-      for (let index = taken.length; index < output.keys.length; index += 1) await take(await readStagedChunk(this.env.STAGING, output, index));
-      return pass.finish();
+      return finishWith(output);
     }
   }
 }
