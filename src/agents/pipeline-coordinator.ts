@@ -77,10 +77,12 @@ export class PipelineCoordinator extends Agent<Env> {
     judgeChecks: (run) => judgeChecks(run, this.store, Date.now()),
     saveBlockedRejections: (run) => saveBlockedRejections(this.env, run, Date.now()),
     shardsDone: (runId, stage, counts) => {
+      const stored = this.store.load(runId);
+      // A stage following the current one (transform beside extract) is not the one counting yet.
+      if (stored?.run.status !== "running" || stored.run.currentStage !== stage) return;
       this.progress.reset(runId);
       this.progress.record(runId, 0, counts);
-      const stored = this.store.load(runId);
-      if (stored?.run.status === "running") this.store.save(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
+      this.store.save(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
     },
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
