@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { CSV_HEADER, formatOrder, formatRecord, ORDERS_CSV_HEADER, orderStepMs, syntheticRecord } from "../../bench/synthetic.ts";
 
 /**
@@ -61,6 +61,17 @@ export function* bodyBlocks({ count, format, orders, days }: BodyRequest, blockR
   if (head + tail !== "") yield head + tail;
 }
 
+/** Until the response takes more (or is gone); whichever comes first removes the other's listener. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      response.off("drain", done).off("close", done);
+      resolve();
+    };
+    response.on("drain", done).on("close", done);
+  });
+}
+
 const CONTENT_TYPES = { json: "application/json", ndjson: "application/x-ndjson", csv: "text/csv" } as const;
 
 export async function startSyntheticSource(): Promise<SyntheticSource> {
@@ -77,7 +88,7 @@ export async function startSyntheticSource(): Promise<SyntheticSource> {
         if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
         sent += blockRecords;
       }
-      if (!response.write(block)) await new Promise<void>((resolve) => response.once("drain", () => resolve()).once("close", () => resolve()));
+      if (!response.write(block)) await drained(response);
     }
     response.end();
   });

@@ -1,3 +1,4 @@
+import { isoInstant } from "../../domain/iso-instant";
 import { categorize, DEFAULT_THRESHOLDS, type Category, type CategoryThresholds } from "./categories";
 import { DEFAULT_FIELDS, DEFAULT_RULES, readField, type FieldMapping, type ValidationRules } from "./mapping";
 import { describeType, parseMetricValue, quote } from "./numbers";
@@ -119,18 +120,35 @@ function readTimestamp(input: unknown, label: string): Read<string> {
     if (!Number.isInteger(input) || input < 0 || input > MAX_EPOCH_MS) {
       return { ok: false, reason: `${label} ${input} is not a valid epoch time in milliseconds` };
     }
-    return { ok: true, value: new Date(input).toISOString() };
+    return { ok: true, value: isoInstant(input) };
   }
   if (typeof input !== "string") {
     return { ok: false, reason: `${label} must be an ISO-8601 string or epoch milliseconds, got ${describeType(input)}` };
   }
+  if (isCanonicalInstant(input)) return { ok: true, value: input };
   // CSV carries epoch milliseconds as text.
   if (/^\d{1,16}$/.test(input)) return readTimestamp(Number(input), label);
   if (!ISO_8601.test(input)) return { ok: false, reason: `${label} ${quote(input)} is not an ISO-8601 date` };
   const zoned = /[T ]\d{2}:\d{2}/.test(input) && !/(?:Z|[+-]\d{2}:?\d{2})$/.test(input) ? `${input}Z` : input;
   const ms = Date.parse(zoned.replace(" ", "T"));
   if (Number.isNaN(ms)) return { ok: false, reason: `${label} ${quote(input)} is not a valid date` };
-  return { ok: true, value: new Date(ms).toISOString() };
+  return { ok: true, value: isoInstant(ms) };
+}
+
+// What toISOString writes: most sources' timestamps are already in it.
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Whether the text is already the ISO form readTimestamp answers, of the instant it names, so it can be
+ * kept as it is: formatting a date costs more than the rest of a record's checks (issue 21's profile).
+ * A date that rolls over (02-30, 24:00) is not: the general reading turns it into the day it lands on.
+ */
+function isCanonicalInstant(input: string): boolean {
+  if (input.length !== 24 || !CANONICAL_INSTANT.test(input)) return false;
+  const ms = Date.parse(input);
+  if (Number.isNaN(ms)) return false;
+  const date = new Date(ms);
+  return date.getUTCDate() === Number(input.slice(8, 10)) && date.getUTCMonth() + 1 === Number(input.slice(5, 7)) && date.getUTCHours() === Number(input.slice(11, 13));
 }
 
 function readType(input: unknown, label: string): Read<string | null> {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoInstant } from "../../domain/iso-instant";
 import { reject } from "../../engine/outcomes";
 import { AMOUNT, toCents } from "./money";
 
@@ -28,7 +29,7 @@ export function orderId(raw: unknown): string | null {
 export function orderRow(order: z.output<typeof Order>) {
   if (order.kind === "refund" && order.original_order_id === "") return reject(`refund ${order.order_id} names no original order`);
   const cents = toCents(order.amount)!;
-  const orderedAt = new Date(order.ordered_at);
+  const orderedAt = isoInstant(Date.parse(order.ordered_at));
   return {
     store_id: order.store_id,
     order_id: order.order_id,
@@ -37,8 +38,8 @@ export function orderRow(order: z.output<typeof Order>) {
     net_cents: order.kind === "refund" ? -cents : cents,
     currency: order.currency,
     original_order_id: order.original_order_id === "" ? null : order.original_order_id,
-    ordered_at: orderedAt.toISOString(),
-    order_day: orderedAt.toISOString().slice(0, 10),
+    ordered_at: orderedAt,
+    order_day: orderedAt.slice(0, 10),
   };
 }
 

@@ -73,6 +73,27 @@ describe("transformRecord accepts", () => {
     expect(at("2024-06-01")).toBe("2024-06-01T00:00:00.000Z");
   });
 
+  it("keeps a timestamp already in toISOString's form as it is, and reads every other one as before", () => {
+    const at = (timestamp: unknown) => {
+      const result = transformRecord({ id: "r", value: 1, timestamp });
+      return result.ok ? result.record.timestamp : result.reason;
+    };
+    // The general reading: Date.parse, then toISOString (what the kept form must always equal).
+    const general = (text: string) => {
+      const ms = Date.parse(text);
+      return Number.isNaN(ms) ? `timestamp "${text}" is not a valid date` : new Date(ms).toISOString();
+    };
+    const edges = ["2024-02-29T23:59:59.999Z", "2024-02-30T00:00:00.000Z", "2023-02-29T12:00:00.000Z", "2024-04-31T00:00:00.000Z", "2024-12-31T24:00:00.000Z", "2024-01-01T23:60:00.000Z", "2024-01-01T00:00:60.000Z", "2024-13-01T00:00:00.000Z", "2024-01-00T00:00:00.000Z", "0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"];
+    for (const text of edges) expect([text, at(text)]).toEqual([text, general(text)]);
+    expect(at("2024-02-30T00:00:00.000Z")).toBe("2024-03-01T00:00:00.000Z");
+    // Random texts of the form, in and out of range: the same answer either way.
+    const digits = (below: number, width: number) => String(Math.floor(Math.random() * below)).padStart(width, "0");
+    for (let index = 0; index < 5_000; index += 1) {
+      const text = `${digits(10_000, 4)}-${digits(14, 2)}-${digits(33, 2)}T${digits(26, 2)}:${digits(62, 2)}:${digits(62, 2)}.${digits(1_000, 3)}Z`;
+      expect([text, at(text)]).toEqual([text, general(text)]);
+    }
+  });
+
   it("a record without metadata, with a null type", () => {
     const result = transformRecord({ id: "r", value: "5", timestamp: "2024-01-01T00:00:00Z" });
     expect(result.ok && result.record.type).toBeNull();
