@@ -1,8 +1,9 @@
 /**
- * npm run profile: a CPU profile of one run of the default pipeline on the benchmark's local source, taken
- * through workerd's inspector, summed by function (self time), for finding where a stage spends its time.
- * PROFILE_RECORDS (300000), PROFILE_FORMAT (ndjson), PROFILE_CONFIG (merged into PIPELINE_CONFIG, e.g.
- * '{"overlap":false}'). Writes the raw profile to PROFILE_OUT (a .cpuprofile Chrome DevTools opens) when set.
+ * npm run profile: a CPU profile of one run of the default pipeline (PROFILE_PIPELINE=orders: orders, CSV)
+ * on the benchmark's local source, taken through workerd's inspector, summed by function (self time), for
+ * finding where a stage spends its time. PROFILE_RECORDS (300000), PROFILE_FORMAT (ndjson), PROFILE_CONFIG
+ * (merged into the pipeline's config variable, e.g. '{"overlap":false}'). Writes the raw profile to
+ * PROFILE_OUT (a .cpuprofile Chrome DevTools opens) when set.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,8 @@ import { startSyntheticSource } from "./lib/synthetic-source.ts";
 import { migrateLocal, sleep, startDev, stopDev } from "./lib/wrangler-dev.ts";
 
 const RECORDS = Number(process.env.PROFILE_RECORDS ?? 300_000);
-const FORMAT = process.env.PROFILE_FORMAT ?? "ndjson";
+const ORDERS = process.env.PROFILE_PIPELINE === "orders";
+const FORMAT = ORDERS ? "csv" : (process.env.PROFILE_FORMAT ?? "ndjson");
 const EXTRA = JSON.parse(process.env.PROFILE_CONFIG ?? "{}") as Record<string, unknown>;
 
 interface ProfileNode {
@@ -25,8 +27,10 @@ async function main(): Promise<void> {
   const source = await startSyntheticSource();
   const persistTo = mkdtempSync(join(tmpdir(), "pipeline-profile-"));
   migrateLocal(persistTo);
-  const config = { sources: [{ type: "http", url: `${source.base}/records?n=${RECORDS}&format=${FORMAT}`, format: FORMAT, timeoutMs: 300_000 }], timeouts: { stageMs: 3_600_000 }, ...EXTRA };
-  const server = await startDev({ persistTo, vars: { ALLOW_UNAUTHENTICATED: "true", PIPELINE_CONFIG: JSON.stringify(config) } });
+  const url = `${source.base}/records?n=${RECORDS}&format=${FORMAT}${ORDERS ? "&shape=orders" : ""}`;
+  const config = { sources: [{ type: "http", url, format: FORMAT, timeoutMs: 300_000 }], ...(!ORDERS && FORMAT === "csv" ? { fields: { type: "type" } } : {}), timeouts: { stageMs: 3_600_000 }, ...EXTRA };
+  const server = await startDev({ persistTo, vars: { ALLOW_UNAUTHENTICATED: "true", [ORDERS ? "ORDERS_CONFIG" : "PIPELINE_CONFIG"]: JSON.stringify(config) } });
+  const base = ORDERS ? "/api/pipelines/orders" : "/api/pipeline";
   try {
     const args = server.child.spawnargs;
     const port = args[args.indexOf("--inspector-port") + 1];
@@ -50,11 +54,11 @@ async function main(): Promise<void> {
     await send("Profiler.enable");
     await send("Profiler.setSamplingInterval", { interval: 200 });
     await send("Profiler.start");
-    const trigger = (await (await fetch(`${server.url}/api/pipeline/trigger`, { method: "POST" })).json()) as { pipelineId: string };
+    const trigger = (await (await fetch(`${server.url}${base}/trigger`, { method: "POST" })).json()) as { pipelineId: string };
     let run: any;
     do {
       await sleep(250);
-      run = await (await fetch(`${server.url}/api/pipeline/runs/${trigger.pipelineId}`)).json();
+      run = await (await fetch(`${server.url}${base}/runs/${trigger.pipelineId}`)).json();
     } while (run.status === "running");
     const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
     socket.close();
