@@ -43,7 +43,7 @@ export const StageRunSchema = z.object({
   attempts: z.number(),
   attemptErrors: z.array(z.string()),
   reusedFrom: z.string().optional().meta({ description: "On a retry: the run whose staged output this stage reused instead of running again." }),
-  aheadMs: z.number().optional().meta({ description: "Overlap: how long the stage worked beside the stage before it, before its own turn (startTime); durationMs is the part after." }),
+  aheadMs: z.number().optional().meta({ description: "Overlap: how long the stage's current attempt worked beside the stage before it, before its own turn (startTime); durationMs is the part after. Absent when that attempt started in its turn (a later attempt, a stage a retry reused)." }),
   error: z.string().optional(),
 });
 
