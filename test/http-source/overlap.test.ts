@@ -120,6 +120,28 @@ describe("transform following extract", () => {
     expect(run.accounting.loaded).toBe(25);
   });
 
+  it("starts over on the next source: only the source that served the data is transformed", async () => {
+    const { opened, open } = gate();
+    // The first source's second page is gone for good; the second source serves the run.
+    network.use(pagedSource(() => ({ lines: lines("primary", 30), more: true }), opened, 404).handler);
+    const FALLBACK = "https://overlap-fallback.example.test/records.ndjson";
+    network.use(http.get(FALLBACK, () => new HttpResponse(lines("fallback", 20).join(""))));
+    const name = uniquePipeline("follow-next-source");
+    const sources = [httpSource(SOURCE, { format: "ndjson", timeoutMs: 30_000, pagination: { type: "link-header" } }), httpSource(FALLBACK, { format: "ndjson", timeoutMs: 30_000 })];
+    const { runId, read } = await start(name, { sources, retry: allPolicies({ maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }) });
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    open();
+    const run = await finished(read, 20_000);
+    expect(run.status).toBe("succeeded");
+    expect(run.source).toMatchObject({ url: FALLBACK });
+    expect(stageOf(run, "transform")).toMatchObject({ inputCount: 20, outputCount: 20, attempts: 1 });
+    expect(stageOf(run, "transform").aheadMs).toBeGreaterThan(0);
+    const ids = await idsOfRun(runId);
+    expect(ids).toHaveLength(20);
+    expect(ids.every((id) => id.startsWith("fallback-"))).toBe(true);
+    expect(run.accounting).toMatchObject({ extracted: 20, loaded: 20, balanced: true });
+  });
+
   it("is stopped with its extract's failed attempt, and the retried extract's transform counts its data alone", async () => {
     // The first attempt's second page never comes: the attempt times out and the stage is tried again.
     const source = pagedSource((read) => (read === 1 ? { lines: lines("first", 30), more: true } : { lines: lines("retried", 40), more: false }), new Promise(() => {}), []);
