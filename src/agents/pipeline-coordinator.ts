@@ -281,11 +281,16 @@ export class PipelineCoordinator extends Agent<Env> {
     return { outcome: "cancelled", run: toRunView(cancelled) };
   }
 
-  /** Live counts from a stage agent at work (only from the attempt the run is waiting for). */
-  async recordStageProgress(runId: string, stage: StageName, attempt: number, shard: number, counts: StageCounts): Promise<void> {
+  /**
+   * Live counts from a stage agent at work (only from the attempt the run is waiting for). A `followed`
+   * attempt's counts (it started beside the stage before it) only once the run has taken it up: a stopped
+   * follower's last report must not count toward a later attempt of the same number.
+   */
+  async recordStageProgress(runId: string, stage: StageName, attempt: number, shard: number, counts: StageCounts, followed = false): Promise<void> {
     const stored = this.store.load(runId);
     if (!stored || stored.run.status !== "running" || stored.run.currentStage !== stage) return;
-    if (stored.run.stages.find((candidate) => candidate.name === stage)?.attempts !== attempt) return;
+    const current = stored.run.stages.find((candidate) => candidate.name === stage);
+    if (current?.attempts !== attempt || (followed && current.aheadMs === undefined)) return;
     const total = this.progress.record(runId, shard, counts);
     this.store.save(stageProgressed(stored.run, stage, total, Date.now()), stored.settings);
   }

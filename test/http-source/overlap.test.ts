@@ -211,5 +211,22 @@ describe("transform following extract", () => {
     expect(run.accounting).toMatchObject({ extracted: 55, loaded: 55, balanced: true });
     expect((await idsOfRun(runId)).length).toBe(55);
   });
+
+  it("counts a followed attempt's progress only once the run has taken it up", async () => {
+    const { opened, open } = gate();
+    network.use(pagedSource(() => ({ lines: lines("p", 30), more: true }), opened, lines("q", 5)).handler);
+    const name = uniquePipeline("follow-progress");
+    const { coordinator, runId, read } = await start(name, { overlap: false, stageTimeoutMs: 30_000 });
+    // Its own reports have said all there is before the gate (30 lines): no other report lands meanwhile.
+    await eventually(read, (run) => stageOf(run!, "extract").inputCount === 30);
+    const counts = { inputCount: 9_999, outputCount: 9_999, rejectedCount: 0 };
+    // Extract's attempt 1 was never taken up as a follower: a report that says it followed is not its own.
+    await coordinator.recordStageProgress(runId, "extract", 1, 0, counts, true);
+    expect(stageOf((await read())!, "extract").inputCount).not.toBe(9_999);
+    await coordinator.recordStageProgress(runId, "extract", 1, 0, counts);
+    expect(stageOf((await read())!, "extract").inputCount).toBe(9_999);
+    open();
+    expect((await finished(read, 20_000)).status).toBe("succeeded");
+  });
 });
 

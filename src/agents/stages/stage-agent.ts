@@ -129,7 +129,7 @@ export abstract class StageAgent extends Agent<Env> {
       pending = null;
       const sent = this.env.PipelineCoordinator.getByName(task.settings.pipeline)
         // A checks pass partition counts beside the transform's shards, never in place of one.
-        .recordStageProgress(task.runId, task.stage, task.attempt, task.pass === "checks" ? -1 - task.shard : task.shard, counts)
+        .recordStageProgress(task.runId, task.stage, task.attempt, task.pass === "checks" ? -1 - task.shard : task.shard, counts, task.follow !== undefined)
         .catch(() => {
           // Progress is advisory; the final reply carries the real counts.
         });
