@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import WebSocket from "ws";
+import { openInspector } from "./lib/inspector.ts";
 import { startSyntheticSource } from "./lib/synthetic-source.ts";
 import { migrateLocal, sleep, startDev, stopDev } from "./lib/wrangler-dev.ts";
 
@@ -32,25 +32,8 @@ async function main(): Promise<void> {
   const server = await startDev({ persistTo, vars: { ALLOW_UNAUTHENTICATED: "true", [ORDERS ? "ORDERS_CONFIG" : "PIPELINE_CONFIG"]: JSON.stringify(config) } });
   const base = ORDERS ? "/api/pipelines/orders" : "/api/pipeline";
   try {
-    const args = server.child.spawnargs;
-    const port = args[args.indexOf("--inspector-port") + 1];
-    const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
-    const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-    await new Promise<void>((resolve, reject) => socket.once("open", () => resolve()).once("error", reject));
-    let id = 0;
-    const waiting = new Map<number, (result: any) => void>();
-    socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
-      if (message.id !== undefined) waiting.get(message.id)?.(message.result);
-    });
-    const send = (method: string, params: unknown = {}) =>
-      new Promise<any>((resolve) => {
-        const next = ++id;
-        waiting.set(next, resolve);
-        socket.send(JSON.stringify({ id: next, method, params }));
-        // The inspector acts once the isolate wakes: a request wakes it.
-        void fetch(`${server.url}/api/health`).catch(() => undefined);
-      });
+    const inspector = await openInspector(server);
+    const send = inspector.send;
     await send("Profiler.enable");
     await send("Profiler.setSamplingInterval", { interval: 200 });
     await send("Profiler.start");
@@ -61,7 +44,7 @@ async function main(): Promise<void> {
       run = await (await fetch(`${server.url}${base}/runs/${trigger.pipelineId}`)).json();
     } while (run.status === "running");
     const { profile } = (await send("Profiler.stop")) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
-    socket.close();
+    inspector.close();
     if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
     const total = profile.samples.length;
     const bySelf = new Map<string, number>();
