@@ -166,8 +166,9 @@ async function killedInCheckPass(context: FaultContext, feed: { data: OrdersExpo
 }
 
 /**
- * The second export: killed the moment the run's load agent has stored its task (read from a copy of its
- * file), which the coordinator's call reaches only once the verdict and the load's start are stored.
+ * The second export: killed the moment the run's load agent has stored its task in the load's turn (read
+ * from a copy of its file), which the coordinator's call reaches only once the verdict and the load's start
+ * are stored. A load that followed transform stored its task earlier, marked ahead; the run's go clears it.
  */
 async function killedAfterVerdict(context: FaultContext, feed: { data: OrdersExport | null }, data: OrdersExport): Promise<Loaded> {
   const name = "killed right after the verdict";
@@ -181,7 +182,7 @@ async function killedAfterVerdict(context: FaultContext, feed: { data: OrdersExp
     stageObjects(context.persistTo, "LoadStage").some((file) => {
       if (before.has(file)) return false;
       try {
-        return readObject(context.persistTo, "LoadStage", file, (db) => objectName(db) === `${PIPELINE}/${runId}:load` && tableRows(db, "stage_task") > 0);
+        return readObject(context.persistTo, "LoadStage", file, (db) => objectName(db) === `${PIPELINE}/${runId}:load` && takenUpTasks(db) > 0);
       } catch {
         return false; // copied while it was being written: the next look
       }
@@ -492,6 +493,13 @@ function objectName(db: InstanceType<typeof import("node:sqlite").DatabaseSync>)
 function tableRows(db: InstanceType<typeof import("node:sqlite").DatabaseSync>, table: string): number {
   if (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").all(table).length === 0) return 0;
   const [row] = db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).all() as { n: number }[];
+  return Number(row?.n ?? 0);
+}
+
+/** A stage agent's attempts in their turn: a load that follows transform (ahead = 1) counts once the run has taken it up. */
+function takenUpTasks(db: InstanceType<typeof import("node:sqlite").DatabaseSync>): number {
+  if (tableRows(db, "stage_task") === 0) return 0;
+  const [row] = db.prepare("SELECT COUNT(*) AS n FROM stage_task WHERE ahead = 0").all() as { n: number }[];
   return Number(row?.n ?? 0);
 }
 

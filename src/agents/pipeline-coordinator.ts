@@ -32,6 +32,7 @@ import { RunDriver } from "./coordinator/run-driver";
 import { RunStore, type HistoryPage, type Sql } from "./coordinator/run-store";
 import { StageDispatch } from "./coordinator/stage-dispatch";
 import { StagingRetention } from "./coordinator/staging-retention";
+import { StagedLoads } from "./coordinator/staged-loads";
 import { DownstreamNotices } from "./coordinator/downstream-notices";
 import { judgeChecks } from "./coordinator/run-checks";
 import { saveBlockedRejections } from "./coordinator/blocked-rejections";
@@ -84,9 +85,11 @@ export class PipelineCoordinator extends Agent<Env> {
       this.progress.record(runId, 0, counts);
       this.store.save(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
     },
+    loadFollowing: (runId) => this.stagedLoads.mark(runId),
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
   });
+  private readonly stagedLoads = new StagedLoads({ env: this.env, sql: this.sql.bind(this) as unknown as Sql, log: (event, runId, fields) => this.log(event, runId, fields) });
   private readonly backfills = new BackfillStore(this.sql.bind(this) as unknown as Sql);
   private readonly retention = new StagingRetention({
     env: this.env,
@@ -121,6 +124,7 @@ export class PipelineCoordinator extends Agent<Env> {
   override async onStart(): Promise<void> {
     this.store.migrate();
     this.backfills.migrate();
+    this.stagedLoads.migrate();
     // A fresh instance drives nothing, so any run still marked running was interrupted.
     for (const runId of this.store.activeRunIds()) this.resumeOrphan(runId);
     void this.retention.sweep(Date.now());
@@ -287,6 +291,7 @@ export class PipelineCoordinator extends Agent<Env> {
    * follower's last report must not count toward a later attempt of the same number.
    */
   async recordStageProgress(runId: string, stage: StageName, attempt: number, shard: number, counts: StageCounts, followed = false): Promise<void> {
+    if (shard === 0) this.driver.heard(runId, stage, attempt, counts);
     const stored = this.store.load(runId);
     if (!stored || stored.run.status !== "running" || stored.run.currentStage !== stage) return;
     const current = stored.run.stages.find((candidate) => candidate.name === stage);
@@ -337,6 +342,7 @@ export class PipelineCoordinator extends Agent<Env> {
     if (this.store.activeRunIds().length === 0 && this.runner.hasWork()) await this.scheduleNext();
     await this.runner.handOnOwed();
     await this.retention.sweep(Date.now());
+    await this.dropStagedLoads();
     this.store.pruneSlotRecords();
   }
 
@@ -495,8 +501,17 @@ export class PipelineCoordinator extends Agent<Env> {
 
   private async cleanUp(runId: string, removeStaging: boolean): Promise<void> {
     this.dispatch.dismiss(runKey(this.name, runId));
+    if (this.stagedLoads.marked().includes(runId)) await this.stagedLoads.drop(runId, this.store.load(runId)?.settings ?? null);
     // Checked again: a retry that started meanwhile may be reading this run's staged data.
     if (removeStaging && !this.store.stagingInUse().has(runId) && !this.store.isCleaned(runId)) await this.retention.remove(runId);
+  }
+
+  /** The staging of loads that followed transform in runs no longer active (a crash or a lost agent left it). */
+  private async dropStagedLoads(): Promise<void> {
+    const active = new Set(this.store.activeRunIds());
+    for (const runId of this.stagedLoads.marked()) {
+      if (!active.has(runId)) await this.stagedLoads.drop(runId, this.store.load(runId)?.settings ?? null);
+    }
   }
 
   /** Saves a new run and starts driving it; answers when it ends if asked to wait (up to `waitMs`). */

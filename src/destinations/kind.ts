@@ -90,6 +90,13 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
    * round trip; absent for a kind that writes its own files.
    */
   verifyShape?(settings: D, context: Pick<DestinationContext, "env" | "pipeline">): Promise<string | null>;
+  /**
+   * For a kind that can hold a run's rows aside and publish them later in one step: a load that follows
+   * transform (overlap) writes here while transform is still at work, and its rows reach the destination
+   * only once the run's load turn comes (transform succeeded, the dataset checks let it through). Absent:
+   * load waits for its turn.
+   */
+  staging?(settings: D, context: Pick<DestinationContext, "env" | "runId" | "loadedAt">): StagedWrites;
   /** Whether it writes to the engine's D1 database, so bookkeeping statements can share its first batch. */
   carriesCompanions: boolean;
   /**
@@ -108,6 +115,21 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
    * against it): the table a declared place names, and its reader. Absent: checks see the batch only.
    */
   lookups?: { table(declared: Declared): string; reader(env: Readonly<Record<string, unknown>>): TableLookups };
+}
+
+/**
+ * A run's rows held beside the destination (see DestinationKind.staging): written like the destination,
+ * duplicates found the same way, invisible to readers of the destination until `publish`.
+ */
+export interface StagedWrites {
+  /** An empty place for the run's rows (whatever an earlier try left there is gone). */
+  open(): Promise<void>;
+  /** Writes into it, as the destination's writer would into the destination. */
+  writer: DestinationWriter;
+  /** Moves every row into the destination (an upsert on the key: a repeat after a crash changes nothing), then removes the place. */
+  publish(control: WriteControl): Promise<void>;
+  /** Removes the place and whatever it holds (a run that ends without publishing); nothing there is fine. */
+  discard(): Promise<void>;
 }
 
 /** A load agent's own SQLite, and a way to make many writes one transaction (one commit, not one per statement). */

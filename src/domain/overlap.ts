@@ -13,6 +13,16 @@ export function transformFollows(run: Run, settings: { overlap?: boolean; parall
 }
 
 /**
+ * Whether load starts beside this transform attempt, on its chunks of rows as they are staged, written
+ * aside in the destination's staging until the load's turn: a first transform attempt with one transform
+ * and one load agent, a load that has never run, a destination that can hold rows aside, overlap on.
+ */
+export function loadFollows(run: Run, settings: { overlap?: boolean; parallelism: { transform: number; load: number } }, transformAttempt: number, canStage: boolean): boolean {
+  const load = run.stages.find((stage) => stage.name === "load");
+  return canStage && settings.overlap === true && settings.parallelism.transform === 1 && settings.parallelism.load === 1 && transformAttempt === 1 && load !== undefined && load.status === "pending" && load.attempts === 0;
+}
+
+/**
  * What extract attempt `attempt` staged, once the run has recorded it succeeded; null before that, or when
  * another attempt is the run's. A follower whose extract agent was reset after it ended (its feed, in the
  * agent's memory, gone with it) reads the output from the run instead.

@@ -9,6 +9,7 @@ export const EVENTS = {
   // A run's way: its end line is the one to read.
   run_started: "debug",
   stage_started: "debug",
+  stage_following: "debug",
   stage_followed: "debug",
   stage_succeeded: "debug",
   checks_judged: "info",
@@ -28,6 +29,7 @@ export const EVENTS = {
   slot_covered: "info",
   rows_uncounted: "warn",
   load_still_writing: "warn",
+  staged_load_undropped: "warn",
   source_commit_failed: "warn",
   definition_changed: "warn",
   // Upkeep.

@@ -61,11 +61,16 @@ export class ChunkFeed {
     this.generation = epoch;
   }
 
-  /** The attempt begins reading (again): chunks published before this belong to a read that no longer counts. */
+  /**
+   * The attempt begins reading (again): chunks published before this belong to a read that no longer
+   * counts, and so does how an earlier call of the same attempt ended (a stopped follower called again).
+   */
   restart(): void {
     this.started = true;
     this.generation += 1;
     this.chunks = [];
+    this.ending = null;
+    this.endingHeard = false;
     this.wake();
   }
 

@@ -1,7 +1,7 @@
-/** Which extract attempts a transform follows, and the feed it follows them by (src/staging/chunk-feed.ts). */
+/** Which extract attempts a transform follows, which transform attempts a load follows, and the feed it follows them by (src/staging/chunk-feed.ts). */
 import { describe, expect, it } from "vitest";
 import { stageAttemptFailed, stageFailed, stageStarted, stageSucceeded, stageTakenUp, startRun } from "../../src/domain/run";
-import { extractOutputOf, transformFollows } from "../../src/domain/overlap";
+import { extractOutputOf, loadFollows, transformFollows } from "../../src/domain/overlap";
 import type { StageReport } from "../../src/domain/stage-report";
 import { ChunkFeed, FEED_START_WAIT_MS, FOLLOWER_WAIT_MS } from "../../src/staging/chunk-feed";
 
@@ -27,6 +27,27 @@ describe("transformFollows", () => {
     const transformed = { ...run, stages: run.stages.map((stage) => (stage.name === "transform" ? { ...stage, attempts: 1 } : stage)) };
     expect(transformFollows(transformed, on, 1)).toBe(false);
     expect(transformFollows(stageFailed(run, "extract", "gone", 1002), on, 1)).toBe(false);
+  });
+});
+
+describe("loadFollows", () => {
+  const both = { overlap: true, parallelism: { transform: 1, load: 1 } };
+  const transforming = stageStarted(stageStarted(startRun(fresh), "extract", 1001), "transform", 1002);
+
+  it("is a first transform attempt, one transform and one load agent, a destination that stages, overlap on", () => {
+    expect(loadFollows(transforming, both, 1, true)).toBe(true);
+    expect(loadFollows(transforming, both, 1, false)).toBe(false); // the destination cannot hold rows aside
+    expect(loadFollows(transforming, { ...both, overlap: false }, 1, true)).toBe(false);
+    expect(loadFollows(transforming, { parallelism: { transform: 1, load: 1 } }, 1, true)).toBe(false);
+    expect(loadFollows(transforming, { ...both, parallelism: { transform: 1, load: 2 } }, 1, true)).toBe(false);
+    expect(loadFollows(transforming, { ...both, parallelism: { transform: 2, load: 1 } }, 1, true)).toBe(false);
+  });
+
+  it("is never a retried transform, nor a run whose load has run already", () => {
+    expect(loadFollows(transforming, both, 2, true)).toBe(false);
+    const loaded = { ...transforming, stages: transforming.stages.map((stage) => (stage.name === "load" ? { ...stage, attempts: 1 } : stage)) };
+    expect(loadFollows(loaded, both, 1, true)).toBe(false);
+    expect(loadFollows(stageFailed(transforming, "transform", "gone", 1003), both, 1, true)).toBe(false);
   });
 });
 

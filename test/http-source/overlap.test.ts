@@ -6,68 +6,16 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { getAgentByName } from "agents";
 import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it } from "vitest";
-import type { PipelineSettings } from "../../src/engine/settings";
-import type { RunView } from "../../src/domain/run-view";
 import { shardInstanceName } from "../../src/domain/shards";
 import { runKey } from "../../src/domain/stages";
-import { runPrefix } from "../../src/staging/staging-store";
 import { network } from "../support/network";
 import { eventually, finished } from "../support/runtime";
-import { allPolicies, httpSource, settingsFor, uniquePipeline } from "../support/settings";
+import { allPolicies, httpSource, uniquePipeline } from "../support/settings";
+import { gate, idsOfRun, lines, pagedSource, SOURCE, stageOf, start, transformChunks } from "../support/paged-source";
 
-const SOURCE = "https://overlap.example.test/records.ndjson";
 afterEach(() => network.resetHandlers());
-
-const line = (id: string) => `${JSON.stringify({ id, value: "5", timestamp: "2024-05-01T00:00:00Z", metadata: { type: "t" } })}\n`;
-const lines = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => line(`${prefix}-${index}`));
-
-/** A gate the test opens: the source holds the rest of its body until then. */
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
-
-/**
- * A source of two NDJSON pages (link-header pagination): the first at once, the second only once `opened`
- * (an error status when `second` is a number). `firstPage` is asked for each read of the source, from 1.
- */
-function pagedSource(firstPage: (read: number) => { lines: string[]; more: boolean }, opened: Promise<void>, second: string[] | number) {
-  let reads = 0;
-  const handler = http.get(SOURCE, async ({ request }) => {
-    if (new URL(request.url).searchParams.get("page") !== "2") {
-      const page = firstPage(++reads);
-      return new HttpResponse(page.lines.join(""), { headers: page.more ? { link: `<${SOURCE}?page=2>; rel="next"` } : {} });
-    }
-    await Promise.race([opened, new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }))]);
-    return typeof second === "number" ? new HttpResponse("unavailable", { status: second }) : new HttpResponse(second.join(""));
-  });
-  return { handler, reads: () => reads };
-}
-
-async function start(name: string, changes: Partial<PipelineSettings>) {
-  const coordinator = await getAgentByName(env.PipelineCoordinator, name);
-  const runId = `manual-${Date.now()}`;
-  const settings = settingsFor(name, { sources: [httpSource(SOURCE, { format: "ndjson", timeoutMs: 30_000, pagination: { type: "link-header" } })], chunkRecords: 10, ...changes });
-  expect((await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings })).outcome).toBe("started");
-  return { coordinator, runId, read: () => coordinator.getRun(runId) as Promise<RunView | null> };
-}
-
-/** Chunks the transform of `runId` has staged so far (attempt 1). */
-async function transformChunks(name: string, runId: string): Promise<number> {
-  const listed = await env.STAGING.list({ prefix: `${runPrefix(runKey(name, runId))}transform/attempt-1/part-` });
-  return listed.objects.length;
-}
-
-async function idsOfRun(runId: string): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT id FROM metrics WHERE run_id = ? ORDER BY id").bind(runId).all<{ id: string }>();
-  return results.map((row) => row.id);
-}
-
-const stageOf = (run: RunView, name: string) => run.stages.find((stage) => stage.name === name)!;
 
 describe("transform following extract", () => {
   it("transforms staged chunks while extract still reads, and hands on what a transform after extract would", async () => {
@@ -210,6 +158,30 @@ describe("transform following extract", () => {
     expect(stageOf(run, "transform").aheadMs).toBeGreaterThan(0);
     expect(run.accounting).toMatchObject({ extracted: 55, loaded: 55, balanced: true });
     expect((await idsOfRun(runId)).length).toBe(55);
+  });
+
+  it("is stopped with a stalled run, and the resumed run's transform counts the new read alone", async () => {
+    // The first read's second page never comes; the read after the resume is whole.
+    const source = pagedSource((read) => (read === 1 ? { lines: lines("stalled", 30), more: true } : { lines: lines("resumed", 35), more: false }), new Promise(() => {}), []);
+    network.use(source.handler);
+    const name = uniquePipeline("follow-stall");
+    const { coordinator, runId, read } = await start(name, { stageTimeoutMs: 60_000, stall: { stallTimeoutMs: 150, maxResumes: 1 } });
+    await eventually(() => transformChunks(name, runId), (chunks) => chunks >= 3);
+    // The follower's own reports do not count as the run's progress while extract, its current stage, waits.
+    await eventually(read, (run) => run!.lastProgressAt !== null && Date.now() - run!.lastProgressAt > 150);
+    await coordinator.watchdog();
+    expect(await read()).toMatchObject({ status: "running", resumes: 1 });
+    const run = await finished(read, 20_000);
+    expect(run.status).toBe("succeeded");
+    expect(source.reads()).toBe(2);
+    expect(stageOf(run, "extract").attempts).toBe(2);
+    // A later extract attempt has no follower: this transform ran in its turn, on the second read only.
+    expect(stageOf(run, "transform")).toMatchObject({ status: "succeeded", attempts: 1, inputCount: 35, outputCount: 35 });
+    expect(stageOf(run, "transform").aheadMs).toBeUndefined();
+    const ids = await idsOfRun(runId);
+    expect(ids).toHaveLength(35);
+    expect(ids.every((id) => id.startsWith("resumed-"))).toBe(true);
+    expect(run.accounting).toMatchObject({ extracted: 35, loaded: 35, balanced: true });
   });
 
   it("counts a followed attempt's progress only once the run has taken it up", async () => {

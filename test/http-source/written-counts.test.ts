@@ -32,7 +32,8 @@ describe("a cancel during load", () => {
     ["inside one chunk", 20_000],
     ["among chunks of 1,000", 1_000],
   ])("lands between batches (%s), and the run's loaded is exactly the rows of it in the table", { timeout: 60_000 }, async (_, chunkRecords) => {
-    // One chunk (under the 3 MiB cap) written a statement a batch: the old load looked for a cancel between chunks
+    // A load in its turn (overlap off: a load following transform writes aside and publishes at the end, see
+    // load-overlap.test.ts). One chunk (under the 3 MiB cap) written a statement a batch: the old load looked for a cancel between chunks
     // only. A trigger that makes every row of these runs cost real work keeps the load at work for seconds,
     // well past its first progress report (250 ms in), however fast the machine writes.
     await env.DB.exec(
@@ -43,7 +44,7 @@ describe("a cancel during load", () => {
     const name = uniquePipeline("cancel-load");
     const coordinator = await getAgentByName(env.PipelineCoordinator, name);
     const runId = `manual-${Date.now()}`;
-    const settings = settingsFor(name, { sources: [httpSource(`${API}/many.ndjson`, { format: "ndjson" })], chunkRecords, statementsPerBatch: 1, stageTimeoutMs: 60_000 });
+    const settings = settingsFor(name, { sources: [httpSource(`${API}/many.ndjson`, { format: "ndjson" })], chunkRecords, statementsPerBatch: 1, stageTimeoutMs: 60_000, overlap: false });
     expect((await coordinator.startRun({ runId, trigger: "manual", scheduledFor: null, settings })).outcome).toBe("started");
     await eventually(
       () => coordinator.getRun(runId),

@@ -6,8 +6,10 @@ import { checksDue, checksJudged, completeRun, giveUp, nextStep, stageAttemptFai
 import type { CheckReport } from "../../domain/check-results";
 import type { PipelineSettings } from "../../engine/settings";
 import type { RunStore } from "./run-store";
-import { sleep, STOP_GRACE_MS, type FollowingStage, type StageDispatch } from "./stage-dispatch";
-import { transformFollows } from "../../domain/overlap";
+import { sleep, STOP_GRACE_MS, type StageDispatch } from "./stage-dispatch";
+import { loadFollows, transformFollows } from "../../domain/overlap";
+import { destinationKindOf } from "../../destinations";
+import { Followers } from "./followers";
 
 /** What the driver needs from the coordinator it works for. */
 export interface DriverHost {
@@ -24,6 +26,8 @@ export interface DriverHost {
   saveBlockedRejections(run: Run): Promise<number>;
   /** The run's dataset checks judged (between transform and load), or null when the pipeline has none. */
   judgeChecks(run: Run): CheckReport | null;
+  /** A load started beside transform, writing into the destination's staging: dropped when the run ends, whatever happens. */
+  loadFollowing(runId: string, settings: PipelineSettings): void;
   /** Keeps the Durable Object alive while the promise is pending (the Agents SDK's keepAliveWhile). */
   keepAliveWhile<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -33,6 +37,12 @@ interface Driver {
   generation: number;
   controller: AbortController;
   done: Promise<void>;
+  followers: Followers;
+  /**
+   * A load that may follow the transform at work, started once that transform has staged its first chunk
+   * of rows (heard in its progress): a run too small for a chunk never wakes a load agent early.
+   */
+  loadReady: { transformAttempt: number; rows: number; start: () => void } | null;
 }
 
 /**
@@ -53,13 +63,23 @@ export class RunDriver {
     if (this.drivers.has(runId)) return;
     const generation = ++this.generations;
     const controller = new AbortController();
-    const done = this.host
-      .keepAliveWhile(() => this.drive(runId, generation, controller.signal))
+    const driver: Driver = { generation, controller, done: Promise.resolve(), followers: new Followers(), loadReady: null };
+    this.drivers.set(runId, driver);
+    driver.done = this.host
+      .keepAliveWhile(() => this.drive(runId, driver))
       .catch((error: unknown) => this.failUnexpectedly(runId, generation, error))
       .finally(() => {
         if (this.drivers.get(runId)?.generation === generation) this.drivers.delete(runId);
       });
-    this.drivers.set(runId, { generation, controller, done });
+  }
+
+  /** A stage attempt's progress: a transform that has staged a chunk of rows may have a load follow it now. */
+  heard(runId: string, stage: StageName, attempt: number, counts: StageCounts): void {
+    const driver = this.drivers.get(runId);
+    const ready = driver?.loadReady;
+    if (!ready || stage !== "transform" || attempt !== ready.transformAttempt || counts.outputCount < ready.rows) return;
+    driver!.loadReady = null;
+    ready.start();
   }
 
   /** Silences the run's current driver and waits (briefly) for its stage attempt to stop. */
@@ -75,24 +95,19 @@ export class RunDriver {
     return this.drivers.get(runId)?.generation === generation;
   }
 
-  private async drive(runId: string, generation: number, signal: AbortSignal): Promise<void> {
-    // A transform started beside extract: taken up as the transform's first attempt when its turn comes,
-    // stopped (and waited for) whenever the run goes any other way.
-    let ahead: FollowingStage | null = null;
+  private async drive(runId: string, driver: Driver): Promise<void> {
     try {
-      await this.driveSteps(runId, generation, signal, (next) => {
-        const previous = ahead;
-        ahead = next;
-        return previous;
-      });
+      await this.driveSteps(runId, driver);
     } finally {
-      const left = ahead as FollowingStage | null;
-      if (left) await left.stop("the run went on without it");
+      driver.loadReady = null;
+      await driver.followers.stopAll("the run went on without it");
     }
   }
 
-  private async driveSteps(runId: string, generation: number, signal: AbortSignal, swapAhead: (next: FollowingStage | null) => FollowingStage | null): Promise<void> {
+  private async driveSteps(runId: string, driver: Driver): Promise<void> {
     const { store, dispatch } = this.host;
+    const { generation, followers } = driver;
+    const signal = driver.controller.signal;
     for (;;) {
       if (!this.isCurrent(runId, generation)) return;
       const stored = store.load(runId);
@@ -110,6 +125,8 @@ export class RunDriver {
             if (!this.isCurrent(runId, generation)) return;
           }
           const judged = checksJudged(run, report, Date.now());
+          // A load that followed transform holds the rows aside; a blocked run drops them with it.
+          if (judged.status !== "running") await followers.stopAll("the dataset checks blocked the run");
           store.save(judged, settings);
           const failed = report.results.filter((result) => result.outcome === "failed").map((result) => result.name);
           this.host.log("checks_judged", runId, { blocked: report.blocked, failed, accepted: report.results.filter((result) => result.accepted).map((result) => result.name) });
@@ -135,22 +152,40 @@ export class RunDriver {
       const shardsDone = (stage: StageName) => (report: { inputCount: number; outputCount: number; rejectedCount: number }) => {
         if (this.isCurrent(runId, generation)) this.host.shardsDone(runId, stage, { inputCount: report.inputCount, outputCount: report.outputCount, rejectedCount: report.rejectedCount });
       };
-      const waiting = swapAhead(null);
-      const followed = waiting?.stage === step.stage && waiting.attempt === attempt ? waiting : null;
+      driver.loadReady = null;
+      const waiting = followers.take(step.stage);
+      const followed = waiting?.attempt === attempt ? waiting : null;
       if (waiting && !followed) await waiting.stop("the run went on without it");
-      if (followed) {
-        const takenUp = stageTakenUp(started, step.stage, followed.startedAt);
-        store.save(takenUp, settings);
-        this.host.log("stage_followed", runId, { stage: step.stage, attempt, aheadMs: takenUp.stages.find((stage) => stage.name === step.stage)!.aheadMs });
+      // A load that followed transform is handed its input first: lost with its agent, it is stopped and
+      // the load runs in its turn as the same attempt, its time ahead never counted.
+      const takenUp = followed !== null && (followed.stage !== "load" || (await dispatch.proceed(followed, call, step.input)));
+      if (takenUp) {
+        const saved = stageTakenUp(started, step.stage, followed.startedAt);
+        store.save(saved, settings);
+        this.host.log("stage_followed", runId, { stage: step.stage, attempt, aheadMs: saved.stages.find((stage) => stage.name === step.stage)!.aheadMs });
       }
       else if (step.stage === "extract" && transformFollows(started, settings, attempt)) {
-        swapAhead(dispatch.follow({ ...call, stage: "transform", attempt: 1 }, attempt, signal, shardsDone("transform")));
+        followers.add(dispatch.follow({ ...call, stage: "transform", attempt: 1 }, attempt, signal, shardsDone("transform")));
       }
-      const outcome = followed ? await followed.outcome : await dispatch.run(call, step.input, signal, shardsDone(step.stage));
+      // Load beside the transform at work (beside extract or in its own turn), once it has staged a chunk.
+      const transformAttempt = step.stage === "transform" ? attempt : followers.has("transform") ? 1 : null;
+      if (transformAttempt !== null && !followers.has("load") && loadFollows(started, settings, transformAttempt, destinationKindOf(settings.destination).staging !== undefined)) {
+        driver.loadReady = {
+          transformAttempt,
+          rows: settings.chunkRecords,
+          start: () => {
+            if (!this.isCurrent(runId, generation) || followers.has("load")) return;
+            this.host.loadFollowing(runId, settings);
+            followers.add(dispatch.follow({ ...call, stage: "load", attempt: 1 }, transformAttempt, signal));
+            this.host.log("stage_following", runId, { stage: "load", follows: "transform", attempt: transformAttempt });
+          },
+        };
+      }
+      const outcome = takenUp ? await followed.outcome : await dispatch.run(call, step.input, signal, shardsDone(step.stage));
       if (!outcome.ok) {
         // What followed this attempt worked on data that will not stand.
-        const follower = swapAhead(null);
-        if (follower) await follower.stop(`the ${step.stage} it followed failed`);
+        driver.loadReady = null;
+        await followers.stopAll(`the ${step.stage} it followed failed`);
       }
       // Checked after the follower's stop, which waits: a cancel or a newer driver may have come meanwhile.
       if (!this.isCurrent(runId, generation)) return;

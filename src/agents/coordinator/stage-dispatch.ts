@@ -45,19 +45,21 @@ export class StageDispatch {
   }
 
   /**
-   * Starts the transform's first attempt beside extract attempt `extractAttempt`, on each chunk as soon as
-   * extract has staged it (one transform agent; see TransformStage). Its time is extract's and its own, so
-   * it is bounded by twice the stage timeout. `stop` ends it and waits until it has stopped.
+   * Starts a stage's attempt beside the stage before it (attempt `previousAttempt`), on each chunk as soon
+   * as that stage has staged it (one agent; see TransformStage and load-follow): transform beside extract,
+   * load beside transform. Its time is the stages' before it and its own, so it is bounded by that many
+   * stage timeouts. `stop` ends it and waits until it has stopped.
    */
-  follow(call: StageCall, extractAttempt: number, signal: AbortSignal, shardsDone?: (report: StageReport) => void): FollowingStage {
-    this.called.add(shardInstanceName(runKey(call.settings.pipeline, call.runId), "transform", 0));
+  follow(call: StageCall, previousAttempt: number, signal: AbortSignal, shardsDone?: (report: StageReport) => void): FollowingStage {
+    this.called.add(shardInstanceName(runKey(call.settings.pipeline, call.runId), call.stage, 0));
     const startedAt = Date.now();
     const own = new AbortController();
     const stopped = AbortSignal.any([signal, own.signal]);
-    const task: StageTask = { ...call, shard: 0, shards: 1, offset: 0, input: { records: [NOTHING_STAGED], rejected: [], raw: NOTHING_STAGED }, follow: { attempt: extractAttempt } };
-    const outcome = this.callStage(task, stopped, 2 * call.settings.stageTimeoutMs).then((first) => this.settle(call, [first], stopped, shardsDone));
+    const task: StageTask = { ...call, shard: 0, shards: 1, offset: 0, input: { records: [NOTHING_STAGED], rejected: [], raw: NOTHING_STAGED }, follow: { attempt: previousAttempt } };
+    const stagesSpanned = call.stage === "load" ? 3 : 2;
+    const outcome = this.callStage(task, stopped, stagesSpanned * call.settings.stageTimeoutMs).then((first) => this.settle(call, [first], stopped, shardsDone));
     return {
-      stage: "transform",
+      stage: call.stage,
       attempt: call.attempt,
       startedAt,
       outcome,
@@ -66,6 +68,18 @@ export class StageDispatch {
         await outcome;
       },
     };
+  }
+
+  /**
+   * The load's turn has come for a load that followed transform: hands it the load's input (its outcome
+   * is the follower's). False when its agent no longer has it (it was reset): the follower is stopped, and
+   * the caller loads in the turn as usual.
+   */
+  async proceed(following: FollowingStage, call: StageCall, input: StageInput): Promise<boolean> {
+    const stub = this.namespace("load").getByName(shardInstanceName(runKey(call.settings.pipeline, call.runId), "load", 0)) as unknown as { proceed(attempt: number, input: StageInput): Promise<boolean> };
+    if (await stub.proceed(following.attempt, input).catch(() => false)) return true;
+    await following.stop("the load agent that followed transform lost it");
+    return false;
   }
 
   /** A stage attempt's shards answered: one outcome, after the dataset checks' pass when one is due. */

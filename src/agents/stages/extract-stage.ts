@@ -13,14 +13,12 @@ import { runValues } from "../../sources/placeholders";
 import { localDate } from "../../domain/local-time";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter, UnstorableRecord } from "../../staging/staging-store";
-import { ChunkFeed, type FeedNews } from "../../staging/chunk-feed";
+import type { FeedNews } from "../../staging/chunk-feed";
+import { FeedKeeper } from "./feeds";
 import { runKey } from "../../domain/stages";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
-
-/** The longest a follower's poll is held open before it gets an empty answer and asks again. */
-const FEED_POLL_MAX_MS = 10_000;
 
 /**
  * Reads the pipeline's sources and stages their records, untouched, for the transform stage. Records
@@ -32,19 +30,19 @@ const FEED_POLL_MAX_MS = 10_000;
  */
 export class ExtractStage extends StageAgent {
   /** Each attempt's staged chunks as they are written, for a transform that follows it (by attempt). */
-  private readonly feeds = new Map<number, ChunkFeed>();
+  private readonly feeds = new FeedKeeper();
 
   /**
    * A following transform's long poll: the chunks of attempt `attempt` after the first `from` of read
    * `generation`, or how the attempt ended; an empty batch after `waitMs` (the follower asks again).
    */
   async feedNext(attempt: number, generation: number, from: number, waitMs: number): Promise<FeedNews> {
-    return this.feedOf(attempt).next(generation, from, Math.min(waitMs, FEED_POLL_MAX_MS));
+    return this.feeds.next(attempt, generation, from, waitMs);
   }
 
   protected async perform(task: StageTask, context: StageContext): Promise<StageReport> {
     if (task.share) return this.readShare(task, context);
-    const feed = this.feedOf(task.attempt);
+    const feed = this.feeds.of(task.attempt);
     feed.begin();
     try {
       const report = await this.readSources(task, context);
@@ -58,13 +56,7 @@ export class ExtractStage extends StageAgent {
 
   /** A transform following an attempt has not heard how it ended: the feed, in memory, stays for it. */
   protected override awaited(now: number): boolean {
-    return [...this.feeds.values()].some((feed) => feed.awaitsFollower(now));
-  }
-
-  private feedOf(attempt: number): ChunkFeed {
-    let feed = this.feeds.get(attempt);
-    if (!feed) this.feeds.set(attempt, (feed = new ChunkFeed(Date.now())));
-    return feed;
+    return this.feeds.awaited(now);
   }
 
   private async readSources(task: StageTask, context: StageContext): Promise<StageReport> {
@@ -173,7 +165,7 @@ export class ExtractStage extends StageAgent {
     // The lead reader's chunks come first in the output, so a follower may start on them now; a helper's
     // reach it with the output once every reader is done.
     if (index === 0 && !task.share) {
-      const feed = this.feedOf(task.attempt);
+      const feed = this.feeds.of(task.attempt);
       feed.restart();
       items.onFlush = (chunk) => feed.publish(chunk);
     }

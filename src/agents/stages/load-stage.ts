@@ -2,12 +2,13 @@ import { destinationKindOf, type DestinationSettings } from "../../destinations"
 import { localDate } from "../../domain/local-time";
 import { rejectionStatements, saveRejections } from "../../db/rejections";
 import { classifyError, MEMORY_ADVICE, StageFailure } from "../../domain/failures";
-import { duplicateReason, rawForStorage, type Rejection, type RejectionSample } from "../../domain/records";
+import { duplicateReason, type Rejection, type RejectionSample } from "../../domain/records";
 import { MAX_REJECTED_IN_RUN, type StageReport } from "../../domain/stage-report";
-import { NOTHING_STAGED, type StagedData } from "../../domain/staged-data";
+import { NOTHING_STAGED, type StageInput } from "../../domain/staged-data";
 import { idOf, positionOf, type StagedRow } from "../../engine/staged-row";
-import { UnparsableItem } from "../../staging/ndjson";
-import { readStaged, readStagedChunk } from "../../staging/staging-store";
+import { readStaged } from "../../staging/staging-store";
+import { followTransform, LoadGoSignal } from "./load-follow";
+import { RawLookup } from "./raw-lookup";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { Yielder } from "./yield";
@@ -25,7 +26,34 @@ const INLINE_REJECTIONS = 100;
  * loaded and later ones are rejected with the position of the first; with "last-wins" the last one stays.
  */
 export class LoadStage extends StageAgent {
-  protected async perform(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
+  /** Loads following transform, by attempt: the run's word to go on (with the load's input) when its turn comes. */
+  private readonly following = new Map<number, LoadGoSignal>();
+
+  /**
+   * The run's load turn has come for an attempt that followed transform: its input, as the run recorded
+   * it. False when no such attempt is at work here (the agent was reset): the run then loads in its turn.
+   */
+  async proceed(attempt: number, input: StageInput): Promise<boolean> {
+    const go = this.following.get(attempt);
+    if (!go) return false;
+    this.takenUp(attempt);
+    go.give(input);
+    return true;
+  }
+
+  protected async perform(task: StageTask, context: StageContext): Promise<StageReport> {
+    if (!task.follow) return this.load(task, context);
+    const go = new LoadGoSignal();
+    this.following.set(task.attempt, go);
+    try {
+      const written = <T>(write: () => Promise<T>, store: string) => this.written(write, task.settings.destination, context.signal, store);
+      return await followTransform({ env: this.env, task, context, go, written });
+    } finally {
+      if (this.following.get(task.attempt) === go) this.following.delete(task.attempt);
+    }
+  }
+
+  private async load(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
     const { pipeline, destination, statementsPerBatch } = task.settings;
     const kind = destinationKindOf(destination);
     const d1 = <T>(write: () => Promise<T>) => this.written(write, destination, signal, "D1");
@@ -129,36 +157,5 @@ export class LoadStage extends StageAgent {
       const classified = classifyError(error);
       throw new StageFailure(`${store} write failed: ${message}${classified.memory ? `: ${MEMORY_ADVICE}` : ""}`, classified.kind);
     }
-  }
-}
-
-/** Finds a record's raw form in extract's staged chunks by its position (rarely needed: duplicates only). */
-class RawLookup {
-  private cached: { index: number; records: unknown[] } | null = null;
-  private readonly starts: number[] = [];
-
-  constructor(
-    private readonly bucket: R2Bucket,
-    private readonly staged: StagedData,
-  ) {
-    let start = 0;
-    for (const count of staged.counts) {
-      this.starts.push(start);
-      start += count;
-    }
-  }
-
-  async at(position: number): Promise<string> {
-    let low = 0;
-    let high = this.starts.length - 1;
-    while (low < high) {
-      const middle = Math.ceil((low + high) / 2);
-      if (this.starts[middle]! <= position) low = middle;
-      else high = middle - 1;
-    }
-    if (this.starts.length === 0) return "null";
-    if (this.cached?.index !== low) this.cached = { index: low, records: await readStagedChunk(this.bucket, this.staged, low) };
-    const item = this.cached.records[position - this.starts[low]!];
-    return item instanceof UnparsableItem ? item.raw : rawForStorage(item);
   }
 }

@@ -38,8 +38,9 @@ export abstract class StageAgent extends Agent<Env> {
 
   async runStage(task: StageTask): Promise<StageOutcome> {
     // What this instance is working on, for anyone inspecting it mid-run; destroy() removes it with the rest.
-    this.sql`CREATE TABLE IF NOT EXISTS stage_task (run_id TEXT NOT NULL, stage TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL)`;
-    this.sql`INSERT INTO stage_task (run_id, stage, attempt, started_at) VALUES (${task.runId}, ${task.stage}, ${task.attempt}, ${Date.now()})`;
+    // `ahead` is 1 while an attempt follows the stage before it, ahead of its turn (see takenUp).
+    this.sql`CREATE TABLE IF NOT EXISTS stage_task (run_id TEXT NOT NULL, stage TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL, ahead INTEGER NOT NULL DEFAULT 0)`;
+    this.sql`INSERT INTO stage_task (run_id, stage, attempt, started_at, ahead) VALUES (${task.runId}, ${task.stage}, ${task.attempt}, ${Date.now()}, ${task.follow ? 1 : 0})`;
 
     // The same attempt number again is a newer call too: a transform that followed extract and was stopped
     // (extract failed) is called again as the same first attempt once extract is retried.
@@ -78,6 +79,11 @@ export abstract class StageAgent extends Agent<Env> {
       // Destroy from an alarm rather than here: destroy() aborts the object, which would cut off the reply.
       if (this.attempts.size === 0) await this.destroyIn(LINGER_SECONDS);
     }
+  }
+
+  /** The run's turn has come for an attempt that worked ahead of it: from here it is the stage's attempt proper. */
+  protected takenUp(attempt: number): void {
+    this.sql`UPDATE stage_task SET ahead = 0 WHERE attempt = ${attempt}`;
   }
 
   /** The coordinator no longer needs this agent (its run ended): destroy now, unless an attempt is running. */

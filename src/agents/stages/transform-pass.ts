@@ -13,6 +13,7 @@ import { deployment } from "../../pipelines";
 import { destinationKindOf } from "../../destinations";
 import { UnparsableItem } from "../../staging/ndjson";
 import { ChunkWriter } from "../../staging/staging-store";
+import type { ChunkFeed } from "../../staging/chunk-feed";
 import type { StageTask } from "./stage-task";
 import { Yielder } from "./yield";
 
@@ -50,6 +51,8 @@ export class TransformPass {
     staging: R2Bucket,
     private readonly task: StageTask,
     private readonly progress: (counts: StageCounts) => void,
+    /** Announces each chunk of rows as it is staged, for a load that follows (one load bucket only). */
+    feed: ChunkFeed | null = null,
   ) {
     this.pipeline = deployment.require(task.settings.pipeline);
     const { chunkRecords, parallelism, destination, config } = task.settings;
@@ -68,6 +71,7 @@ export class TransformPass {
         : null;
     this.keyWriters = this.tally?.partitioned ? Array.from({ length: parallelism.transform }, (_, partition) => new ChunkWriter(staging, key, "transform", task.attempt, `${prefix}checks-p${partition}-part`, chunkRecords)) : [];
     this.refused = new ChunkWriter(staging, key, "transform", task.attempt, `${prefix}rejected`, chunkRecords);
+    if (feed && this.buckets === 1) this.cleaned[0]!.onFlush = (chunk) => feed.publish(chunk);
     const watermark = task.settings.watermark;
     this.watermarkIndex = watermark ? destination.columns.findIndex((column) => column.name === watermark.column) : -1;
     this.drift = ContractTally.of(this.pipeline);

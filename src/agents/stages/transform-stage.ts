@@ -2,13 +2,16 @@ import { StageFailure } from "../../domain/failures";
 import type { StageReport } from "../../domain/stage-report";
 import { shardInstanceName } from "../../domain/shards";
 import { runKey } from "../../domain/stages";
-import type { FedChunk, FeedNews } from "../../staging/chunk-feed";
+import type { ChunkFeed, FedChunk, FeedNews } from "../../staging/chunk-feed";
+import { NOTHING_STAGED } from "../../domain/staged-data";
 import type { StagedData } from "../../domain/staged-data";
 import { readChunk, readStaged, readStagedChunk } from "../../staging/staging-store";
 import { StageAgent } from "./stage-agent";
 import type { StageContext, StageTask } from "./stage-task";
 import { runCheckPassTask } from "./check-pass-task";
 import { TransformPass } from "./transform-pass";
+import { FeedKeeper } from "./feeds";
+import { untilAborted } from "./until-aborted";
 
 /** How long one poll of the extract's feed may be held open. */
 const FEED_POLL_MS = 5_000;
@@ -20,10 +23,34 @@ const LOST_FEED_RECHECK_MS = 500;
  * following an extract still at work, each chunk as soon as it is staged.
  */
 export class TransformStage extends StageAgent {
+  /** Each attempt's chunks of rows as they are staged, for a load that follows it (by attempt). */
+  private readonly feeds = new FeedKeeper();
+
+  /** A following load's long poll (see ExtractStage.feedNext). */
+  async feedNext(attempt: number, generation: number, from: number, waitMs: number): Promise<FeedNews> {
+    return this.feeds.next(attempt, generation, from, waitMs);
+  }
+
+  protected override awaited(now: number): boolean {
+    return this.feeds.awaited(now);
+  }
+
   protected async perform(task: StageTask, stage: StageContext): Promise<StageReport> {
     if (task.pass === "checks") return runCheckPassTask(this.env, this.ctx.storage.sql, task, stage);
-    if (task.follow) return this.follow(task, stage);
-    const pass = new TransformPass(this.env.STAGING, task, stage.progress);
+    const feed = this.feeds.of(task.attempt);
+    try {
+      const report = task.follow ? await this.follow(task, stage, feed) : await this.transformStaged(task, stage, feed);
+      feed.finish(report.output[0] ?? NOTHING_STAGED);
+      return report;
+    } catch (error) {
+      feed.fail(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  private async transformStaged(task: StageTask, stage: StageContext, feed: ChunkFeed): Promise<StageReport> {
+    feed.restart();
+    const pass = new TransformPass(this.env.STAGING, task, stage.progress, feed);
     for await (const chunk of readStaged(this.env.STAGING, task.input.records[0]!, task.offset)) {
       stage.signal.throwIfAborted();
       await pass.chunk(chunk);
@@ -39,14 +66,17 @@ export class TransformStage extends StageAgent {
    * from the run once it is recorded, and the pass starts over on all of it: what was taken from the lost
    * feed cannot be told apart from a later read's chunks under the same keys.
    */
-  private async follow(task: StageTask, { signal, progress }: StageContext): Promise<StageReport> {
+  private async follow(task: StageTask, { signal, progress }: StageContext, feed: ChunkFeed): Promise<StageReport> {
     const extract = this.env.ExtractStage.getByName(shardInstanceName(runKey(task.settings.pipeline, task.runId), "extract", 0));
-    let pass = new TransformPass(this.env.STAGING, task, progress);
+    feed.restart();
+    let pass = new TransformPass(this.env.STAGING, task, progress, feed);
     let generation = 0;
     let taken: FedChunk[] = [];
     let offset = task.offset;
     const startOver = () => {
-      pass = new TransformPass(this.env.STAGING, task, progress);
+      // A load following this one starts over too: what it took came from a read that no longer counts.
+      feed.restart();
+      pass = new TransformPass(this.env.STAGING, task, progress, feed);
       taken = [];
       offset = task.offset;
     };
@@ -96,14 +126,4 @@ export class TransformStage extends StageAgent {
       return finishWith(output);
     }
   }
-}
-
-/** An RPC raced with the attempt's signal: a stopped follower does not wait out a poll. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -2,6 +2,7 @@ import { destinationKind } from "../kind";
 import { D1DestinationSchema, d1Uri, IDENTIFIER, type D1Destination } from "./settings";
 import { d1Lookups } from "./lookups";
 import { loadRowsOnce, rowsOfRun, tableProblem, upsertRows } from "./writes";
+import { d1StagedWrites } from "./staged-writes";
 
 /**
  * `{ table }`: upserts on the key into a D1 table of the Worker's `DB` binding (D1_DATABASE_NAME names the
@@ -34,6 +35,7 @@ export const d1Destination = destinationKind<D1Destination, typeof D1Destination
       },
     };
   },
+  staging: (settings, context) => d1StagedWrites(context.env.DB as D1Database, settings, context.runId, context.loadedAt),
   rowsOfRun: (settings, context) => rowsOfRun(context.env.DB as D1Database, settings, context.runId),
   diagnose: (settings, env) => tableProblem(env.DB as D1Database, settings),
   verifyShape: (settings, context) => tableProblem(context.env.DB as D1Database, settings, context.pipeline),
