@@ -288,6 +288,13 @@ function landed(midway: Midway, data: PgExport): string {
 }
 
 /**
+ * How long the load's next chunk's transaction has been open when the kill comes: its first statements
+ * sent. Short, because a chunk's transaction is: 5,000 rows a statement (one array a column) takes a
+ * chunk of 20,000 through in about 300 ms, and a longer wait could see every chunk commit before it.
+ */
+const OPEN_FOR_MS = 50;
+
+/**
  * Polls the run through the API and the database side by side until the load is at work, a quarter or
  * more (not all) of the run's rows are committed, and the load has had its next chunk's transaction open
  * for a moment (some of its statements sent); answers what it saw then.
@@ -320,7 +327,7 @@ async function waitForLoadMidway(server: DevServer, cluster: Cluster, runId: str
         );
         const midway = { view, committed: Number(row?.n ?? 0), openTransactions: Number(row?.open ?? 0), openForMs: Number(row?.open_ms ?? 0) };
         if (midway.committed >= data.valid) throw new Error(`the load of ${runId} wrote all ${midway.committed} rows before it could be interrupted`);
-        if (midway.committed >= data.valid / 4 && midway.openTransactions > 0 && midway.openForMs >= 300) return midway;
+        if (midway.committed >= data.valid / 4 && midway.openTransactions > 0 && midway.openForMs >= OPEN_FOR_MS) return midway;
       }
       if (Date.now() > deadline) throw new Error(`never saw the load of ${runId} midway`);
       await sleep(10);
