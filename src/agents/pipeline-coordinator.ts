@@ -85,7 +85,7 @@ export class PipelineCoordinator extends Agent<Env> {
       this.progress.record(runId, 0, counts);
       this.store.save(stageProgressed(stored.run, stage, counts, Date.now()), stored.settings);
     },
-    loadFollowing: (runId) => this.stagedLoads.mark(runId),
+    loadFollowing: (runId, settings) => this.stagedLoads.mark(runId, settings),
     log: (event, runId, fields) => this.log(event, runId, fields),
     keepAliveWhile: (work) => this.keepAliveWhile(work),
   });
@@ -501,7 +501,7 @@ export class PipelineCoordinator extends Agent<Env> {
 
   private async cleanUp(runId: string, removeStaging: boolean): Promise<void> {
     this.dispatch.dismiss(runKey(this.name, runId));
-    if (this.stagedLoads.marked().includes(runId)) await this.stagedLoads.drop(runId, this.store.load(runId)?.settings ?? null);
+    await this.stagedLoads.drop(runId);
     // Checked again: a retry that started meanwhile may be reading this run's staged data.
     if (removeStaging && !this.store.stagingInUse().has(runId) && !this.store.isCleaned(runId)) await this.retention.remove(runId);
   }
@@ -510,7 +510,7 @@ export class PipelineCoordinator extends Agent<Env> {
   private async dropStagedLoads(): Promise<void> {
     const active = new Set(this.store.activeRunIds());
     for (const runId of this.stagedLoads.marked()) {
-      if (!active.has(runId)) await this.stagedLoads.drop(runId, this.store.load(runId)?.settings ?? null);
+      if (!active.has(runId)) await this.stagedLoads.drop(runId);
     }
   }
 

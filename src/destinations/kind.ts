@@ -96,7 +96,7 @@ export interface DestinationKind<D extends DestinationSettingsBase = Destination
    * only once the run's load turn comes (transform succeeded, the dataset checks let it through). Absent:
    * load waits for its turn.
    */
-  staging?(settings: D, context: Pick<DestinationContext, "env" | "runId" | "loadedAt">): StagedWrites;
+  staging?(settings: D, context: Pick<DestinationContext, "env" | "pipeline" | "runId" | "loadedAt">): StagedWrites;
   /** Whether it writes to the engine's D1 database, so bookkeeping statements can share its first batch. */
   carriesCompanions: boolean;
   /**

@@ -32,8 +32,9 @@ describe("stagedTableSql", () => {
     expect(stagedTableSql("create table t (a TEXT) WITHOUT ROWID", metrics, "_staged_y")).toBe('CREATE TABLE "_staged_y" (a TEXT)');
   });
 
-  it("names a table of the run's own, whatever its run id holds", () => {
-    expect(stagedTableName("metrics", "manual-1712.5:x")).toBe("_staged_metrics_manual_1712_5_x");
+  it("names a table of the run's own, whatever its run id holds, apart from another pipeline's run of the same id", () => {
+    expect(stagedTableName("metrics", "my-readings", "manual-1712.5:x")).toBe("_staged_metrics_my_readings_manual_1712_5_x");
+    expect(stagedTableName("metrics", "other", "manual-1712.5:x")).not.toBe(stagedTableName("metrics", "my-readings", "manual-1712.5:x"));
   });
 });
 
@@ -43,7 +44,7 @@ describe("d1StagedWrites", () => {
     const runId = `manual-${uniqueName("r")}`;
     // A row of another run already in the destination: publishing upserts over it.
     await env.DB.prepare("INSERT INTO metrics (pipeline, id, timestamp, value, category, type, run_id, loaded_at, position) VALUES (?, 'a1', '2020-01-01T00:00:00.000Z', 1, 'low', 'old', 'older-run', 1, 0)").bind(pipeline).run();
-    const staged = d1StagedWrites(env.DB, { ...metrics, duplicates: "reject" }, runId, 42);
+    const staged = d1StagedWrites(env.DB, { ...metrics, duplicates: "reject" }, pipeline, runId, 42);
     await staged.open();
     const first = await staged.writer.write([reading(pipeline, "a1", 5, 0), reading(pipeline, "a2", 6, 1)], control);
     const second = await staged.writer.write([reading(pipeline, "a2", 7, 2), reading(pipeline, "a3", 8, 3)], control);
@@ -59,17 +60,17 @@ describe("d1StagedWrites", () => {
       ["a2", 6, "sensor", runId],
       ["a3", 8, "sensor", runId],
     ]);
-    expect(await tableExists(stagedTableName("metrics", runId))).toBe(false);
+    expect(await tableExists(stagedTableName("metrics", pipeline, runId))).toBe(false);
   });
 
   it("publishes again after a crash part way: the same rows, once each", async () => {
     const pipeline = uniqueName("again");
     const runId = `manual-${uniqueName("r")}`;
-    const staged = d1StagedWrites(env.DB, metrics, runId, 42);
+    const staged = d1StagedWrites(env.DB, metrics, pipeline, runId, 42);
     await staged.open();
     await staged.writer.write(Array.from({ length: 250 }, (_, index) => reading(pipeline, `r${index}`, index, index)), control);
     // The first rows went in before the crash; the publish after it starts from the beginning.
-    await env.DB.prepare(publishSql(metrics, stagedTableName("metrics", runId))).bind(0, 100).run();
+    await env.DB.prepare(publishSql(metrics, stagedTableName("metrics", pipeline, runId), { from: false, to: true })).bind("100").run();
     expect(await listMetrics(env.DB, pipeline)).toHaveLength(100);
     await staged.publish(control);
     const rows = await listMetrics(env.DB, pipeline);
@@ -82,13 +83,30 @@ describe("d1StagedWrites", () => {
     await env.DB.prepare(`CREATE TABLE ${table} (id TEXT PRIMARY KEY, weight REAL NOT NULL CHECK (weight < 1000), run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER) WITHOUT ROWID`).run();
     const destination: D1Destination = { ...metrics, table, key: ["id"], columns: [{ name: "id", type: "text", nullable: false }, { name: "weight", type: "real", nullable: false }] };
     const runId = `manual-${uniqueName("r")}`;
-    const staged = d1StagedWrites(env.DB, destination, runId, 42);
+    const staged = d1StagedWrites(env.DB, destination, "checked", runId, 42);
     await staged.open();
     await expect(staged.writer.write([stagedRow(0, "x", ["x", 5_000])], control)).rejects.toThrow(/CHECK constraint failed/);
     await staged.writer.write([stagedRow(1, "y", ["y", 5])], control);
     await staged.discard();
-    expect(await tableExists(stagedTableName(table, runId))).toBe(false);
+    expect(await tableExists(stagedTableName(table, "checked", runId))).toBe(false);
     expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n).toBe(0);
     await staged.discard(); // nothing there is fine
+  });
+  it("publishes every row when the row id is the key: negative, zero and far apart, in ranges found by counting", async () => {
+    const table = `counted_${uniqueName("t").replace(/-/g, "_")}`;
+    await env.DB.prepare(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, weight REAL NOT NULL, run_id TEXT NOT NULL, loaded_at INTEGER NOT NULL, position INTEGER)`).run();
+    const destination: D1Destination = { ...metrics, table, key: ["id"], columns: [{ name: "id", type: "integer", nullable: false }, { name: "weight", type: "real", nullable: false }] };
+    const runId = `manual-${uniqueName("r")}`;
+    const keys = [-9_000_000_000_000, -5, 0, 7, 120_000, 1_000_000_000_000_000];
+    // Two rows a range: three ranges, the last one full, then an empty one that ends the publish.
+    const staged = d1StagedWrites(env.DB, destination, "counted", runId, 42, 2);
+    await staged.open();
+    await staged.writer.write(keys.map((key, index) => stagedRow(index, String(key), [key, index])), control);
+    const reported: number[] = [];
+    await staged.publish({ ...control, written: (rows) => void reported.push(rows) });
+    const rows = await env.DB.prepare(`SELECT id, weight FROM ${table} ORDER BY id`).all<{ id: number; weight: number }>();
+    expect(rows.results.map((row) => row.id)).toEqual(keys);
+    expect(reported.reduce((sum, rows) => sum + rows, 0)).toBe(keys.length);
+    expect(await tableExists(stagedTableName(table, "counted", runId))).toBe(false);
   });
 });

@@ -15,13 +15,13 @@ import type { Pipeline } from "../../src/engine/define-pipeline";
 import { network } from "../support/network";
 import { gate, idsOfRun, lines, pagedSource, stageOf, start } from "../support/paged-source";
 import { eventually, finished } from "../support/runtime";
-import { allPolicies, uniquePipeline } from "../support/settings";
+import { allPolicies, settingsFor, uniquePipeline } from "../support/settings";
 
 afterEach(() => network.resetHandlers());
 
 /** Rows of the run waiting beside `metrics`; null when there is no such table. */
-async function rowsAside(runId: string): Promise<number | null> {
-  const name = stagedTableName("metrics", runId);
+async function rowsAside(pipeline: string, runId: string): Promise<number | null> {
+  const name = stagedTableName("metrics", pipeline, runId);
   const table = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").bind(name).first();
   if (!table) return null;
   return (await env.DB.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).first<{ n: number }>())!.n;
@@ -39,7 +39,7 @@ describe("load following transform", () => {
     network.use(pagedSource(() => ({ lines: lines("a", 30), more: true }), opened, lines("b", 25)).handler);
     const name = uniquePipeline("load-follow");
     const { runId, read } = await start(name, {});
-    await eventually(() => rowsAside(runId), (rows) => (rows ?? 0) >= 10);
+    await eventually(() => rowsAside(name, runId), (rows) => (rows ?? 0) >= 10);
     expect((await read())!.currentStage).toBe("extract");
     expect(await idsOfRun(runId)).toEqual([]);
     open();
@@ -50,7 +50,7 @@ describe("load following transform", () => {
     expect(stageOf(run, "load").aheadMs).toBeGreaterThan(stageOf(run, "transform").durationMs!);
     expect(run.accounting).toMatchObject({ extracted: 55, loaded: 55, balanced: true });
     expect((await idsOfRun(runId)).length).toBe(55);
-    expect(await rowsAside(runId)).toBeNull();
+    expect(await rowsAside(name, runId)).toBeNull();
   });
 
   it("refuses duplicates as a load in its turn does: the same rejected records, reasons and raw lines", async () => {
@@ -61,8 +61,9 @@ describe("load following transform", () => {
     for (const overlap of [true, false]) {
       const { opened, open } = gate();
       network.use(pagedSource(() => ({ lines: first, more: true }), opened, second).handler);
-      const { runId, read } = await start(uniquePipeline(overlap ? "load-follow-dup" : "load-turn-dup"), { overlap });
-      if (overlap) await eventually(() => rowsAside(runId), (rows) => (rows ?? 0) >= 10);
+      const name = uniquePipeline(overlap ? "load-follow-dup" : "load-turn-dup");
+      const { runId, read } = await start(name, { overlap });
+      if (overlap) await eventually(() => rowsAside(name, runId), (rows) => (rows ?? 0) >= 10);
       open();
       const run = await finished(read, 20_000);
       expect(run.status).toBe("succeeded");
@@ -85,7 +86,7 @@ describe("load following transform", () => {
     network.use(source.handler);
     const name = uniquePipeline("load-follow-again");
     const { runId, read } = await start(name, { retry: { ...allPolicies({ maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }), source: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 } } });
-    await eventually(() => rowsAside(runId), (rows) => (rows ?? 0) >= 10);
+    await eventually(() => rowsAside(name, runId), (rows) => (rows ?? 0) >= 10);
     open();
     const run = await finished(read, 20_000);
     expect(run.status).toBe("succeeded");
@@ -96,7 +97,7 @@ describe("load following transform", () => {
     expect(ids).toHaveLength(25);
     expect(ids.every((id) => id.startsWith("second-"))).toBe(true);
     expect(run.accounting).toMatchObject({ extracted: 25, loaded: 25, balanced: true });
-    expect(await rowsAside(runId)).toBeNull();
+    expect(await rowsAside(name, runId)).toBeNull();
   });
 
   it("is stopped when the dataset checks block the run: nothing written, the rows aside dropped", async () => {
@@ -104,7 +105,7 @@ describe("load following transform", () => {
     network.use(pagedSource(() => ({ lines: lines("k", 30), more: true }), opened, lines("l", 25)).handler);
     const name = uniquePipeline("load-follow-checks", { ...defaultPipeline, checks: [{ type: "row_count", max: 40 }] } as Pipeline);
     const { runId, read } = await start(name, {});
-    await eventually(() => rowsAside(runId), (rows) => (rows ?? 0) >= 10);
+    await eventually(() => rowsAside(name, runId), (rows) => (rows ?? 0) >= 10);
     open();
     const run = await finished(read, 20_000);
     expect(run.status).toBe("failed");
@@ -112,7 +113,7 @@ describe("load following transform", () => {
     expect(stageOf(run, "load")).toMatchObject({ attempts: 0 });
     expect(run.accounting.loaded).toBe(0);
     expect(await idsOfRun(runId)).toEqual([]);
-    expect(await rowsAside(runId)).toBeNull();
+    expect(await rowsAside(name, runId)).toBeNull();
   });
 
   it("is stopped by a cancel: nothing written, the rows aside dropped", async () => {
@@ -120,7 +121,7 @@ describe("load following transform", () => {
     network.use(pagedSource(() => ({ lines: lines("x", 30), more: true }), opened, lines("y", 10)).handler);
     const name = uniquePipeline("load-follow-cancel");
     const { coordinator, runId } = await start(name, {});
-    await eventually(() => rowsAside(runId), (rows) => (rows ?? 0) >= 10);
+    await eventually(() => rowsAside(name, runId), (rows) => (rows ?? 0) >= 10);
     const cancelled = await coordinator.cancelRun(runId, "enough");
     open();
     expect(cancelled.outcome).toBe("cancelled");
@@ -128,7 +129,7 @@ describe("load following transform", () => {
     expect(stageOf(run, "load").attempts).toBe(0);
     expect(run.accounting.loaded).toBe(0);
     expect(await idsOfRun(runId)).toEqual([]);
-    await eventually(() => rowsAside(runId), (rows) => rows === null);
+    await eventually(() => rowsAside(name, runId), (rows) => rows === null);
   });
 
   it("loads in its turn when the load agent lost what it was following (reset): the same rows, no time ahead", async () => {
@@ -136,7 +137,7 @@ describe("load following transform", () => {
     network.use(pagedSource(() => ({ lines: lines("m", 30), more: true }), opened, lines("n", 25)).handler);
     const name = uniquePipeline("load-follow-reset");
     const { runId, read } = await start(name, { stageTimeoutMs: 30_000 });
-    await eventually(() => rowsAside(runId), (rows) => (rows ?? 0) >= 10);
+    await eventually(() => rowsAside(name, runId), (rows) => (rows ?? 0) >= 10);
     // As a reset agent would: what it kept in memory of the load it was following is gone.
     const load = env.LoadStage.getByName(shardInstanceName(runKey(name, runId), "load", 0));
     await runInDurableObject(load, (instance) => (instance as unknown as { following: Map<number, unknown> }).following.clear());
@@ -147,16 +148,34 @@ describe("load following transform", () => {
     expect(stageOf(run, "load").aheadMs).toBeUndefined();
     expect(run.accounting).toMatchObject({ extracted: 55, loaded: 55, balanced: true });
     expect((await idsOfRun(runId)).length).toBe(55);
-    await eventually(() => rowsAside(runId), (rows) => rows === null);
+    await eventually(() => rowsAside(name, runId), (rows) => rows === null);
   });
 
   it("never starts for a run smaller than a chunk", async () => {
     network.use(pagedSource(() => ({ lines: lines("s", 7), more: false }), Promise.resolve(), []).handler);
-    const { runId, read } = await start(uniquePipeline("load-follow-small"), {});
+    const name = uniquePipeline("load-follow-small");
+    const { runId, read } = await start(name, {});
     const run = await finished(read, 20_000);
     expect(run.status).toBe("succeeded");
     expect(stageOf(run, "load").aheadMs).toBeUndefined();
     expect(run.accounting.loaded).toBe(7);
-    expect(await rowsAside(runId)).toBeNull();
+    expect(await rowsAside(name, runId)).toBeNull();
+  });
+  it("leaves no staging behind a crash: the coordinator's ledger drops it on its next sweep, the run's record gone or not", async () => {
+    network.use(pagedSource(() => ({ lines: lines("k", 30), more: false }), Promise.resolve(), []).handler);
+    const name = uniquePipeline("load-follow-ledger");
+    const { coordinator, runId, read } = await start(name, {});
+    expect((await finished(read, 20_000)).status).toBe("succeeded");
+    // As a follower that died with its machine would leave it: its table, the run marked, no record left.
+    const orphan = `${runId}-orphan`;
+    const settings = settingsFor(name, {});
+    await env.DB.prepare(`CREATE TABLE "${stagedTableName("metrics", name, orphan)}" (id TEXT)`).run();
+    const ledger = (work: (loads: { mark(runId: string, settings: unknown): void; marked(): string[] }) => unknown) =>
+      runInDurableObject(coordinator as unknown as DurableObjectStub, (instance: unknown) => work((instance as { stagedLoads: never }).stagedLoads)) as Promise<unknown>;
+    await ledger((loads) => loads.mark(orphan, settings));
+    expect(await rowsAside(name, orphan)).toBe(0);
+    await coordinator.watchdog();
+    expect(await rowsAside(name, orphan)).toBeNull();
+    expect(await ledger((loads) => loads.marked())).toEqual([]);
   });
 });

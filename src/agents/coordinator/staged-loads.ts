@@ -19,11 +19,12 @@ export class StagedLoads {
   constructor(private readonly host: StagedLoadsHost) {}
 
   migrate(): void {
-    this.host.sql`CREATE TABLE IF NOT EXISTS staged_loads (run_id TEXT PRIMARY KEY)`;
+    // The destination is kept with the mark: a run's record may be gone (pruned) before its drop succeeds.
+    this.host.sql`CREATE TABLE IF NOT EXISTS staged_loads (run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, destination TEXT NOT NULL)`;
   }
 
-  mark(runId: string): void {
-    this.host.sql`INSERT OR IGNORE INTO staged_loads (run_id) VALUES (${runId})`;
+  mark(runId: string, settings: PipelineSettings): void {
+    this.host.sql`INSERT OR IGNORE INTO staged_loads (run_id, pipeline, destination) VALUES (${runId}, ${settings.pipeline}, ${JSON.stringify(settings.destination)})`;
   }
 
   marked(): string[] {
@@ -31,10 +32,13 @@ export class StagedLoads {
   }
 
   /** Drops the run's staging (its rows never reach the destination); kept marked when the destination cannot be reached. */
-  async drop(runId: string, settings: PipelineSettings | null): Promise<void> {
-    const staging = settings ? destinationKindOf(settings.destination).staging : undefined;
+  async drop(runId: string): Promise<void> {
+    const [row] = this.host.sql<{ pipeline: string; destination: string }>`SELECT pipeline, destination FROM staged_loads WHERE run_id = ${runId}`;
+    if (!row) return;
     try {
-      if (settings && staging) await staging(settings.destination, { env: this.host.env as unknown as Record<string, unknown>, runId, loadedAt: 0 }).discard();
+      const destination = JSON.parse(row.destination) as PipelineSettings["destination"];
+      const staging = destinationKindOf(destination).staging;
+      if (staging) await staging(destination, { env: this.host.env as unknown as Record<string, unknown>, pipeline: row.pipeline, runId, loadedAt: 0 }).discard();
       this.host.sql`DELETE FROM staged_loads WHERE run_id = ${runId}`;
     } catch (error) {
       this.host.log("staged_load_undropped", runId, { error: String(error) });

@@ -73,7 +73,7 @@ export async function followTransform({ env, task, context, go, written }: LoadF
   const key = runKey(pipeline, task.runId);
   const now = Date.now();
   const bindings = env as unknown as Record<string, unknown>;
-  const staging = kind.staging(destination, { env: bindings, runId: task.runId, loadedAt: now });
+  const staging = kind.staging(destination, { env: bindings, pipeline, runId: task.runId, loadedAt: now });
   const transform = env.TransformStage.getByName(shardInstanceName(key, "transform", 0));
   const yielder = new Yielder();
 
@@ -154,6 +154,12 @@ export async function followTransform({ env, task, context, go, written }: LoadF
     // The run's turn for load: its input says what transform's output is.
     const input = await untilAborted(go.wait(), signal);
     const output = input.records[0] ?? NOTHING_STAGED;
+    if (clean === null && taken.length > 0) {
+      // The go came while this follower was behind (load slower than transform): the feed, asked once
+      // more, says whether the chunks taken are of the read that ended, so they are kept, not rewritten.
+      const last = (await untilAborted(transform.feedNext(task.follow!.attempt, generation, taken.length, 0) as Promise<FeedNews>, signal));
+      if (last.kind === "done" && last.generation === generation) clean = last.output;
+    }
     const same = clean !== null && taken.every((chunk, index) => output.keys[index] === chunk.key && output.counts[index] === chunk.count);
     if (!same && (taken.length > 0 || received > 0)) await startOver();
     for (let index = taken.length; index < output.keys.length; index += 1) await write(await readStagedChunk(env.STAGING, output, index));

@@ -27,29 +27,31 @@ const INLINE_REJECTIONS = 100;
  */
 export class LoadStage extends StageAgent {
   /** Loads following transform, by attempt: the run's word to go on (with the load's input) when its turn comes. */
-  private readonly following = new Map<number, LoadGoSignal>();
+  private readonly following = new Map<number, { go: LoadGoSignal; signal: AbortSignal }>();
 
   /**
    * The run's load turn has come for an attempt that followed transform: its input, as the run recorded
    * it. False when no such attempt is at work here (the agent was reset): the run then loads in its turn.
    */
   async proceed(attempt: number, input: StageInput): Promise<boolean> {
-    const go = this.following.get(attempt);
-    if (!go) return false;
+    // A follower being stopped (superseded by a newer one still waiting for it) cannot take the go.
+    const following = this.following.get(attempt);
+    if (!following || following.signal.aborted) return false;
     this.takenUp(attempt);
-    go.give(input);
+    following.go.give(input);
     return true;
   }
 
   protected async perform(task: StageTask, context: StageContext): Promise<StageReport> {
     if (!task.follow) return this.load(task, context);
     const go = new LoadGoSignal();
-    this.following.set(task.attempt, go);
+    const following = { go, signal: context.signal };
+    this.following.set(task.attempt, following);
     try {
       const written = <T>(write: () => Promise<T>, store: string) => this.written(write, task.settings.destination, context.signal, store);
       return await followTransform({ env: this.env, task, context, go, written });
     } finally {
-      if (this.following.get(task.attempt) === go) this.following.delete(task.attempt);
+      if (this.following.get(task.attempt) === following) this.following.delete(task.attempt);
     }
   }
 

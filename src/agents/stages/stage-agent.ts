@@ -40,6 +40,10 @@ export abstract class StageAgent extends Agent<Env> {
     // What this instance is working on, for anyone inspecting it mid-run; destroy() removes it with the rest.
     // `ahead` is 1 while an attempt follows the stage before it, ahead of its turn (see takenUp).
     this.sql`CREATE TABLE IF NOT EXISTS stage_task (run_id TEXT NOT NULL, stage TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL, ahead INTEGER NOT NULL DEFAULT 0)`;
+    // An agent of a run in flight across a deploy keeps the table of the version before `ahead`.
+    if (this.sql<{ n: number }>`SELECT COUNT(*) AS n FROM pragma_table_info('stage_task') WHERE name = 'ahead'`[0]!.n === 0) {
+      this.sql`ALTER TABLE stage_task ADD COLUMN ahead INTEGER NOT NULL DEFAULT 0`;
+    }
     this.sql`INSERT INTO stage_task (run_id, stage, attempt, started_at, ahead) VALUES (${task.runId}, ${task.stage}, ${task.attempt}, ${Date.now()}, ${task.follow ? 1 : 0})`;
 
     // The same attempt number again is a newer call too: a transform that followed extract and was stopped

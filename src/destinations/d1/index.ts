@@ -35,7 +35,7 @@ export const d1Destination = destinationKind<D1Destination, typeof D1Destination
       },
     };
   },
-  staging: (settings, context) => d1StagedWrites(context.env.DB as D1Database, settings, context.runId, context.loadedAt),
+  staging: (settings, context) => d1StagedWrites(context.env.DB as D1Database, settings, context.pipeline, context.runId, context.loadedAt),
   rowsOfRun: (settings, context) => rowsOfRun(context.env.DB as D1Database, settings, context.runId),
   diagnose: (settings, env) => tableProblem(env.DB as D1Database, settings),
   verifyShape: (settings, context) => tableProblem(context.env.DB as D1Database, settings, context.pipeline),
