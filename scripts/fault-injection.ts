@@ -2,9 +2,11 @@
  * Fault injection against the real server: for each of extract, transform and load, start a run, SIGKILL
  * the whole `wrangler dev` process group while that stage is at work, start the server again on the same
  * local state, and check that the run resumes and finishes `succeeded` with exactly the expected D1 rows,
- * no duplicates, and every extracted record accounted for. Extract is killed with the transform that
- * follows it at work (overlap on, three chunks staged); transform is killed in a run that goes stage by
- * stage (overlap off), since a following transform has next to nothing left once extract ends.
+ * no duplicates, every extracted record accounted for and no staging table left in D1. Extract is killed
+ * with the transform that follows it at work and the load following that one writing its rows aside
+ * (overlap on, three chunks staged); transform and load are killed in runs that go stage by stage
+ * (overlap off), since a following stage has next to nothing left in its turn (a load's turn is only the
+ * publish of what it wrote aside) and the kill would come after the run.
  *
  *   npm run test:faults
  *
@@ -77,7 +79,17 @@ const FOLLOWED_CHUNK_RECORDS = 20_000;
  * runs stage by stage (overlap off) so a kill lands inside a transform that is the run's current stage.
  */
 function pipelineConfig(stage: Stage | undefined): string {
-  return JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 }, retries: { baseDelayMs: 50, maxDelayMs: 200 }, ...(stage === "transform" ? { overlap: false } : {}) });
+  return JSON.stringify({ timeouts: { sourceMs: 60_000, stageMs: 120_000 }, retries: { baseDelayMs: 50, maxDelayMs: 200 }, ...(stage === "transform" || stage === "load" ? { overlap: false } : {}) });
+}
+
+/** What the load following transform had written aside when the server was killed (read with it stopped). */
+function rowsAside(persistTo: string, runId: string): string {
+  const suffix = `_${runId.replace(/[^A-Za-z0-9_]/g, "_")}`;
+  const [tables] = queryLocalMany(persistTo, [`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_staged\\_%${suffix}' ESCAPE '\\'`]);
+  const name = (tables?.[0] as { name?: string } | undefined)?.name;
+  if (!name) return "the load not following it yet";
+  const counted = queryLocalMany(persistTo, [`SELECT COUNT(*) AS n FROM "${name}"`])[0] as { n: number }[] | undefined;
+  return `the load following that one with ${counted?.[0]?.n ?? 0} rows aside`;
 }
 
 /** store-drops: files uploaded, and orders in each. */
@@ -155,8 +167,9 @@ async function main(): Promise<number> {
           const followed = stage !== "extract" || (run.stages[0]?.inputCount ?? 0) >= 3 * FOLLOWED_CHUNK_RECORDS;
           if (run.currentStage === stage && sourceBusy && followed) {
             const counts = run.stages.find((entry: any) => entry.name === stage);
-            killedAt = `${stage} (${stage === "load" ? `${counts?.outputCount ?? 0} rows written` : `${counts?.inputCount ?? 0} records read`}${stage === "extract" ? ", the transform following it" : stage === "transform" ? ", stage by stage" : ""})`;
             await killServer(context);
+            const following = stage === "extract" ? `, the transform following it, ${rowsAside(persistTo, runId)}` : ", stage by stage";
+            killedAt = `${stage} (${stage === "load" ? `${counts?.outputCount ?? 0} rows written` : `${counts?.inputCount ?? 0} records read`}${following})`;
           } else {
             await sleep(stage === "extract" ? 50 : 5);
           }
@@ -243,11 +256,16 @@ async function main(): Promise<number> {
   // One start of wrangler for all of them: two statements per run.
   const counted = outcomes.length === 0 ? [] : queryLocalMany(
     persistTo,
-    outcomes.flatMap((outcome) => [
-      `SELECT COUNT(*) AS total, COUNT(DISTINCT id) AS distinct_ids, SUM(run_id != '${outcome.runId}') AS other_runs FROM metrics WHERE id LIKE '${outcome.stage}-%'`,
-      `SELECT COUNT(*) AS total, COUNT(DISTINCT position) AS distinct_positions FROM rejected_records WHERE run_id = '${outcome.runId}'`,
-    ]),
+    [
+      ...outcomes.flatMap((outcome) => [
+        `SELECT COUNT(*) AS total, COUNT(DISTINCT id) AS distinct_ids, SUM(run_id != '${outcome.runId}') AS other_runs FROM metrics WHERE id LIKE '${outcome.stage}-%'`,
+        `SELECT COUNT(*) AS total, COUNT(DISTINCT position) AS distinct_positions FROM rejected_records WHERE run_id = '${outcome.runId}'`,
+      ]),
+      // What loads that followed transform held aside: dropped by the run's end, a crash or not.
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_staged\\_%' ESCAPE '\\'`,
+    ],
   );
+  const leftAside = ((counted[outcomes.length * 2] ?? []) as { name: string }[]).map((row) => row.name);
   for (const [index, outcome] of outcomes.entries()) {
     const expectedValid = Array.from({ length: RECORDS }, (_, index) => index).filter((index) => !isInvalid(index)).length;
     const rows = counted[index * 2]?.[0] as { total: number; distinct_ids: number; other_runs: number } | undefined;
@@ -258,6 +276,8 @@ async function main(): Promise<number> {
     if (outcome.d1Rows !== expectedValid) outcome.problems.push(`D1 has ${outcome.d1Rows} rows, expected ${expectedValid}`);
     if (outcome.d1Distinct !== outcome.d1Rows) outcome.problems.push("D1 has duplicate ids");
     if ((rows?.other_runs ?? 0) !== 0) outcome.problems.push("some rows were loaded by another run");
+    const aside = leftAside.filter((name) => name.endsWith(`_${outcome.runId.replace(/[^A-Za-z0-9_]/g, "_")}`));
+    if (aside.length > 0) outcome.problems.push(`a staging table was left in D1: ${aside.join(", ")}`);
     if (outcome.d1Rejected !== RECORDS - expectedValid || rejected?.distinct_positions !== outcome.d1Rejected) {
       outcome.problems.push(`rejected_records has ${outcome.d1Rejected} rows, expected ${RECORDS - expectedValid}`);
     }
